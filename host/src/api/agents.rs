@@ -1,0 +1,182 @@
+//! Teams, agents and bots.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{JsonBody, Tenant};
+use crate::domain::{
+    AgentId, AgentName, Capacity, Channel, Email, Presence, Role, TeamId, parse_line,
+};
+use crate::store::{AgentRecord, BotRecord, NewAgent, TeamRecord};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewTeam {
+    name: String,
+}
+
+pub(super) async fn create_team(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewTeam>,
+) -> Result<(StatusCode, Json<TeamRecord>), ApiError> {
+    let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
+    let team = state.store.create_team(&tenant.id, &name).await?;
+    Ok((StatusCode::CREATED, Json(team)))
+}
+
+pub(super) async fn list_teams(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<TeamRecord>>, ApiError> {
+    Ok(Json(state.store.list_teams(&tenant.id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewAgentBody {
+    name: String,
+    email: String,
+    #[serde(default = "default_role")]
+    role: Role,
+    #[serde(default)]
+    teams: Vec<String>,
+    #[serde(default = "default_capacity")]
+    capacity: serde_json::Value,
+}
+
+fn default_role() -> Role {
+    Role::Agent
+}
+
+fn default_capacity() -> serde_json::Value {
+    serde_json::json!({"chat": 3, "email": 10, "call": 1, "form": 10})
+}
+
+pub(super) async fn create_agent(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewAgentBody>,
+) -> Result<(StatusCode, Json<AgentRecord>), ApiError> {
+    let name = AgentName::parse(&body.name).map_err(|e| ApiError::invalid("name", e))?;
+    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
+    let capacity = Capacity::parse(&body.capacity).map_err(|(key, e)| {
+        ApiError::invalid(
+            if key.is_empty() {
+                "capacity".into()
+            } else {
+                format!("capacity.{key}")
+            },
+            e,
+        )
+    })?;
+    let mut teams = Vec::new();
+    for (i, raw) in body.teams.iter().enumerate() {
+        let field = format!("teams[{i}]");
+        let team = TeamId::parse(raw).map_err(|e| ApiError::invalid(&field, e))?;
+        if !state.store.team_exists(&tenant.id, &team).await? {
+            return Err(ApiError::invalid(field, format!("no team {team}")));
+        }
+        if !teams.contains(&team) {
+            teams.push(team);
+        }
+    }
+    let agent = NewAgent {
+        name: name.as_str().to_owned(),
+        email: email.as_str().to_owned(),
+        role: body.role,
+        teams,
+        capacity,
+    };
+    let created = state.store.create_agent(&tenant.id, agent).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+pub(super) async fn list_agents(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<AgentRecord>>, ApiError> {
+    Ok(Json(state.store.list_agents(&tenant.id).await?))
+}
+
+fn agent_id(raw: &str) -> Result<AgentId, ApiError> {
+    AgentId::parse(raw).map_err(|_| ApiError::not_found(format_args!("agent {raw}")))
+}
+
+pub(super) async fn get_agent(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AgentRecord>, ApiError> {
+    let id = agent_id(&id)?;
+    let agent = state.store.get_agent(&tenant.id, &id).await?;
+    agent
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StatusBody {
+    status: Presence,
+}
+
+/// Change presence. The response comes after routing has reacted (e.g. a
+/// queued conversation given to the agent who just became available).
+pub(super) async fn set_status(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<StatusBody>,
+) -> Result<Json<AgentRecord>, ApiError> {
+    let id = agent_id(&id)?;
+    let event = state
+        .store
+        .set_presence(&tenant.id, &id, body.status)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
+    state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+    let agent = state.store.get_agent(&tenant.id, &id).await?;
+    agent
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewBot {
+    name: String,
+    channels: Vec<Channel>,
+}
+
+pub(super) async fn create_bot(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewBot>,
+) -> Result<(StatusCode, Json<BotRecord>), ApiError> {
+    let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
+    if body.channels.is_empty() {
+        return Err(ApiError::invalid(
+            "channels",
+            "must name at least one channel",
+        ));
+    }
+    let bot = state
+        .store
+        .create_bot(&tenant.id, &name, body.channels)
+        .await?;
+    Ok((StatusCode::CREATED, Json(bot)))
+}
+
+pub(super) async fn list_bots(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<BotRecord>>, ApiError> {
+    Ok(Json(state.store.list_bots(&tenant.id).await?))
+}

@@ -1,0 +1,269 @@
+//! Conversations and their messages.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{JsonBody, Tenant};
+use crate::domain::{
+    Author, Channel, ConversationId, ConversationStatus, Email, Routing, TenantId, parse_line,
+};
+use crate::store::{ConversationFilter, ConversationRecord, NewConversation};
+
+/// How long a request waits for routing to react before answering with the
+/// state as it is; the outbox finishes the work either way.
+const ROUTING_WAIT: Duration = Duration::from_secs(5);
+/// Longest message body accepted, in characters.
+const MAX_BODY: usize = 20_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ContactBody {
+    name: Option<String>,
+    email: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewConversationBody {
+    channel: Channel,
+    subject: Option<String>,
+    contact: Option<ContactBody>,
+    #[serde(default)]
+    attributes: serde_json::Map<String, Value>,
+    message: Option<String>,
+}
+
+fn body_text(field: &str, value: &str) -> Result<String, ApiError> {
+    if value.trim().is_empty() {
+        return Err(ApiError::invalid(field, "must not be empty"));
+    }
+    if value.chars().count() > MAX_BODY {
+        return Err(ApiError::invalid(
+            field,
+            format!("must be at most {MAX_BODY} characters"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// The conversation as the API shows it.
+fn view(c: &ConversationRecord) -> Value {
+    json!({
+        "id": c.id,
+        "channel": c.channel,
+        "subject": c.subject,
+        "contact": {"name": c.contact_name, "email": c.contact_email},
+        "attributes": c.attributes,
+        "status": c.status,
+        "routing": c.routing,
+        "assignee": c.assignee,
+        "team": c.team,
+        "queued_at": c.queued_at,
+        "created_at": c.created_at,
+        "updated_at": c.updated_at,
+    })
+}
+
+async fn detail(
+    state: &AppState,
+    tenant: &TenantId,
+    id: &ConversationId,
+) -> Result<Value, ApiError> {
+    let conversation = state
+        .store
+        .get_conversation(tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
+    let mut out = view(&conversation);
+    out["messages"] = json!(state.store.messages(id, 500).await?);
+    out["history"] = json!(state.store.history(id).await?);
+    out["tags"] = json!(state.store.tags(id).await?);
+    Ok(out)
+}
+
+fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
+    ConversationId::parse(raw).map_err(|_| ApiError::not_found(format_args!("conversation {raw}")))
+}
+
+pub(super) async fn create(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewConversationBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let subject = body
+        .subject
+        .as_deref()
+        .map(|s| parse_line(s, 500).map_err(|e| ApiError::invalid("subject", e)))
+        .transpose()?;
+    let (contact_name, contact_email) = match &body.contact {
+        Some(contact) => (
+            contact
+                .name
+                .as_deref()
+                .map(|n| parse_line(n, 200).map_err(|e| ApiError::invalid("contact.name", e)))
+                .transpose()?,
+            contact
+                .email
+                .as_deref()
+                .map(|e| {
+                    Email::parse(e)
+                        .map(|e| e.as_str().to_owned())
+                        .map_err(|err| ApiError::invalid("contact.email", err))
+                })
+                .transpose()?,
+        ),
+        None => (None, None),
+    };
+    if serde_json::to_vec(&body.attributes)
+        .map(|v| v.len())
+        .unwrap_or(0)
+        > 16 << 10
+    {
+        return Err(ApiError::invalid(
+            "attributes",
+            "must be at most 16 KiB of JSON",
+        ));
+    }
+    let message = body
+        .message
+        .as_deref()
+        .map(|m| body_text("message", m))
+        .transpose()?;
+    let bot = state
+        .store
+        .bot_for_channel(&tenant.id, body.channel)
+        .await?;
+    let new = NewConversation {
+        channel: body.channel,
+        subject,
+        contact_name,
+        contact_email,
+        attributes: body.attributes,
+        message,
+    };
+    let (conversation, event) = state
+        .store
+        .create_conversation(&tenant.id, new, bot)
+        .await?;
+    state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    Ok((
+        StatusCode::CREATED,
+        Json(detail(&state, &tenant.id, &conversation.id).await?),
+    ))
+}
+
+pub(super) async fn get(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    Ok(Json(detail(&state, &tenant.id, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListQuery {
+    status: Option<String>,
+    routing: Option<String>,
+    assignee: Option<String>,
+    limit: Option<u32>,
+}
+
+pub(super) async fn list(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let filter = ConversationFilter {
+        status: query
+            .status
+            .as_deref()
+            .map(|s| ConversationStatus::parse(s).map_err(|e| ApiError::invalid("status", e)))
+            .transpose()?,
+        routing: query
+            .routing
+            .as_deref()
+            .map(|s| Routing::parse(s).map_err(|e| ApiError::invalid("routing", e)))
+            .transpose()?,
+        assignee: query.assignee,
+        limit: query.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    let found = state.store.list_conversations(&tenant.id, &filter).await?;
+    Ok(Json(found.iter().map(view).collect()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewMessage {
+    author: Author,
+    body: String,
+    #[serde(default)]
+    internal: bool,
+}
+
+pub(super) async fn add_message(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<NewMessage>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = conversation_id(&id)?;
+    let text = body_text("body", &body.body)?;
+    if body.internal && body.author == Author::Customer {
+        return Err(ApiError::invalid(
+            "internal",
+            "a customer cannot write an internal note",
+        ));
+    }
+    if state
+        .store
+        .get_conversation(&tenant.id, &id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::not_found(format_args!("conversation {id}")));
+    }
+    let (message, event) = state
+        .store
+        .add_message(&tenant.id, &id, body.author, &text, body.internal)
+        .await?;
+    if let Some(event) = event {
+        state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    }
+    let conversation = detail(&state, &tenant.id, &id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "message": message, "conversation": conversation })),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StatusBody {
+    status: ConversationStatus,
+}
+
+/// Open, snooze or close; closing frees the assignee's capacity for the queue.
+pub(super) async fn set_status(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<StatusBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    let event = state
+        .store
+        .set_status(&tenant.id, &id, body.status)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
+    state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    Ok(Json(detail(&state, &tenant.id, &id).await?))
+}

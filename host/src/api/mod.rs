@@ -1,0 +1,76 @@
+//! The HTTP API: axum routers, credentials and error mapping.
+
+mod agents;
+mod conversations;
+pub mod error;
+mod extract;
+mod plugins;
+mod routing;
+mod tenants;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+
+use crate::plugin::PluginRegistry;
+use crate::routing::dispatcher::DispatchHandle;
+use crate::store::Store;
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub plugins: Arc<PluginRegistry>,
+    pub dispatch: Arc<DispatchHandle>,
+    pub operator_token: Arc<str>,
+}
+
+/// JSON bodies are small; components get their own, configurable cap.
+const JSON_LIMIT: usize = 1 << 20;
+
+pub fn router(state: AppState) -> Router {
+    let component_limit = state.plugins.runtime().limits().max_component_bytes + 1;
+    let json_routes = Router::new()
+        .route("/v1/tenants", post(tenants::create))
+        .route("/v1/operator/stats", get(tenants::stats))
+        .route(
+            "/v1/teams",
+            post(agents::create_team).get(agents::list_teams),
+        )
+        .route(
+            "/v1/agents",
+            post(agents::create_agent).get(agents::list_agents),
+        )
+        .route("/v1/agents/{id}", get(agents::get_agent))
+        .route("/v1/agents/{id}/status", put(agents::set_status))
+        .route("/v1/bots", post(agents::create_bot).get(agents::list_bots))
+        .route(
+            "/v1/conversations",
+            post(conversations::create).get(conversations::list),
+        )
+        .route("/v1/conversations/{id}", get(conversations::get))
+        .route(
+            "/v1/conversations/{id}/messages",
+            post(conversations::add_message),
+        )
+        .route(
+            "/v1/conversations/{id}/status",
+            put(conversations::set_status),
+        )
+        .route("/v1/plugins", get(plugins::list))
+        .route("/v1/plugins/failures", get(plugins::failures))
+        .route("/v1/routing", get(routing::get_all))
+        .route("/v1/routing/{slot}", get(routing::get).put(routing::put))
+        .route("/v1/routing/{slot}/rollback", post(routing::rollback))
+        .layer(DefaultBodyLimit::max(JSON_LIMIT));
+    let upload = Router::new()
+        .route("/v1/plugins", post(plugins::upload))
+        .layer(DefaultBodyLimit::max(component_limit));
+    json_routes
+        .merge(upload)
+        .fallback(|| async { ApiError::not_found("such route") })
+        .with_state(state)
+}

@@ -1,0 +1,89 @@
+//! Uploading and listing plugins, and reading their recorded failures.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::Tenant;
+use crate::plugin::{LoadError, UploadError};
+use crate::store::{FailureRecord, PluginRecord};
+
+pub(super) async fn upload(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
+    let kind = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if kind != "application/wasm" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "upload the component's bytes with Content-Type: application/wasm",
+        ));
+    }
+    match state.plugins.upload(&tenant.id, body.to_vec()).await {
+        Ok(plugin) => Ok((StatusCode::CREATED, Json(plugin))),
+        Err(error) => Err(upload_error(error)),
+    }
+}
+
+fn upload_error(error: UploadError) -> ApiError {
+    let unprocessable = |code: &'static str, message: String| {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message).with_field("body")
+    };
+    match error {
+        UploadError::Load(LoadError::TooLarge { .. }) => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "component_too_large",
+            error.to_string(),
+        ),
+        UploadError::Load(LoadError::NotWasm | LoadError::CoreModule) => {
+            unprocessable("not_a_component", error.to_string())
+        }
+        UploadError::Load(LoadError::NoWorld(_)) => {
+            unprocessable("unknown_world", error.to_string())
+        }
+        UploadError::Load(LoadError::Imports(_)) => {
+            unprocessable("unsupported_imports", error.to_string())
+        }
+        UploadError::Load(LoadError::Invalid(_)) => {
+            unprocessable("invalid_component", error.to_string())
+        }
+        UploadError::Describe(_) => unprocessable("describe_failed", error.to_string()),
+        UploadError::Manifest(_) => unprocessable("invalid_manifest", error.to_string()),
+        UploadError::CompileTimeout(_) => unprocessable("compile_timeout", error.to_string()),
+        UploadError::Store(store) => store.into(),
+    }
+}
+
+pub(super) async fn list(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<PluginRecord>>, ApiError> {
+    Ok(Json(state.store.list_plugins(&tenant.id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FailureQuery {
+    limit: Option<u32>,
+}
+
+/// Recent plugin failures, newest first: which plugin and version, what
+/// went wrong, and what the host did instead.
+pub(super) async fn failures(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Query(query): Query<FailureQuery>,
+) -> Result<Json<Vec<FailureRecord>>, ApiError> {
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    Ok(Json(state.store.failures(&tenant.id, limit).await?))
+}

@@ -1,0 +1,78 @@
+//! Putting the parts together: `App::start` builds the store, the plugin
+//! runtime and the dispatcher; `App::serve` runs the API on a listener the
+//! caller owns (so tests bind port 0).
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::{self, AppState};
+use crate::config::Settings;
+use crate::plugin::{PluginRegistry, PluginRuntime};
+use crate::routing::Router;
+use crate::routing::dispatcher::DispatchHandle;
+use crate::store::Store;
+
+/// A running Baton: state plus the dispatcher task.
+pub struct App {
+    state: AppState,
+    shutdown: watch::Sender<bool>,
+    dispatcher: tokio::task::JoinHandle<()>,
+}
+
+impl App {
+    /// Open the database, install the default plugins and start dispatching.
+    pub async fn start(settings: &Settings, operator_token: String) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.database_url).await?;
+        let runtime = Arc::new(
+            PluginRuntime::new(settings.limits.clone()).map_err(|e| anyhow::anyhow!("{e:#}"))?,
+        );
+        let plugins = Arc::new(PluginRegistry::new(runtime, store.clone()));
+        plugins.install_builtins().await?;
+        let dispatch = Arc::new(DispatchHandle::new());
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let router = Router::new(store.clone(), plugins.clone());
+        let dispatcher = tokio::spawn(router.dispatch(dispatch.clone(), shutdown_rx));
+        let state = AppState {
+            store,
+            plugins,
+            dispatch,
+            operator_token: operator_token.into(),
+        };
+        Ok(Self {
+            state,
+            shutdown,
+            dispatcher,
+        })
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve the API until `signal` resolves, then stop the dispatcher.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        signal: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = api::router(self.state.clone());
+        axum::serve(listener, app)
+            .with_graceful_shutdown(signal)
+            .await?;
+        let _ = self.shutdown.send(true);
+        self.state.dispatch.wake();
+        let _ = self.dispatcher.await;
+        Ok(())
+    }
+}
+
+/// A fresh random operator token.
+pub fn generate_token() -> String {
+    format!(
+        "bo_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}

@@ -1,0 +1,91 @@
+//! Conversation states and the parties in one.
+
+use super::{AgentId, BotId};
+
+text_enum!(
+    /// The channel a conversation arrived on.
+    Channel {
+        Chat = "chat",
+        Email = "email",
+        Call = "call",
+        Form = "form",
+    }
+);
+
+text_enum!(
+    /// The life-cycle state the customer and agents see.
+    ConversationStatus {
+        Open = "open",
+        Snoozed = "snoozed",
+        Closed = "closed",
+    }
+);
+
+text_enum!(
+    /// Where a conversation stands in routing, beside its status.
+    Routing {
+        /// A bot owns it until a handoff trigger fires.
+        Bot = "bot",
+        /// Waiting for an agent with capacity.
+        Queued = "queued",
+        /// Offered to several agents; the first to accept owns it.
+        Offered = "offered",
+        /// A human agent owns it.
+        Assigned = "assigned",
+        /// Deliberately left without an owner.
+        Unassigned = "unassigned",
+    }
+);
+
+text_enum!(
+    /// Who wrote a message.
+    Author {
+        Customer = "customer",
+        Agent = "agent",
+        Bot = "bot",
+    }
+);
+
+/// Who owns a conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assignee {
+    Agent(AgentId),
+    Bot(BotId),
+}
+
+impl Assignee {
+    /// "agent" or "bot", as stored.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Assignee::Agent(_) => "agent",
+            Assignee::Bot(_) => "bot",
+        }
+    }
+
+    /// The owner's id as text.
+    pub fn id(&self) -> &str {
+        match self {
+            Assignee::Agent(id) => id.as_str(),
+            Assignee::Bot(id) => id.as_str(),
+        }
+    }
+
+    /// Rebuild from the stored kind and id; `None` for anything unknown.
+    pub fn from_parts(kind: Option<&str>, id: Option<&str>) -> Option<Self> {
+        match (kind?, id?) {
+            ("agent", id) => AgentId::parse(id).ok().map(Assignee::Agent),
+            ("bot", id) => BotId::parse(id).ok().map(Assignee::Bot),
+            _ => None,
+        }
+    }
+}
+
+impl serde::Serialize for Assignee {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = serializer.serialize_struct("Assignee", 2)?;
+        out.serialize_field("kind", self.kind())?;
+        out.serialize_field("id", self.id())?;
+        out.end()
+    }
+}

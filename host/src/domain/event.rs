@@ -1,0 +1,14 @@
+//! The kinds of event the outbox carries.
+
+text_enum!(
+    /// What happened; one row of the outbox each.
+    EventKind {
+        ConversationCreated = "conversation.created",
+        MessageReceived = "message.received",
+        AgentStatusChanged = "agent.status_changed",
+        ConversationAssigned = "conversation.assigned",
+        ConversationQueued = "conversation.queued",
+        ConversationHandedOver = "conversation.handed_over",
+        ConversationStatusChanged = "conversation.status_changed",
+    }
+);

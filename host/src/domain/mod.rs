@@ -1,0 +1,96 @@
+//! Domain types: typed ids, enums for every state, and values parsed at the
+//! edge so the rest of the host never sees an unchecked string.
+
+/// An enum stored and sent as lower-case text, parsed with a message that
+/// lists the accepted values.
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The value as stored and sent.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// Parse the text form, naming the accepted values on failure.
+            pub fn parse(value: &str) -> Result<Self, $crate::domain::Invalid> {
+                match value {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err($crate::domain::Invalid::new(format!(
+                        "must be one of {}",
+                        [$($text),+].join(", ")
+                    ))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.as_str())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+                $name::parse(&text).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+mod agent;
+mod conversation;
+mod event;
+mod ids;
+mod plugin;
+mod time;
+
+pub use agent::{AgentName, Capacity, Email, Presence, Role};
+pub use conversation::{Assignee, Author, Channel, ConversationStatus, Routing};
+pub use event::EventKind;
+pub use ids::{AgentId, BotId, ConversationId, IdError, MessageId, PluginId, TeamId, TenantId};
+pub use plugin::{PluginKind, Slot};
+pub use time::Millis;
+
+/// Why a value given to the API is not acceptable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub(crate) fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// A non-empty, trimmed line of text of bounded length (names, subjects).
+pub fn parse_line(value: &str, max: usize) -> Result<String, Invalid> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err(Invalid::new("must not be empty"));
+    }
+    if trimmed.chars().count() > max {
+        return Err(Invalid::new(format!("must be at most {max} characters")));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(Invalid::new("must not contain control characters"));
+    }
+    Ok(trimmed.to_owned())
+}

@@ -1,0 +1,20 @@
+//! Baton: a help-desk routing server whose decisions are made by sandboxed
+//! WebAssembly component plugins.
+//!
+//! - [`domain`]: typed ids and states, parsed at the edge.
+//! - [`store`]: SQL behind repository methods (SQLite embedded).
+//! - [`plugin`]: the wasmtime engine, compile cache and sandboxed calls.
+//! - [`routing`]: the event dispatcher, assignment, handoff and workflows.
+//! - [`api`]: the axum HTTP API.
+//! - [`app`]: wiring; [`config`]: settings from the environment.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod plugin;
+pub mod routing;
+pub mod store;
+
+pub use app::App;
+pub use config::Settings;

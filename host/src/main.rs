@@ -1,0 +1,56 @@
+//! `baton serve`: the routing server.
+
+use baton_host::{App, Settings, app};
+use tracing_subscriber::EnvFilter;
+
+const USAGE: &str = "usage: baton serve
+
+Settings come from the environment:
+  BATON_ADDR               listen address (default 127.0.0.1:8080)
+  BATON_DATABASE_URL       database (default sqlite://baton.db, created if missing)
+  BATON_OPERATOR_TOKEN     operator token (generated and printed once if unset)
+  BATON_PLUGIN_FUEL        CPU budget per plugin call, in fuel (default 20000000)
+  BATON_PLUGIN_TIMEOUT_MS  wall-clock limit per plugin call (default 500)
+  BATON_PLUGIN_MEMORY_MB   linear-memory cap per plugin (default 16)
+  RUST_LOG                 log filter (default info)";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("serve") => serve().await,
+        Some("-h" | "--help" | "help") => {
+            println!("{USAGE}");
+            Ok(())
+        }
+        _ => {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let settings = Settings::from_env(|name| std::env::var(name).ok())?;
+    let token = match &settings.operator_token {
+        Some(token) => token.clone(),
+        None => {
+            let token = app::generate_token();
+            // Printed once, on stdout, so it can be captured; never logged.
+            println!("operator token (set BATON_OPERATOR_TOKEN to keep one): {token}");
+            token
+        }
+    };
+    let app = App::start(&settings, token).await?;
+    let listener = tokio::net::TcpListener::bind(&settings.addr).await?;
+    tracing::info!(addr = %listener.local_addr()?, database = %settings.database_url, "baton listening");
+    app.serve(listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}

@@ -1,0 +1,17 @@
+//! The plugin sandbox: one engine, compiled components cached by content
+//! hash, and calls that run under fuel, epoch and memory limits.
+
+pub mod bindings;
+pub mod defaults;
+mod engine;
+mod limits;
+pub mod manifest;
+mod registry;
+mod runtime;
+pub mod schema;
+mod state;
+
+pub use limits::SandboxLimits;
+pub use registry::{PluginRegistry, UploadError};
+pub use runtime::{Answer, CallError, Compiled, LoadError, PluginRuntime};
+pub use state::CallContext;

@@ -1,0 +1,249 @@
+//! The registry of plugin versions: compile once at upload, keep the
+//! artefact in the store, and keep instantiable components in memory.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+use sha2::{Digest, Sha256};
+
+use super::defaults::BUILTINS;
+use super::manifest::{self, Manifest};
+use super::runtime::{CallError, Compiled, LoadError, PluginRuntime};
+use super::state::CallContext;
+use crate::domain::{Millis, PluginId, TenantId};
+use crate::store::{PluginRecord, Store, StoreError};
+
+/// Why an upload was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    #[error("describe() failed: {0}")]
+    Describe(CallError),
+    #[error("{0}")]
+    Manifest(String),
+    #[error("compiling took longer than the {0} s limit")]
+    CompileTimeout(u64),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub struct PluginRegistry {
+    runtime: Arc<PluginRuntime>,
+    store: Store,
+    loaded: RwLock<HashMap<String, Arc<Compiled>>>,
+    /// Compiling is CPU- and memory-heavy and wasmtime does not bound it:
+    /// one compile at a time keeps uploads from starving routing.
+    compile_gate: tokio::sync::Semaphore,
+    artifact_loads: AtomicU64,
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    crate::store::hex(&Sha256::digest(bytes))
+}
+
+impl PluginRegistry {
+    pub fn new(runtime: Arc<PluginRuntime>, store: Store) -> Self {
+        Self {
+            runtime,
+            store,
+            loaded: RwLock::new(HashMap::new()),
+            compile_gate: tokio::sync::Semaphore::new(1),
+            artifact_loads: AtomicU64::new(0),
+        }
+    }
+
+    pub fn runtime(&self) -> &Arc<PluginRuntime> {
+        &self.runtime
+    }
+
+    /// Components loaded from a cached artefact instead of compiled.
+    pub fn artifact_loads(&self) -> u64 {
+        self.artifact_loads.load(Ordering::Relaxed)
+    }
+
+    /// Register the embedded defaults (compiling only if no artefact exists).
+    pub async fn install_builtins(&self) -> anyhow::Result<()> {
+        for (name, wasm) in BUILTINS {
+            let sha = sha256(wasm);
+            self.store.put_component(&sha, wasm).await?;
+            let compiled = self.load(&sha, Some(wasm)).await?;
+            let manifest = self
+                .describe(&compiled, "builtin")
+                .await
+                .map_err(|e| anyhow::anyhow!("built-in plugin {name}: {e}"))?;
+            anyhow::ensure!(
+                manifest.name == name,
+                "built-in plugin {name} calls itself {}",
+                manifest.name
+            );
+            self.store
+                .put_plugin(&record(name.to_owned(), None, &manifest, &sha, wasm.len()))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Validate, compile, describe and store an uploaded component.
+    pub async fn upload(
+        &self,
+        tenant: &TenantId,
+        wasm: Vec<u8>,
+    ) -> Result<PluginRecord, UploadError> {
+        let limit = self.runtime.limits().max_component_bytes;
+        if wasm.len() > limit {
+            return Err(LoadError::TooLarge {
+                size: wasm.len(),
+                limit,
+            }
+            .into());
+        }
+        let sha = sha256(&wasm);
+        let (compiled, artifact) = self.compile(&sha, wasm.clone()).await?;
+        let manifest = self.describe(&compiled, tenant.as_str()).await?;
+        let plugin = record(
+            PluginId::generate().to_string(),
+            Some(tenant.clone()),
+            &manifest,
+            &sha,
+            wasm.len(),
+        );
+        // Content-addressed: a failure between these writes leaves at most an
+        // unused component, never a plugin row without its code.
+        self.store.put_component(&sha, &wasm).await?;
+        self.store
+            .put_artifact(&sha, self.runtime.engine_hash(), &artifact)
+            .await?;
+        self.store.put_plugin(&plugin).await?;
+        Ok(plugin)
+    }
+
+    async fn describe(
+        &self,
+        compiled: &Arc<Compiled>,
+        tenant: &str,
+    ) -> Result<Manifest, UploadError> {
+        let runtime = self.runtime.clone();
+        let compiled = compiled.clone();
+        let ctx = CallContext {
+            tenant: tenant.to_owned(),
+            plugin: "upload".into(),
+            config: "{}".into(),
+            now_ms: Millis::now().0,
+            kv: Default::default(),
+        };
+        let kind = compiled.kind;
+        let raw = tokio::task::spawn_blocking(move || runtime.describe(&compiled, ctx))
+            .await
+            .map_err(|e| UploadError::Describe(CallError::Trap(e.to_string())))?
+            .map_err(UploadError::Describe)?;
+        manifest::check(raw, kind).map_err(UploadError::Manifest)
+    }
+
+    /// The instantiable component for a stored plugin version.
+    pub async fn compiled(&self, sha: &str) -> Result<Arc<Compiled>, CallError> {
+        if let Some(found) = self
+            .loaded
+            .read()
+            .ok()
+            .and_then(|map| map.get(sha).cloned())
+        {
+            return Ok(found);
+        }
+        self.load(sha, None)
+            .await
+            .map_err(|e| CallError::Unavailable(e.to_string()))
+    }
+
+    /// Load from the artefact cache, or compile the stored source once.
+    async fn load(&self, sha: &str, source: Option<&[u8]>) -> Result<Arc<Compiled>, UploadError> {
+        let engine = self.runtime.engine_hash().to_owned();
+        if let Some(artifact) = self.store.artifact(sha, &engine).await? {
+            let runtime = self.runtime.clone();
+            let loaded = tokio::task::spawn_blocking(move || runtime.load_artifact(&artifact))
+                .await
+                .map_err(|e| LoadError::Invalid(e.to_string()))?;
+            match loaded {
+                Ok(compiled) => {
+                    self.artifact_loads.fetch_add(1, Ordering::Relaxed);
+                    return Ok(self.remember(sha, compiled));
+                }
+                Err(error) => tracing::warn!(%sha, %error, "cached artefact unusable; recompiling"),
+            }
+        }
+        let wasm = match source {
+            Some(bytes) => bytes.to_vec(),
+            None => self
+                .store
+                .component(sha)
+                .await?
+                .ok_or_else(|| LoadError::Invalid(format!("no stored component {sha}")))?,
+        };
+        let (compiled, artifact) = self.compile(sha, wasm).await?;
+        self.store.put_artifact(sha, &engine, &artifact).await?;
+        Ok(compiled)
+    }
+
+    /// Compile on a bounded worker; returns the component and its artefact.
+    async fn compile(
+        &self,
+        sha: &str,
+        wasm: Vec<u8>,
+    ) -> Result<(Arc<Compiled>, Vec<u8>), UploadError> {
+        let _permit = self
+            .compile_gate
+            .acquire()
+            .await
+            .map_err(|e| LoadError::Invalid(e.to_string()))?;
+        let runtime = self.runtime.clone();
+        let timeout = runtime.limits().compile_timeout;
+        let job = tokio::task::spawn_blocking(move || {
+            let compiled = runtime.compile(&wasm)?;
+            let artifact = compiled
+                .serialize()
+                .map_err(|e| LoadError::Invalid(e.to_string()))?;
+            Ok::<_, LoadError>((compiled, artifact))
+        });
+        let (compiled, artifact) = tokio::time::timeout(timeout, job)
+            .await
+            .map_err(|_| UploadError::CompileTimeout(timeout.as_secs()))?
+            .map_err(|e| LoadError::Invalid(e.to_string()))??;
+        Ok((self.remember(sha, compiled), artifact))
+    }
+
+    fn remember(&self, sha: &str, compiled: Compiled) -> Arc<Compiled> {
+        let compiled = Arc::new(compiled);
+        if let Ok(mut map) = self.loaded.write() {
+            map.insert(sha.to_owned(), compiled.clone());
+        }
+        compiled
+    }
+}
+
+fn record(
+    id: String,
+    tenant: Option<TenantId>,
+    manifest: &Manifest,
+    sha: &str,
+    size: usize,
+) -> PluginRecord {
+    PluginRecord {
+        id,
+        builtin: tenant.is_none(),
+        tenant_id: tenant,
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        kind: manifest.kind,
+        description: manifest.description.clone(),
+        config_schema: manifest.config_schema.clone(),
+        subscribes: manifest
+            .subscribes
+            .iter()
+            .map(|k| k.as_str().to_owned())
+            .collect(),
+        sha256: sha.to_owned(),
+        size: i64::try_from(size).unwrap_or(i64::MAX),
+        created_at: Millis::now(),
+    }
+}

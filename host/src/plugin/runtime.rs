@@ -1,0 +1,357 @@
+//! Compiling components and calling them under the sandbox limits.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+use super::bindings::{strategy, trigger, types, workflow};
+use super::engine::{EPOCH_TICK, build_engine, build_linker, engine_hash};
+use super::limits::SandboxLimits;
+use super::state::{CallContext, PluginState};
+use crate::domain::PluginKind;
+
+/// A component ready to instantiate: compiled once, type-checked against
+/// its world once.
+pub struct Compiled {
+    pub kind: PluginKind,
+    component: Component,
+    pre: KindPre,
+}
+
+enum KindPre {
+    Strategy(strategy::AssignmentStrategyPre<PluginState>),
+    Trigger(trigger::HandoffTriggerPre<PluginState>),
+    Workflow(workflow::WorkflowPre<PluginState>),
+}
+
+/// Why a component was refused at upload.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("the body is not WebAssembly")]
+    NotWasm,
+    #[error("the body is a core WebAssembly module, not a component; build for wasm32-wasip2")]
+    CoreModule,
+    #[error("the component is {size} bytes; the limit is {limit}")]
+    TooLarge { size: usize, limit: usize },
+    #[error("the component does not compile: {0}")]
+    Invalid(String),
+    #[error("the component imports something the sandbox does not grant: {0}")]
+    Imports(String),
+    #[error(
+        "the component implements none of Baton's worlds (assignment-strategy, \
+         handoff-trigger, workflow of baton:plugin@0.1.0): {0}"
+    )]
+    NoWorld(String),
+}
+
+/// Why a call did not produce an answer.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum CallError {
+    #[error("the plugin used up its CPU budget of {fuel} fuel")]
+    OutOfFuel { fuel: u64 },
+    #[error("the plugin ran past its {ms} ms time limit")]
+    Timeout { ms: u128 },
+    #[error("the plugin tried to grow its memory past the {bytes}-byte cap")]
+    MemoryCap { bytes: usize },
+    #[error("the plugin trapped: {0}")]
+    Trap(String),
+    #[error("the plugin returned an error: {0}")]
+    Plugin(String),
+    #[error("the plugin's answer is invalid: {0}")]
+    Invalid(String),
+    #[error("the plugin could not be loaded: {0}")]
+    Unavailable(String),
+}
+
+impl CallError {
+    /// A short, stable name for metrics and the failure log.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::OutOfFuel { .. } => "out-of-fuel",
+            CallError::Timeout { .. } => "timeout",
+            CallError::MemoryCap { .. } => "memory-cap",
+            CallError::Trap(_) => "trap",
+            CallError::Plugin(_) => "plugin-error",
+            CallError::Invalid(_) => "invalid-answer",
+            CallError::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
+/// A successful call: the answer and the key-value writes to apply with it.
+pub struct Answer<T> {
+    pub value: T,
+    pub kv_writes: Vec<(String, Option<Vec<u8>>)>,
+    pub fuel_used: u64,
+}
+
+/// The engine, the linker and the limits: everything needed to run plugins.
+pub struct PluginRuntime {
+    engine: Engine,
+    linker: Linker<PluginState>,
+    limits: SandboxLimits,
+    engine_hash: String,
+    compiles: AtomicU64,
+}
+
+const COMPONENT_MAGIC: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
+const MODULE_MAGIC: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
+
+impl PluginRuntime {
+    pub fn new(limits: SandboxLimits) -> wasmtime::Result<Self> {
+        let engine = build_engine(&limits)?;
+        let linker = build_linker(&engine)?;
+        let engine_hash = engine_hash(&engine);
+        Ok(Self {
+            engine,
+            linker,
+            limits,
+            engine_hash,
+            compiles: AtomicU64::new(0),
+        })
+    }
+
+    pub fn limits(&self) -> &SandboxLimits {
+        &self.limits
+    }
+
+    /// Identifies the engine's compiled-code format.
+    pub fn engine_hash(&self) -> &str {
+        &self.engine_hash
+    }
+
+    /// How many components this process has compiled (not loaded from cache).
+    pub fn compiles(&self) -> u64 {
+        self.compiles.load(Ordering::Relaxed)
+    }
+
+    /// Validate and compile an uploaded component, and find its world.
+    pub fn compile(&self, wasm: &[u8]) -> Result<Compiled, LoadError> {
+        if wasm.len() > self.limits.max_component_bytes {
+            return Err(LoadError::TooLarge {
+                size: wasm.len(),
+                limit: self.limits.max_component_bytes,
+            });
+        }
+        match wasm.get(..8) {
+            Some(head) if head == COMPONENT_MAGIC => {}
+            Some(head) if head == MODULE_MAGIC => return Err(LoadError::CoreModule),
+            _ => return Err(LoadError::NotWasm),
+        }
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+        let component =
+            Component::new(&self.engine, wasm).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        self.prepare(component)
+    }
+
+    /// Load an artefact this engine serialised earlier.
+    pub fn load_artifact(&self, bytes: &[u8]) -> Result<Compiled, LoadError> {
+        // SAFETY: artefacts come only from `Compiled::serialize` of an engine
+        // with the same compatibility hash (the store keys them by it), and
+        // wasmtime checks that hash again. Tenants can upload components
+        // only; a precompiled artefact is never accepted from outside.
+        #[allow(unsafe_code)]
+        let component = unsafe { Component::deserialize(&self.engine, bytes) }
+            .map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+        self.prepare(component)
+    }
+
+    fn prepare(&self, component: Component) -> Result<Compiled, LoadError> {
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Imports(format!("{e:#}")))?;
+        let mut reasons = Vec::new();
+        match strategy::AssignmentStrategyPre::new(pre.clone()) {
+            Ok(p) => {
+                return Ok(Compiled {
+                    kind: PluginKind::AssignmentStrategy,
+                    component,
+                    pre: KindPre::Strategy(p),
+                });
+            }
+            Err(e) => reasons.push(format!("assignment-strategy: {e:#}")),
+        }
+        match trigger::HandoffTriggerPre::new(pre.clone()) {
+            Ok(p) => {
+                return Ok(Compiled {
+                    kind: PluginKind::HandoffTrigger,
+                    component,
+                    pre: KindPre::Trigger(p),
+                });
+            }
+            Err(e) => reasons.push(format!("handoff-trigger: {e:#}")),
+        }
+        match workflow::WorkflowPre::new(pre) {
+            Ok(p) => Ok(Compiled {
+                kind: PluginKind::Workflow,
+                component,
+                pre: KindPre::Workflow(p),
+            }),
+            Err(e) => {
+                reasons.push(format!("workflow: {e:#}"));
+                Err(LoadError::NoWorld(reasons.join("; ")))
+            }
+        }
+    }
+
+    /// Run `f` on a fresh store under every limit. A fresh store per call
+    /// means nothing leaks between calls or tenants.
+    fn run<R>(
+        &self,
+        ctx: CallContext,
+        f: impl FnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
+    ) -> Result<Answer<R>, CallError> {
+        let mut store = Store::new(&self.engine, PluginState::new(ctx, &self.limits));
+        store.limiter(|state| &mut state.limits);
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| CallError::Unavailable(e.to_string()))?;
+        let ticks = (self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        let result = f(&mut store);
+        let fuel_used = self
+            .limits
+            .fuel
+            .saturating_sub(store.get_fuel().unwrap_or(0));
+        match result {
+            Ok(value) => Ok(Answer {
+                value,
+                kv_writes: store.data_mut().take_writes(),
+                fuel_used,
+            }),
+            Err(error) => Err(self.classify(error, store.data().stderr())),
+        }
+    }
+
+    fn classify(&self, error: wasmtime::Error, stderr: String) -> CallError {
+        match error.downcast_ref::<Trap>() {
+            Some(Trap::OutOfFuel) => {
+                return CallError::OutOfFuel {
+                    fuel: self.limits.fuel,
+                };
+            }
+            Some(Trap::Interrupt) => {
+                return CallError::Timeout {
+                    ms: self.limits.timeout.as_millis(),
+                };
+            }
+            _ => {}
+        }
+        let text = format!("{error:#}");
+        if text.contains("forcing trap when growing memory") {
+            return CallError::MemoryCap {
+                bytes: self.limits.memory_bytes,
+            };
+        }
+        if stderr.is_empty() {
+            CallError::Trap(text)
+        } else {
+            CallError::Trap(format!("{text}; stderr: {stderr}"))
+        }
+    }
+
+    /// Ask a plugin of any kind for its manifest.
+    pub fn describe(
+        &self,
+        compiled: &Compiled,
+        ctx: CallContext,
+    ) -> Result<types::Manifest, CallError> {
+        let answer = self.run(ctx, |store| match &compiled.pre {
+            KindPre::Strategy(pre) => pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store),
+            KindPre::Trigger(pre) => pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store),
+            KindPre::Workflow(pre) => pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store),
+        })?;
+        Ok(answer.value)
+    }
+
+    pub fn decide(
+        &self,
+        compiled: &Compiled,
+        ctx: CallContext,
+        request: &types::AssignmentRequest,
+    ) -> Result<Answer<types::AssignmentDecision>, CallError> {
+        let KindPre::Strategy(pre) = &compiled.pre else {
+            return Err(CallError::Unavailable("not an assignment strategy".into()));
+        };
+        let answer = self.run(ctx, |store| {
+            pre.instantiate(&mut *store)?
+                .baton_plugin_strategy()
+                .call_decide(store, request)
+        })?;
+        flatten(answer)
+    }
+
+    pub fn evaluate(
+        &self,
+        compiled: &Compiled,
+        ctx: CallContext,
+        conversation: &types::Conversation,
+        message: &types::Message,
+    ) -> Result<Answer<types::HandoffDecision>, CallError> {
+        let KindPre::Trigger(pre) = &compiled.pre else {
+            return Err(CallError::Unavailable("not a handoff trigger".into()));
+        };
+        let answer = self.run(ctx, |store| {
+            pre.instantiate(&mut *store)?
+                .baton_plugin_trigger()
+                .call_evaluate(store, conversation, message)
+        })?;
+        flatten(answer)
+    }
+
+    pub fn on_event(
+        &self,
+        compiled: &Compiled,
+        ctx: CallContext,
+        event: &types::Event,
+    ) -> Result<Answer<Vec<types::Action>>, CallError> {
+        let KindPre::Workflow(pre) = &compiled.pre else {
+            return Err(CallError::Unavailable("not a workflow".into()));
+        };
+        let answer = self.run(ctx, |store| {
+            pre.instantiate(&mut *store)?
+                .baton_plugin_automation()
+                .call_on_event(store, event)
+        })?;
+        flatten(answer)
+    }
+}
+
+impl Compiled {
+    /// The compiled form, for the artefact cache.
+    pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
+        self.component.serialize()
+    }
+}
+
+/// Turn a plugin's own `result` into a call result.
+fn flatten<T>(answer: Answer<Result<T, types::PluginError>>) -> Result<Answer<T>, CallError> {
+    let Answer {
+        value,
+        kv_writes,
+        fuel_used,
+    } = answer;
+    match value {
+        Ok(value) => Ok(Answer {
+            value,
+            kv_writes,
+            fuel_used,
+        }),
+        Err(error) => Err(CallError::Plugin(match error {
+            types::PluginError::InvalidConfig(m) => format!("invalid config: {m}"),
+            types::PluginError::InvalidInput(m) => format!("invalid input: {m}"),
+            types::PluginError::Other(m) => m,
+        })),
+    }
+}

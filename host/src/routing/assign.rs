@@ -1,0 +1,293 @@
+//! Choosing an owner: candidates in scope, the bound strategy, validation of
+//! its answer, and the fallback when it fails.
+
+use std::collections::BTreeSet;
+
+use super::spec::{self, Fallback, PluginUse};
+use super::{Router, bounded, failure_change, snapshot};
+use crate::domain::{AgentId, EventKind, Millis, Routing, Slot, TeamId, TenantId};
+use crate::plugin::CallError;
+use crate::plugin::bindings::types;
+use crate::plugin::defaults::ROUND_ROBIN;
+use crate::store::{AgentRecord, Change, ConversationRecord, HistoryEntry};
+
+/// Which agents may get the conversation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Any agent of the tenant.
+    Any,
+    /// Members of one team.
+    Team(TeamId),
+    /// One agent.
+    Agent(AgentId),
+}
+
+impl Scope {
+    fn admits(&self, agent: &AgentRecord) -> bool {
+        match self {
+            Scope::Any => true,
+            Scope::Team(team) => agent.teams.contains(team),
+            Scope::Agent(id) => &agent.id == id,
+        }
+    }
+
+    fn team(&self) -> Option<TeamId> {
+        match self {
+            Scope::Team(team) => Some(team.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// A validated strategy answer.
+enum Verdict {
+    Assign(AgentId, String),
+    Offer(Vec<AgentId>, String),
+    Queue(String),
+    Nobody(String),
+}
+
+/// Check an answer against the candidates: only an agent in scope with
+/// spare capacity on the channel may be chosen.
+fn validate(
+    decision: types::AssignmentDecision,
+    agents: &[AgentRecord],
+    conversation: &ConversationRecord,
+) -> Result<Verdict, String> {
+    let check = |id: &str| -> Result<AgentId, String> {
+        let agent = agents
+            .iter()
+            .find(|a| a.id.as_str() == id)
+            .ok_or_else(|| format!("chose {id:?}, which is not a candidate"))?;
+        if !agent.can_take(conversation.channel) {
+            return Err(format!(
+                "chose {id}, who cannot take a {} conversation now ({}, {} of {} open)",
+                conversation.channel,
+                agent.presence,
+                agent.load.get(&conversation.channel).copied().unwrap_or(0),
+                agent.capacity.on(conversation.channel)
+            ));
+        }
+        Ok(agent.id.clone())
+    };
+    match decision {
+        types::AssignmentDecision::Assign(to) => Ok(Verdict::Assign(check(&to.agent)?, to.reason)),
+        types::AssignmentDecision::Offer(offer) => {
+            let unique: BTreeSet<String> = offer.agents.into_iter().collect();
+            if unique.is_empty() {
+                return Err("offered the conversation to nobody".into());
+            }
+            let agents = unique
+                .iter()
+                .map(|id| check(id))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Verdict::Offer(agents, offer.reason))
+        }
+        types::AssignmentDecision::Queue(reason) => Ok(Verdict::Queue(reason)),
+        types::AssignmentDecision::NoAssignment(reason) => Ok(Verdict::Nobody(reason)),
+    }
+}
+
+impl Router {
+    /// Decide who gets `conversation` among agents in `scope`, returning the
+    /// changes to apply. Never fails for a plugin's fault: a failure is
+    /// recorded and the fallback decides.
+    pub(super) async fn assign(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationRecord,
+        scope: &Scope,
+        now: Millis,
+    ) -> Result<Vec<Change>, spec::BindError> {
+        let agents: Vec<AgentRecord> = self
+            .store
+            .list_agents(tenant)
+            .await?
+            .into_iter()
+            .filter(|a| scope.admits(a))
+            .take(self.plugins.runtime().limits().max_candidates)
+            .collect();
+        let team = scope.team().or_else(|| conversation.team.clone());
+        if !agents.iter().any(|a| a.can_take(conversation.channel)) {
+            let reason = format!(
+                "no agent in scope can take a {} conversation now",
+                conversation.channel
+            );
+            return Ok(self.queue(
+                conversation,
+                team,
+                HistoryEntry {
+                    decided_by: "host".into(),
+                    plugin_name: None,
+                    plugin_version: None,
+                    reason,
+                },
+            ));
+        }
+        let binding = spec::current(&self.store, tenant, Slot::Assignment).await?;
+        let messages = self
+            .store
+            .messages(
+                &conversation.id,
+                self.plugins.runtime().limits().max_recent_messages as u32,
+            )
+            .await?;
+        let request = types::AssignmentRequest {
+            conversation: snapshot::conversation(conversation, &messages),
+            candidates: agents.iter().map(snapshot::candidate).collect(),
+        };
+        let mut changes = Vec::new();
+        let mut plugin = match binding.plugins.first() {
+            Some(p) => p.clone(),
+            None => spec::default_binding(&self.store, tenant, Slot::Assignment)
+                .await?
+                .plugins
+                .remove(0),
+        };
+        let mut decided_by = "plugin";
+        loop {
+            match self
+                .try_strategy(tenant, &plugin, now, request.clone(), &agents, conversation)
+                .await
+            {
+                Ok((verdict, kv)) => {
+                    if !kv.is_empty() {
+                        changes.push(Change::Kv {
+                            plugin: plugin.name.clone(),
+                            writes: kv,
+                        });
+                    }
+                    let entry = |reason: String| HistoryEntry {
+                        decided_by: decided_by.into(),
+                        plugin_name: Some(plugin.name.clone()),
+                        plugin_version: Some(plugin.version.clone()),
+                        reason: bounded(reason, self.max_text()),
+                    };
+                    changes.extend(self.apply_verdict(conversation, team.clone(), verdict, entry));
+                    return Ok(changes);
+                }
+                Err(error) => {
+                    let next = if decided_by == "fallback" {
+                        None
+                    } else {
+                        match &binding.fallback {
+                            Fallback::Queue => None,
+                            Fallback::Plugin(p) => Some(p.clone()),
+                            Fallback::Default if plugin.id == ROUND_ROBIN => None,
+                            Fallback::Default => Some(
+                                spec::default_binding(&self.store, tenant, Slot::Assignment)
+                                    .await?
+                                    .plugins
+                                    .remove(0),
+                            ),
+                        }
+                    };
+                    let label = next.as_ref().map_or("queue".to_owned(), PluginUse::label);
+                    changes.push(failure_change(
+                        Some(&conversation.id),
+                        &plugin,
+                        &error,
+                        &label,
+                    ));
+                    match next {
+                        Some(fallback) => {
+                            decided_by = "fallback";
+                            plugin = fallback;
+                        }
+                        None => {
+                            let reason = format!(
+                                "queued because {} failed ({})",
+                                plugin.label(),
+                                error.kind()
+                            );
+                            changes.extend(self.queue(
+                                conversation,
+                                team,
+                                HistoryEntry {
+                                    decided_by: "fallback".into(),
+                                    plugin_name: Some(plugin.name.clone()),
+                                    plugin_version: Some(plugin.version.clone()),
+                                    reason,
+                                },
+                            ));
+                            return Ok(changes);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    async fn try_strategy(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginUse,
+        now: Millis,
+        request: types::AssignmentRequest,
+        agents: &[AgentRecord],
+        conversation: &ConversationRecord,
+    ) -> Result<(Verdict, Vec<(String, Option<Vec<u8>>)>), CallError> {
+        let answer = self.decide(tenant, plugin, now, request).await?;
+        let verdict = validate(answer.value, agents, conversation).map_err(CallError::Invalid)?;
+        Ok((verdict, answer.kv_writes))
+    }
+
+    fn apply_verdict(
+        &self,
+        conversation: &ConversationRecord,
+        team: Option<TeamId>,
+        verdict: Verdict,
+        entry: impl Fn(String) -> HistoryEntry,
+    ) -> Vec<Change> {
+        let id = conversation.id.clone();
+        match verdict {
+            Verdict::Assign(agent, reason) => vec![
+                Change::Assign {
+                    conversation: id.clone(),
+                    agent: agent.clone(),
+                    team,
+                    history: entry(reason),
+                },
+                Change::Event {
+                    kind: EventKind::ConversationAssigned,
+                    conversation: Some(id),
+                    agent: Some(agent),
+                },
+            ],
+            Verdict::Offer(agents, reason) => vec![Change::Offer {
+                conversation: id,
+                agents,
+                history: entry(reason),
+            }],
+            Verdict::Queue(reason) => self.queue(conversation, team, entry(reason)),
+            Verdict::Nobody(reason) => vec![Change::Unassign {
+                conversation: id,
+                history: entry(reason),
+            }],
+        }
+    }
+
+    /// Queue the conversation, unless it already waits (no repeated history).
+    fn queue(
+        &self,
+        conversation: &ConversationRecord,
+        team: Option<TeamId>,
+        history: HistoryEntry,
+    ) -> Vec<Change> {
+        if conversation.routing == Routing::Queued && team == conversation.team {
+            return Vec::new();
+        }
+        vec![
+            Change::Queue {
+                conversation: conversation.id.clone(),
+                team,
+                history,
+            },
+            Change::Event {
+                kind: EventKind::ConversationQueued,
+                conversation: Some(conversation.id.clone()),
+                agent: None,
+            },
+        ]
+    }
+}

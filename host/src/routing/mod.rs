@@ -1,0 +1,154 @@
+//! Routing: the event dispatcher and the decisions it asks plugins for.
+//!
+//! Data path: an event row → [`dispatcher`] → the tenant's bound plugins
+//! ([`assign`], [`handoff`], [`workflow`]) → host-side validation → one
+//! transaction with the changes, history, failures and the event's mark.
+
+mod assign;
+pub mod dispatcher;
+mod handoff;
+mod snapshot;
+pub mod spec;
+mod workflow;
+
+use std::sync::Arc;
+
+use crate::domain::{ConversationId, Millis, TenantId};
+use crate::plugin::bindings::types;
+use crate::plugin::{Answer, CallContext, CallError, PluginRegistry};
+use crate::store::{Change, Store, StoreError};
+use spec::PluginUse;
+
+pub use assign::Scope;
+
+/// Makes routing decisions for every tenant.
+#[derive(Clone)]
+pub struct Router {
+    store: Store,
+    plugins: Arc<PluginRegistry>,
+}
+
+/// The label recorded for a failure's fallback.
+fn failure_change(
+    conversation: Option<&ConversationId>,
+    plugin: &PluginUse,
+    error: &CallError,
+    fallback: &str,
+) -> Change {
+    tracing::warn!(plugin = %plugin.label(), failure = error.kind(), %error, %fallback, "plugin failed");
+    Change::Failure {
+        conversation: conversation.cloned(),
+        plugin_name: plugin.name.clone(),
+        plugin_version: plugin.version.clone(),
+        failure: error.kind().to_owned(),
+        message: error.to_string(),
+        fallback: fallback.to_owned(),
+    }
+}
+
+/// Cut a plugin-supplied text to the host's limit.
+fn bounded(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &text[..cut])
+}
+
+impl Router {
+    pub fn new(store: Store, plugins: Arc<PluginRegistry>) -> Self {
+        Self { store, plugins }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn max_text(&self) -> usize {
+        self.plugins.runtime().limits().max_answer_text
+    }
+
+    async fn context(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginUse,
+        now: Millis,
+    ) -> Result<CallContext, StoreError> {
+        Ok(CallContext {
+            tenant: tenant.to_string(),
+            plugin: plugin.label(),
+            config: plugin.config.to_string(),
+            now_ms: now.0,
+            kv: self.store.plugin_kv(tenant, &plugin.name).await?,
+        })
+    }
+
+    /// Run one plugin call on a blocking worker: a call may use its whole
+    /// budget, and must not hold up the async runtime meanwhile.
+    async fn call<T: Send + 'static>(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginUse,
+        now: Millis,
+        run: impl FnOnce(
+            &crate::plugin::PluginRuntime,
+            &crate::plugin::Compiled,
+            CallContext,
+        ) -> Result<Answer<T>, CallError>
+        + Send
+        + 'static,
+    ) -> Result<Answer<T>, CallError> {
+        let compiled = self.plugins.compiled(&plugin.sha256).await?;
+        let ctx = self
+            .context(tenant, plugin, now)
+            .await
+            .map_err(|e| CallError::Unavailable(e.to_string()))?;
+        let runtime = self.plugins.runtime().clone();
+        tokio::task::spawn_blocking(move || run(&runtime, &compiled, ctx))
+            .await
+            .map_err(|e| CallError::Trap(format!("the call's worker failed: {e}")))?
+    }
+
+    async fn decide(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginUse,
+        now: Millis,
+        request: types::AssignmentRequest,
+    ) -> Result<Answer<types::AssignmentDecision>, CallError> {
+        self.call(tenant, plugin, now, move |rt, c, ctx| {
+            rt.decide(c, ctx, &request)
+        })
+        .await
+    }
+
+    async fn evaluate(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginUse,
+        now: Millis,
+        conversation: types::Conversation,
+        message: types::Message,
+    ) -> Result<Answer<types::HandoffDecision>, CallError> {
+        self.call(tenant, plugin, now, move |rt, c, ctx| {
+            rt.evaluate(c, ctx, &conversation, &message)
+        })
+        .await
+    }
+
+    async fn on_event(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginUse,
+        now: Millis,
+        event: types::Event,
+    ) -> Result<Answer<Vec<types::Action>>, CallError> {
+        self.call(tenant, plugin, now, move |rt, c, ctx| {
+            rt.on_event(c, ctx, &event)
+        })
+        .await
+    }
+}

@@ -1,0 +1,261 @@
+//! Teams and agents, with presence and the load figures strategies need.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::{Result, Store, StoreError};
+use crate::domain::{AgentId, Capacity, Channel, Millis, Presence, Role, TeamId, TenantId};
+
+/// A team as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TeamRecord {
+    pub id: TeamId,
+    pub name: String,
+    pub created_at: Millis,
+}
+
+/// A new agent, already validated.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub teams: Vec<TeamId>,
+    pub capacity: Capacity,
+}
+
+/// An agent as stored, with their open load per channel.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentRecord {
+    pub id: AgentId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    #[serde(rename = "status")]
+    pub presence: Presence,
+    pub teams: Vec<TeamId>,
+    pub capacity: Capacity,
+    /// Open conversations per channel right now.
+    pub load: HashMap<Channel, u32>,
+    pub available_since: Option<Millis>,
+    pub last_assigned_at: Option<Millis>,
+    /// Conversations given to this agent in all.
+    pub handled: u32,
+    pub created_at: Millis,
+}
+
+impl AgentRecord {
+    /// Whether the agent can take one more conversation on `channel` now.
+    pub fn can_take(&self, channel: Channel) -> bool {
+        self.presence == Presence::Available
+            && self.load.get(&channel).copied().unwrap_or(0) < self.capacity.on(channel)
+    }
+}
+
+impl Store {
+    pub async fn create_team(&self, tenant: &TenantId, name: &str) -> Result<TeamRecord> {
+        let team = TeamRecord {
+            id: TeamId::generate(),
+            name: name.to_owned(),
+            created_at: Millis::now(),
+        };
+        sqlx::query("INSERT INTO teams (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)")
+            .bind(team.id.as_str())
+            .bind(tenant.as_str())
+            .bind(name)
+            .bind(team.created_at.0)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::conflict_on_unique(e, "a team with this name exists"))?;
+        Ok(team)
+    }
+
+    pub async fn list_teams(&self, tenant: &TenantId) -> Result<Vec<TeamRecord>> {
+        let rows =
+            sqlx::query("SELECT id, name, created_at FROM teams WHERE tenant_id = ? ORDER BY id")
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(TeamRecord {
+                    id: TeamId::parse(row.get("id")).ok()?,
+                    name: row.get("name"),
+                    created_at: Millis(row.get("created_at")),
+                })
+            })
+            .collect())
+    }
+
+    /// Whether `team` belongs to `tenant`.
+    pub async fn team_exists(&self, tenant: &TenantId, team: &TeamId) -> Result<bool> {
+        let found = sqlx::query("SELECT 1 FROM teams WHERE tenant_id = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(team.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
+    /// Create an agent (offline until they say otherwise) and their team links, in one transaction.
+    pub async fn create_agent(&self, tenant: &TenantId, agent: NewAgent) -> Result<AgentRecord> {
+        let id = AgentId::generate();
+        let now = Millis::now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO agents (id, tenant_id, name, email, role, presence, capacity, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(tenant.as_str())
+        .bind(&agent.name)
+        .bind(&agent.email)
+        .bind(agent.role.as_str())
+        .bind(Presence::Offline.as_str())
+        .bind(agent.capacity.to_json())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::conflict_on_unique(e, "an agent with this email exists"))?;
+        for team in &agent.teams {
+            sqlx::query("INSERT OR IGNORE INTO agent_teams (agent_id, team_id) VALUES (?, ?)")
+                .bind(id.as_str())
+                .bind(team.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(AgentRecord {
+            id,
+            name: agent.name,
+            email: agent.email,
+            role: agent.role,
+            presence: Presence::Offline,
+            teams: agent.teams,
+            capacity: agent.capacity,
+            load: HashMap::new(),
+            available_since: None,
+            last_assigned_at: None,
+            handled: 0,
+            created_at: now,
+        })
+    }
+
+    /// Every agent of the tenant with teams and current load, ordered by id.
+    pub async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, name, email, role, presence, capacity, available_since, last_assigned_at,
+                    handled, created_at
+             FROM agents WHERE tenant_id = ? ORDER BY id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut teams: HashMap<String, Vec<TeamId>> = HashMap::new();
+        for row in sqlx::query(
+            "SELECT at.agent_id, at.team_id FROM agent_teams at
+             JOIN agents a ON a.id = at.agent_id WHERE a.tenant_id = ? ORDER BY at.team_id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        {
+            if let Ok(team) = TeamId::parse(row.get("team_id")) {
+                teams.entry(row.get("agent_id")).or_default().push(team);
+            }
+        }
+        let mut load: HashMap<String, HashMap<Channel, u32>> = HashMap::new();
+        for row in sqlx::query(
+            "SELECT assignee_id, channel, COUNT(*) AS n FROM conversations
+             WHERE tenant_id = ? AND assignee_kind = 'agent' AND status = 'open'
+             GROUP BY assignee_id, channel",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?
+        {
+            if let Ok(channel) = Channel::parse(row.get("channel")) {
+                let n: i64 = row.get("n");
+                load.entry(row.get("assignee_id"))
+                    .or_default()
+                    .insert(channel, u32::try_from(n).unwrap_or(u32::MAX));
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                let id: String = row.get("id");
+                Some(AgentRecord {
+                    id: AgentId::parse(&id).ok()?,
+                    name: row.get("name"),
+                    email: row.get("email"),
+                    role: Role::parse(row.get("role")).ok()?,
+                    presence: Presence::parse(row.get("presence")).ok()?,
+                    teams: teams.remove(&id).unwrap_or_default(),
+                    capacity: Capacity::from_json(row.get("capacity")),
+                    load: load.remove(&id).unwrap_or_default(),
+                    available_since: row.get::<Option<i64>, _>("available_since").map(Millis),
+                    last_assigned_at: row.get::<Option<i64>, _>("last_assigned_at").map(Millis),
+                    handled: u32::try_from(row.get::<i64, _>("handled")).unwrap_or(0),
+                    created_at: Millis(row.get("created_at")),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn get_agent(&self, tenant: &TenantId, id: &AgentId) -> Result<Option<AgentRecord>> {
+        Ok(self
+            .list_agents(tenant)
+            .await?
+            .into_iter()
+            .find(|a| &a.id == id))
+    }
+
+    /// Change presence and write the event in one transaction. Returns the
+    /// event id, or `None` if the agent is not the tenant's.
+    pub async fn set_presence(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        presence: Presence,
+    ) -> Result<Option<i64>> {
+        let now = Millis::now();
+        let mut tx = self.pool.begin().await?;
+        // `available_since` keeps the moment the agent last became available,
+        // which is what longest-waiting strategies order by.
+        let updated = sqlx::query(
+            "UPDATE agents SET
+                available_since = CASE
+                    WHEN ? = 'available' AND presence <> 'available' THEN ?
+                    WHEN ? = 'available' THEN available_since
+                    ELSE NULL END,
+                presence = ?
+             WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(presence.as_str())
+        .bind(now.0)
+        .bind(presence.as_str())
+        .bind(presence.as_str())
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let event = super::events::insert_event(
+            &mut tx,
+            tenant,
+            crate::domain::EventKind::AgentStatusChanged,
+            None,
+            Some(agent),
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(event))
+    }
+}

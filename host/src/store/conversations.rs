@@ -1,0 +1,428 @@
+//! Conversations, their messages, tags and responsibility history.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Result, Store, events::insert_event, opt_id};
+use crate::domain::{
+    Assignee, Author, BotId, Channel, ConversationId, ConversationStatus, EventKind, MessageId,
+    Millis, Routing, TeamId, TenantId,
+};
+
+/// A new conversation, already validated.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub channel: Channel,
+    pub subject: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub message: Option<String>,
+}
+
+/// A conversation as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConversationRecord {
+    pub id: ConversationId,
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    pub channel: Channel,
+    pub subject: Option<String>,
+    #[serde(skip)]
+    pub contact_name: Option<String>,
+    #[serde(skip)]
+    pub contact_email: Option<String>,
+    pub attributes: serde_json::Value,
+    pub status: ConversationStatus,
+    pub routing: Routing,
+    pub assignee: Option<Assignee>,
+    pub team: Option<TeamId>,
+    pub queued_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub author: Author,
+    pub body: String,
+    pub internal: bool,
+    pub created_at: Millis,
+}
+
+/// One entry of a conversation's responsibility history.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryRecord {
+    pub at: Millis,
+    pub action: String,
+    pub assignee: Option<Assignee>,
+    pub team: Option<TeamId>,
+    pub decided_by: String,
+    pub plugin: Option<String>,
+    pub plugin_version: Option<String>,
+    pub reason: String,
+}
+
+/// Filters for listing conversations.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    pub status: Option<ConversationStatus>,
+    pub routing: Option<Routing>,
+    /// An agent or bot id.
+    pub assignee: Option<String>,
+    pub limit: u32,
+}
+
+const COLUMNS: &str = "id, tenant_id, channel, subject, contact_name, contact_email, attributes,
+    status, routing, assignee_kind, assignee_id, team_id, queued_at, created_at, updated_at";
+
+fn conversation(row: &SqliteRow) -> Option<ConversationRecord> {
+    Some(ConversationRecord {
+        id: ConversationId::parse(row.get("id")).ok()?,
+        tenant_id: TenantId::parse(row.get("tenant_id")).ok()?,
+        channel: Channel::parse(row.get("channel")).ok()?,
+        subject: row.get("subject"),
+        contact_name: row.get("contact_name"),
+        contact_email: row.get("contact_email"),
+        attributes: serde_json::from_str(row.get("attributes")).unwrap_or_default(),
+        status: ConversationStatus::parse(row.get("status")).ok()?,
+        routing: Routing::parse(row.get("routing")).ok()?,
+        assignee: Assignee::from_parts(row.get("assignee_kind"), row.get("assignee_id")),
+        team: opt_id(row.get("team_id"), |s| TeamId::parse(s).ok()),
+        queued_at: row.get::<Option<i64>, _>("queued_at").map(Millis),
+        created_at: Millis(row.get("created_at")),
+        updated_at: Millis(row.get("updated_at")),
+    })
+}
+
+impl Store {
+    /// Create a conversation, its first message and the event, in one
+    /// transaction. A channel with a bot starts owned by that bot.
+    pub async fn create_conversation(
+        &self,
+        tenant: &TenantId,
+        new: NewConversation,
+        bot: Option<BotId>,
+    ) -> Result<(ConversationRecord, i64)> {
+        let id = ConversationId::generate();
+        let now = Millis::now();
+        let (routing, assignee) = match &bot {
+            Some(bot) => (Routing::Bot, Some(Assignee::Bot(bot.clone()))),
+            None => (Routing::Unassigned, None),
+        };
+        let attributes = serde_json::Value::Object(new.attributes);
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO conversations (id, tenant_id, channel, subject, contact_name, contact_email,
+                attributes, status, routing, assignee_kind, assignee_id, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(tenant.as_str())
+        .bind(new.channel.as_str())
+        .bind(&new.subject)
+        .bind(&new.contact_name)
+        .bind(&new.contact_email)
+        .bind(attributes.to_string())
+        .bind(ConversationStatus::Open.as_str())
+        .bind(routing.as_str())
+        .bind(assignee.as_ref().map(Assignee::kind))
+        .bind(assignee.as_ref().map(Assignee::id))
+        .bind(now.0)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(body) = &new.message {
+            insert_message(&mut tx, &id, Author::Customer, body, false, now).await?;
+        }
+        if let Some(bot) = &bot {
+            sqlx::query(
+                "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
+                    decided_by, reason) VALUES (?, ?, 'assigned', 'bot', ?, 'bot', ?)",
+            )
+            .bind(id.as_str())
+            .bind(now.0)
+            .bind(bot.as_str())
+            .bind(format!("the {} channel is answered by a bot first", new.channel))
+            .execute(&mut *tx)
+            .await?;
+        }
+        let event = insert_event(
+            &mut tx,
+            tenant,
+            EventKind::ConversationCreated,
+            Some(&id),
+            None,
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        let record = ConversationRecord {
+            id,
+            tenant_id: tenant.clone(),
+            channel: new.channel,
+            subject: new.subject,
+            contact_name: new.contact_name,
+            contact_email: new.contact_email,
+            attributes,
+            status: ConversationStatus::Open,
+            routing,
+            assignee,
+            team: None,
+            queued_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok((record, event))
+    }
+
+    pub async fn get_conversation(
+        &self,
+        tenant: &TenantId,
+        id: &ConversationId,
+    ) -> Result<Option<ConversationRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM conversations WHERE tenant_id = ? AND id = ?"
+        ))
+        .bind(tenant.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(conversation))
+    }
+
+    pub async fn list_conversations(
+        &self,
+        tenant: &TenantId,
+        filter: &ConversationFilter,
+    ) -> Result<Vec<ConversationRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM conversations
+             WHERE tenant_id = ?
+               AND (? IS NULL OR status = ?)
+               AND (? IS NULL OR routing = ?)
+               AND (? IS NULL OR assignee_id = ?)
+             ORDER BY id DESC LIMIT ?"
+        ))
+        .bind(tenant.as_str())
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.status.map(|s| s.as_str()))
+        .bind(filter.routing.map(|s| s.as_str()))
+        .bind(filter.routing.map(|s| s.as_str()))
+        .bind(&filter.assignee)
+        .bind(&filter.assignee)
+        .bind(i64::from(filter.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(conversation).collect())
+    }
+
+    /// Open conversations waiting in the queue, oldest first.
+    pub async fn queued_conversations(&self, tenant: &TenantId) -> Result<Vec<ConversationRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM conversations
+             WHERE tenant_id = ? AND routing = 'queued' AND status = 'open'
+             ORDER BY queued_at, id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(conversation).collect())
+    }
+
+    pub async fn messages(
+        &self,
+        conversation: &ConversationId,
+        limit: u32,
+    ) -> Result<Vec<MessageRecord>> {
+        // The newest `limit`, returned oldest first.
+        let rows = sqlx::query(
+            "SELECT * FROM (SELECT id, author, body, internal, created_at FROM messages
+               WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)
+             ORDER BY created_at, id",
+        )
+        .bind(conversation.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(MessageRecord {
+                    id: MessageId::parse(row.get("id")).ok()?,
+                    author: Author::parse(row.get("author")).ok()?,
+                    body: row.get("body"),
+                    internal: row.get::<i64, _>("internal") != 0,
+                    created_at: Millis(row.get("created_at")),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn message(&self, id: &MessageId) -> Result<Option<MessageRecord>> {
+        let row =
+            sqlx::query("SELECT id, author, body, internal, created_at FROM messages WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|row| {
+            Some(MessageRecord {
+                id: MessageId::parse(row.get("id")).ok()?,
+                author: Author::parse(row.get("author")).ok()?,
+                body: row.get("body"),
+                internal: row.get::<i64, _>("internal") != 0,
+                created_at: Millis(row.get("created_at")),
+            })
+        }))
+    }
+
+    pub async fn history(&self, conversation: &ConversationId) -> Result<Vec<HistoryRecord>> {
+        let rows = sqlx::query(
+            "SELECT at, action, assignee_kind, assignee_id, team_id, decided_by, plugin_name,
+                    plugin_version, reason
+             FROM assignment_history WHERE conversation_id = ? ORDER BY id",
+        )
+        .bind(conversation.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| HistoryRecord {
+                at: Millis(row.get("at")),
+                action: row.get("action"),
+                assignee: Assignee::from_parts(row.get("assignee_kind"), row.get("assignee_id")),
+                team: opt_id(row.get("team_id"), |s| TeamId::parse(s).ok()),
+                decided_by: row.get("decided_by"),
+                plugin: row.get("plugin_name"),
+                plugin_version: row.get("plugin_version"),
+                reason: row.get("reason"),
+            })
+            .collect())
+    }
+
+    pub async fn tags(&self, conversation: &ConversationId) -> Result<Vec<String>> {
+        let rows =
+            sqlx::query("SELECT tag FROM conversation_tags WHERE conversation_id = ? ORDER BY tag")
+                .bind(conversation.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows.into_iter().map(|row| row.get("tag")).collect())
+    }
+
+    /// Add a message; a message the customer or an agent can see also
+    /// writes an event, in the same transaction. A customer message reopens
+    /// a closed or snoozed conversation.
+    pub async fn add_message(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        author: Author,
+        body: &str,
+        internal: bool,
+    ) -> Result<(MessageRecord, Option<i64>)> {
+        let now = Millis::now();
+        let mut tx = self.pool.begin().await?;
+        let id = insert_message(&mut tx, conversation, author, body, internal, now).await?;
+        let reopen = !internal && author == Author::Customer;
+        sqlx::query(
+            "UPDATE conversations SET updated_at = ?,
+                status = CASE WHEN ? THEN 'open' ELSE status END
+             WHERE id = ?",
+        )
+        .bind(now.0)
+        .bind(reopen)
+        .bind(conversation.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let event = if internal {
+            None
+        } else {
+            Some(
+                insert_event(
+                    &mut tx,
+                    tenant,
+                    EventKind::MessageReceived,
+                    Some(conversation),
+                    None,
+                    Some(&id),
+                    now,
+                )
+                .await?,
+            )
+        };
+        tx.commit().await?;
+        let message = MessageRecord {
+            id,
+            author,
+            body: body.to_owned(),
+            internal,
+            created_at: now,
+        };
+        Ok((message, event))
+    }
+}
+
+pub(super) async fn insert_message(
+    tx: &mut sqlx::SqliteConnection,
+    conversation: &ConversationId,
+    author: Author,
+    body: &str,
+    internal: bool,
+    at: Millis,
+) -> Result<MessageId> {
+    let id = MessageId::generate();
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, author, body, internal, created_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(id.as_str())
+    .bind(conversation.as_str())
+    .bind(author.as_str())
+    .bind(body)
+    .bind(internal)
+    .bind(at.0)
+    .execute(tx)
+    .await?;
+    Ok(id)
+}
+
+impl Store {
+    /// Change a conversation's status and write the event, in one
+    /// transaction. `None` if the conversation is not the tenant's.
+    pub async fn set_status(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        status: ConversationStatus,
+    ) -> Result<Option<i64>> {
+        let now = Millis::now();
+        let mut tx = self.pool.begin().await?;
+        let updated = sqlx::query(
+            "UPDATE conversations SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(status.as_str())
+        .bind(now.0)
+        .bind(tenant.as_str())
+        .bind(conversation.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let event = insert_event(
+            &mut tx,
+            tenant,
+            EventKind::ConversationStatusChanged,
+            Some(conversation),
+            None,
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(event))
+    }
+}

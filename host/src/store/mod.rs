@@ -1,0 +1,96 @@
+//! Persistence. All SQL lives here, behind [`Store`]; the rest of the host
+//! speaks in domain types. SQLite is the embedded default.
+
+mod agents;
+mod bindings;
+mod bots;
+mod conversations;
+mod events;
+mod outcome;
+mod plugins;
+mod tenants;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+pub use agents::{AgentRecord, NewAgent, TeamRecord};
+pub use bindings::BindingRecord;
+pub use bots::BotRecord;
+pub use conversations::{
+    ConversationFilter, ConversationRecord, HistoryRecord, MessageRecord, NewConversation,
+};
+pub use events::EventRecord;
+pub use outcome::{Change, HistoryEntry, Outcome};
+pub use plugins::{FailureRecord, PluginRecord};
+pub use tenants::TenantRecord;
+pub(crate) use tenants::hex;
+
+/// Errors from the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0}")]
+    Unsupported(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// Map a unique-constraint violation to [`StoreError::Conflict`].
+    fn conflict_on_unique(error: sqlx::Error, what: &str) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(what.to_owned())
+            }
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database behind one Baton process.
+#[derive(Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Open (creating if missing) and migrate the database at `url`.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Err(StoreError::Unsupported(
+                "PostgreSQL is not supported yet; use a sqlite:// URL".into(),
+            ));
+        }
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Unsupported(format!(
+                "unsupported database URL {url:?}; expected sqlite://path"
+            )));
+        }
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            // Writers queue behind each other instead of failing at once.
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+/// Decode an optional id column, treating anything malformed as absent.
+fn opt_id<T>(value: Option<String>, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
+    value.as_deref().and_then(parse)
+}

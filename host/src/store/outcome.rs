@@ -1,0 +1,397 @@
+//! The dispatcher's result for one event, applied in one transaction: the
+//! routing changes, their history, the plugins' key-value writes, recorded
+//! failures, follow-up events and the mark that the event is done. Either all
+//! of it lands or none of it, so an event is never half-applied or run twice.
+
+use super::{Result, Store, conversations::insert_message, events::insert_event};
+use crate::domain::{
+    AgentId, Author, ConversationId, ConversationStatus, EventKind, Millis, TeamId, TenantId,
+};
+
+/// Who decided a change of owner, and why.
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    /// "plugin", "fallback", "handoff", "workflow", "manual", ...
+    pub decided_by: String,
+    pub plugin_name: Option<String>,
+    pub plugin_version: Option<String>,
+    pub reason: String,
+}
+
+/// One change to apply.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Give the conversation to an agent.
+    Assign {
+        conversation: ConversationId,
+        agent: AgentId,
+        team: Option<TeamId>,
+        history: HistoryEntry,
+    },
+    /// Let it wait in the queue (of a team, if given).
+    Queue {
+        conversation: ConversationId,
+        team: Option<TeamId>,
+        history: HistoryEntry,
+    },
+    /// Offer it to several agents at once.
+    Offer {
+        conversation: ConversationId,
+        agents: Vec<AgentId>,
+        history: HistoryEntry,
+    },
+    /// Leave it without an owner on purpose.
+    Unassign {
+        conversation: ConversationId,
+        history: HistoryEntry,
+    },
+    SetStatus {
+        conversation: ConversationId,
+        status: ConversationStatus,
+    },
+    AddTag {
+        conversation: ConversationId,
+        tag: String,
+    },
+    AddNote {
+        conversation: ConversationId,
+        body: String,
+    },
+    Notify {
+        conversation: Option<ConversationId>,
+        recipient: serde_json::Value,
+        message: String,
+    },
+    CreateTicket {
+        conversation: ConversationId,
+        subject: String,
+        pipeline: String,
+    },
+    /// A plugin's key-value writes (`None` deletes).
+    Kv {
+        plugin: String,
+        writes: Vec<(String, Option<Vec<u8>>)>,
+    },
+    Failure {
+        conversation: Option<ConversationId>,
+        plugin_name: String,
+        plugin_version: String,
+        failure: String,
+        message: String,
+        fallback: String,
+    },
+    /// A follow-up event for workflows.
+    Event {
+        kind: EventKind,
+        conversation: Option<ConversationId>,
+        agent: Option<AgentId>,
+    },
+}
+
+/// Everything one event produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub tenant: TenantId,
+    pub event: Option<i64>,
+    pub summary: String,
+    pub changes: Vec<Change>,
+}
+
+async fn history(
+    tx: &mut sqlx::SqliteConnection,
+    conversation: &ConversationId,
+    at: Millis,
+    action: &str,
+    agent: Option<&AgentId>,
+    team: Option<&TeamId>,
+    entry: &HistoryEntry,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
+            team_id, decided_by, plugin_name, plugin_version, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(conversation.as_str())
+    .bind(at.0)
+    .bind(action)
+    .bind(agent.map(|_| "agent"))
+    .bind(agent.map(AgentId::as_str))
+    .bind(team.map(TeamId::as_str))
+    .bind(&entry.decided_by)
+    .bind(&entry.plugin_name)
+    .bind(&entry.plugin_version)
+    .bind(&entry.reason)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Apply an outcome atomically. Returns the ids of follow-up events.
+    pub async fn apply(&self, outcome: &Outcome) -> Result<Vec<i64>> {
+        let now = Millis::now();
+        let tenant = &outcome.tenant;
+        let mut tx = self.pool.begin().await?;
+        let mut events = Vec::new();
+        for change in &outcome.changes {
+            match change {
+                Change::Assign {
+                    conversation,
+                    agent,
+                    team,
+                    history: entry,
+                } => {
+                    sqlx::query(
+                        "UPDATE conversations SET routing = 'assigned', assignee_kind = 'agent',
+                            assignee_id = ?, team_id = COALESCE(?, team_id), queued_at = NULL,
+                            updated_at = ?
+                         WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(agent.as_str())
+                    .bind(team.as_ref().map(TeamId::as_str))
+                    .bind(now.0)
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "UPDATE agents SET last_assigned_at = ?, handled = handled + 1
+                         WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(now.0)
+                    .bind(tenant.as_str())
+                    .bind(agent.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM offers WHERE conversation_id = ?")
+                        .bind(conversation.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    history(
+                        &mut tx,
+                        conversation,
+                        now,
+                        "assigned",
+                        Some(agent),
+                        team.as_ref(),
+                        entry,
+                    )
+                    .await?;
+                }
+                Change::Queue {
+                    conversation,
+                    team,
+                    history: entry,
+                } => {
+                    sqlx::query(
+                        "UPDATE conversations SET routing = 'queued', assignee_kind = NULL,
+                            assignee_id = NULL, team_id = COALESCE(?, team_id),
+                            queued_at = COALESCE(queued_at, ?), updated_at = ?
+                         WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(team.as_ref().map(TeamId::as_str))
+                    .bind(now.0)
+                    .bind(now.0)
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    history(
+                        &mut tx,
+                        conversation,
+                        now,
+                        "queued",
+                        None,
+                        team.as_ref(),
+                        entry,
+                    )
+                    .await?;
+                }
+                Change::Offer {
+                    conversation,
+                    agents,
+                    history: entry,
+                } => {
+                    sqlx::query(
+                        "UPDATE conversations SET routing = 'offered', assignee_kind = NULL,
+                            assignee_id = NULL, queued_at = COALESCE(queued_at, ?), updated_at = ?
+                         WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(now.0)
+                    .bind(now.0)
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    for agent in agents {
+                        sqlx::query(
+                            "INSERT OR IGNORE INTO offers (conversation_id, agent_id, created_at) VALUES (?, ?, ?)",
+                        )
+                        .bind(conversation.as_str())
+                        .bind(agent.as_str())
+                        .bind(now.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    history(&mut tx, conversation, now, "offered", None, None, entry).await?;
+                }
+                Change::Unassign {
+                    conversation,
+                    history: entry,
+                } => {
+                    sqlx::query(
+                        "UPDATE conversations SET routing = 'unassigned', assignee_kind = NULL,
+                            assignee_id = NULL, queued_at = NULL, updated_at = ?
+                         WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(now.0)
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    history(&mut tx, conversation, now, "unassigned", None, None, entry).await?;
+                }
+                Change::SetStatus {
+                    conversation,
+                    status,
+                } => {
+                    sqlx::query(
+                        "UPDATE conversations SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(status.as_str())
+                    .bind(now.0)
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Change::AddTag { conversation, tag } => {
+                    sqlx::query("INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)")
+                        .bind(conversation.as_str())
+                        .bind(tag)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Change::AddNote { conversation, body } => {
+                    insert_message(&mut tx, conversation, Author::Bot, body, true, now).await?;
+                }
+                Change::Notify {
+                    conversation,
+                    recipient,
+                    message,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
+                         VALUES (?, ?, ?, ?, ?)",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_ref().map(ConversationId::as_str))
+                    .bind(recipient.to_string())
+                    .bind(message)
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Change::CreateTicket {
+                    conversation,
+                    subject,
+                    pipeline,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO tickets (id, tenant_id, conversation_id, subject, pipeline, status, created_at)
+                         VALUES (?, ?, ?, ?, ?, 'new', ?)",
+                    )
+                    .bind(format!("tkt_{}", uuid::Uuid::now_v7().simple()))
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_str())
+                    .bind(subject)
+                    .bind(pipeline)
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Change::Kv { plugin, writes } => {
+                    for (key, value) in writes {
+                        match value {
+                            Some(value) => {
+                                sqlx::query(
+                                    "INSERT OR REPLACE INTO plugin_kv (tenant_id, plugin_name, key, value)
+                                     VALUES (?, ?, ?, ?)",
+                                )
+                                .bind(tenant.as_str())
+                                .bind(plugin)
+                                .bind(key)
+                                .bind(value)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                            None => {
+                                sqlx::query(
+                                    "DELETE FROM plugin_kv WHERE tenant_id = ? AND plugin_name = ? AND key = ?",
+                                )
+                                .bind(tenant.as_str())
+                                .bind(plugin)
+                                .bind(key)
+                                .execute(&mut *tx)
+                                .await?;
+                            }
+                        }
+                    }
+                }
+                Change::Failure {
+                    conversation,
+                    plugin_name,
+                    plugin_version,
+                    failure,
+                    message,
+                    fallback,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO plugin_failures (tenant_id, event_id, conversation_id, plugin_name,
+                            plugin_version, failure, message, fallback, at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(outcome.event)
+                    .bind(conversation.as_ref().map(ConversationId::as_str))
+                    .bind(plugin_name)
+                    .bind(plugin_version)
+                    .bind(failure)
+                    .bind(message)
+                    .bind(fallback)
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Change::Event {
+                    kind,
+                    conversation,
+                    agent,
+                } => {
+                    events.push(
+                        insert_event(
+                            &mut tx,
+                            tenant,
+                            *kind,
+                            conversation.as_ref(),
+                            agent.as_ref(),
+                            None,
+                            now,
+                        )
+                        .await?,
+                    );
+                }
+            }
+        }
+        if let Some(event) = outcome.event {
+            sqlx::query("UPDATE events SET processed_at = ?, outcome = ? WHERE id = ?")
+                .bind(now.0)
+                .bind(&outcome.summary)
+                .bind(event)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(events)
+    }
+}

@@ -1,0 +1,228 @@
+//! Plugin components, compiled artefacts, manifests, key-value state and
+//! recorded failures.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Result, Store, StoreError};
+use crate::domain::{Millis, PluginKind, TenantId};
+
+/// One plugin version: a built-in (no tenant, id = name) or a tenant's upload.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PluginRecord {
+    pub id: String,
+    #[serde(skip)]
+    pub tenant_id: Option<TenantId>,
+    pub name: String,
+    pub version: String,
+    pub kind: PluginKind,
+    pub description: String,
+    pub config_schema: serde_json::Value,
+    pub subscribes: Vec<String>,
+    #[serde(skip)]
+    pub sha256: String,
+    pub size: i64,
+    pub builtin: bool,
+    pub created_at: Millis,
+}
+
+/// A plugin failure as recorded.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FailureRecord {
+    pub id: i64,
+    pub event_id: Option<i64>,
+    pub conversation_id: Option<String>,
+    pub plugin: String,
+    pub plugin_version: String,
+    pub failure: String,
+    pub message: String,
+    pub fallback: String,
+    pub at: Millis,
+}
+
+const PLUGIN_COLUMNS: &str = "id, tenant_id, name, version, kind, description, config_schema, subscribes, sha256, size, created_at";
+
+fn plugin(row: &SqliteRow) -> Option<PluginRecord> {
+    let tenant: Option<String> = row.get("tenant_id");
+    Some(PluginRecord {
+        id: row.get("id"),
+        builtin: tenant.is_none(),
+        tenant_id: tenant.as_deref().and_then(|t| TenantId::parse(t).ok()),
+        name: row.get("name"),
+        version: row.get("version"),
+        kind: PluginKind::parse(row.get("kind")).ok()?,
+        description: row.get("description"),
+        config_schema: serde_json::from_str(row.get("config_schema")).unwrap_or_default(),
+        subscribes: serde_json::from_str(row.get("subscribes")).unwrap_or_default(),
+        sha256: row.get("sha256"),
+        size: row.get("size"),
+        created_at: Millis(row.get("created_at")),
+    })
+}
+
+impl Store {
+    /// Keep a component's bytes (idempotent).
+    pub async fn put_component(&self, sha256: &str, wasm: &[u8]) -> Result<()> {
+        sqlx::query("INSERT OR IGNORE INTO components (sha256, wasm, created_at) VALUES (?, ?, ?)")
+            .bind(sha256)
+            .bind(wasm)
+            .bind(Millis::now().0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn component(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT wasm FROM components WHERE sha256 = ?")
+            .bind(sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| row.get("wasm")))
+    }
+
+    /// The compiled artefact this engine made for a component, if any.
+    pub async fn artifact(&self, sha256: &str, engine_hash: &str) -> Result<Option<Vec<u8>>> {
+        let row =
+            sqlx::query("SELECT compiled FROM artifacts WHERE sha256 = ? AND engine_hash = ?")
+                .bind(sha256)
+                .bind(engine_hash)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.map(|row| row.get("compiled")))
+    }
+
+    pub async fn put_artifact(
+        &self,
+        sha256: &str,
+        engine_hash: &str,
+        compiled: &[u8],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT OR REPLACE INTO artifacts (sha256, engine_hash, compiled, created_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(sha256)
+        .bind(engine_hash)
+        .bind(compiled)
+        .bind(Millis::now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Insert or refresh a plugin row. Built-ins are refreshed on every start
+    /// (a new release of Baton may ship new versions); uploads conflict on
+    /// a repeated name and version.
+    pub async fn put_plugin(&self, record: &PluginRecord) -> Result<()> {
+        if record.builtin {
+            sqlx::query("DELETE FROM plugins WHERE id = ? AND tenant_id IS NULL")
+                .bind(&record.id)
+                .execute(&self.pool)
+                .await?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO plugins ({PLUGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+        .bind(&record.id)
+        .bind(record.tenant_id.as_ref().map(TenantId::as_str))
+        .bind(&record.name)
+        .bind(&record.version)
+        .bind(record.kind.as_str())
+        .bind(&record.description)
+        .bind(record.config_schema.to_string())
+        .bind(serde_json::to_string(&record.subscribes).unwrap_or_else(|_| "[]".into()))
+        .bind(&record.sha256)
+        .bind(record.size)
+        .bind(record.created_at.0)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| {
+            StoreError::conflict_on_unique(
+                e,
+                &format!(
+                    "plugin {} version {} is already uploaded",
+                    record.name, record.version
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// The tenant's plugins and the built-ins, built-ins first.
+    pub async fn list_plugins(&self, tenant: &TenantId) -> Result<Vec<PluginRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id IS NULL OR tenant_id = ?
+             ORDER BY tenant_id IS NOT NULL, name, created_at"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(plugin).collect())
+    }
+
+    /// Resolve a reference: a built-in name, an upload's id, or an upload's
+    /// name (its newest version). Another tenant's plugins are invisible.
+    pub async fn find_plugin(
+        &self,
+        tenant: &TenantId,
+        reference: &str,
+    ) -> Result<Option<PluginRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins
+             WHERE (tenant_id IS NULL OR tenant_id = ?) AND (id = ? OR name = ?)
+             ORDER BY id = ? DESC, tenant_id IS NULL, created_at DESC, id DESC LIMIT 1"
+        ))
+        .bind(tenant.as_str())
+        .bind(reference)
+        .bind(reference)
+        .bind(reference)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(plugin))
+    }
+
+    /// A plugin's whole key-value state for one tenant.
+    pub async fn plugin_kv(
+        &self,
+        tenant: &TenantId,
+        plugin: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>> {
+        let rows =
+            sqlx::query("SELECT key, value FROM plugin_kv WHERE tenant_id = ? AND plugin_name = ?")
+                .bind(tenant.as_str())
+                .bind(plugin)
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| (row.get("key"), row.get("value")))
+            .collect())
+    }
+
+    pub async fn failures(&self, tenant: &TenantId, limit: u32) -> Result<Vec<FailureRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, event_id, conversation_id, plugin_name, plugin_version, failure, message,
+                    fallback, at
+             FROM plugin_failures WHERE tenant_id = ? ORDER BY id DESC LIMIT ?",
+        )
+        .bind(tenant.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| FailureRecord {
+                id: row.get("id"),
+                event_id: row.get("event_id"),
+                conversation_id: row.get("conversation_id"),
+                plugin: row.get("plugin_name"),
+                plugin_version: row.get("plugin_version"),
+                failure: row.get("failure"),
+                message: row.get("message"),
+                fallback: row.get("fallback"),
+                at: Millis(row.get("at")),
+            })
+            .collect())
+    }
+}

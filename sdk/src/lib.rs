@@ -1,0 +1,577 @@
+//! Write Baton routing plugins in Rust.
+//!
+//! A plugin is a WebAssembly component. Pick the kind of plugin you are
+//! writing, implement its trait on a type of yours, and hand that type to the
+//! matching export macro:
+//!
+//! | kind | trait | macro |
+//! | --- | --- | --- |
+//! | assignment strategy | [`AssignmentStrategy`] | [`export_assignment_strategy!`] |
+//! | handoff trigger | [`HandoffTrigger`] | [`export_handoff_trigger!`] |
+//! | workflow | [`Workflow`] | [`export_workflow!`] |
+//!
+//! The host's capabilities (logging, the event time, the plugin's config and
+//! a small key-value store) are plain functions in [`host`].
+//!
+//! A complete assignment strategy:
+//!
+//! ```no_run
+//! use baton_sdk::{AssignTo, AssignmentDecision, AssignmentRequest, AssignmentStrategy};
+//! use baton_sdk::{Manifest, PluginError, PluginKind};
+//!
+//! struct FirstFree;
+//!
+//! impl AssignmentStrategy for FirstFree {
+//!     fn describe() -> Manifest {
+//!         Manifest::new("first-free", "0.1.0", PluginKind::AssignmentStrategy)
+//!             .description("Gives the conversation to the first agent with room for it")
+//!     }
+//!
+//!     fn decide(request: AssignmentRequest) -> Result<AssignmentDecision, PluginError> {
+//!         let channel = request.conversation.channel;
+//!         Ok(match request.candidates.iter().find(|c| c.can_take(channel)) {
+//!             Some(agent) => AssignmentDecision::Assign(AssignTo {
+//!                 agent: agent.id.clone(),
+//!                 reason: format!("first-free: {} has room", agent.name),
+//!             }),
+//!             None => AssignmentDecision::Queue("first-free: nobody has room".into()),
+//!         })
+//!     }
+//! }
+//!
+//! baton_sdk::export_assignment_strategy!(FirstFree);
+//! ```
+//!
+//! Build it with `cargo build --release --target wasm32-wasip2`; the plugin
+//! crate needs `crate-type = ["cdylib"]`.
+
+#![deny(missing_docs)]
+
+// The generated bindings name the runtime as `::baton_sdk::...` so that the
+// export macros also work when they expand inside a plugin crate, which has
+// no direct dependency on wit-bindgen; this makes the same path resolve here.
+extern crate self as baton_sdk;
+
+use std::marker::PhantomData;
+
+#[doc(hidden)]
+pub use wit_bindgen as __wit_bindgen;
+
+/// Generated bindings. Not part of the API: use the re-exports at the crate
+/// root.
+///
+/// # Why the worlds are split into parts
+///
+/// wit-bindgen records the world each `generate!` call was given in a
+/// `component-type` custom section, and `wasm-component-ld` unions every such
+/// section it links. Were this library to carry the three full worlds, every
+/// plugin would claim the exports of all three kinds and fail to link.
+///
+/// With `pub_export_macro`, wit-bindgen keeps only a world's *imports* in
+/// this library and emits the section describing its exports from the export
+/// macro, that is inside the plugin crate. That would be enough if each
+/// world were generated here, but all three export `meta`, and the
+/// `#[macro_export]` macros wit-bindgen writes per exported interface would
+/// then collide at this crate's root. So each exported interface gets a
+/// world of its own below (`meta-part`, `strategy-part`, ...), and an export
+/// macro of this crate expands the parts of one kind: a strategy plugin links
+/// the full sections of `meta-part` and `strategy-part` only, and its
+/// component exports exactly the interfaces of the `assignment-strategy`
+/// world.
+///
+/// The shared `types` and `host` interfaces are generated once, in
+/// `strategy`, and the other parts point at them with `with:` so that every
+/// kind of plugin sees the same Rust types.
+#[doc(hidden)]
+#[allow(missing_docs, unsafe_code, unreachable_pub, clippy::all)]
+pub mod __bindings {
+    /// Runs `generate!` for one part. The WIT text must be the same in every
+    /// call: the sections of all calls end up in one component and are
+    /// merged, which needs one definition of the `baton:sdk-parts` package.
+    macro_rules! generate_part {
+        ($world:literal $(, $option:ident: $value:tt)*) => {
+            wit_bindgen::generate!({
+                inline: "
+                    package baton:sdk-parts@0.1.0;
+
+                    world meta-part {
+                        export baton:plugin/meta@0.1.0;
+                    }
+                    world strategy-part {
+                        import baton:plugin/host@0.1.0;
+                        export baton:plugin/strategy@0.1.0;
+                    }
+                    world trigger-part {
+                        import baton:plugin/host@0.1.0;
+                        export baton:plugin/trigger@0.1.0;
+                    }
+                    world automation-part {
+                        import baton:plugin/host@0.1.0;
+                        export baton:plugin/automation@0.1.0;
+                    }
+                ",
+                path: "../wit",
+                world: $world,
+                // Export macros expand inside plugin crates, which do not
+                // depend on wit-bindgen themselves.
+                runtime_path: "::baton_sdk::__wit_bindgen::rt",
+                pub_export_macro: true,
+                $($option: $value,)*
+            });
+        };
+    }
+
+    /// `strategy` (and the shared `types` and `host`).
+    pub mod strategy {
+        generate_part!("strategy-part", additional_derives: [PartialEq, Eq], with: {
+            "baton:plugin/types@0.1.0": generate,
+            "baton:plugin/host@0.1.0": generate,
+        });
+    }
+
+    /// `meta`, exported by every kind.
+    pub mod meta {
+        generate_part!("meta-part", with: {
+            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
+        });
+    }
+
+    /// `trigger`.
+    pub mod trigger {
+        generate_part!("trigger-part", with: {
+            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+        });
+    }
+
+    /// `automation`.
+    pub mod automation {
+        generate_part!("automation-part", with: {
+            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+        });
+    }
+}
+
+use __bindings::strategy::baton::plugin::host as raw_host;
+
+#[doc(inline)]
+pub use __bindings::strategy::baton::plugin::types::{
+    Action, AssignTo, Assignee, AssignmentDecision, AssignmentRequest, Author, Candidate, Channel,
+    ChannelLoad, Contact, Conversation, ConversationStatus, Event, EventKind, Handoff,
+    HandoffDecision, HandoffMode, HandoffTarget, Manifest, Message, Notification, OfferTo,
+    PluginError, PluginKind, Presence, Recipient, TicketRequest,
+};
+
+/// A plugin that chooses who gets a conversation.
+///
+/// Export it with [`export_assignment_strategy!`].
+pub trait AssignmentStrategy {
+    /// Name, version, kind and config schema. Called once, at upload.
+    fn describe() -> Manifest;
+
+    /// Decide who gets `request.conversation`.
+    ///
+    /// `request.candidates` includes agents who cannot take work now; use
+    /// [`Candidate::can_take`] to find those who can.
+    fn decide(request: AssignmentRequest) -> Result<AssignmentDecision, PluginError>;
+}
+
+/// A plugin that decides when a bot hands a conversation to a human.
+///
+/// Export it with [`export_handoff_trigger!`].
+pub trait HandoffTrigger {
+    /// Name, version, kind and config schema. Called once, at upload.
+    fn describe() -> Manifest;
+
+    /// Called for each new `message` of a bot-owned `conversation`.
+    fn evaluate(
+        conversation: Conversation,
+        message: Message,
+    ) -> Result<HandoffDecision, PluginError>;
+}
+
+/// A plugin that reacts to events with a list of actions.
+///
+/// Export it with [`export_workflow!`].
+pub trait Workflow {
+    /// Name, version, kind, config schema and the events to receive (see
+    /// [`Manifest::subscribes`]). Called once, at upload.
+    fn describe() -> Manifest;
+
+    /// Called for each event the plugin subscribes to; the actions apply to
+    /// the event's conversation, in order.
+    fn on_event(event: Event) -> Result<Vec<Action>, PluginError>;
+}
+
+/// Adapters from the public traits to the generated `Guest` traits, used by
+/// the export macros. Not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    use super::*;
+    use crate::__bindings::{automation, meta, strategy, trigger};
+
+    /// Exports an [`AssignmentStrategy`].
+    pub struct StrategyExport<T>(PhantomData<T>);
+
+    impl<T: AssignmentStrategy> meta::exports::baton::plugin::meta::Guest for StrategyExport<T> {
+        fn describe() -> Manifest {
+            T::describe()
+        }
+    }
+
+    impl<T: AssignmentStrategy> strategy::exports::baton::plugin::strategy::Guest
+        for StrategyExport<T>
+    {
+        fn decide(request: AssignmentRequest) -> Result<AssignmentDecision, PluginError> {
+            T::decide(request)
+        }
+    }
+
+    /// Exports a [`HandoffTrigger`].
+    pub struct TriggerExport<T>(PhantomData<T>);
+
+    impl<T: HandoffTrigger> meta::exports::baton::plugin::meta::Guest for TriggerExport<T> {
+        fn describe() -> Manifest {
+            T::describe()
+        }
+    }
+
+    impl<T: HandoffTrigger> trigger::exports::baton::plugin::trigger::Guest for TriggerExport<T> {
+        fn evaluate(
+            conversation: Conversation,
+            message: Message,
+        ) -> Result<HandoffDecision, PluginError> {
+            T::evaluate(conversation, message)
+        }
+    }
+
+    /// Exports a [`Workflow`].
+    pub struct WorkflowExport<T>(PhantomData<T>);
+
+    impl<T: Workflow> meta::exports::baton::plugin::meta::Guest for WorkflowExport<T> {
+        fn describe() -> Manifest {
+            T::describe()
+        }
+    }
+
+    impl<T: Workflow> automation::exports::baton::plugin::automation::Guest for WorkflowExport<T> {
+        fn on_event(event: Event) -> Result<Vec<Action>, PluginError> {
+            T::on_event(event)
+        }
+    }
+}
+
+/// Makes a type implementing [`AssignmentStrategy`] the plugin's entry point.
+///
+/// Call it once, at the top level of the plugin crate.
+#[macro_export]
+macro_rules! export_assignment_strategy {
+    ($plugin:ty) => {
+        const _: () = {
+            // wit-bindgen's export macros take a plain identifier, so the
+            // generic adapter gets a local name first.
+            type __BatonExport = $crate::__private::StrategyExport<$plugin>;
+    $crate::__bindings::meta::export!(__BatonExport with_types_in $crate::__bindings::meta);
+            $crate::__bindings::strategy::export!(
+                __BatonExport with_types_in $crate::__bindings::strategy
+            );
+        };
+    };
+}
+
+/// Makes a type implementing [`HandoffTrigger`] the plugin's entry point.
+///
+/// Call it once, at the top level of the plugin crate.
+#[macro_export]
+macro_rules! export_handoff_trigger {
+    ($plugin:ty) => {
+        const _: () = {
+            type __BatonExport = $crate::__private::TriggerExport<$plugin>;
+    $crate::__bindings::meta::export!(__BatonExport with_types_in $crate::__bindings::meta);
+            $crate::__bindings::trigger::export!(
+                __BatonExport with_types_in $crate::__bindings::trigger
+            );
+        };
+    };
+}
+
+/// Makes a type implementing [`Workflow`] the plugin's entry point.
+///
+/// Call it once, at the top level of the plugin crate.
+#[macro_export]
+macro_rules! export_workflow {
+    ($plugin:ty) => {
+        const _: () = {
+            type __BatonExport = $crate::__private::WorkflowExport<$plugin>;
+    $crate::__bindings::meta::export!(__BatonExport with_types_in $crate::__bindings::meta);
+            $crate::__bindings::automation::export!(
+                __BatonExport with_types_in $crate::__bindings::automation
+            );
+        };
+    };
+}
+
+/// What the host lets a plugin do. There is nothing else: no filesystem,
+/// network, environment, clock or randomness.
+pub mod host {
+    use super::{PluginError, raw_host};
+    use serde::de::DeserializeOwned;
+
+    #[doc(inline)]
+    pub use super::raw_host::{KvError, LogLevel};
+
+    /// Writes a log line. The host caps line length and lines per call.
+    pub fn log(level: LogLevel, message: &str) {
+        raw_host::log(level, message);
+    }
+
+    /// Writes a [`LogLevel::Trace`] line.
+    pub fn trace(message: &str) {
+        log(LogLevel::Trace, message);
+    }
+
+    /// Writes a [`LogLevel::Debug`] line.
+    pub fn debug(message: &str) {
+        log(LogLevel::Debug, message);
+    }
+
+    /// Writes a [`LogLevel::Info`] line.
+    pub fn info(message: &str) {
+        log(LogLevel::Info, message);
+    }
+
+    /// Writes a [`LogLevel::Warn`] line.
+    pub fn warn(message: &str) {
+        log(LogLevel::Warn, message);
+    }
+
+    /// Writes a [`LogLevel::Error`] line.
+    pub fn error(message: &str) {
+        log(LogLevel::Error, message);
+    }
+
+    /// The time of the event being handled, in milliseconds since the Unix
+    /// epoch. There is no wall clock, so a replayed event replays the
+    /// decision.
+    pub fn now_ms() -> i64 {
+        raw_host::now_ms()
+    }
+
+    /// The plugin's config as the tenant bound it, as JSON text.
+    pub fn config_json() -> String {
+        raw_host::config()
+    }
+
+    /// The plugin's config, parsed into `T`.
+    ///
+    /// The host has already checked it against the schema from `describe`;
+    /// give `T` the same shape, with `#[serde(default)]` for optional
+    /// fields. An empty config string is read as `{}`.
+    ///
+    /// # Errors
+    ///
+    /// [`PluginError::InvalidConfig`] when the JSON does not fit `T`.
+    pub fn config<T: DeserializeOwned>() -> Result<T, PluginError> {
+        parse_config(&config_json())
+    }
+
+    pub(crate) fn parse_config<T: DeserializeOwned>(json: &str) -> Result<T, PluginError> {
+        let json = if json.trim().is_empty() { "{}" } else { json };
+        serde_json::from_str(json).map_err(|e| PluginError::InvalidConfig(e.to_string()))
+    }
+
+    /// This plugin's key-value store for the current tenant.
+    ///
+    /// Values are bytes; store text with `set(key, text)` and read it back
+    /// with `get(key).and_then(|v| String::from_utf8(v).ok())`.
+    pub mod kv {
+        use super::{KvError, raw_host};
+
+        /// Reads a value, or `None` when the key is unset.
+        pub fn get(key: &str) -> Option<Vec<u8>> {
+            raw_host::kv_get(key)
+        }
+
+        /// Writes a value. A failed write changes nothing.
+        ///
+        /// # Errors
+        ///
+        /// When the tenant's quota would be passed or the key is too long.
+        pub fn set(key: &str, value: impl AsRef<[u8]>) -> Result<(), KvError> {
+            raw_host::kv_set(key, value.as_ref())
+        }
+
+        /// Removes a value; removing an unset key is not an error.
+        pub fn delete(key: &str) {
+            raw_host::kv_delete(key);
+        }
+    }
+}
+
+impl Candidate {
+    /// Whether the agent can take a new conversation on `channel` now: they
+    /// are available and work that channel with room below capacity.
+    pub fn can_take(&self, channel: Channel) -> bool {
+        self.presence == Presence::Available
+            && self
+                .load
+                .iter()
+                .any(|l| l.channel == channel && l.open < l.capacity)
+    }
+
+    /// Open conversations on `channel` (0 when the agent does not work it).
+    pub fn open_on(&self, channel: Channel) -> u32 {
+        self.load
+            .iter()
+            .filter(|l| l.channel == channel)
+            .fold(0, |sum, l| sum.saturating_add(l.open))
+    }
+
+    /// Open conversations over every channel.
+    pub fn total_open(&self) -> u32 {
+        self.load
+            .iter()
+            .fold(0, |sum, l| sum.saturating_add(l.open))
+    }
+}
+
+impl Conversation {
+    /// The conversation's free attributes. Empty when `attributes_json` is
+    /// not a JSON object, so a plugin never fails on odd attributes.
+    pub fn attributes(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(&self.attributes_json).unwrap_or_default()
+    }
+}
+
+impl Manifest {
+    /// A manifest with no description, a config schema that accepts anything
+    /// and no subscriptions; refine it with the builder methods.
+    pub fn new(name: impl Into<String>, version: impl Into<String>, kind: PluginKind) -> Self {
+        Manifest {
+            name: name.into(),
+            version: version.into(),
+            kind,
+            description: String::new(),
+            config_schema: "{}".to_owned(),
+            subscribes: Vec::new(),
+        }
+    }
+
+    /// Sets the one-line description shown to admins.
+    pub fn description(mut self, description: impl Into<String>) -> Self {
+        self.description = description.into();
+        self
+    }
+
+    /// Sets the JSON Schema the host validates the plugin's config against.
+    pub fn config_schema(mut self, schema: serde_json::Value) -> Self {
+        self.config_schema = schema.to_string();
+        self
+    }
+
+    /// Sets the events a [`Workflow`] receives.
+    pub fn subscribes(mut self, events: impl IntoIterator<Item = EventKind>) -> Self {
+        self.subscribes = events.into_iter().collect();
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(channel: Channel, open: u32, capacity: u32) -> ChannelLoad {
+        ChannelLoad {
+            channel,
+            open,
+            capacity,
+        }
+    }
+
+    fn agent(presence: Presence, load: Vec<ChannelLoad>) -> Candidate {
+        Candidate {
+            id: "agt_1".into(),
+            name: "Ann".into(),
+            presence,
+            teams: vec![],
+            load,
+            available_since_ms: None,
+            last_assigned_at_ms: None,
+            handled: 0,
+        }
+    }
+
+    #[test]
+    fn can_take_needs_presence_and_room_on_the_channel() {
+        let loads = || vec![load(Channel::Chat, 1, 2), load(Channel::Email, 3, 3)];
+        let ann = agent(Presence::Available, loads());
+        assert!(ann.can_take(Channel::Chat));
+        assert!(!ann.can_take(Channel::Email), "full");
+        assert!(!ann.can_take(Channel::Call), "does not work the channel");
+        assert!(!agent(Presence::Away, loads()).can_take(Channel::Chat));
+        assert!(!agent(Presence::Offline, loads()).can_take(Channel::Chat));
+    }
+
+    #[test]
+    fn counts_open_conversations() {
+        let ann = agent(
+            Presence::Available,
+            vec![load(Channel::Chat, 1, 2), load(Channel::Email, 3, 5)],
+        );
+        assert_eq!(ann.open_on(Channel::Chat), 1);
+        assert_eq!(ann.open_on(Channel::Call), 0);
+        assert_eq!(ann.total_open(), 4);
+    }
+
+    #[test]
+    fn attributes_are_empty_unless_an_object() {
+        let mut conversation = Conversation {
+            id: "cnv_1".into(),
+            channel: Channel::Chat,
+            subject: None,
+            status: ConversationStatus::Open,
+            contact: Contact {
+                name: None,
+                email: None,
+            },
+            attributes_json: r#"{"website":"shop.example"}"#.into(),
+            assignee: None,
+            team: None,
+            created_at_ms: 0,
+            recent_messages: vec![],
+        };
+        assert_eq!(conversation.attributes()["website"], "shop.example");
+        for odd in ["", "[1]", "not json", "null"] {
+            conversation.attributes_json = odd.into();
+            assert!(conversation.attributes().is_empty(), "{odd:?}");
+        }
+    }
+
+    #[test]
+    fn manifest_builder_fills_every_field() {
+        let manifest = Manifest::new("tagger", "1.0.0", PluginKind::Workflow)
+            .description("tags")
+            .config_schema(serde_json::json!({"type": "object"}))
+            .subscribes([EventKind::ConversationCreated]);
+        assert_eq!(manifest.name, "tagger");
+        assert_eq!(manifest.config_schema, r#"{"type":"object"}"#);
+        assert_eq!(manifest.subscribes, vec![EventKind::ConversationCreated]);
+        let bare = Manifest::new("x", "0.1.0", PluginKind::AssignmentStrategy);
+        assert_eq!(bare.config_schema, "{}");
+    }
+
+    #[test]
+    fn config_errors_are_invalid_config() {
+        #[derive(serde::Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        struct Config {
+            #[serde(default)]
+            n: u32,
+        }
+        assert_eq!(host::parse_config::<Config>("").unwrap().n, 0);
+        assert_eq!(host::parse_config::<Config>(r#"{"n":2}"#).unwrap().n, 2);
+        let err = host::parse_config::<Config>(r#"{"m":2}"#).unwrap_err();
+        assert!(matches!(err, PluginError::InvalidConfig(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,80 @@
+//! Bot-owned conversations and the default handoff trigger.
+
+use baton_e2e::{TestApp, assigned_agent};
+use reqwest::StatusCode;
+use serde_json::json;
+
+async fn bot_setup() -> (TestApp, String, String) {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let bot = app
+        .post(
+            "/v1/bots",
+            &key,
+            json!({"name": "Answer bot", "channels": ["chat"]}),
+        )
+        .await;
+    assert_eq!(bot.status, StatusCode::CREATED, "{bot:?}");
+    let ana = app.agent(&key, "Ana", 3).await;
+    app.presence(&key, &ana, "available").await;
+    (app, key, ana)
+}
+
+async fn say(app: &TestApp, key: &str, conversation: &str, body: &str) -> serde_json::Value {
+    let reply = app
+        .post(
+            &format!("/v1/conversations/{conversation}/messages"),
+            key,
+            json!({"author": "customer", "body": body}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    reply.body["conversation"].clone()
+}
+
+#[tokio::test]
+async fn asking_for_a_refund_hands_a_bot_conversation_to_a_human() {
+    let (app, key, ana) = bot_setup().await;
+    let conversation = app.conversation(&key, "Hello").await;
+    assert_eq!(conversation["assignee"]["kind"], "bot", "{conversation}");
+    assert_eq!(conversation["routing"], "bot");
+    let id = conversation["id"].as_str().expect("id");
+
+    let still_bot = say(&app, &key, id, "What are your opening hours?").await;
+    assert_eq!(still_bot["assignee"]["kind"], "bot");
+
+    let handed = say(&app, &key, id, "I want a refund").await;
+    assert_eq!(
+        assigned_agent(&handed).as_deref(),
+        Some(ana.as_str()),
+        "{handed}"
+    );
+    let history = handed["history"].as_array().expect("history");
+    let handoff = history
+        .iter()
+        .find(|h| h["decided_by"] == "handoff")
+        .expect("handoff recorded");
+    assert_eq!(handoff["plugin"], "keyword-handoff");
+    assert!(
+        handoff["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("refund"),
+        "{handoff}"
+    );
+}
+
+#[tokio::test]
+async fn japanese_phrases_and_asking_for_a_human_hand_over_too() {
+    let (app, key, ana) = bot_setup().await;
+    for phrase in ["返金してください", "Can I talk to a human?"] {
+        let conversation = app.conversation(&key, "こんにちは").await;
+        let id = conversation["id"].as_str().expect("id");
+        let handed = say(&app, &key, id, phrase).await;
+        assert_eq!(
+            assigned_agent(&handed).as_deref(),
+            Some(ana.as_str()),
+            "{phrase}: {handed}"
+        );
+    }
+}

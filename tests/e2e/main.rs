@@ -1,0 +1,8 @@
+//! End-to-end tests: each starts the real server on a random loopback port
+//! with a fresh SQLite file and drives it over HTTP.
+
+mod handoff;
+mod isolation;
+mod plugins;
+mod routing;
+mod validation;

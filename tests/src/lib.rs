@@ -1,0 +1,222 @@
+//! Test support: start the real server on a random loopback port with a
+//! fresh SQLite file, and talk to it over HTTP.
+
+use std::path::PathBuf;
+
+use baton_host::plugin::SandboxLimits;
+use baton_host::{App, Settings};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// Paths of the plugin components built from source by `build.rs`.
+pub mod plugins {
+    include!(concat!(env!("OUT_DIR"), "/test_plugins.rs"));
+}
+
+/// The operator token every test server uses.
+pub const OPERATOR_TOKEN: &str = "test-operator-token";
+
+/// A running server and an HTTP client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    /// Keeps the database directory alive as long as the app.
+    pub dir: tempfile::TempDir,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A response: status and JSON body (`null` if the body is not JSON).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl TestApp {
+    /// Start a server on a fresh database.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(
+            tempfile::tempdir().expect("temp dir"),
+            SandboxLimits::default(),
+        )
+        .await
+    }
+
+    /// Start a server on the database in `dir` with the given limits.
+    pub async fn spawn_with(dir: tempfile::TempDir, limits: SandboxLimits) -> Self {
+        let db: PathBuf = dir.path().join("baton.db");
+        let settings = Settings {
+            addr: "127.0.0.1:0".into(),
+            database_url: format!("sqlite://{}", db.display()),
+            operator_token: Some(OPERATOR_TOKEN.into()),
+            limits,
+        };
+        let app = App::start(&settings, OPERATOR_TOKEN.into())
+            .await
+            .expect("server starts");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            app.serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Self {
+            base,
+            client: reqwest::Client::new(),
+            dir,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// Stop the server and hand back its database directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        let placeholder = tempfile::tempdir().expect("temp dir");
+        std::mem::replace(&mut self.dir, placeholder)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let text = response.text().await.expect("body read");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Reply { status, body }
+    }
+
+    /// A request with an arbitrary body and content type.
+    pub async fn raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        key: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Reply {
+        let request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .header("content-type", content_type)
+            .body(body);
+        self.send(request).await
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> Reply {
+        self.send(
+            self.client
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(key),
+        )
+        .await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.send(
+            self.client
+                .post(format!("{}{path}", self.base))
+                .bearer_auth(key)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub async fn put(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.send(
+            self.client
+                .put(format!("{}{path}", self.base))
+                .bearer_auth(key)
+                .json(&body),
+        )
+        .await
+    }
+
+    /// Create a tenant; returns its API key.
+    pub async fn tenant(&self, name: &str) -> String {
+        let reply = self
+            .post("/v1/tenants", OPERATOR_TOKEN, json!({ "name": name }))
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.body["api_key"].as_str().expect("api_key").to_owned()
+    }
+
+    /// Create an agent with the given chat capacity; returns its id.
+    pub async fn agent(&self, key: &str, name: &str, chat_capacity: u32) -> String {
+        let reply = self
+            .post(
+                "/v1/agents",
+                key,
+                json!({
+                    "name": name,
+                    "email": format!("{}@example.com", name.to_lowercase()),
+                    "role": "agent",
+                    "capacity": {"chat": chat_capacity, "email": 10, "call": 1}
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Set an agent's presence.
+    pub async fn presence(&self, key: &str, agent: &str, status: &str) {
+        let reply = self
+            .put(
+                &format!("/v1/agents/{agent}/status"),
+                key,
+                json!({ "status": status }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+
+    /// Create a chat conversation; returns the conversation as created.
+    pub async fn conversation(&self, key: &str, message: &str) -> Value {
+        let reply = self
+            .post(
+                "/v1/conversations",
+                key,
+                json!({
+                    "channel": "chat",
+                    "subject": "Help",
+                    "contact": {"name": "Kim", "email": "kim@example.com"},
+                    "message": message
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+        reply.body
+    }
+
+    /// Upload a component from a file; returns the reply.
+    pub async fn upload(&self, key: &str, path: &str) -> Reply {
+        let bytes = std::fs::read(path).expect("component built");
+        self.raw(
+            reqwest::Method::POST,
+            "/v1/plugins",
+            key,
+            "application/wasm",
+            bytes,
+        )
+        .await
+    }
+}
+
+/// The assignee id of a conversation, if an agent has it.
+pub fn assigned_agent(conversation: &Value) -> Option<String> {
+    let assignee = &conversation["assignee"];
+    (assignee["kind"] == "agent").then(|| assignee["id"].as_str().unwrap_or_default().to_owned())
+}
