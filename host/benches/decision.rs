@@ -1,1 +1,143 @@
-fn main() {}
+//! One assignment decision over 50 candidate agents, three ways:
+//! (a) native Rust, (b) a plugin call on a warm instance, (c) instantiate
+//! and call, which is what routing does for every decision.
+
+use std::collections::BTreeMap;
+
+use baton_host::plugin::bindings::types;
+use baton_host::plugin::defaults::{BUILTINS, ROUND_ROBIN};
+use baton_host::plugin::{CallContext, PluginRuntime, SandboxLimits};
+use criterion::{Criterion, criterion_group, criterion_main};
+
+const CANDIDATES: usize = 50;
+
+fn request() -> types::AssignmentRequest {
+    let candidates = (0..CANDIDATES)
+        .map(|i| types::Candidate {
+            id: format!("agt_{i:032x}"),
+            presence: if i % 5 == 0 {
+                types::Presence::Away
+            } else {
+                types::Presence::Available
+            },
+            load: types::ChannelLoads {
+                chat: types::ChannelLoad {
+                    open: (i % 4) as u32,
+                    capacity: 3,
+                },
+                email: types::ChannelLoad {
+                    open: 2,
+                    capacity: 10,
+                },
+                call: types::ChannelLoad {
+                    open: 0,
+                    capacity: 1,
+                },
+                form: types::ChannelLoad {
+                    open: 0,
+                    capacity: 0,
+                },
+            },
+            available_since_ms: Some(1_700_000_000_000 + i as i64),
+            last_assigned_at_ms: Some(1_700_000_100_000 - i as i64),
+            handled: i as u32,
+        })
+        .collect();
+    types::AssignmentRequest {
+        conversation: types::Conversation {
+            id: "cnv_00000000000000000000000000000001".into(),
+            channel: types::Channel::Chat,
+            subject: Some("Where is my order?".into()),
+            status: types::ConversationStatus::Open,
+            contact: types::Contact {
+                name: Some("Kim".into()),
+                email: Some("kim@example.com".into()),
+            },
+            attributes_json: r#"{"website":"shop.example.com","browser":"Firefox"}"#.into(),
+            assignee: None,
+            team: None,
+            created_at_ms: 1_700_000_200_000,
+            recent_messages: vec![types::Message {
+                author: types::Author::Customer,
+                body: "Hi, my order has not arrived.".into(),
+                internal: false,
+                at_ms: 1_700_000_200_000,
+            }],
+        },
+        candidates,
+    }
+}
+
+/// The same rule as the round-robin plugin, natively: the first eligible
+/// agent after the last one served, in id order.
+fn native_round_robin(request: &types::AssignmentRequest, last: &str) -> Option<String> {
+    let mut eligible: Vec<&types::Candidate> = request
+        .candidates
+        .iter()
+        .filter(|c| {
+            let load = match request.conversation.channel {
+                types::Channel::Chat => c.load.chat,
+                types::Channel::Email => c.load.email,
+                types::Channel::Call => c.load.call,
+                types::Channel::Form => c.load.form,
+            };
+            c.presence == types::Presence::Available && load.open < load.capacity
+        })
+        .collect();
+    eligible.sort_by(|a, b| a.id.cmp(&b.id));
+    eligible
+        .iter()
+        .find(|c| c.id.as_str() > last)
+        .or_else(|| eligible.first())
+        .map(|c| c.id.clone())
+}
+
+fn context() -> CallContext {
+    let mut kv = BTreeMap::new();
+    kv.insert("last".to_owned(), format!("agt_{:032x}", 17).into_bytes());
+    CallContext {
+        tenant: "ten_bench".into(),
+        plugin: "round-robin@0.1.0".into(),
+        config: "{}".into(),
+        now_ms: 1_700_000_200_000,
+        kv,
+    }
+}
+
+fn decision(c: &mut Criterion) {
+    let runtime = PluginRuntime::new(SandboxLimits::default()).expect("engine");
+    let wasm = BUILTINS
+        .iter()
+        .find(|(name, _)| *name == ROUND_ROBIN)
+        .expect("built-in")
+        .1;
+    let compiled = runtime.compile(wasm).expect("compiles");
+    let request = request();
+    let last = format!("agt_{:032x}", 17);
+
+    let mut group = c.benchmark_group("assignment_decision_50_candidates");
+    group.bench_function("a_native_rust", |b| {
+        b.iter(|| native_round_robin(std::hint::black_box(&request), &last))
+    });
+    let mut warm = runtime
+        .warm_strategy(&compiled, context())
+        .expect("instantiates");
+    group.bench_function("b_plugin_warm_instance", |b| {
+        b.iter(|| {
+            warm.decide(std::hint::black_box(&request))
+                .expect("decides")
+        })
+    });
+    group.bench_function("c_plugin_instantiate_and_call", |b| {
+        b.iter(|| {
+            runtime
+                .decide(&compiled, context(), std::hint::black_box(&request))
+                .expect("decides")
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decision);
+
+criterion_main!(benches);

@@ -43,7 +43,8 @@
 //! ```
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2`; the plugin
-//! crate needs `crate-type = ["cdylib"]`.
+//! crate needs `crate-type = ["cdylib"]`, and must depend on this crate under
+//! its own name, `baton-sdk`, because the export macros refer to it by name.
 
 #![deny(missing_docs)]
 
@@ -65,7 +66,8 @@ pub use wit_bindgen as __wit_bindgen;
 /// wit-bindgen records the world each `generate!` call was given in a
 /// `component-type` custom section, and `wasm-component-ld` unions every such
 /// section it links. Were this library to carry the three full worlds, every
-/// plugin would claim the exports of all three kinds and fail to link.
+/// plugin would claim the exports of all three kinds, which it does not
+/// define, and could not become a component.
 ///
 /// With `pub_export_macro`, wit-bindgen keeps only a world's *imports* in
 /// this library and emits the section describing its exports from the export
@@ -158,8 +160,8 @@ use __bindings::strategy::baton::plugin::host as raw_host;
 #[doc(inline)]
 pub use __bindings::strategy::baton::plugin::types::{
     Action, AssignTo, Assignee, AssignmentDecision, AssignmentRequest, Author, Candidate, Channel,
-    ChannelLoad, Contact, Conversation, ConversationStatus, Event, EventKind, Handoff,
-    HandoffDecision, HandoffMode, HandoffTarget, Manifest, Message, Notification, OfferTo,
+    ChannelLoad, ChannelLoads, Contact, Conversation, ConversationStatus, Event, EventKind,
+    Handoff, HandoffDecision, HandoffMode, HandoffTarget, Manifest, Message, Notification, OfferTo,
     PluginError, PluginKind, Presence, Recipient, TicketRequest,
 };
 
@@ -409,30 +411,47 @@ pub mod host {
     }
 }
 
+impl ChannelLoads {
+    /// The load on one channel.
+    pub fn on(&self, channel: Channel) -> ChannelLoad {
+        match channel {
+            Channel::Chat => self.chat,
+            Channel::Email => self.email,
+            Channel::Call => self.call,
+            Channel::Form => self.form,
+        }
+    }
+
+    /// Every channel with its load.
+    pub fn iter(&self) -> impl Iterator<Item = (Channel, ChannelLoad)> {
+        [
+            (Channel::Chat, self.chat),
+            (Channel::Email, self.email),
+            (Channel::Call, self.call),
+            (Channel::Form, self.form),
+        ]
+        .into_iter()
+    }
+}
+
 impl Candidate {
     /// Whether the agent can take a new conversation on `channel` now: they
     /// are available and work that channel with room below capacity.
     pub fn can_take(&self, channel: Channel) -> bool {
-        self.presence == Presence::Available
-            && self
-                .load
-                .iter()
-                .any(|l| l.channel == channel && l.open < l.capacity)
+        let load = self.load.on(channel);
+        self.presence == Presence::Available && load.open < load.capacity
     }
 
     /// Open conversations on `channel` (0 when the agent does not work it).
     pub fn open_on(&self, channel: Channel) -> u32 {
-        self.load
-            .iter()
-            .filter(|l| l.channel == channel)
-            .fold(0, |sum, l| sum.saturating_add(l.open))
+        self.load.on(channel).open
     }
 
     /// Open conversations over every channel.
     pub fn total_open(&self) -> u32 {
         self.load
             .iter()
-            .fold(0, |sum, l| sum.saturating_add(l.open))
+            .fold(0, |sum, (_, l)| sum.saturating_add(l.open))
     }
 }
 
@@ -481,20 +500,29 @@ impl Manifest {
 mod tests {
     use super::*;
 
-    fn load(channel: Channel, open: u32, capacity: u32) -> ChannelLoad {
-        ChannelLoad {
-            channel,
-            open,
-            capacity,
+    fn load(chat: (u32, u32), email: (u32, u32)) -> ChannelLoads {
+        let idle = ChannelLoad {
+            open: 0,
+            capacity: 0,
+        };
+        ChannelLoads {
+            chat: ChannelLoad {
+                open: chat.0,
+                capacity: chat.1,
+            },
+            email: ChannelLoad {
+                open: email.0,
+                capacity: email.1,
+            },
+            call: idle,
+            form: idle,
         }
     }
 
-    fn agent(presence: Presence, load: Vec<ChannelLoad>) -> Candidate {
+    fn agent(presence: Presence, load: ChannelLoads) -> Candidate {
         Candidate {
             id: "agt_1".into(),
-            name: "Ann".into(),
             presence,
-            teams: vec![],
             load,
             available_since_ms: None,
             last_assigned_at_ms: None,
@@ -504,7 +532,7 @@ mod tests {
 
     #[test]
     fn can_take_needs_presence_and_room_on_the_channel() {
-        let loads = || vec![load(Channel::Chat, 1, 2), load(Channel::Email, 3, 3)];
+        let loads = || load((1, 2), (3, 3));
         let ann = agent(Presence::Available, loads());
         assert!(ann.can_take(Channel::Chat));
         assert!(!ann.can_take(Channel::Email), "full");
@@ -515,10 +543,7 @@ mod tests {
 
     #[test]
     fn counts_open_conversations() {
-        let ann = agent(
-            Presence::Available,
-            vec![load(Channel::Chat, 1, 2), load(Channel::Email, 3, 5)],
-        );
+        let ann = agent(Presence::Available, load((1, 2), (3, 5)));
         assert_eq!(ann.open_on(Channel::Chat), 1);
         assert_eq!(ann.open_on(Channel::Call), 0);
         assert_eq!(ann.total_open(), 4);

@@ -13,5 +13,5 @@ mod state;
 
 pub use limits::SandboxLimits;
 pub use registry::{PluginRegistry, UploadError};
-pub use runtime::{Answer, CallError, Compiled, LoadError, PluginRuntime};
+pub use runtime::{Answer, CallError, Compiled, LoadError, PluginRuntime, WarmStrategy};
 pub use state::CallContext;

@@ -328,6 +328,69 @@ impl PluginRuntime {
     }
 }
 
+/// An instantiated strategy kept alive between calls. Production routing
+/// uses a fresh store per call; this exists to measure what a warm instance
+/// would save, and for local test harnesses.
+pub struct WarmStrategy {
+    store: Store<PluginState>,
+    instance: strategy::AssignmentStrategy,
+    fuel: u64,
+    ticks: u64,
+}
+
+impl WarmStrategy {
+    /// Decide again on the same instance, with a fresh budget.
+    pub fn decide(
+        &mut self,
+        request: &types::AssignmentRequest,
+    ) -> Result<types::AssignmentDecision, CallError> {
+        self.store
+            .set_fuel(self.fuel)
+            .map_err(|e| CallError::Unavailable(e.to_string()))?;
+        self.store.set_epoch_deadline(self.ticks);
+        match self
+            .instance
+            .baton_plugin_strategy()
+            .call_decide(&mut self.store, request)
+        {
+            Ok(Ok(decision)) => Ok(decision),
+            Ok(Err(error)) => Err(CallError::Plugin(format!("{error:?}"))),
+            Err(error) => Err(CallError::Trap(format!("{error:#}"))),
+        }
+    }
+}
+
+impl PluginRuntime {
+    /// Instantiate a strategy once for repeated calls (see [`WarmStrategy`]).
+    pub fn warm_strategy(
+        &self,
+        compiled: &Compiled,
+        ctx: CallContext,
+    ) -> Result<WarmStrategy, CallError> {
+        let KindPre::Strategy(pre) = &compiled.pre else {
+            return Err(CallError::Unavailable("not an assignment strategy".into()));
+        };
+        let mut store = Store::new(&self.engine, PluginState::new(ctx, &self.limits));
+        store.limiter(|state| &mut state.limits);
+        let ticks =
+            u64::try_from((self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1))
+                .unwrap_or(u64::MAX);
+        store
+            .set_fuel(self.limits.fuel)
+            .map_err(|e| CallError::Unavailable(e.to_string()))?;
+        store.set_epoch_deadline(ticks);
+        let instance = pre
+            .instantiate(&mut store)
+            .map_err(|e| CallError::Trap(format!("{e:#}")))?;
+        Ok(WarmStrategy {
+            store,
+            instance,
+            fuel: self.limits.fuel,
+            ticks,
+        })
+    }
+}
+
 impl Compiled {
     /// The compiled form, for the artefact cache.
     pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {

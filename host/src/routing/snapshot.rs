@@ -67,24 +67,23 @@ pub(super) fn conversation(
 }
 
 pub(super) fn candidate(agent: &AgentRecord) -> types::Candidate {
+    let load = |c: Channel| types::ChannelLoad {
+        open: agent.load.get(&c).copied().unwrap_or(0),
+        capacity: agent.capacity.on(c),
+    };
     types::Candidate {
         id: agent.id.to_string(),
-        name: agent.name.clone(),
         presence: match agent.presence {
             Presence::Available => types::Presence::Available,
             Presence::Away => types::Presence::Away,
             Presence::Offline => types::Presence::Offline,
         },
-        teams: agent.teams.iter().map(ToString::to_string).collect(),
-        load: agent
-            .capacity
-            .iter()
-            .map(|(c, capacity)| types::ChannelLoad {
-                channel: channel(c),
-                open: agent.load.get(&c).copied().unwrap_or(0),
-                capacity,
-            })
-            .collect(),
+        load: types::ChannelLoads {
+            chat: load(Channel::Chat),
+            email: load(Channel::Email),
+            call: load(Channel::Call),
+            form: load(Channel::Form),
+        },
         available_since_ms: agent.available_since.map(|t| t.0),
         last_assigned_at_ms: agent.last_assigned_at.map(|t| t.0),
         handled: agent.handled,

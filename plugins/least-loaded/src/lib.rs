@@ -112,20 +112,19 @@ fn least_loaded(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_sdk::{ChannelLoad, Presence};
+    use baton_sdk::{ChannelLoad, ChannelLoads, Presence};
 
     fn agent(id: &str, chat: u32, email: u32, last_assigned: Option<i64>) -> Candidate {
-        let load = |channel, open| ChannelLoad {
-            channel,
-            open,
-            capacity: 5,
-        };
+        let load = |open| ChannelLoad { open, capacity: 5 };
         Candidate {
             id: id.into(),
-            name: id.into(),
             presence: Presence::Available,
-            teams: vec![],
-            load: vec![load(Channel::Chat, chat), load(Channel::Email, email)],
+            load: ChannelLoads {
+                chat: load(chat),
+                email: load(email),
+                call: load(0),
+                form: load(0),
+            },
             available_since_ms: None,
             last_assigned_at_ms: last_assigned,
             handled: 0,
@@ -162,7 +161,7 @@ mod tests {
         let mut away = agent("agt_a", 0, 0, None);
         away.presence = Presence::Away;
         let mut full = agent("agt_b", 0, 0, None);
-        full.load[0].open = 5;
+        full.load.chat.open = 5;
         assert_eq!(pick(&[away, full.clone()], Scope::All), None);
         assert_eq!(
             pick(&[full, agent("agt_c", 4, 0, None)], Scope::All),

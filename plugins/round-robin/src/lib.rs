@@ -90,19 +90,22 @@ fn channel_name(channel: Channel) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_sdk::{ChannelLoad, Presence};
+    use baton_sdk::{ChannelLoad, ChannelLoads, Presence};
 
     fn agent(id: &str, presence: Presence, open: u32) -> Candidate {
+        let none = ChannelLoad {
+            open: 0,
+            capacity: 0,
+        };
         Candidate {
             id: id.into(),
-            name: id.into(),
             presence,
-            teams: vec![],
-            load: vec![ChannelLoad {
-                channel: Channel::Chat,
-                open,
-                capacity: 2,
-            }],
+            load: ChannelLoads {
+                chat: ChannelLoad { open, capacity: 2 },
+                email: none,
+                call: none,
+                form: none,
+            },
             available_since_ms: None,
             last_assigned_at_ms: None,
             handled: 0,
