@@ -32,7 +32,7 @@
 //!         Ok(match request.candidates.iter().find(|c| c.can_take(channel)) {
 //!             Some(agent) => AssignmentDecision::Assign(AssignTo {
 //!                 agent: agent.id.clone(),
-//!                 reason: format!("first-free: {} has room", agent.name),
+//!                 reason: format!("first-free: {} has room", agent.id),
 //!             }),
 //!             None => AssignmentDecision::Queue("first-free: nobody has room".into()),
 //!         })

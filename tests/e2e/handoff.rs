@@ -78,3 +78,59 @@ async fn japanese_phrases_and_asking_for_a_human_hand_over_too() {
         );
     }
 }
+
+#[tokio::test]
+async fn custom_trigger_phrases_replace_the_defaults_and_can_target_a_team() {
+    let (app, key, _ana) = bot_setup().await;
+    let team = app
+        .post("/v1/teams", &key, json!({"name": "Billing"}))
+        .await
+        .body["id"]
+        .clone();
+    let ben = app
+        .post(
+            "/v1/agents",
+            &key,
+            json!({"name": "Ben", "email": "ben@example.com", "teams": [team], "capacity": {"chat": 2}}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.presence(&key, &ben, "available").await;
+    let bound = app
+        .put(
+            "/v1/routing/handoff",
+            &key,
+            json!({"triggers": [{"plugin": "keyword-handoff", "config": {"phrases": ["invoice"], "team": team}}]}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+
+    let conversation = app.conversation(&key, "Hello").await;
+    let id = conversation["id"].as_str().expect("id");
+    let stays = say(&app, &key, id, "I want a refund").await;
+    assert_eq!(
+        stays["assignee"]["kind"], "bot",
+        "refund is no longer a trigger: {stays}"
+    );
+    let handed = say(&app, &key, id, "My invoice is wrong").await;
+    // Only Ben is in the billing team, though Ana is available too.
+    assert_eq!(
+        assigned_agent(&handed).as_deref(),
+        Some(ben.as_str()),
+        "{handed}"
+    );
+    assert_eq!(handed["team"], team);
+
+    let bad = app
+        .put(
+            "/v1/routing/handoff",
+            &key,
+            json!({"triggers": [{"plugin": "keyword-handoff", "config": {"mode": "later"}}]}),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.body["error"]["field"], "triggers[0].config.mode");
+}

@@ -316,3 +316,54 @@ async fn a_workflow_tags_and_notes_new_conversations() {
     assert_eq!(notes.len(), 1);
     assert_eq!(notes[0]["body"], "created by tag-on-create");
 }
+
+#[tokio::test]
+async fn built_in_names_are_reserved() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let copy = app.upload(&key, plugins::ROUND_ROBIN).await;
+    assert_eq!(copy.status, StatusCode::UNPROCESSABLE_ENTITY, "{copy:?}");
+    assert_eq!(copy.body["error"]["code"], "invalid_manifest");
+}
+
+#[tokio::test]
+async fn swapping_bindings_while_conversations_arrive_drops_and_repeats_nothing() {
+    let (app, key, _) = three_agents().await;
+    let app = std::sync::Arc::new(app);
+    let creators: Vec<_> = (0..24)
+        .map(|i| {
+            let (app, key) = (app.clone(), key.clone());
+            tokio::spawn(async move {
+                app.conversation(&key, &format!("q{i}")).await["id"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+        })
+        .collect();
+    for i in 0..8 {
+        let plugin = if i % 2 == 0 {
+            "least-loaded"
+        } else {
+            "round-robin"
+        };
+        let bound = app
+            .put("/v1/routing/assignment", &key, json!({"plugin": plugin}))
+            .await;
+        assert_eq!(bound.status, StatusCode::OK);
+    }
+    let mut ids = Vec::new();
+    for creator in creators {
+        ids.push(creator.await.expect("joined").expect("created"));
+    }
+    for id in ids {
+        let detail = app.get(&format!("/v1/conversations/{id}"), &key).await.body;
+        assert!(assigned_agent(&detail).is_some(), "{detail}");
+        let assignments = detail["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .filter(|h| h["action"] == "assigned")
+            .count();
+        assert_eq!(assignments, 1, "{detail}");
+    }
+}

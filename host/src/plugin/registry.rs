@@ -102,6 +102,14 @@ impl PluginRegistry {
         let sha = sha256(&wasm);
         let (compiled, artifact) = self.compile(&sha, wasm.clone()).await?;
         let manifest = self.describe(&compiled, tenant.as_str()).await?;
+        // Built-in names are reserved so that "round-robin" means the same
+        // plugin in every tenant's bindings and fallbacks.
+        if BUILTINS.iter().any(|(name, _)| *name == manifest.name) {
+            return Err(UploadError::Manifest(format!(
+                "the name {} is reserved for a built-in plugin; choose another",
+                manifest.name
+            )));
+        }
         let plugin = record(
             PluginId::generate().to_string(),
             Some(tenant.clone()),
