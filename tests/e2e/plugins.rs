@@ -367,3 +367,41 @@ async fn swapping_bindings_while_conversations_arrive_drops_and_repeats_nothing(
         assert_eq!(assignments, 1, "{detail}");
     }
 }
+
+#[tokio::test]
+async fn a_simultaneous_offer_goes_to_exactly_one_of_two_agents_accepting_at_once() {
+    let (app, key, agents) = three_agents().await;
+    upload_and_bind(&app, &key, plugins::OFFER_ALL, json!({})).await;
+    let conversation = app.conversation(&key, "who wants it?").await;
+    assert_eq!(conversation["routing"], "offered", "{conversation}");
+    assert_eq!(conversation["offered_to"].as_array().map(Vec::len), Some(3));
+    let id = conversation["id"].as_str().expect("id").to_owned();
+
+    let path = format!("/v1/conversations/{id}/accept");
+    let (first, second) = tokio::join!(
+        app.post(&path, &key, json!({"agent": agents[0]})),
+        app.post(&path, &key, json!({"agent": agents[1]})),
+    );
+    let mut statuses = [first.status, second.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::CONFLICT],
+        "{first:?} {second:?}"
+    );
+    let winner = if first.status == StatusCode::OK {
+        &agents[0]
+    } else {
+        &agents[1]
+    };
+
+    let detail = app.get(&format!("/v1/conversations/{id}"), &key).await.body;
+    assert_eq!(assigned_agent(&detail).as_ref(), Some(winner));
+    assert_eq!(
+        detail["offered_to"],
+        json!([]),
+        "the other offers are withdrawn"
+    );
+    let late = app.post(&path, &key, json!({"agent": agents[2]})).await;
+    assert_eq!(late.status, StatusCode::CONFLICT, "{late:?}");
+}

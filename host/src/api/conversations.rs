@@ -12,9 +12,10 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{
-    Author, Channel, ConversationId, ConversationStatus, Email, Routing, TenantId, parse_line,
+    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, Routing, TenantId,
+    parse_line,
 };
-use crate::store::{ConversationFilter, ConversationRecord, NewConversation};
+use crate::store::{AcceptRefusal, ConversationFilter, ConversationRecord, NewConversation};
 
 /// How long a request waits for routing to react before answering with the
 /// state as it is; the outbox finishes the work either way.
@@ -85,6 +86,7 @@ async fn detail(
     out["messages"] = json!(state.store.messages(id, 500).await?);
     out["history"] = json!(state.store.history(id).await?);
     out["tags"] = json!(state.store.tags(id).await?);
+    out["offered_to"] = json!(state.store.offers(id).await?);
     Ok(out)
 }
 
@@ -266,4 +268,39 @@ pub(super) async fn set_status(
         .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
     state.dispatch.wait_for(event, ROUTING_WAIT).await;
     Ok(Json(detail(&state, &tenant.id, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AcceptBody {
+    agent: AgentId,
+}
+
+/// An agent accepts a conversation offered to several at once; the first
+/// wins and the others get 409.
+pub(super) async fn accept(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AcceptBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = conversation_id(&id)?;
+    match state
+        .store
+        .accept_offer(&tenant.id, &id, &body.agent)
+        .await?
+    {
+        Ok(event) => {
+            state.dispatch.wait_for(event, ROUTING_WAIT).await;
+            Ok(Json(detail(&state, &tenant.id, &id).await?))
+        }
+        Err(AcceptRefusal::NotFound) => Err(ApiError::not_found(format_args!("conversation {id}"))),
+        Err(AcceptRefusal::NotOffered) => Err(ApiError::invalid(
+            "agent",
+            format!("{} was not offered this conversation", body.agent),
+        )),
+        Err(AcceptRefusal::Taken) => {
+            Err(ApiError::conflict("another agent accepted the offer first"))
+        }
+    }
 }

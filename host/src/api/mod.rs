@@ -60,6 +60,7 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations/{id}/status",
             put(conversations::set_status),
         )
+        .route("/v1/conversations/{id}/accept", post(conversations::accept))
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/plugins/failures", get(plugins::failures))
         .route("/v1/routing", get(routing::get_all))

@@ -215,6 +215,13 @@ impl PluginRuntime {
             .limits
             .fuel
             .saturating_sub(store.get_fuel().unwrap_or(0));
+        let dropped = store.data().dropped_logs();
+        if dropped > 0 {
+            tracing::warn!(
+                dropped,
+                "plugin log lines over the per-call limit were dropped"
+            );
+        }
         match result {
             Ok(value) => Ok(Answer {
                 value,

@@ -111,6 +111,11 @@ impl PluginState {
         std::mem::take(&mut self.writes).into_iter().collect()
     }
 
+    /// Log lines dropped because the call passed its line budget.
+    pub(super) fn dropped_logs(&self) -> u32 {
+        self.dropped_logs
+    }
+
     /// What the guest wrote to stderr (a panic message, typically).
     pub(super) fn stderr(&self) -> String {
         String::from_utf8_lossy(&self.stderr.contents())
@@ -217,5 +222,71 @@ impl Host for PluginState {
 
     fn kv_delete(&mut self, key: String) {
         self.writes.insert(key, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(quota: usize) -> PluginState {
+        let ctx = CallContext {
+            tenant: "ten".into(),
+            plugin: "p@1.0.0".into(),
+            config: "{}".into(),
+            now_ms: 1_000,
+            kv: BTreeMap::from([("old".to_owned(), vec![0; 10])]),
+        };
+        let limits = SandboxLimits {
+            kv_quota_bytes: quota,
+            kv_max_key_bytes: 8,
+            ..SandboxLimits::default()
+        };
+        PluginState::new(ctx, &limits)
+    }
+
+    #[test]
+    fn kv_counts_existing_state_against_the_quota() {
+        let mut s = state(40);
+        // "old" (3 + 10) is already stored: 13 + 4 + 20 = 37 fits.
+        assert!(s.kv_set("next".into(), vec![1; 20]).is_ok());
+        assert!(matches!(
+            s.kv_set("more".into(), vec![1; 10]),
+            Err(KvError::QuotaExceeded)
+        ));
+        // Deleting frees room; overwriting counts only the new value.
+        s.kv_delete("old".into());
+        assert!(s.kv_set("more".into(), vec![1; 10]).is_ok());
+        assert!(s.kv_set("next".into(), vec![1; 2]).is_ok());
+        assert_eq!(s.kv_get("old".into()), None);
+        assert_eq!(s.kv_get("next".into()), Some(vec![1; 2]));
+    }
+
+    #[test]
+    fn kv_rejects_long_keys_and_hands_back_only_the_writes() {
+        let mut s = state(1 << 10);
+        assert!(matches!(
+            s.kv_set("much-too-long".into(), vec![]),
+            Err(KvError::KeyTooLong)
+        ));
+        s.kv_set("a".into(), b"1".to_vec()).expect("fits");
+        s.kv_delete("old".into());
+        assert_eq!(
+            s.take_writes(),
+            vec![
+                ("a".to_owned(), Some(b"1".to_vec())),
+                ("old".to_owned(), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_clock_is_the_events_and_logs_are_capped() {
+        let mut s = state(1 << 10);
+        assert_eq!(s.now_ms(), 1_000);
+        for i in 0..30 {
+            s.log(LogLevel::Info, format!("line {i}"));
+        }
+        assert_eq!(s.dropped_logs, 10);
     }
 }

@@ -291,3 +291,107 @@ impl Router {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::domain::{Capacity, Channel, ConversationId, ConversationStatus, Presence, Role};
+
+    fn agent(presence: Presence, open_chats: u32) -> AgentRecord {
+        AgentRecord {
+            id: AgentId::generate(),
+            name: "Ana".into(),
+            email: "ana@example.com".into(),
+            role: Role::Agent,
+            presence,
+            teams: Vec::new(),
+            capacity: Capacity::parse(&serde_json::json!({"chat": 2, "call": 1}))
+                .expect("capacity"),
+            load: HashMap::from([(Channel::Chat, open_chats)]),
+            available_since: None,
+            last_assigned_at: None,
+            handled: 0,
+            created_at: Millis(0),
+        }
+    }
+
+    fn chat() -> ConversationRecord {
+        ConversationRecord {
+            id: ConversationId::generate(),
+            tenant_id: TenantId::generate(),
+            channel: Channel::Chat,
+            subject: None,
+            contact_name: None,
+            contact_email: None,
+            attributes: serde_json::json!({}),
+            status: ConversationStatus::Open,
+            routing: Routing::Unassigned,
+            assignee: None,
+            team: None,
+            queued_at: None,
+            created_at: Millis(0),
+            updated_at: Millis(0),
+        }
+    }
+
+    fn assign(id: &AgentId) -> types::AssignmentDecision {
+        types::AssignmentDecision::Assign(types::AssignTo {
+            agent: id.to_string(),
+            reason: "r".into(),
+        })
+    }
+
+    #[test]
+    fn only_a_candidate_with_room_may_be_chosen() {
+        let free = agent(Presence::Available, 1);
+        let full = agent(Presence::Available, 2);
+        let away = agent(Presence::Away, 0);
+        let agents = [free.clone(), full.clone(), away.clone()];
+        let conversation = chat();
+        assert!(
+            matches!(validate(assign(&free.id), &agents, &conversation), Ok(Verdict::Assign(id, _)) if id == free.id)
+        );
+        for (who, why) in [(&full.id, "2 of 2"), (&away.id, "away")] {
+            let error = validate(assign(who), &agents, &conversation)
+                .err()
+                .expect("refused");
+            assert!(
+                error.contains("cannot take") && error.contains(why),
+                "{error}"
+            );
+        }
+        let stranger = AgentId::generate();
+        let error = validate(assign(&stranger), &agents, &conversation)
+            .err()
+            .expect("refused");
+        assert!(error.contains("not a candidate"), "{error}");
+    }
+
+    #[test]
+    fn offers_must_name_someone_and_every_one_must_have_room() {
+        let free = agent(Presence::Available, 0);
+        let full = agent(Presence::Available, 2);
+        let agents = [free.clone(), full.clone()];
+        let offer = |ids: Vec<String>| {
+            types::AssignmentDecision::Offer(types::OfferTo {
+                agents: ids,
+                reason: "r".into(),
+            })
+        };
+        assert!(validate(offer(vec![]), &agents, &chat()).is_err());
+        assert!(
+            validate(
+                offer(vec![free.id.to_string(), full.id.to_string()]),
+                &agents,
+                &chat()
+            )
+            .is_err()
+        );
+        let twice = offer(vec![free.id.to_string(), free.id.to_string()]);
+        assert!(
+            matches!(validate(twice, &agents, &chat()), Ok(Verdict::Offer(ids, _)) if ids == vec![free.id.clone()])
+        );
+    }
+}

@@ -20,7 +20,8 @@ pub use agents::{AgentRecord, NewAgent, TeamRecord};
 pub use bindings::BindingRecord;
 pub use bots::BotRecord;
 pub use conversations::{
-    ConversationFilter, ConversationRecord, HistoryRecord, MessageRecord, NewConversation,
+    AcceptRefusal, ConversationFilter, ConversationRecord, HistoryRecord, MessageRecord,
+    NewConversation,
 };
 pub use events::EventRecord;
 pub use outcome::{Change, HistoryEntry, Outcome};
