@@ -3,7 +3,7 @@
 
 use super::spec::{self, PluginUse};
 use super::{Router, assign::Scope, bounded, failure_change, snapshot};
-use crate::domain::{AgentId, EventKind, Millis, Slot, TeamId, TenantId};
+use crate::domain::{EventKind, Millis, Slot, TenantId};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::plugin::defaults::KEYWORD_HANDOFF;
@@ -116,42 +116,9 @@ impl Router {
                 None
             }
             types::HandoffDecision::HandOver(handoff) => {
-                let scope = match handoff.target {
-                    types::HandoffTarget::AnyAgent => Scope::Any,
-                    types::HandoffTarget::Team(id) => {
-                        let team = TeamId::parse(&id).map_err(|_| {
-                            CallError::Invalid(format!(
-                                "handed over to {id:?}, which is not a team id"
-                            ))
-                        })?;
-                        if !self.store.team_exists(tenant, &team).await.unwrap_or(false) {
-                            return Err(CallError::Invalid(format!(
-                                "handed over to unknown team {team}"
-                            )));
-                        }
-                        Scope::Team(team)
-                    }
-                    types::HandoffTarget::Agent(id) => {
-                        let agent = AgentId::parse(&id).map_err(|_| {
-                            CallError::Invalid(format!(
-                                "handed over to {id:?}, which is not an agent id"
-                            ))
-                        })?;
-                        if self
-                            .store
-                            .get_agent(tenant, &agent)
-                            .await
-                            .ok()
-                            .flatten()
-                            .is_none()
-                        {
-                            return Err(CallError::Invalid(format!(
-                                "handed over to unknown agent {agent}"
-                            )));
-                        }
-                        Scope::Agent(agent)
-                    }
-                };
+                let scope = self
+                    .target_scope(tenant, handoff.target, "handed over to")
+                    .await?;
                 Some(Handover {
                     scope,
                     mode: handoff.mode,

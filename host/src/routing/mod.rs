@@ -13,7 +13,7 @@ mod workflow;
 
 use std::sync::Arc;
 
-use crate::domain::{ConversationId, Millis, TenantId};
+use crate::domain::{AgentId, ConversationId, Millis, TeamId, TenantId};
 use crate::plugin::bindings::types;
 use crate::plugin::{Answer, CallContext, CallError, PluginRegistry};
 use crate::store::{Change, Store, StoreError};
@@ -69,6 +69,48 @@ impl Router {
 
     fn max_text(&self) -> usize {
         self.plugins.runtime().limits().max_answer_text
+    }
+
+    /// Check a target a plugin named: the id must be well-formed and belong
+    /// to the tenant. `what` starts the error message ("handed over to").
+    async fn target_scope(
+        &self,
+        tenant: &TenantId,
+        target: types::HandoffTarget,
+        what: &str,
+    ) -> Result<Scope, CallError> {
+        let unavailable = |e: StoreError| CallError::Unavailable(e.to_string());
+        match target {
+            types::HandoffTarget::AnyAgent => Ok(Scope::Any),
+            types::HandoffTarget::Team(id) => {
+                let team = TeamId::parse(&id).map_err(|_| {
+                    CallError::Invalid(format!("{what} {id:?}, which is not a team id"))
+                })?;
+                if !self
+                    .store
+                    .team_exists(tenant, &team)
+                    .await
+                    .map_err(unavailable)?
+                {
+                    return Err(CallError::Invalid(format!("{what} unknown team {team}")));
+                }
+                Ok(Scope::Team(team))
+            }
+            types::HandoffTarget::Agent(id) => {
+                let agent = AgentId::parse(&id).map_err(|_| {
+                    CallError::Invalid(format!("{what} {id:?}, which is not an agent id"))
+                })?;
+                if !self
+                    .store
+                    .agent_exists(tenant, &agent)
+                    .await
+                    .map_err(unavailable)?
+                {
+                    return Err(CallError::Invalid(format!("{what} unknown agent {agent}")));
+                }
+                Ok(Scope::Agent(agent))
+            }
+        }
     }
 
     async fn context(

@@ -2,8 +2,8 @@
 //! the host checks them all and applies them together or not at all.
 
 use super::spec::{self, PluginUse};
-use super::{Router, bounded, failure_change, snapshot};
-use crate::domain::{AgentId, ConversationId, EventKind, Slot, TeamId, TenantId};
+use super::{Router, Scope, bounded, failure_change, snapshot};
+use crate::domain::{ConversationId, EventKind, Slot, TenantId};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::store::{Change, ConversationRecord, EventRecord, HistoryEntry, MessageRecord};
@@ -131,46 +131,19 @@ impl Router {
             let change = match action {
                 types::Action::Assign(target) => {
                     let conversation = needs("assign")?;
-                    match target {
-                        types::HandoffTarget::Agent(id) => {
-                            let agent = AgentId::parse(&id).map_err(|_| {
-                                CallError::Invalid(format!("assign to {id:?}: not an agent id"))
-                            })?;
-                            if self
-                                .store
-                                .get_agent(tenant, &agent)
-                                .await
-                                .ok()
-                                .flatten()
-                                .is_none()
-                            {
-                                return Err(CallError::Invalid(format!(
-                                    "assign to unknown agent {agent}"
-                                )));
-                            }
-                            Change::Assign {
-                                conversation,
-                                agent,
-                                team: None,
-                                history: history("assigned by workflow".into()),
-                            }
-                        }
-                        types::HandoffTarget::Team(id) => {
-                            let team = TeamId::parse(&id).map_err(|_| {
-                                CallError::Invalid(format!("assign to {id:?}: not a team id"))
-                            })?;
-                            if !self.store.team_exists(tenant, &team).await.unwrap_or(false) {
-                                return Err(CallError::Invalid(format!(
-                                    "assign to unknown team {team}"
-                                )));
-                            }
-                            Change::Queue {
-                                conversation,
-                                team: Some(team),
-                                history: history("moved to team by workflow".into()),
-                            }
-                        }
-                        types::HandoffTarget::AnyAgent => Change::Queue {
+                    match self.target_scope(tenant, target, "assign to").await? {
+                        Scope::Agent(agent) => Change::Assign {
+                            conversation,
+                            agent,
+                            team: None,
+                            history: history("assigned by workflow".into()),
+                        },
+                        Scope::Team(team) => Change::Queue {
+                            conversation,
+                            team: Some(team),
+                            history: history("moved to team by workflow".into()),
+                        },
+                        Scope::Any => Change::Queue {
                             conversation,
                             team: None,
                             history: history("returned to the queue by workflow".into()),

@@ -205,6 +205,16 @@ impl Store {
             .collect())
     }
 
+    /// Whether `agent` belongs to `tenant` (cheaper than loading it).
+    pub async fn agent_exists(&self, tenant: &TenantId, agent: &AgentId) -> Result<bool> {
+        let found = sqlx::query("SELECT 1 FROM agents WHERE tenant_id = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(agent.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn get_agent(&self, tenant: &TenantId, id: &AgentId) -> Result<Option<AgentRecord>> {
         Ok(self
             .list_agents(tenant)

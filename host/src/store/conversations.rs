@@ -78,6 +78,16 @@ pub struct ConversationFilter {
 const COLUMNS: &str = "id, tenant_id, channel, subject, contact_name, contact_email, attributes,
     status, routing, assignee_kind, assignee_id, team_id, queued_at, created_at, updated_at";
 
+fn message_row(row: &SqliteRow) -> Option<MessageRecord> {
+    Some(MessageRecord {
+        id: MessageId::parse(row.get("id")).ok()?,
+        author: Author::parse(row.get("author")).ok()?,
+        body: row.get("body"),
+        internal: row.get::<i64, _>("internal") != 0,
+        created_at: Millis(row.get("created_at")),
+    })
+}
+
 fn conversation(row: &SqliteRow) -> Option<ConversationRecord> {
     Some(ConversationRecord {
         id: ConversationId::parse(row.get("id")).ok()?,
@@ -248,18 +258,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| {
-                Some(MessageRecord {
-                    id: MessageId::parse(row.get("id")).ok()?,
-                    author: Author::parse(row.get("author")).ok()?,
-                    body: row.get("body"),
-                    internal: row.get::<i64, _>("internal") != 0,
-                    created_at: Millis(row.get("created_at")),
-                })
-            })
-            .collect())
+        Ok(rows.iter().filter_map(message_row).collect())
     }
 
     pub async fn message(&self, id: &MessageId) -> Result<Option<MessageRecord>> {
@@ -268,15 +267,7 @@ impl Store {
                 .bind(id.as_str())
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(row.and_then(|row| {
-            Some(MessageRecord {
-                id: MessageId::parse(row.get("id")).ok()?,
-                author: Author::parse(row.get("author")).ok()?,
-                body: row.get("body"),
-                internal: row.get::<i64, _>("internal") != 0,
-                created_at: Millis(row.get("created_at")),
-            })
-        }))
+        Ok(row.as_ref().and_then(message_row))
     }
 
     pub async fn history(&self, conversation: &ConversationId) -> Result<Vec<HistoryRecord>> {
@@ -424,102 +415,5 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(event))
-    }
-}
-
-/// Why an offer could not be accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AcceptRefusal {
-    /// No such conversation for this tenant.
-    NotFound,
-    /// The agent was not offered this conversation.
-    NotOffered,
-    /// The conversation is no longer on offer (someone accepted first).
-    Taken,
-}
-
-impl Store {
-    /// Accept an offer. The first agent to accept owns the conversation and
-    /// every other offer is withdrawn; the conditional update makes two
-    /// simultaneous accepts resolve to exactly one owner.
-    pub async fn accept_offer(
-        &self,
-        tenant: &TenantId,
-        conversation: &ConversationId,
-        agent: &crate::domain::AgentId,
-    ) -> Result<Result<i64, AcceptRefusal>> {
-        let now = Millis::now();
-        let mut tx = self.pool.begin().await?;
-        // Write first: SQLite then takes the write lock at once and a
-        // concurrent accept waits for it, instead of both reading and then
-        // failing to upgrade to a writer.
-        let taken = sqlx::query(
-            "UPDATE conversations SET routing = 'assigned', assignee_kind = 'agent', assignee_id = ?,
-                queued_at = NULL, updated_at = ?
-             WHERE tenant_id = ? AND id = ? AND routing = 'offered'
-               AND EXISTS (SELECT 1 FROM offers WHERE conversation_id = ? AND agent_id = ?)",
-        )
-        .bind(agent.as_str())
-        .bind(now.0)
-        .bind(tenant.as_str())
-        .bind(conversation.as_str())
-        .bind(conversation.as_str())
-        .bind(agent.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if taken.rows_affected() == 0 {
-            let routing: Option<String> =
-                sqlx::query("SELECT routing FROM conversations WHERE tenant_id = ? AND id = ?")
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await?
-                    .map(|row| row.get("routing"));
-            return Ok(Err(match routing.as_deref() {
-                None => AcceptRefusal::NotFound,
-                Some("offered") => AcceptRefusal::NotOffered,
-                Some(_) => AcceptRefusal::Taken,
-            }));
-        }
-        sqlx::query("DELETE FROM offers WHERE conversation_id = ?")
-            .bind(conversation.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE agents SET last_assigned_at = ?, handled = handled + 1 WHERE id = ?")
-            .bind(now.0)
-            .bind(agent.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
-                decided_by, reason) VALUES (?, ?, 'assigned', 'agent', ?, 'agent', 'accepted the offer')",
-        )
-        .bind(conversation.as_str())
-        .bind(now.0)
-        .bind(agent.as_str())
-        .execute(&mut *tx)
-        .await?;
-        let event = insert_event(
-            &mut tx,
-            tenant,
-            EventKind::ConversationAssigned,
-            Some(conversation),
-            Some(agent),
-            None,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Ok(event))
-    }
-
-    /// Agents a conversation is currently offered to.
-    pub async fn offers(&self, conversation: &ConversationId) -> Result<Vec<String>> {
-        let rows =
-            sqlx::query("SELECT agent_id FROM offers WHERE conversation_id = ? ORDER BY agent_id")
-                .bind(conversation.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows.into_iter().map(|row| row.get("agent_id")).collect())
     }
 }

@@ -6,6 +6,7 @@ mod bindings;
 mod bots;
 mod conversations;
 mod events;
+mod offers;
 mod outcome;
 mod plugins;
 mod tenants;
@@ -20,10 +21,10 @@ pub use agents::{AgentRecord, NewAgent, TeamRecord};
 pub use bindings::BindingRecord;
 pub use bots::BotRecord;
 pub use conversations::{
-    AcceptRefusal, ConversationFilter, ConversationRecord, HistoryRecord, MessageRecord,
-    NewConversation,
+    ConversationFilter, ConversationRecord, HistoryRecord, MessageRecord, NewConversation,
 };
 pub use events::EventRecord;
+pub use offers::AcceptRefusal;
 pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};
 pub use tenants::TenantRecord;
