@@ -7,7 +7,15 @@ mod build_wasm;
 use std::path::PathBuf;
 
 /// The plugins every tenant has without uploading anything.
-const DEFAULT_PLUGINS: &[&str] = &["round-robin", "least-loaded", "keyword-handoff"];
+const DEFAULT_PLUGINS: &[&str] = &[
+    "round-robin",
+    "least-loaded",
+    "longest-waiting",
+    "fewest-handled",
+    "fixed-order",
+    "simultaneous-offer",
+    "keyword-handoff",
+];
 
 fn main() {
     let manifest_dir =

@@ -48,11 +48,6 @@ const PLUGINS: &[(&str, &str)] = &[
          `add-internal-note(\"created by tag-on-create\")`.",
     ),
     (
-        "offer-all",
-        "An assignment strategy that offers each conversation to every agent \
-         who can take it.",
-    ),
-    (
         "not-a-plugin",
         "A valid component that implements none of Baton's worlds.",
     ),

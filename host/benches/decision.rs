@@ -39,6 +39,7 @@ fn request() -> types::AssignmentRequest {
                 },
             },
             available_since_ms: Some(1_700_000_000_000 + i as i64),
+            idle_since_ms: Some(1_700_000_000_000 + i as i64),
             last_assigned_at_ms: Some(1_700_000_100_000 - i as i64),
             handled: i as u32,
         })

@@ -525,6 +525,7 @@ mod tests {
             presence,
             load,
             available_since_ms: None,
+            idle_since_ms: None,
             last_assigned_at_ms: None,
             handled: 0,
         }

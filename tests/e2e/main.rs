@@ -3,6 +3,7 @@
 
 mod handoff;
 mod isolation;
+mod methods;
 mod plugins;
 mod routing;
 mod validation;

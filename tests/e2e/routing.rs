@@ -144,3 +144,31 @@ async fn a_waiting_conversation_is_assigned_when_an_agent_becomes_available() {
         .collect();
     assert_eq!(actions, ["queued", "assigned"]);
 }
+
+#[tokio::test]
+async fn the_queue_shows_position_and_waiting_time_oldest_first() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 1).await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(app.conversation(&key, &format!("q{i}")).await["id"].clone());
+    }
+    let queue = app.get("/v1/queue", &key).await.body;
+    assert_eq!(queue["length"], 3, "{queue}");
+    let waiting = queue["waiting"].as_array().expect("waiting");
+    for (i, entry) in waiting.iter().enumerate() {
+        assert_eq!(entry["position"], i + 1);
+        assert_eq!(entry["id"], ids[i]);
+        assert!(
+            entry["waiting_ms"].as_i64().is_some_and(|ms| ms >= 0),
+            "{entry}"
+        );
+    }
+
+    app.presence(&key, &ana, "available").await;
+    let queue = app.get("/v1/queue", &key).await.body;
+    assert_eq!(queue["length"], 2, "{queue}");
+    assert_eq!(queue["waiting"][0]["id"], ids[1]);
+    assert_eq!(queue["waiting"][0]["position"], 1);
+}

@@ -185,12 +185,17 @@ impl TestApp {
 
     /// Create a chat conversation; returns the conversation as created.
     pub async fn conversation(&self, key: &str, message: &str) -> Value {
+        self.conversation_on(key, "chat", message).await
+    }
+
+    /// Create a conversation on `channel`; returns it as created.
+    pub async fn conversation_on(&self, key: &str, channel: &str, message: &str) -> Value {
         let reply = self
             .post(
                 "/v1/conversations",
                 key,
                 json!({
-                    "channel": "chat",
+                    "channel": channel,
                     "subject": "Help",
                     "contact": {"name": "Kim", "email": "kim@example.com"},
                     "message": message
@@ -199,6 +204,21 @@ impl TestApp {
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
         reply.body
+    }
+
+    /// Close a conversation.
+    pub async fn close(&self, key: &str, conversation: &str) {
+        let path = format!("/v1/conversations/{conversation}/status");
+        let reply = self.put(&path, key, json!({"status": "closed"})).await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    }
+
+    /// Bind a plugin (built-in name or id) as the assignment strategy.
+    pub async fn bind_strategy(&self, key: &str, plugin: &str) {
+        let reply = self
+            .put("/v1/routing/assignment", key, json!({"plugin": plugin}))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     }
 
     /// Upload a component from a file; returns the reply.

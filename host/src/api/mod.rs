@@ -5,6 +5,7 @@ mod conversations;
 pub mod error;
 mod extract;
 mod plugins;
+mod queue;
 mod routing;
 mod tenants;
 
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router {
             put(conversations::set_status),
         )
         .route("/v1/conversations/{id}/accept", post(conversations::accept))
+        .route("/v1/queue", get(queue::list))
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/plugins/failures", get(plugins::failures))
         .route("/v1/routing", get(routing::get_all))

@@ -1,25 +1,34 @@
 //! The default plugin set, built from `plugins/` by the build script and
 //! embedded in the binary so a new tenant routes without uploading anything.
 
-/// The default assignment strategy.
+/// The default assignment strategy: agents take turns.
 pub const ROUND_ROBIN: &str = "round-robin";
 /// Fewest open conversations first.
 pub const LEAST_LOADED: &str = "least-loaded";
+/// The agent who has waited longest for work first.
+pub const LONGEST_WAITING: &str = "longest-waiting";
+/// Fewest conversations handled in all first.
+pub const FEWEST_HANDLED: &str = "fewest-handled";
+/// Turns in a fixed order; a skipped agent is served first when back.
+pub const FIXED_ORDER: &str = "fixed-order";
+/// Offered to every agent at once; the first to accept owns it.
+pub const SIMULTANEOUS_OFFER: &str = "simultaneous-offer";
 /// The default handoff trigger.
 pub const KEYWORD_HANDOFF: &str = "keyword-handoff";
 
+macro_rules! builtin {
+    ($name:expr, $file:literal) => {
+        ($name, include_bytes!(concat!(env!("OUT_DIR"), "/", $file)))
+    };
+}
+
 /// Every built-in plugin: its name and component bytes.
-pub const BUILTINS: [(&str, &[u8]); 3] = [
-    (
-        ROUND_ROBIN,
-        include_bytes!(concat!(env!("OUT_DIR"), "/round-robin.wasm")),
-    ),
-    (
-        LEAST_LOADED,
-        include_bytes!(concat!(env!("OUT_DIR"), "/least-loaded.wasm")),
-    ),
-    (
-        KEYWORD_HANDOFF,
-        include_bytes!(concat!(env!("OUT_DIR"), "/keyword-handoff.wasm")),
-    ),
+pub const BUILTINS: [(&str, &[u8]); 7] = [
+    builtin!(ROUND_ROBIN, "round-robin.wasm"),
+    builtin!(LEAST_LOADED, "least-loaded.wasm"),
+    builtin!(LONGEST_WAITING, "longest-waiting.wasm"),
+    builtin!(FEWEST_HANDLED, "fewest-handled.wasm"),
+    builtin!(FIXED_ORDER, "fixed-order.wasm"),
+    builtin!(SIMULTANEOUS_OFFER, "simultaneous-offer.wasm"),
+    builtin!(KEYWORD_HANDOFF, "keyword-handoff.wasm"),
 ];

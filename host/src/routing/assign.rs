@@ -311,6 +311,7 @@ mod tests {
                 .expect("capacity"),
             load: HashMap::from([(Channel::Chat, open_chats)]),
             available_since: None,
+            freed_at: None,
             last_assigned_at: None,
             handled: 0,
             created_at: Millis(0),

@@ -85,6 +85,7 @@ pub(super) fn candidate(agent: &AgentRecord) -> types::Candidate {
             form: load(Channel::Form),
         },
         available_since_ms: agent.available_since.map(|t| t.0),
+        idle_since_ms: agent.idle_since().map(|t| t.0),
         last_assigned_at_ms: agent.last_assigned_at.map(|t| t.0),
         handled: agent.handled,
     }

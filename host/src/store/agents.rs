@@ -39,6 +39,8 @@ pub struct AgentRecord {
     /// Open conversations per channel right now.
     pub load: HashMap<Channel, u32>,
     pub available_since: Option<Millis>,
+    /// When the agent last finished (closed) a conversation.
+    pub freed_at: Option<Millis>,
     pub last_assigned_at: Option<Millis>,
     /// Conversations given to this agent in all.
     pub handled: u32,
@@ -46,6 +48,18 @@ pub struct AgentRecord {
 }
 
 impl AgentRecord {
+    /// Since when an available agent has been waiting for work: the later of
+    /// becoming available and finishing their last conversation.
+    pub fn idle_since(&self) -> Option<Millis> {
+        if self.presence != Presence::Available {
+            return None;
+        }
+        match (self.available_since, self.freed_at) {
+            (Some(a), Some(f)) => Some(a.max(f)),
+            (a, f) => a.or(f),
+        }
+    }
+
     /// Whether the agent can take one more conversation on `channel` now.
     pub fn can_take(&self, channel: Channel) -> bool {
         self.presence == Presence::Available
@@ -137,6 +151,7 @@ impl Store {
             capacity: agent.capacity,
             load: HashMap::new(),
             available_since: None,
+            freed_at: None,
             last_assigned_at: None,
             handled: 0,
             created_at: now,
@@ -146,7 +161,7 @@ impl Store {
     /// Every agent of the tenant with teams and current load, ordered by id.
     pub async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, email, role, presence, capacity, available_since, last_assigned_at,
+            "SELECT id, name, email, role, presence, capacity, available_since, freed_at, last_assigned_at,
                     handled, created_at
              FROM agents WHERE tenant_id = ? ORDER BY id",
         )
@@ -197,6 +212,7 @@ impl Store {
                     capacity: Capacity::from_json(row.get("capacity")),
                     load: load.remove(&id).unwrap_or_default(),
                     available_since: row.get::<Option<i64>, _>("available_since").map(Millis),
+                    freed_at: row.get::<Option<i64>, _>("freed_at").map(Millis),
                     last_assigned_at: row.get::<Option<i64>, _>("last_assigned_at").map(Millis),
                     handled: u32::try_from(row.get::<i64, _>("handled")).unwrap_or(0),
                     created_at: Millis(row.get("created_at")),

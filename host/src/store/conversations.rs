@@ -243,6 +243,23 @@ impl Store {
         Ok(rows.iter().filter_map(conversation).collect())
     }
 
+    /// Everything waiting for an agent (queued or on offer), in the order it
+    /// will be served: oldest first.
+    pub async fn waiting_conversations(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<ConversationRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM conversations
+             WHERE tenant_id = ? AND routing IN ('queued', 'offered') AND status = 'open'
+             ORDER BY queued_at, id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(conversation).collect())
+    }
+
     pub async fn messages(
         &self,
         conversation: &ConversationId,
@@ -391,6 +408,20 @@ impl Store {
     ) -> Result<Option<i64>> {
         let now = Millis::now();
         let mut tx = self.pool.begin().await?;
+        // Closing an open conversation frees its agent: their wait for the
+        // next one starts now.
+        if status == ConversationStatus::Closed {
+            sqlx::query(
+                "UPDATE agents SET freed_at = ? WHERE id = (
+                    SELECT assignee_id FROM conversations
+                    WHERE tenant_id = ? AND id = ? AND assignee_kind = 'agent' AND status = 'open')",
+            )
+            .bind(now.0)
+            .bind(tenant.as_str())
+            .bind(conversation.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
         let updated = sqlx::query(
             "UPDATE conversations SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
         )

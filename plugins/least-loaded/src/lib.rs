@@ -126,6 +126,7 @@ mod tests {
                 form: load(0),
             },
             available_since_ms: None,
+            idle_since_ms: None,
             last_assigned_at_ms: last_assigned,
             handled: 0,
         }

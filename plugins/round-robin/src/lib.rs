@@ -107,6 +107,7 @@ mod tests {
                 form: none,
             },
             available_since_ms: None,
+            idle_since_ms: None,
             last_assigned_at_ms: None,
             handled: 0,
         }
