@@ -5,6 +5,7 @@
 //! - [`store`]: SQL behind repository methods (SQLite embedded).
 //! - [`plugin`]: the wasmtime engine, compile cache and sandboxed calls.
 //! - [`routing`]: the event dispatcher, assignment, handoff and workflows.
+//! - [`rules`]: assignment rules: conditions, targets, first match.
 //! - [`api`]: the axum HTTP API.
 //! - [`app`]: wiring; [`config`]: settings from the environment.
 
@@ -14,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod plugin;
 pub mod routing;
+pub mod rules;
 pub mod store;
 
 pub use app::App;

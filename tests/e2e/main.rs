@@ -6,4 +6,5 @@ mod isolation;
 mod methods;
 mod plugins;
 mod routing;
+mod rules;
 mod validation;

@@ -28,6 +28,8 @@ const MAX_BODY: usize = 20_000;
 pub(super) struct ContactBody {
     name: Option<String>,
     email: Option<String>,
+    /// The agent who owns the contact in the CRM.
+    owner: Option<AgentId>,
 }
 
 #[derive(Deserialize)]
@@ -60,7 +62,7 @@ fn view(c: &ConversationRecord) -> Value {
         "id": c.id,
         "channel": c.channel,
         "subject": c.subject,
-        "contact": {"name": c.contact_name, "email": c.contact_email},
+        "contact": {"name": c.contact_name, "email": c.contact_email, "owner": c.contact_owner},
         "attributes": c.attributes,
         "status": c.status,
         "routing": c.routing,
@@ -133,6 +135,15 @@ pub(super) async fn create(
             "must be at most 16 KiB of JSON",
         ));
     }
+    let contact_owner = body.contact.as_ref().and_then(|c| c.owner.clone());
+    if let Some(owner) = &contact_owner
+        && !state.store.agent_exists(&tenant.id, owner).await?
+    {
+        return Err(ApiError::invalid(
+            "contact.owner",
+            format!("no agent {owner}"),
+        ));
+    }
     let message = body
         .message
         .as_deref()
@@ -147,6 +158,7 @@ pub(super) async fn create(
         subject,
         contact_name,
         contact_email,
+        contact_owner,
         attributes: body.attributes,
         message,
     };

@@ -7,6 +7,7 @@ mod extract;
 mod plugins;
 mod queue;
 mod routing;
+mod rules;
 mod tenants;
 
 use std::sync::Arc;
@@ -63,6 +64,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/conversations/{id}/accept", post(conversations::accept))
         .route("/v1/queue", get(queue::list))
+        .route("/v1/rules", get(rules::list).post(rules::create))
+        .route("/v1/rules/order", put(rules::reorder))
+        .route("/v1/rules/changes", get(rules::changes))
+        .route(
+            "/v1/rules/{id}",
+            get(rules::get).put(rules::update).delete(rules::delete),
+        )
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/plugins/failures", get(plugins::failures))
         .route("/v1/routing", get(routing::get_all))

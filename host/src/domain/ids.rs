@@ -89,6 +89,10 @@ typed_id!(
     MessageId, "msg"
 );
 typed_id!(
+    /// One assignment rule.
+    RuleId, "rule"
+);
+typed_id!(
     /// One uploaded plugin version.
     PluginId, "plg"
 );

@@ -65,7 +65,9 @@ mod time;
 pub use agent::{AgentName, Capacity, Email, Presence, Role};
 pub use conversation::{Assignee, Author, Channel, ConversationStatus, Routing};
 pub use event::EventKind;
-pub use ids::{AgentId, BotId, ConversationId, IdError, MessageId, PluginId, TeamId, TenantId};
+pub use ids::{
+    AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,
+};
 pub use plugin::{PluginKind, Slot};
 pub use time::Millis;
 

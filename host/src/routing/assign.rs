@@ -3,9 +3,12 @@
 
 use std::collections::BTreeSet;
 
+use super::rules::RuleDecision;
 use super::spec::{self, Fallback, PluginUse};
 use super::{Router, bounded, failure_change, snapshot};
-use crate::domain::{AgentId, EventKind, Millis, Routing, Slot, TeamId, TenantId};
+use crate::domain::{
+    AgentId, ConversationStatus, EventKind, Millis, Routing, Slot, TeamId, TenantId,
+};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::plugin::defaults::ROUND_ROBIN;
@@ -20,6 +23,11 @@ pub enum Scope {
     Team(TeamId),
     /// One agent.
     Agent(AgentId),
+    /// Named agents plus every member of the named teams.
+    Members {
+        agents: Vec<AgentId>,
+        teams: Vec<TeamId>,
+    },
 }
 
 impl Scope {
@@ -28,12 +36,19 @@ impl Scope {
             Scope::Any => true,
             Scope::Team(team) => agent.teams.contains(team),
             Scope::Agent(id) => &agent.id == id,
+            Scope::Members { agents, teams } => {
+                agents.contains(&agent.id) || agent.teams.iter().any(|t| teams.contains(t))
+            }
         }
     }
 
+    /// The team a conversation waits in while this scope has nobody free.
     fn team(&self) -> Option<TeamId> {
         match self {
             Scope::Team(team) => Some(team.clone()),
+            Scope::Members { agents, teams } if agents.is_empty() && teams.len() == 1 => {
+                teams.first().cloned()
+            }
             _ => None,
         }
     }
@@ -99,6 +114,57 @@ impl Router {
         scope: &Scope,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
+        let messages = self
+            .store
+            .messages(
+                &conversation.id,
+                self.plugins.runtime().limits().max_recent_messages as u32,
+            )
+            .await?;
+        // Rules apply when nothing narrower (a handoff or a workflow target)
+        // already decided who may get the conversation.
+        let (scope, rule, method) = if *scope == Scope::Any {
+            match self.match_rule(tenant, conversation, &messages).await? {
+                RuleDecision::NoMatch => (Scope::Any, None, None),
+                RuleDecision::Route {
+                    rule,
+                    scope,
+                    method,
+                } => (scope, Some(rule), method),
+                RuleDecision::Nobody { rule } => {
+                    let history = HistoryEntry {
+                        decided_by: "rule".into(),
+                        reason: format!("rule {rule:?} sends it to nobody: ended unhandled"),
+                        rule: Some(rule),
+                        plugin_name: None,
+                        plugin_version: None,
+                    };
+                    return Ok(vec![
+                        Change::Unassign {
+                            conversation: conversation.id.clone(),
+                            history,
+                        },
+                        Change::SetStatus {
+                            conversation: conversation.id.clone(),
+                            status: ConversationStatus::Closed,
+                        },
+                    ]);
+                }
+                RuleDecision::Unresolved { rule, reason } => {
+                    let history = HistoryEntry {
+                        decided_by: "rule".into(),
+                        reason: format!("rule {rule:?}: {reason}; waiting in the queue"),
+                        rule: Some(rule),
+                        plugin_name: None,
+                        plugin_version: None,
+                    };
+                    return Ok(self.queue(conversation, None, history));
+                }
+            }
+        } else {
+            (scope.clone(), None, None)
+        };
+        let scope = &scope;
         let agents: Vec<AgentRecord> = self
             .store
             .list_agents(tenant)
@@ -118,6 +184,7 @@ impl Router {
                 team,
                 HistoryEntry {
                     decided_by: "host".into(),
+                    rule: rule.clone(),
                     plugin_name: None,
                     plugin_version: None,
                     reason,
@@ -125,20 +192,13 @@ impl Router {
             ));
         }
         let binding = spec::current(&self.store, tenant, Slot::Assignment).await?;
-        let messages = self
-            .store
-            .messages(
-                &conversation.id,
-                self.plugins.runtime().limits().max_recent_messages as u32,
-            )
-            .await?;
         let request = types::AssignmentRequest {
             conversation: snapshot::conversation(conversation, &messages),
             candidates: agents.iter().map(snapshot::candidate).collect(),
         };
         let mut changes = Vec::new();
-        let mut plugin = match binding.plugins.first() {
-            Some(p) => p.clone(),
+        let mut plugin = match method.or_else(|| binding.plugins.first().cloned()) {
+            Some(p) => p,
             None => spec::default_binding(&self.store, tenant, Slot::Assignment)
                 .await?
                 .plugins
@@ -159,6 +219,7 @@ impl Router {
                     }
                     let entry = |reason: String| HistoryEntry {
                         decided_by: decided_by.into(),
+                        rule: rule.clone(),
                         plugin_name: Some(plugin.name.clone()),
                         plugin_version: Some(plugin.version.clone()),
                         reason: bounded(reason, self.max_text()),
@@ -205,6 +266,7 @@ impl Router {
                                 team,
                                 HistoryEntry {
                                     decided_by: "fallback".into(),
+                                    rule: rule.clone(),
                                     plugin_name: Some(plugin.name.clone()),
                                     plugin_version: Some(plugin.version.clone()),
                                     reason,
@@ -326,6 +388,7 @@ mod tests {
             subject: None,
             contact_name: None,
             contact_email: None,
+            contact_owner: None,
             attributes: serde_json::json!({}),
             status: ConversationStatus::Open,
             routing: Routing::Unassigned,

@@ -139,6 +139,7 @@ impl Router {
     ) -> Result<Vec<Change>, spec::BindError> {
         let entry = |reason: String| HistoryEntry {
             decided_by: "handoff".into(),
+            rule: None,
             plugin_name: Some(trigger.name.clone()),
             plugin_version: Some(trigger.version.clone()),
             reason,

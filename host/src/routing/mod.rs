@@ -7,6 +7,7 @@
 mod assign;
 pub mod dispatcher;
 mod handoff;
+mod rules;
 mod snapshot;
 pub mod spec;
 mod workflow;

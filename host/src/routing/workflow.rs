@@ -122,6 +122,7 @@ impl Router {
         };
         let history = |reason: String| HistoryEntry {
             decided_by: "workflow".into(),
+            rule: None,
             plugin_name: Some(plugin.name.clone()),
             plugin_version: Some(plugin.version.clone()),
             reason,
@@ -143,7 +144,7 @@ impl Router {
                             team: Some(team),
                             history: history("moved to team by workflow".into()),
                         },
-                        Scope::Any => Change::Queue {
+                        Scope::Any | Scope::Members { .. } => Change::Queue {
                             conversation,
                             team: None,
                             history: history("returned to the queue by workflow".into()),

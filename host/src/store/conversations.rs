@@ -5,8 +5,8 @@ use sqlx::sqlite::SqliteRow;
 
 use super::{Result, Store, events::insert_event, opt_id};
 use crate::domain::{
-    Assignee, Author, BotId, Channel, ConversationId, ConversationStatus, EventKind, MessageId,
-    Millis, Routing, TeamId, TenantId,
+    AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationStatus, EventKind,
+    MessageId, Millis, Routing, TeamId, TenantId,
 };
 
 /// A new conversation, already validated.
@@ -16,6 +16,8 @@ pub struct NewConversation {
     pub subject: Option<String>,
     pub contact_name: Option<String>,
     pub contact_email: Option<String>,
+    /// The agent who owns the contact (CRM-style), if any.
+    pub contact_owner: Option<AgentId>,
     pub attributes: serde_json::Map<String, serde_json::Value>,
     pub message: Option<String>,
 }
@@ -32,6 +34,8 @@ pub struct ConversationRecord {
     pub contact_name: Option<String>,
     #[serde(skip)]
     pub contact_email: Option<String>,
+    #[serde(skip)]
+    pub contact_owner: Option<AgentId>,
     pub attributes: serde_json::Value,
     pub status: ConversationStatus,
     pub routing: Routing,
@@ -60,6 +64,8 @@ pub struct HistoryRecord {
     pub assignee: Option<Assignee>,
     pub team: Option<TeamId>,
     pub decided_by: String,
+    /// The assignment rule that matched, if one did.
+    pub rule: Option<String>,
     pub plugin: Option<String>,
     pub plugin_version: Option<String>,
     pub reason: String,
@@ -75,7 +81,8 @@ pub struct ConversationFilter {
     pub limit: u32,
 }
 
-const COLUMNS: &str = "id, tenant_id, channel, subject, contact_name, contact_email, attributes,
+const COLUMNS: &str =
+    "id, tenant_id, channel, subject, contact_name, contact_email, contact_owner, attributes,
     status, routing, assignee_kind, assignee_id, team_id, queued_at, created_at, updated_at";
 
 fn message_row(row: &SqliteRow) -> Option<MessageRecord> {
@@ -96,6 +103,7 @@ fn conversation(row: &SqliteRow) -> Option<ConversationRecord> {
         subject: row.get("subject"),
         contact_name: row.get("contact_name"),
         contact_email: row.get("contact_email"),
+        contact_owner: opt_id(row.get("contact_owner"), |s| AgentId::parse(s).ok()),
         attributes: serde_json::from_str(row.get("attributes")).unwrap_or_default(),
         status: ConversationStatus::parse(row.get("status")).ok()?,
         routing: Routing::parse(row.get("routing")).ok()?,
@@ -126,8 +134,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO conversations (id, tenant_id, channel, subject, contact_name, contact_email,
-                attributes, status, routing, assignee_kind, assignee_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                contact_owner, attributes, status, routing, assignee_kind, assignee_id, created_at,
+                updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(tenant.as_str())
@@ -135,6 +144,7 @@ impl Store {
         .bind(&new.subject)
         .bind(&new.contact_name)
         .bind(&new.contact_email)
+        .bind(new.contact_owner.as_ref().map(AgentId::as_str))
         .bind(attributes.to_string())
         .bind(ConversationStatus::Open.as_str())
         .bind(routing.as_str())
@@ -177,6 +187,7 @@ impl Store {
             subject: new.subject,
             contact_name: new.contact_name,
             contact_email: new.contact_email,
+            contact_owner: new.contact_owner,
             attributes,
             status: ConversationStatus::Open,
             routing,
@@ -289,7 +300,7 @@ impl Store {
 
     pub async fn history(&self, conversation: &ConversationId) -> Result<Vec<HistoryRecord>> {
         let rows = sqlx::query(
-            "SELECT at, action, assignee_kind, assignee_id, team_id, decided_by, plugin_name,
+            "SELECT at, action, assignee_kind, assignee_id, team_id, decided_by, rule_name, plugin_name,
                     plugin_version, reason
              FROM assignment_history WHERE conversation_id = ? ORDER BY id",
         )
@@ -304,6 +315,7 @@ impl Store {
                 assignee: Assignee::from_parts(row.get("assignee_kind"), row.get("assignee_id")),
                 team: opt_id(row.get("team_id"), |s| TeamId::parse(s).ok()),
                 decided_by: row.get("decided_by"),
+                rule: row.get("rule_name"),
                 plugin: row.get("plugin_name"),
                 plugin_version: row.get("plugin_version"),
                 reason: row.get("reason"),

@@ -9,6 +9,7 @@ mod events;
 mod offers;
 mod outcome;
 mod plugins;
+mod rules;
 mod tenants;
 
 use std::str::FromStr;

@@ -13,6 +13,8 @@ use crate::domain::{
 pub struct HistoryEntry {
     /// "plugin", "fallback", "handoff", "workflow", "manual", ...
     pub decided_by: String,
+    /// The assignment rule that matched, if one did.
+    pub rule: Option<String>,
     pub plugin_name: Option<String>,
     pub plugin_version: Option<String>,
     pub reason: String,
@@ -108,8 +110,8 @@ async fn history(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
-            team_id, decided_by, plugin_name, plugin_version, reason)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            team_id, decided_by, rule_name, plugin_name, plugin_version, reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(conversation.as_str())
     .bind(at.0)
@@ -118,6 +120,7 @@ async fn history(
     .bind(agent.map(AgentId::as_str))
     .bind(team.map(TeamId::as_str))
     .bind(&entry.decided_by)
+    .bind(&entry.rule)
     .bind(&entry.plugin_name)
     .bind(&entry.plugin_version)
     .bind(&entry.reason)

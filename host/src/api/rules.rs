@@ -1,0 +1,256 @@
+//! Assignment rules over the API: add, edit, enable or disable, reorder,
+//! delete (recorded, no confirmation), and read the change record.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{JsonBody, Tenant};
+use crate::domain::{Millis, PluginKind, RuleId, TenantId, parse_line};
+use crate::routing::spec;
+use crate::rules::{Conditions, Rule, Target};
+
+/// A rule as an admin writes it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RuleBody {
+    name: String,
+    #[serde(default = "enabled")]
+    enabled: bool,
+    #[serde(default)]
+    conditions: Conditions,
+    target: Target,
+    /// `{"plugin", "config"}`; absent: the tenant's bound strategy.
+    method: Option<MethodBody>,
+    /// Where to insert a new rule (0 = top); the end when absent.
+    position: Option<usize>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MethodBody {
+    plugin: String,
+    #[serde(default = "empty")]
+    config: Value,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+fn empty() -> Value {
+    json!({})
+}
+
+/// A rule as the API shows it.
+fn view(rule: &Rule) -> Value {
+    json!({
+        "id": rule.id,
+        "position": rule.position,
+        "name": rule.name,
+        "enabled": rule.enabled,
+        "conditions": rule.conditions,
+        "target": rule.target,
+        "method": rule.method.as_ref().map(|m| json!({
+            "plugin": m.id, "name": m.name, "version": m.version, "config": m.config
+        })),
+        "created_at": rule.created_at,
+        "updated_at": rule.updated_at,
+    })
+}
+
+/// Check every part of a rule body and build the rule.
+async fn build(
+    state: &AppState,
+    tenant: &TenantId,
+    id: RuleId,
+    body: RuleBody,
+    created: Millis,
+) -> Result<Rule, ApiError> {
+    let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
+    if body.conditions.items.len() > 50 {
+        return Err(ApiError::invalid(
+            "conditions.items",
+            "at most 50 conditions",
+        ));
+    }
+    for (i, condition) in body.conditions.items.iter().enumerate() {
+        condition
+            .check()
+            .map_err(|e| ApiError::invalid(format!("conditions.items[{i}].value"), e))?;
+    }
+    if let Target::Members { agents, teams } = &body.target {
+        if agents.is_empty() && teams.is_empty() {
+            return Err(ApiError::invalid(
+                "target",
+                "name at least one agent or team",
+            ));
+        }
+        for (i, agent) in agents.iter().enumerate() {
+            if !state.store.agent_exists(tenant, agent).await? {
+                return Err(ApiError::invalid(
+                    format!("target.agents[{i}]"),
+                    format!("no agent {agent}"),
+                ));
+            }
+        }
+        for (i, team) in teams.iter().enumerate() {
+            if !state.store.team_exists(tenant, team).await? {
+                return Err(ApiError::invalid(
+                    format!("target.teams[{i}]"),
+                    format!("no team {team}"),
+                ));
+            }
+        }
+    }
+    let method = match body.method {
+        Some(m) => Some(
+            spec::resolve(
+                &state.store,
+                tenant,
+                PluginKind::AssignmentStrategy,
+                &m.plugin,
+                m.config,
+                "method",
+            )
+            .await?,
+        ),
+        None => None,
+    };
+    Ok(Rule {
+        id,
+        position: 0,
+        name,
+        enabled: body.enabled,
+        conditions: body.conditions,
+        target: body.target,
+        method,
+        created_at: created,
+        updated_at: Millis::now(),
+    })
+}
+
+fn rule_id(raw: &str) -> Result<RuleId, ApiError> {
+    RuleId::parse(raw).map_err(|_| ApiError::not_found(format_args!("rule {raw}")))
+}
+
+async fn find(state: &AppState, tenant: &TenantId, id: &RuleId) -> Result<Rule, ApiError> {
+    state
+        .store
+        .list_rules(tenant)
+        .await?
+        .into_iter()
+        .find(|r| &r.id == id)
+        .ok_or_else(|| ApiError::not_found(format_args!("rule {id}")))
+}
+
+pub(super) async fn list(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    Ok(Json(
+        state
+            .store
+            .list_rules(&tenant.id)
+            .await?
+            .iter()
+            .map(view)
+            .collect(),
+    ))
+}
+
+pub(super) async fn create(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<RuleBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let position = body.position;
+    let rule = build(&state, &tenant.id, RuleId::generate(), body, Millis::now()).await?;
+    let stored = state.store.insert_rule(&tenant.id, &rule, position).await?;
+    Ok((StatusCode::CREATED, Json(view(&stored))))
+}
+
+pub(super) async fn get(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(view(&find(&state, &tenant.id, &rule_id(&id)?).await?)))
+}
+
+/// Replace a rule (keeping its place); `"enabled": false` disables it.
+pub(super) async fn update(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RuleBody>,
+) -> Result<Json<Value>, ApiError> {
+    let existing = find(&state, &tenant.id, &rule_id(&id)?).await?;
+    if body.position.is_some() {
+        return Err(ApiError::invalid(
+            "position",
+            "move rules with PUT /v1/rules/order",
+        ));
+    }
+    let mut rule = build(&state, &tenant.id, existing.id, body, existing.created_at).await?;
+    rule.position = existing.position;
+    if !state.store.update_rule(&tenant.id, &rule).await? {
+        return Err(ApiError::not_found(format_args!("rule {}", rule.id)));
+    }
+    Ok(Json(view(&rule)))
+}
+
+pub(super) async fn delete(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = rule_id(&id)?;
+    let deleted = state.store.delete_rule(&tenant.id, &id).await?;
+    deleted
+        .map(|r| Json(json!({"deleted": view(&r)})))
+        .ok_or_else(|| ApiError::not_found(format_args!("rule {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct OrderBody {
+    ids: Vec<RuleId>,
+}
+
+/// Put every rule in the given order.
+pub(super) async fn reorder(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<OrderBody>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    state
+        .store
+        .reorder_rules(&tenant.id, &body.ids)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Conflict(message) => ApiError::invalid("ids", message),
+            other => other.into(),
+        })?;
+    Ok(Json(
+        state
+            .store
+            .list_rules(&tenant.id)
+            .await?
+            .iter()
+            .map(view)
+            .collect(),
+    ))
+}
+
+/// Every change to the rules, newest first.
+pub(super) async fn changes(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    Ok(Json(state.store.rule_changes(&tenant.id, 500).await?))
+}
