@@ -5,6 +5,7 @@ mod handoff;
 mod isolation;
 mod methods;
 mod plugins;
+mod queue;
 mod routing;
 mod rules;
 mod validation;

@@ -12,8 +12,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{
-    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, Routing, TenantId,
-    parse_line,
+    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, Priority, Routing,
+    TenantId, parse_line,
 };
 use crate::store::{AcceptRefusal, ConversationFilter, ConversationRecord, NewConversation};
 
@@ -41,6 +41,13 @@ pub(super) struct NewConversationBody {
     #[serde(default)]
     attributes: serde_json::Map<String, Value>,
     message: Option<String>,
+    /// low, normal (default), high or urgent: the queue serves higher first.
+    #[serde(default = "normal")]
+    priority: Priority,
+}
+
+fn normal() -> Priority {
+    Priority::Normal
 }
 
 fn body_text(field: &str, value: &str) -> Result<String, ApiError> {
@@ -66,6 +73,7 @@ fn view(c: &ConversationRecord) -> Value {
         "attributes": c.attributes,
         "status": c.status,
         "routing": c.routing,
+        "priority": c.priority,
         "assignee": c.assignee,
         "team": c.team,
         "queued_at": c.queued_at,
@@ -160,6 +168,7 @@ pub(super) async fn create(
         contact_email,
         contact_owner,
         attributes: body.attributes,
+        priority: body.priority,
         message,
     };
     let (conversation, event) = state

@@ -4,6 +4,7 @@ mod agents;
 mod conversations;
 pub mod error;
 mod extract;
+mod handling;
 mod plugins;
 mod queue;
 mod routing;
@@ -64,6 +65,21 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/conversations/{id}/accept", post(conversations::accept))
         .route("/v1/queue", get(queue::list))
+        .route("/v1/queue/{id}/answer", post(handling::answer))
+        .route("/v1/queue/{id}/decline", post(handling::decline))
+        .route(
+            "/v1/settings/queue",
+            get(handling::get_queue_policy).put(handling::put_queue_policy),
+        )
+        .route("/v1/conversations/{id}/transfer", post(handling::transfer))
+        .route(
+            "/v1/conversations/{id}/transfer/accept",
+            post(handling::accept_transfer),
+        )
+        .route(
+            "/v1/conversations/{id}/transfer/decline",
+            post(handling::decline_transfer),
+        )
         .route("/v1/rules", get(rules::list).post(rules::create))
         .route("/v1/rules/order", put(rules::reorder))
         .route("/v1/rules/changes", get(rules::changes))

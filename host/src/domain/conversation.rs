@@ -34,8 +34,41 @@ text_enum!(
         Assigned = "assigned",
         /// Deliberately left without an owner.
         Unassigned = "unassigned",
+        /// Turned away because the queue was full.
+        Rejected = "rejected",
     }
 );
+
+text_enum!(
+    /// How urgent a conversation is; the queue serves higher first.
+    Priority {
+        Low = "low",
+        Normal = "normal",
+        High = "high",
+        Urgent = "urgent",
+    }
+);
+
+impl Priority {
+    /// The stored rank: higher is served first.
+    pub fn rank(self) -> i64 {
+        match self {
+            Priority::Low => 0,
+            Priority::Normal => 1,
+            Priority::High => 2,
+            Priority::Urgent => 3,
+        }
+    }
+
+    pub fn from_rank(rank: i64) -> Self {
+        match rank {
+            i64::MIN..=0 => Priority::Low,
+            1 => Priority::Normal,
+            2 => Priority::High,
+            _ => Priority::Urgent,
+        }
+    }
+}
 
 text_enum!(
     /// Who wrote a message.

@@ -10,5 +10,6 @@ text_enum!(
         ConversationQueued = "conversation.queued",
         ConversationHandedOver = "conversation.handed_over",
         ConversationStatusChanged = "conversation.status_changed",
+        ConversationTransferred = "conversation.transferred",
     }
 );

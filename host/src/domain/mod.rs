@@ -63,7 +63,7 @@ mod plugin;
 mod time;
 
 pub use agent::{AgentName, Capacity, Email, Presence, Role};
-pub use conversation::{Assignee, Author, Channel, ConversationStatus, Routing};
+pub use conversation::{Assignee, Author, Channel, ConversationStatus, Priority, Routing};
 pub use event::EventKind;
 pub use ids::{
     AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,

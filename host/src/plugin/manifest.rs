@@ -32,6 +32,7 @@ pub fn event_kind(kind: types::EventKind) -> EventKind {
         types::EventKind::ConversationQueued => EventKind::ConversationQueued,
         types::EventKind::ConversationHandedOver => EventKind::ConversationHandedOver,
         types::EventKind::ConversationStatusChanged => EventKind::ConversationStatusChanged,
+        types::EventKind::ConversationTransferred => EventKind::ConversationTransferred,
     }
 }
 

@@ -6,9 +6,7 @@ use std::collections::BTreeSet;
 use super::rules::RuleDecision;
 use super::spec::{self, Fallback, PluginUse};
 use super::{Router, bounded, failure_change, snapshot};
-use crate::domain::{
-    AgentId, ConversationStatus, EventKind, Millis, Routing, Slot, TeamId, TenantId,
-};
+use crate::domain::{AgentId, ConversationStatus, EventKind, Millis, Role, Slot, TeamId, TenantId};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::plugin::defaults::ROUND_ROBIN;
@@ -158,19 +156,45 @@ impl Router {
                         plugin_name: None,
                         plugin_version: None,
                     };
-                    return Ok(self.queue(conversation, None, history));
+                    return self.enqueue(tenant, conversation, None, history).await;
                 }
             }
         } else {
             (scope.clone(), None, None)
         };
         let scope = &scope;
-        let agents: Vec<AgentRecord> = self
-            .store
-            .list_agents(tenant)
-            .await?
+        let all_agents = self.store.list_agents(tenant).await?;
+        // Solo mode (LiveAgent): a desk run by one admin gives them everything,
+        // whatever their presence or load.
+        if let [solo] = all_agents.as_slice()
+            && solo.role == Role::Admin
+        {
+            let history = HistoryEntry {
+                decided_by: "solo".into(),
+                rule: rule.clone(),
+                plugin_name: None,
+                plugin_version: None,
+                reason: format!("{} is the only agent and an admin: solo mode", solo.name),
+            };
+            let id = conversation.id.clone();
+            return Ok(vec![
+                Change::Assign {
+                    conversation: id.clone(),
+                    agent: solo.id.clone(),
+                    team: None,
+                    history,
+                },
+                Change::Event {
+                    kind: EventKind::ConversationAssigned,
+                    conversation: Some(id),
+                    agent: Some(solo.id.clone()),
+                },
+            ]);
+        }
+        let declined = self.store.declined(&conversation.id).await?;
+        let agents: Vec<AgentRecord> = all_agents
             .into_iter()
-            .filter(|a| scope.admits(a))
+            .filter(|a| scope.admits(a) && !declined.contains(&a.id))
             .take(self.plugins.runtime().limits().max_candidates)
             .collect();
         let team = scope.team().or_else(|| conversation.team.clone());
@@ -179,17 +203,20 @@ impl Router {
                 "no agent in scope can take a {} conversation now",
                 conversation.channel
             );
-            return Ok(self.queue(
-                conversation,
-                team,
-                HistoryEntry {
-                    decided_by: "host".into(),
-                    rule: rule.clone(),
-                    plugin_name: None,
-                    plugin_version: None,
-                    reason,
-                },
-            ));
+            return self
+                .enqueue(
+                    tenant,
+                    conversation,
+                    team,
+                    HistoryEntry {
+                        decided_by: "host".into(),
+                        rule: rule.clone(),
+                        plugin_name: None,
+                        plugin_version: None,
+                        reason,
+                    },
+                )
+                .await;
         }
         let binding = spec::current(&self.store, tenant, Slot::Assignment).await?;
         let request = types::AssignmentRequest {
@@ -224,7 +251,10 @@ impl Router {
                         plugin_version: Some(plugin.version.clone()),
                         reason: bounded(reason, self.max_text()),
                     };
-                    changes.extend(self.apply_verdict(conversation, team.clone(), verdict, entry));
+                    let verdict = self
+                        .apply_verdict(tenant, conversation, team.clone(), verdict, entry)
+                        .await?;
+                    changes.extend(verdict);
                     return Ok(changes);
                 }
                 Err(error) => {
@@ -261,17 +291,15 @@ impl Router {
                                 plugin.label(),
                                 error.kind()
                             );
-                            changes.extend(self.queue(
-                                conversation,
-                                team,
-                                HistoryEntry {
-                                    decided_by: "fallback".into(),
-                                    rule: rule.clone(),
-                                    plugin_name: Some(plugin.name.clone()),
-                                    plugin_version: Some(plugin.version.clone()),
-                                    reason,
-                                },
-                            ));
+                            let history = HistoryEntry {
+                                decided_by: "fallback".into(),
+                                rule: rule.clone(),
+                                plugin_name: Some(plugin.name.clone()),
+                                plugin_version: Some(plugin.version.clone()),
+                                reason,
+                            };
+                            changes
+                                .extend(self.enqueue(tenant, conversation, team, history).await?);
                             return Ok(changes);
                         }
                     }
@@ -294,15 +322,16 @@ impl Router {
         Ok((verdict, answer.kv_writes))
     }
 
-    fn apply_verdict(
+    async fn apply_verdict(
         &self,
+        tenant: &TenantId,
         conversation: &ConversationRecord,
         team: Option<TeamId>,
         verdict: Verdict,
         entry: impl Fn(String) -> HistoryEntry,
-    ) -> Vec<Change> {
+    ) -> Result<Vec<Change>, spec::BindError> {
         let id = conversation.id.clone();
-        match verdict {
+        Ok(match verdict {
             Verdict::Assign(agent, reason) => vec![
                 Change::Assign {
                     conversation: id.clone(),
@@ -321,36 +350,16 @@ impl Router {
                 agents,
                 history: entry(reason),
             }],
-            Verdict::Queue(reason) => self.queue(conversation, team, entry(reason)),
+            Verdict::Queue(reason) => {
+                return self
+                    .enqueue(tenant, conversation, team, entry(reason))
+                    .await;
+            }
             Verdict::Nobody(reason) => vec![Change::Unassign {
                 conversation: id,
                 history: entry(reason),
             }],
-        }
-    }
-
-    /// Queue the conversation, unless it already waits (no repeated history).
-    fn queue(
-        &self,
-        conversation: &ConversationRecord,
-        team: Option<TeamId>,
-        history: HistoryEntry,
-    ) -> Vec<Change> {
-        if conversation.routing == Routing::Queued && team == conversation.team {
-            return Vec::new();
-        }
-        vec![
-            Change::Queue {
-                conversation: conversation.id.clone(),
-                team,
-                history,
-            },
-            Change::Event {
-                kind: EventKind::ConversationQueued,
-                conversation: Some(conversation.id.clone()),
-                agent: None,
-            },
-        ]
+        })
     }
 }
 
@@ -359,7 +368,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::domain::{Capacity, Channel, ConversationId, ConversationStatus, Presence, Role};
+    use crate::domain::{Capacity, Channel, ConversationId, ConversationStatus, Presence, Routing};
 
     fn agent(presence: Presence, open_chats: u32) -> AgentRecord {
         AgentRecord {
@@ -392,6 +401,7 @@ mod tests {
             attributes: serde_json::json!({}),
             status: ConversationStatus::Open,
             routing: Routing::Unassigned,
+            priority: crate::domain::Priority::Normal,
             assignee: None,
             team: None,
             queued_at: None,

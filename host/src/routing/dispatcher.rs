@@ -119,7 +119,9 @@ impl Router {
         let mut summary = String::from("no routing needed");
         match (event.kind, &conversation) {
             (EventKind::ConversationCreated, Some(c)) | (EventKind::MessageReceived, Some(c))
-                if c.routing == Routing::Unassigned
+                // A customer writing again after being turned away by a
+                // full queue gets another try.
+                if matches!(c.routing, Routing::Unassigned | Routing::Rejected)
                     && c.status == ConversationStatus::Open
                     && c.assignee.is_none() =>
             {
@@ -153,6 +155,9 @@ impl Router {
                         self.drain(tenant, event).await?
                     );
                 }
+            }
+            (EventKind::ConversationTransferred, _) => {
+                summary = format!("queue drained: {} assigned", self.drain(tenant, event).await?);
             }
             (EventKind::ConversationStatusChanged, Some(c))
                 if c.status == ConversationStatus::Closed =>

@@ -7,6 +7,7 @@
 mod assign;
 pub mod dispatcher;
 mod handoff;
+pub mod queue;
 mod rules;
 mod snapshot;
 pub mod spec;

@@ -17,6 +17,7 @@ fn wit_event_kind(kind: EventKind) -> types::EventKind {
         EventKind::ConversationQueued => types::EventKind::ConversationQueued,
         EventKind::ConversationHandedOver => types::EventKind::ConversationHandedOver,
         EventKind::ConversationStatusChanged => types::EventKind::ConversationStatusChanged,
+        EventKind::ConversationTransferred => types::EventKind::ConversationTransferred,
     }
 }
 

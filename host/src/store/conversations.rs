@@ -6,7 +6,7 @@ use sqlx::sqlite::SqliteRow;
 use super::{Result, Store, events::insert_event, opt_id};
 use crate::domain::{
     AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationStatus, EventKind,
-    MessageId, Millis, Routing, TeamId, TenantId,
+    MessageId, Millis, Priority, Routing, TeamId, TenantId,
 };
 
 /// A new conversation, already validated.
@@ -20,6 +20,7 @@ pub struct NewConversation {
     pub contact_owner: Option<AgentId>,
     pub attributes: serde_json::Map<String, serde_json::Value>,
     pub message: Option<String>,
+    pub priority: Priority,
 }
 
 /// A conversation as stored.
@@ -39,6 +40,7 @@ pub struct ConversationRecord {
     pub attributes: serde_json::Value,
     pub status: ConversationStatus,
     pub routing: Routing,
+    pub priority: Priority,
     pub assignee: Option<Assignee>,
     pub team: Option<TeamId>,
     pub queued_at: Option<Millis>,
@@ -83,7 +85,7 @@ pub struct ConversationFilter {
 
 const COLUMNS: &str =
     "id, tenant_id, channel, subject, contact_name, contact_email, contact_owner, attributes,
-    status, routing, assignee_kind, assignee_id, team_id, queued_at, created_at, updated_at";
+    status, routing, priority, assignee_kind, assignee_id, team_id, queued_at, created_at, updated_at";
 
 fn message_row(row: &SqliteRow) -> Option<MessageRecord> {
     Some(MessageRecord {
@@ -107,6 +109,7 @@ fn conversation(row: &SqliteRow) -> Option<ConversationRecord> {
         attributes: serde_json::from_str(row.get("attributes")).unwrap_or_default(),
         status: ConversationStatus::parse(row.get("status")).ok()?,
         routing: Routing::parse(row.get("routing")).ok()?,
+        priority: Priority::from_rank(row.get("priority")),
         assignee: Assignee::from_parts(row.get("assignee_kind"), row.get("assignee_id")),
         team: opt_id(row.get("team_id"), |s| TeamId::parse(s).ok()),
         queued_at: row.get::<Option<i64>, _>("queued_at").map(Millis),
@@ -134,9 +137,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO conversations (id, tenant_id, channel, subject, contact_name, contact_email,
-                contact_owner, attributes, status, routing, assignee_kind, assignee_id, created_at,
-                updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                contact_owner, attributes, status, routing, priority, assignee_kind, assignee_id,
+                created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(tenant.as_str())
@@ -148,6 +151,7 @@ impl Store {
         .bind(attributes.to_string())
         .bind(ConversationStatus::Open.as_str())
         .bind(routing.as_str())
+        .bind(new.priority.rank())
         .bind(assignee.as_ref().map(Assignee::kind))
         .bind(assignee.as_ref().map(Assignee::id))
         .bind(now.0)
@@ -191,6 +195,7 @@ impl Store {
             attributes,
             status: ConversationStatus::Open,
             routing,
+            priority: new.priority,
             assignee,
             team: None,
             queued_at: None,
@@ -246,7 +251,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM conversations
              WHERE tenant_id = ? AND routing = 'queued' AND status = 'open'
-             ORDER BY queued_at, id"
+             ORDER BY priority DESC, queued_at, id"
         ))
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
@@ -263,12 +268,32 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM conversations
              WHERE tenant_id = ? AND routing IN ('queued', 'offered') AND status = 'open'
-             ORDER BY queued_at, id"
+             ORDER BY priority DESC, queued_at, id"
         ))
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().filter_map(conversation).collect())
+    }
+
+    /// Conversations waiting in the queue, not counting those parked in
+    /// `except_team` (an overflow team has its own line).
+    pub async fn queue_length(
+        &self,
+        tenant: &TenantId,
+        except_team: Option<&TeamId>,
+    ) -> Result<u64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM conversations
+             WHERE tenant_id = ? AND routing = 'queued' AND status = 'open'
+               AND (? IS NULL OR team_id IS NULL OR team_id <> ?)",
+        )
+        .bind(tenant.as_str())
+        .bind(except_team.map(TeamId::as_str))
+        .bind(except_team.map(TeamId::as_str))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(row.get::<i64, _>("n")).unwrap_or(0))
     }
 
     pub async fn messages(

@@ -6,10 +6,12 @@ mod bindings;
 mod bots;
 mod conversations;
 mod events;
+mod handling;
 mod offers;
 mod outcome;
 mod plugins;
 mod rules;
+mod settings;
 mod tenants;
 
 use std::str::FromStr;
@@ -25,6 +27,7 @@ pub use conversations::{
     ConversationFilter, ConversationRecord, HistoryRecord, MessageRecord, NewConversation,
 };
 pub use events::EventRecord;
+pub use handling::{TransferRecord, transferred};
 pub use offers::AcceptRefusal;
 pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};

@@ -42,6 +42,19 @@ pub enum Change {
         agents: Vec<AgentId>,
         history: HistoryEntry,
     },
+    /// Turn it away (the queue is full): tell the customer and close it.
+    Reject {
+        conversation: ConversationId,
+        message: String,
+        history: HistoryEntry,
+    },
+    /// A history entry with no other change (e.g. an agent declined).
+    History {
+        conversation: ConversationId,
+        action: String,
+        agent: Option<AgentId>,
+        history: HistoryEntry,
+    },
     /// Leave it without an owner on purpose.
     Unassign {
         conversation: ConversationId,
@@ -253,6 +266,41 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                     history(&mut tx, conversation, now, "unassigned", None, None, entry).await?;
+                }
+                Change::Reject {
+                    conversation,
+                    message,
+                    history: entry,
+                } => {
+                    sqlx::query(
+                        "UPDATE conversations SET routing = 'rejected', status = 'closed',
+                            assignee_kind = NULL, assignee_id = NULL, queued_at = NULL, updated_at = ?
+                         WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(now.0)
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    insert_message(&mut tx, conversation, Author::Bot, message, false, now).await?;
+                    history(&mut tx, conversation, now, "rejected", None, None, entry).await?;
+                }
+                Change::History {
+                    conversation,
+                    action,
+                    agent,
+                    history: entry,
+                } => {
+                    history(
+                        &mut tx,
+                        conversation,
+                        now,
+                        action,
+                        agent.as_ref(),
+                        None,
+                        entry,
+                    )
+                    .await?;
                 }
                 Change::SetStatus {
                     conversation,

@@ -1,0 +1,163 @@
+//! What agents do with conversations by hand: answer or decline a queued
+//! one, and transfer one to a colleague or a team.
+
+use sqlx::Row;
+
+use super::outcome::{Change, HistoryEntry, Outcome};
+use super::{Result, Store};
+use crate::domain::{AgentId, Channel, ConversationId, EventKind, Millis, TenantId};
+
+/// A transfer waiting for its receiver.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TransferRecord {
+    pub id: i64,
+    pub from_agent: Option<String>,
+    pub to_agent: String,
+    pub note: String,
+    pub status: String,
+    pub created_at: Millis,
+}
+
+fn manual(reason: String) -> HistoryEntry {
+    HistoryEntry {
+        decided_by: "agent".into(),
+        rule: None,
+        plugin_name: None,
+        plugin_version: None,
+        reason,
+    }
+}
+
+impl Store {
+    /// Agents who declined this conversation.
+    pub async fn declined(&self, conversation: &ConversationId) -> Result<Vec<AgentId>> {
+        let rows = sqlx::query("SELECT agent_id FROM declines WHERE conversation_id = ?")
+            .bind(conversation.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| AgentId::parse(r.get("agent_id")).ok())
+            .collect())
+    }
+
+    pub async fn decline(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        agent: &AgentId,
+    ) -> Result<()> {
+        let now = Millis::now();
+        sqlx::query(
+            "INSERT OR IGNORE INTO declines (conversation_id, agent_id, at) VALUES (?, ?, ?)",
+        )
+        .bind(conversation.as_str())
+        .bind(agent.as_str())
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        let outcome = Outcome {
+            tenant: tenant.clone(),
+            event: None,
+            summary: String::new(),
+            changes: vec![Change::History {
+                conversation: conversation.clone(),
+                action: "declined".into(),
+                agent: Some(agent.clone()),
+                history: manual(format!("{agent} declined it")),
+            }],
+        };
+        self.apply(&outcome).await?;
+        Ok(())
+    }
+
+    /// The agent's open calls: answering a queued call ends these, since a
+    /// call line takes one at a time.
+    pub async fn open_calls(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> Result<Vec<ConversationId>> {
+        let rows = sqlx::query(
+            "SELECT id FROM conversations WHERE tenant_id = ? AND assignee_kind = 'agent'
+               AND assignee_id = ? AND channel = ? AND status = 'open'",
+        )
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .bind(Channel::Call.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| ConversationId::parse(r.get("id")).ok())
+            .collect())
+    }
+
+    pub async fn create_transfer(
+        &self,
+        conversation: &ConversationId,
+        from: Option<&AgentId>,
+        to: &AgentId,
+        note: &str,
+    ) -> Result<i64> {
+        // A newer transfer replaces any still pending.
+        sqlx::query("UPDATE transfers SET status = 'replaced' WHERE conversation_id = ? AND status = 'pending'")
+            .bind(conversation.as_str())
+            .execute(&self.pool)
+            .await?;
+        let result = sqlx::query(
+            "INSERT INTO transfers (conversation_id, from_agent, to_agent, note, status, created_at)
+             VALUES (?, ?, ?, ?, 'pending', ?)",
+        )
+        .bind(conversation.as_str())
+        .bind(from.map(AgentId::as_str))
+        .bind(to.as_str())
+        .bind(note)
+        .bind(Millis::now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.last_insert_rowid())
+    }
+
+    pub async fn pending_transfer(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Option<TransferRecord>> {
+        let row = sqlx::query(
+            "SELECT id, from_agent, to_agent, note, status, created_at FROM transfers
+             WHERE conversation_id = ? AND status = 'pending' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(conversation.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| TransferRecord {
+            id: r.get("id"),
+            from_agent: r.get("from_agent"),
+            to_agent: r.get("to_agent"),
+            note: r.get("note"),
+            status: r.get("status"),
+            created_at: Millis(r.get("created_at")),
+        }))
+    }
+
+    /// Close a transfer as accepted or declined; `false` if it was no longer pending.
+    pub async fn settle_transfer(&self, id: i64, status: &str) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE transfers SET status = ? WHERE id = ? AND status = 'pending'")
+                .bind(status)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+/// The follow-up event for a change of hands, which lets the queue drain
+/// into the capacity the previous owner just freed.
+pub fn transferred(conversation: &ConversationId) -> Change {
+    Change::Event {
+        kind: EventKind::ConversationTransferred,
+        conversation: Some(conversation.clone()),
+        agent: None,
+    }
+}

@@ -1,0 +1,41 @@
+//! Per-tenant settings, one JSON document per topic.
+
+use sqlx::Row;
+
+use super::{Result, Store};
+use crate::domain::{Millis, TenantId};
+
+impl Store {
+    pub async fn setting(
+        &self,
+        tenant: &TenantId,
+        topic: &str,
+    ) -> Result<Option<serde_json::Value>> {
+        let row =
+            sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = ? AND topic = ?")
+                .bind(tenant.as_str())
+                .bind(topic)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(row.and_then(|r| serde_json::from_str(r.get("value")).ok()))
+    }
+
+    pub async fn put_setting(
+        &self,
+        tenant: &TenantId,
+        topic: &str,
+        value: &serde_json::Value,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (tenant_id, topic) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.as_str())
+        .bind(topic)
+        .bind(value.to_string())
+        .bind(Millis::now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

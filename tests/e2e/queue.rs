@@ -1,0 +1,245 @@
+//! Queue order and limits, answering and declining queued calls, transfers
+//! and solo mode.
+
+use baton_e2e::{TestApp, assigned_agent};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn id(c: &Value) -> String {
+    c["id"].as_str().expect("id").to_owned()
+}
+
+async fn create(app: &TestApp, key: &str, body: Value) -> Value {
+    let reply = app.post("/v1/conversations", key, body).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    reply.body
+}
+
+#[tokio::test]
+async fn the_queue_serves_higher_priority_first_then_oldest() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 1).await;
+    let low = create(&app, &key, json!({"channel": "chat", "priority": "low"})).await;
+    let normal = create(&app, &key, json!({"channel": "chat"})).await;
+    let urgent = create(&app, &key, json!({"channel": "chat", "priority": "urgent"})).await;
+    let queue = app.get("/v1/queue", &key).await.body;
+    let order: Vec<&Value> = queue["waiting"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|w| &w["id"])
+        .collect();
+    assert_eq!(order, vec![&urgent["id"], &normal["id"], &low["id"]]);
+
+    app.presence(&key, &ana, "available").await;
+    let now = app
+        .get(&format!("/v1/conversations/{}", id(&urgent)), &key)
+        .await
+        .body;
+    assert_eq!(
+        assigned_agent(&now),
+        Some(ana.clone()),
+        "the urgent one first"
+    );
+}
+
+#[tokio::test]
+async fn past_the_maximum_a_conversation_is_turned_away_or_sent_to_the_overflow_team() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let set = app
+        .put("/v1/settings/queue", &key, json!({"max_length": 2, "overflow": {"kind": "reject", "message": "Sorry, we are full."}}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    for _ in 0..2 {
+        assert_eq!(
+            create(&app, &key, json!({"channel": "chat"})).await["routing"],
+            "queued"
+        );
+    }
+    let turned = create(&app, &key, json!({"channel": "chat"})).await;
+    assert_eq!(turned["routing"], "rejected", "{turned}");
+    assert_eq!(turned["status"], "closed");
+    let told = turned["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .any(|m| m["body"] == "Sorry, we are full." && m["internal"] == false);
+    assert!(told, "the customer is told: {turned}");
+
+    let overflow = app
+        .post("/v1/teams", &key, json!({"name": "Overflow"}))
+        .await
+        .body["id"]
+        .clone();
+    let set = app
+        .put(
+            "/v1/settings/queue",
+            &key,
+            json!({"max_length": 2, "overflow": {"kind": "team", "team": overflow}}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    let parked = create(&app, &key, json!({"channel": "chat"})).await;
+    assert_eq!(parked["routing"], "queued");
+    assert_eq!(parked["team"], overflow, "{parked}");
+
+    let bad = app.put("/v1/settings/queue", &key, json!({"max_length": 2, "overflow": {"kind": "team", "team": "team_00000000000000000000000000000000"}})).await;
+    assert_eq!(bad.body["error"]["field"], "overflow.team");
+}
+
+#[tokio::test]
+async fn answering_a_queued_call_ends_the_current_one_and_declining_keeps_it_waiting() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 3).await;
+    let ben = app.agent(&key, "Ben", 3).await;
+    app.presence(&key, &ana, "available").await;
+    let first = app.conversation_on(&key, "call", "first call").await;
+    assert_eq!(assigned_agent(&first), Some(ana.clone()));
+    let waiting = app.conversation_on(&key, "call", "second call").await;
+    assert_eq!(waiting["routing"], "queued");
+
+    // Ben declines: it stays queued, and is not given to him when he is free.
+    let declined = app
+        .post(
+            &format!("/v1/queue/{}/decline", id(&waiting)),
+            &key,
+            json!({"agent": ben}),
+        )
+        .await;
+    assert_eq!(declined.status, StatusCode::OK, "{declined:?}");
+    app.presence(&key, &ben, "available").await;
+    let still = app
+        .get(&format!("/v1/conversations/{}", id(&waiting)), &key)
+        .await
+        .body;
+    assert_eq!(still["routing"], "queued", "{still}");
+
+    // Ana answers it while on her first call: the first call ends.
+    let answered = app
+        .post(
+            &format!("/v1/queue/{}/answer", id(&waiting)),
+            &key,
+            json!({"agent": ana}),
+        )
+        .await;
+    assert_eq!(answered.status, StatusCode::OK, "{answered:?}");
+    let now = app
+        .get(&format!("/v1/conversations/{}", id(&waiting)), &key)
+        .await
+        .body;
+    assert_eq!(assigned_agent(&now), Some(ana.clone()));
+    let ended = app
+        .get(&format!("/v1/conversations/{}", id(&first)), &key)
+        .await
+        .body;
+    assert_eq!(ended["status"], "closed", "{ended}");
+}
+
+#[tokio::test]
+async fn a_transfer_to_an_agent_waits_for_acceptance_and_a_team_transfer_waits_in_the_team() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let billing = app
+        .post("/v1/teams", &key, json!({"name": "Billing"}))
+        .await
+        .body["id"]
+        .clone();
+    let ana = app.agent(&key, "Ana", 3).await;
+    let ben = app.agent(&key, "Ben", 3).await;
+    let cho = app
+        .post("/v1/agents", &key, json!({"name": "Cho", "email": "cho@example.com", "teams": [billing], "capacity": {"chat": 3}}))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    app.presence(&key, &ana, "available").await;
+    let c = app.conversation(&key, "help").await;
+    assert_eq!(assigned_agent(&c), Some(ana.clone()));
+    let path = format!("/v1/conversations/{}", id(&c));
+
+    let asked = app
+        .post(
+            &format!("{path}/transfer"),
+            &key,
+            json!({"to": {"agent": ben}, "note": "VIP, knows the case"}),
+        )
+        .await;
+    assert_eq!(asked.status, StatusCode::OK, "{asked:?}");
+    let meanwhile = app.get(&path, &key).await.body;
+    assert_eq!(
+        assigned_agent(&meanwhile),
+        Some(ana.clone()),
+        "stays with Ana until Ben accepts"
+    );
+    let wrong = app
+        .post(
+            &format!("{path}/transfer/accept"),
+            &key,
+            json!({"agent": cho}),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let accepted = app
+        .post(
+            &format!("{path}/transfer/accept"),
+            &key,
+            json!({"agent": ben}),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{accepted:?}");
+    let now = app.get(&path, &key).await.body;
+    assert_eq!(assigned_agent(&now), Some(ben.clone()));
+    let last = now["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(last["decided_by"], "transfer");
+    assert!(
+        last["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("VIP, knows the case"),
+        "{last}"
+    );
+
+    // To a team: nobody there is free, so it waits in the team; Cho gets it
+    // when she becomes available (Ana, also free, is not in Billing).
+    let moved = app
+        .post(
+            &format!("{path}/transfer"),
+            &key,
+            json!({"to": {"team": billing}}),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{moved:?}");
+    let waiting = app.get(&path, &key).await.body;
+    assert_eq!(waiting["routing"], "queued", "{waiting}");
+    assert_eq!(waiting["team"], billing);
+    app.presence(&key, &cho, "available").await;
+    let taken = app.get(&path, &key).await.body;
+    assert_eq!(assigned_agent(&taken), Some(cho));
+}
+
+#[tokio::test]
+async fn a_sole_admin_gets_every_conversation() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Solo shop").await;
+    let me = app
+        .post("/v1/agents", &key, json!({"name": "Owner", "email": "owner@example.com", "role": "admin", "capacity": {"chat": 1}}))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // Offline and at capacity after the first: solo mode ignores both.
+    for i in 0..3 {
+        let c = app.conversation(&key, &format!("q{i}")).await;
+        assert_eq!(assigned_agent(&c), Some(me.clone()), "{c}");
+        assert_eq!(c["history"][0]["decided_by"], "solo");
+    }
+}
