@@ -48,6 +48,10 @@ const PLUGINS: &[(&str, &str)] = &[
          `add-internal-note(\"created by tag-on-create\")`.",
     ),
     (
+        "vip-domain",
+        "A rule condition holding for contacts at the configured e-mail domains.",
+    ),
+    (
         "not-a-plugin",
         "A valid component that implements none of Baton's worlds.",
     ),

@@ -9,6 +9,7 @@
 //! | assignment strategy | [`AssignmentStrategy`] | [`export_assignment_strategy!`] |
 //! | handoff trigger | [`HandoffTrigger`] | [`export_handoff_trigger!`] |
 //! | workflow | [`Workflow`] | [`export_workflow!`] |
+//! | rule condition | [`RuleCondition`] | [`export_rule_condition!`] |
 //!
 //! The host's capabilities (logging, the event time, the plugin's config and
 //! a small key-value store) are plain functions in [`host`].
@@ -111,6 +112,10 @@ pub mod __bindings {
                         import baton:plugin/host@0.1.0;
                         export baton:plugin/automation@0.1.0;
                     }
+                    world predicate-part {
+                        import baton:plugin/host@0.1.0;
+                        export baton:plugin/predicate@0.1.0;
+                    }
                 ",
                 path: "../wit",
                 world: $world,
@@ -141,6 +146,14 @@ pub mod __bindings {
     /// `trigger`.
     pub mod trigger {
         generate_part!("trigger-part", with: {
+            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+        });
+    }
+
+    /// `predicate`.
+    pub mod predicate {
+        generate_part!("predicate-part", with: {
             "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
             "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
         });
@@ -206,12 +219,25 @@ pub trait Workflow {
     fn on_event(event: Event) -> Result<Vec<Action>, PluginError>;
 }
 
+/// A plugin that is one condition of an assignment rule, for what the
+/// built-in operators cannot say (a CRM lookup table in the config, a
+/// pattern over the messages, ...).
+///
+/// Export it with [`export_rule_condition!`].
+pub trait RuleCondition {
+    /// Name, version, kind and config schema. Called once, at upload.
+    fn describe() -> Manifest;
+
+    /// Whether the condition holds for `conversation`.
+    fn matches(conversation: Conversation) -> Result<bool, PluginError>;
+}
+
 /// Adapters from the public traits to the generated `Guest` traits, used by
 /// the export macros. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
     use super::*;
-    use crate::__bindings::{automation, meta, strategy, trigger};
+    use crate::__bindings::{automation, meta, predicate, strategy, trigger};
 
     /// Exports an [`AssignmentStrategy`].
     pub struct StrategyExport<T>(PhantomData<T>);
@@ -262,6 +288,37 @@ pub mod __private {
             T::on_event(event)
         }
     }
+
+    /// Exports a [`RuleCondition`].
+    pub struct ConditionExport<T>(PhantomData<T>);
+
+    impl<T: RuleCondition> meta::exports::baton::plugin::meta::Guest for ConditionExport<T> {
+        fn describe() -> Manifest {
+            T::describe()
+        }
+    }
+
+    impl<T: RuleCondition> predicate::exports::baton::plugin::predicate::Guest for ConditionExport<T> {
+        fn matches(conversation: Conversation) -> Result<bool, PluginError> {
+            T::matches(conversation)
+        }
+    }
+}
+
+/// Makes a type implementing [`RuleCondition`] the plugin's entry point.
+///
+/// Call it once, at the top level of the plugin crate.
+#[macro_export]
+macro_rules! export_rule_condition {
+    ($plugin:ty) => {
+        const _: () = {
+            type __BatonExport = $crate::__private::ConditionExport<$plugin>;
+    $crate::__bindings::meta::export!(__BatonExport with_types_in $crate::__bindings::meta);
+            $crate::__bindings::predicate::export!(
+                __BatonExport with_types_in $crate::__bindings::predicate
+            );
+        };
+    };
 }
 
 /// Makes a type implementing [`AssignmentStrategy`] the plugin's entry point.

@@ -307,3 +307,38 @@ async fn bad_rules_are_refused_naming_the_field() {
     }
     assert_eq!(d.app.get("/v1/rules", &d.key).await.body, json!([]));
 }
+
+#[tokio::test]
+async fn a_rule_condition_can_be_a_plugin() {
+    let d = desk().await;
+    let uploaded = d.app.upload(&d.key, baton_e2e::plugins::VIP_DOMAIN).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+    assert_eq!(uploaded.body["kind"], "rule-condition");
+    let bad = d
+        .app
+        .post(
+            "/v1/rules",
+            &d.key,
+            json!({"name": "VIP", "target": {"kind": "all"},
+              "conditions": {"plugins": [{"plugin": "vip-domain", "config": {}}]}}),
+        )
+        .await;
+    assert_eq!(
+        bad.body["error"]["field"], "conditions.plugins[0].config.domains",
+        "{bad:?}"
+    );
+    d.rule(json!({"name": "VIP domains to Dan",
+                  "conditions": {"match": "all", "items": [{"field": "channel", "op": "equals", "value": "chat"}],
+                                 "plugins": [{"plugin": "vip-domain", "config": {"domains": ["bigcorp.example"]}}]},
+                  "target": {"kind": "members", "agents": [d.agents[3]]}}))
+        .await;
+    let vip = d
+        .chat(json!({"channel": "chat", "contact": {"email": "ceo@BigCorp.example"}}))
+        .await;
+    assert_eq!(assigned_agent(&vip).as_ref(), Some(&d.agents[3]), "{vip}");
+    assert_eq!(vip["history"][0]["rule"], "VIP domains to Dan");
+    let other = d
+        .chat(json!({"channel": "chat", "contact": {"email": "kim@example.com"}}))
+        .await;
+    assert!(other["history"][0]["rule"].is_null(), "{other}");
+}

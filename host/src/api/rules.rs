@@ -12,7 +12,7 @@ use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{Millis, PluginKind, RuleId, TenantId, parse_line};
 use crate::routing::spec;
-use crate::rules::{Conditions, Rule, Target};
+use crate::rules::{Condition, Conditions, Match, Rule, Target};
 
 /// A rule as an admin writes it.
 #[derive(Deserialize)]
@@ -22,12 +22,25 @@ pub(super) struct RuleBody {
     #[serde(default = "enabled")]
     enabled: bool,
     #[serde(default)]
-    conditions: Conditions,
+    conditions: ConditionsBody,
     target: Target,
     /// `{"plugin", "config"}`; absent: the tenant's bound strategy.
     method: Option<MethodBody>,
     /// Where to insert a new rule (0 = top); the end when absent.
     position: Option<usize>,
+}
+
+/// Conditions as an admin writes them: built-in items plus rule-condition
+/// plugins by reference.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ConditionsBody {
+    #[serde(rename = "match", default)]
+    combine: Match,
+    #[serde(default)]
+    items: Vec<Condition>,
+    #[serde(default)]
+    plugins: Vec<MethodBody>,
 }
 
 #[derive(Deserialize)]
@@ -46,6 +59,10 @@ fn empty() -> Value {
     json!({})
 }
 
+fn plugin_view(p: &spec::PluginUse) -> Value {
+    json!({"plugin": p.id, "name": p.name, "version": p.version, "config": p.config})
+}
+
 /// A rule as the API shows it.
 fn view(rule: &Rule) -> Value {
     json!({
@@ -53,11 +70,13 @@ fn view(rule: &Rule) -> Value {
         "position": rule.position,
         "name": rule.name,
         "enabled": rule.enabled,
-        "conditions": rule.conditions,
+        "conditions": {
+            "match": rule.conditions.combine,
+            "items": rule.conditions.items,
+            "plugins": rule.conditions.plugins.iter().map(plugin_view).collect::<Vec<_>>(),
+        },
         "target": rule.target,
-        "method": rule.method.as_ref().map(|m| json!({
-            "plugin": m.id, "name": m.name, "version": m.version, "config": m.config
-        })),
+        "method": rule.method.as_ref().map(plugin_view),
         "created_at": rule.created_at,
         "updated_at": rule.updated_at,
     })
@@ -72,7 +91,7 @@ async fn build(
     created: Millis,
 ) -> Result<Rule, ApiError> {
     let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
-    if body.conditions.items.len() > 50 {
+    if body.conditions.items.len() > 50 || body.conditions.plugins.len() > 5 {
         return Err(ApiError::invalid(
             "conditions.items",
             "at most 50 conditions",
@@ -107,6 +126,26 @@ async fn build(
             }
         }
     }
+    let mut plugins = Vec::new();
+    for (i, p) in body.conditions.plugins.into_iter().enumerate() {
+        let at = format!("conditions.plugins[{i}]");
+        plugins.push(
+            spec::resolve(
+                &state.store,
+                tenant,
+                PluginKind::RuleCondition,
+                &p.plugin,
+                p.config,
+                &at,
+            )
+            .await?,
+        );
+    }
+    let conditions = Conditions {
+        combine: body.conditions.combine,
+        items: body.conditions.items,
+        plugins,
+    };
     let method = match body.method {
         Some(m) => Some(
             spec::resolve(
@@ -126,7 +165,7 @@ async fn build(
         position: 0,
         name,
         enabled: body.enabled,
-        conditions: body.conditions,
+        conditions,
         target: body.target,
         method,
         created_at: created,

@@ -6,6 +6,7 @@ text_enum!(
         AssignmentStrategy = "assignment-strategy",
         HandoffTrigger = "handoff-trigger",
         Workflow = "workflow",
+        RuleCondition = "rule-condition",
     }
 );
 

@@ -36,5 +36,17 @@ pub mod workflow {
     });
 }
 
+/// The `rule-condition` world.
+pub mod condition {
+    wasmtime::component::bindgen!({
+        world: "rule-condition",
+        path: "../wit",
+        with: {
+            "baton:plugin/types": crate::plugin::bindings::strategy::baton::plugin::types,
+            "baton:plugin/host": crate::plugin::bindings::strategy::baton::plugin::host,
+        },
+    });
+}
+
 pub use strategy::baton::plugin::host;
 pub use strategy::baton::plugin::types;

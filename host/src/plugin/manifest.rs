@@ -20,6 +20,7 @@ pub fn kind_of(kind: types::PluginKind) -> PluginKind {
         types::PluginKind::AssignmentStrategy => PluginKind::AssignmentStrategy,
         types::PluginKind::HandoffTrigger => PluginKind::HandoffTrigger,
         types::PluginKind::Workflow => PluginKind::Workflow,
+        types::PluginKind::RuleCondition => PluginKind::RuleCondition,
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap};
 
-use super::bindings::{strategy, trigger, types, workflow};
+use super::bindings::{condition, strategy, trigger, types, workflow};
 use super::engine::{EPOCH_TICK, build_engine, build_linker, engine_hash};
 use super::limits::SandboxLimits;
 use super::state::{CallContext, PluginState};
@@ -23,6 +23,7 @@ enum KindPre {
     Strategy(strategy::AssignmentStrategyPre<PluginState>),
     Trigger(trigger::HandoffTriggerPre<PluginState>),
     Workflow(workflow::WorkflowPre<PluginState>),
+    Condition(condition::RuleConditionPre<PluginState>),
 }
 
 /// Why a component was refused at upload.
@@ -40,7 +41,7 @@ pub enum LoadError {
     Imports(String),
     #[error(
         "the component implements none of Baton's worlds (assignment-strategy, \
-         handoff-trigger, workflow of baton:plugin@0.1.0): {0}"
+         handoff-trigger, workflow, rule-condition of baton:plugin@0.1.0): {0}"
     )]
     NoWorld(String),
 }
@@ -183,14 +184,24 @@ impl PluginRuntime {
             }
             Err(e) => reasons.push(format!("handoff-trigger: {e:#}")),
         }
-        match workflow::WorkflowPre::new(pre) {
+        match workflow::WorkflowPre::new(pre.clone()) {
+            Ok(p) => {
+                return Ok(Compiled {
+                    kind: PluginKind::Workflow,
+                    component,
+                    pre: KindPre::Workflow(p),
+                });
+            }
+            Err(e) => reasons.push(format!("workflow: {e:#}")),
+        }
+        match condition::RuleConditionPre::new(pre) {
             Ok(p) => Ok(Compiled {
-                kind: PluginKind::Workflow,
+                kind: PluginKind::RuleCondition,
                 component,
-                pre: KindPre::Workflow(p),
+                pre: KindPre::Condition(p),
             }),
             Err(e) => {
-                reasons.push(format!("workflow: {e:#}"));
+                reasons.push(format!("rule-condition: {e:#}"));
                 Err(LoadError::NoWorld(reasons.join("; ")))
             }
         }
@@ -278,6 +289,10 @@ impl PluginRuntime {
                 .instantiate(&mut *store)?
                 .baton_plugin_meta()
                 .call_describe(store),
+            KindPre::Condition(pre) => pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store),
         })?;
         Ok(answer.value)
     }
@@ -330,6 +345,26 @@ impl PluginRuntime {
             pre.instantiate(&mut *store)?
                 .baton_plugin_automation()
                 .call_on_event(store, event)
+        })?;
+        flatten(answer)
+    }
+}
+
+impl PluginRuntime {
+    /// Ask a rule condition whether it holds.
+    pub fn matches(
+        &self,
+        compiled: &Compiled,
+        ctx: CallContext,
+        conversation: &types::Conversation,
+    ) -> Result<Answer<bool>, CallError> {
+        let KindPre::Condition(pre) = &compiled.pre else {
+            return Err(CallError::Unavailable("not a rule condition".into()));
+        };
+        let answer = self.run(ctx, |store| {
+            pre.instantiate(&mut *store)?
+                .baton_plugin_predicate()
+                .call_matches(store, conversation)
         })?;
         flatten(answer)
     }

@@ -112,6 +112,23 @@ impl Router {
         scope: &Scope,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
+        let mut changes = Vec::new();
+        let decided = self
+            .assign_recording(tenant, conversation, scope, now, &mut changes)
+            .await?;
+        changes.extend(decided);
+        Ok(changes)
+    }
+
+    /// [`Router::assign`], pushing condition-plugin failures to `failures`.
+    async fn assign_recording(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationRecord,
+        scope: &Scope,
+        now: Millis,
+        failures: &mut Vec<Change>,
+    ) -> Result<Vec<Change>, spec::BindError> {
         let messages = self
             .store
             .messages(
@@ -120,9 +137,13 @@ impl Router {
             )
             .await?;
         // Rules apply when nothing narrower (a handoff or a workflow target)
-        // already decided who may get the conversation.
+        // already decided who may get the conversation. Failed condition
+        // plugins are recorded with whatever is decided.
         let (scope, rule, method) = if *scope == Scope::Any {
-            match self.match_rule(tenant, conversation, &messages).await? {
+            match self
+                .match_rule(tenant, conversation, &messages, failures)
+                .await?
+            {
                 RuleDecision::NoMatch => (Scope::Any, None, None),
                 RuleDecision::Route {
                     rule,

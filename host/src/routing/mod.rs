@@ -183,6 +183,19 @@ impl Router {
         .await
     }
 
+    async fn matches(
+        &self,
+        tenant: &TenantId,
+        plugin: &PluginUse,
+        now: Millis,
+        conversation: types::Conversation,
+    ) -> Result<Answer<bool>, CallError> {
+        self.call(tenant, plugin, now, move |rt, c, ctx| {
+            rt.matches(c, ctx, &conversation)
+        })
+        .await
+    }
+
     async fn on_event(
         &self,
         tenant: &TenantId,

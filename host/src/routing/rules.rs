@@ -1,12 +1,13 @@
 //! Applying the tenant's assignment rules to a conversation: the first
 //! enabled match sets who may get it and which method picks.
 
-use super::Router;
 use super::assign::Scope;
 use super::spec::{BindError, PluginUse};
+use super::{Router, failure_change, snapshot};
+use crate::domain::Millis;
 use crate::domain::{Author, TenantId};
-use crate::rules::{Facts, Target, first_match};
-use crate::store::{ConversationRecord, MessageRecord};
+use crate::rules::{Facts, Match, Rule, Target, Verdict};
+use crate::store::{Change, ConversationRecord, MessageRecord};
 
 /// What the rules say about one conversation.
 pub(super) enum RuleDecision {
@@ -54,6 +55,7 @@ impl Router {
         tenant: &TenantId,
         conversation: &ConversationRecord,
         messages: &[MessageRecord],
+        failures: &mut Vec<Change>,
     ) -> Result<RuleDecision, BindError> {
         let rules = self.store.list_rules(tenant).await?;
         if rules.iter().all(|r| !r.enabled) {
@@ -67,7 +69,23 @@ impl Router {
             }
             None => 0,
         };
-        let Some(rule) = first_match(&rules, &facts(conversation, messages, past)) else {
+        let facts = facts(conversation, messages, past);
+        let mut chosen = None;
+        for rule in rules.iter().filter(|r| r.enabled) {
+            let holds = match rule.conditions.verdict(&facts) {
+                Verdict::Holds => true,
+                Verdict::Fails => false,
+                Verdict::AskPlugins => {
+                    self.ask_condition_plugins(tenant, rule, conversation, messages, failures)
+                        .await?
+                }
+            };
+            if holds {
+                chosen = Some(rule);
+                break;
+            }
+        }
+        let Some(rule) = chosen else {
             return Ok(RuleDecision::NoMatch);
         };
         let name = rule.name.clone();
@@ -112,5 +130,44 @@ impl Router {
             scope,
             method: rule.method.clone(),
         })
+    }
+}
+
+impl Router {
+    /// Ask a rule's condition plugins, combined as the rule says. A plugin
+    /// that fails counts as "does not hold" and is recorded, so a broken
+    /// condition never routes a conversation by accident.
+    async fn ask_condition_plugins(
+        &self,
+        tenant: &TenantId,
+        rule: &Rule,
+        conversation: &ConversationRecord,
+        messages: &[MessageRecord],
+        failures: &mut Vec<Change>,
+    ) -> Result<bool, BindError> {
+        let snapshot = snapshot::conversation(conversation, messages);
+        for plugin in &rule.conditions.plugins {
+            let holds = match self
+                .matches(tenant, plugin, Millis::now(), snapshot.clone())
+                .await
+            {
+                Ok(answer) => answer.value,
+                Err(error) => {
+                    failures.push(failure_change(
+                        Some(&conversation.id),
+                        plugin,
+                        &error,
+                        "condition does not hold",
+                    ));
+                    false
+                }
+            };
+            match (rule.conditions.combine, holds) {
+                (Match::All, false) => return Ok(false),
+                (Match::Any, true) => return Ok(true),
+                _ => {}
+            }
+        }
+        Ok(rule.conditions.combine == Match::All)
     }
 }

@@ -104,6 +104,9 @@ pub struct Conditions {
     pub combine: Match,
     #[serde(default)]
     pub items: Vec<Condition>,
+    /// Rule-condition plugins, combined with the items in the same way.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugins: Vec<crate::routing::spec::PluginUse>,
 }
 
 /// The facts about a conversation that conditions test.
@@ -206,12 +209,34 @@ impl Condition {
     }
 }
 
+/// What the built-in conditions alone say about a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Holds,
+    Fails,
+    /// Depends on the rule's condition plugins.
+    AskPlugins,
+}
+
 impl Conditions {
-    pub fn holds(&self, facts: &Facts) -> bool {
+    /// Evaluate the items; plugins are asked only when they can change the
+    /// answer, since each is a sandboxed call.
+    pub fn verdict(&self, facts: &Facts) -> Verdict {
+        let no_plugins = self.plugins.is_empty();
         match self.combine {
-            Match::All => self.items.iter().all(|c| c.holds(facts)),
-            Match::Any => self.items.is_empty() || self.items.iter().any(|c| c.holds(facts)),
+            Match::All if !self.items.iter().all(|c| c.holds(facts)) => Verdict::Fails,
+            Match::All if no_plugins => Verdict::Holds,
+            Match::All => Verdict::AskPlugins,
+            Match::Any if self.items.is_empty() && no_plugins => Verdict::Holds,
+            Match::Any if self.items.iter().any(|c| c.holds(facts)) => Verdict::Holds,
+            Match::Any if no_plugins => Verdict::Fails,
+            Match::Any => Verdict::AskPlugins,
         }
+    }
+
+    /// The built-in items alone (rules without plugins).
+    pub fn holds(&self, facts: &Facts) -> bool {
+        self.verdict(facts) == Verdict::Holds
     }
 }
 
@@ -272,10 +297,12 @@ mod tests {
         let all = Conditions {
             combine: Match::All,
             items: vec![yes.clone(), no.clone()],
+            plugins: vec![],
         };
         let any = Conditions {
             combine: Match::Any,
             items: vec![yes, no],
+            plugins: vec![],
         };
         assert!(!all.holds(&facts()));
         assert!(any.holds(&facts()));

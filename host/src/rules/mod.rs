@@ -6,7 +6,7 @@ mod condition;
 
 use serde::{Deserialize, Serialize};
 
-pub use condition::{Condition, Conditions, Facts, Field, Match, Operator};
+pub use condition::{Condition, Conditions, Facts, Field, Match, Operator, Verdict};
 
 use crate::domain::{AgentId, Millis, RuleId, TeamId};
 use crate::routing::spec::PluginUse;
