@@ -134,3 +134,38 @@ async fn custom_trigger_phrases_replace_the_defaults_and_can_target_a_team() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(bad.body["error"]["field"], "triggers[0].config.mode");
 }
+
+#[tokio::test]
+async fn assignment_rules_wait_until_the_bot_hands_over() {
+    let (app, key, ana) = bot_setup().await;
+    // A rule for every conversation: it must not run while the bot has one.
+    let rule = app
+        .post(
+            "/v1/rules",
+            &key,
+            json!({"name": "Chats to Ana", "target": {"kind": "members", "agents": [ana]}}),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{rule:?}");
+    let conversation = app.conversation(&key, "Hello").await;
+    assert_eq!(conversation["assignee"]["kind"], "bot");
+    assert!(
+        conversation["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .all(|h| h["rule"].is_null())
+    );
+    let id = conversation["id"].as_str().expect("id");
+    let handed = say(&app, &key, id, "I want to cancel").await;
+    assert_eq!(assigned_agent(&handed).as_deref(), Some(ana.as_str()));
+    let last = handed["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        last["rule"], "Chats to Ana",
+        "rules run once the bot hands over: {handed}"
+    );
+}

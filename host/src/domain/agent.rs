@@ -104,6 +104,13 @@ impl Capacity {
                         )),
                     )
                 })?;
+            // A call line holds one call at a time (answering another ends it).
+            if channel == Channel::Call && limit > 1 {
+                return Err((
+                    key.clone(),
+                    Invalid::new("a call line takes one call at a time: use 0 or 1"),
+                ));
+            }
             out.insert(channel, u32::try_from(limit).unwrap_or(0));
         }
         Ok(Self(out))
@@ -148,6 +155,8 @@ mod tests {
         assert_eq!(field, "fax");
         let (field, _) = Capacity::parse(&serde_json::json!({"chat": -1})).unwrap_err();
         assert_eq!(field, "chat");
+        let (field, _) = Capacity::parse(&serde_json::json!({"call": 2})).unwrap_err();
+        assert_eq!(field, "call");
         assert_eq!(Capacity::from_json(&ok.to_json()), ok);
     }
 

@@ -1,0 +1,284 @@
+//! A load run against the real server: start it in-process on a fresh
+//! SQLite file (loopback, random port), create a tenant and available
+//! agents, then create chat conversations over HTTP with a fixed number of
+//! requests in flight, and report throughput and time to assignment.
+//!
+//! The server answers `POST /v1/conversations` only after routing has run,
+//! so the latency of that POST is the time to assignment, and its reply
+//! already names the assignee.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use baton_e2e::{TestApp, assigned_agent};
+use baton_host::plugin::SandboxLimits;
+use serde_json::{Value, json};
+
+const USAGE: &str = "\
+usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seconds N] [--strategy NAME]
+
+  --conversations N  chat conversations to create (default 10000)
+  --concurrency N    requests in flight at once (default 32)
+  --agents N         available agents, chat capacity 1000 each (default 50)
+  --max-seconds N    abort if the run takes longer than this (default 600)
+  --strategy NAME    bind this built-in assignment strategy first
+                     (default: the tenant's default, round-robin)";
+
+/// The most chat conversations one agent may hold (the server's cap).
+const CAPACITY: u32 = 1_000;
+
+/// How often a progress line goes to stderr during a long run.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+struct Options {
+    conversations: usize,
+    concurrency: usize,
+    agents: usize,
+    max_seconds: u64,
+    strategy: Option<String>,
+}
+
+/// Parse `--flag value` pairs by hand, naming the flag that is wrong.
+fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
+    let mut options = Options {
+        conversations: 10_000,
+        concurrency: 32,
+        agents: 50,
+        max_seconds: 600,
+        strategy: None,
+    };
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            return Err(String::new());
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let number = || -> Result<u64, String> {
+            value
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{flag} needs a positive whole number, not {value:?}"))
+        };
+        match flag.as_str() {
+            "--conversations" => options.conversations = number()? as usize,
+            "--concurrency" => options.concurrency = number()? as usize,
+            "--agents" => options.agents = number()? as usize,
+            "--max-seconds" => options.max_seconds = number()?,
+            "--strategy" => options.strategy = Some(value),
+            _ => return Err(format!("unknown flag {flag}")),
+        }
+    }
+    if options.conversations > options.agents * CAPACITY as usize {
+        return Err(format!(
+            "{} conversations do not fit in {} agents of capacity {CAPACITY}; add --agents",
+            options.conversations, options.agents
+        ));
+    }
+    Ok(options)
+}
+
+/// What one POST gave.
+struct Sample {
+    latency: Duration,
+    outcome: Outcome,
+}
+
+enum Outcome {
+    Assigned,
+    /// Created, but the reply names no agent (queued, or a bot).
+    Unassigned,
+    /// Not created: the status, or the transport error.
+    Failed(String),
+}
+
+/// The value at quantile `q` (0..=1) of sorted latencies, nearest rank.
+fn quantile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Create one conversation and time it, body included: the reply is not
+/// complete, and so the assignment not known, until the body has arrived.
+async fn create(app: &TestApp, key: &str, i: usize) -> Sample {
+    // A distinct contact per conversation, like real traffic.
+    let body = json!({
+        "channel": "chat",
+        "subject": format!("Order {i} is late"),
+        "contact": {"name": format!("Customer {i}"), "email": format!("customer{i}@example.com")},
+        "message": "Hi, my order has not arrived yet."
+    });
+    let started = Instant::now();
+    let sent = app
+        .client
+        .post(format!("{}/v1/conversations", app.base))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await;
+    let result = match sent {
+        Ok(response) => {
+            let status = response.status();
+            response.text().await.map(|text| (status, text))
+        }
+        Err(error) => Err(error),
+    };
+    let latency = started.elapsed();
+    let outcome = match result {
+        Ok((status, text)) if status == reqwest::StatusCode::CREATED => {
+            let reply: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            match assigned_agent(&reply) {
+                Some(agent) if !agent.is_empty() => Outcome::Assigned,
+                _ => Outcome::Unassigned,
+            }
+        }
+        Ok((status, text)) => Outcome::Failed(format!("{status}: {text}")),
+        Err(error) => Outcome::Failed(format!("request failed: {error}")),
+    };
+    Sample { latency, outcome }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let options = match parse(std::env::args().skip(1)) {
+        Ok(options) => options,
+        Err(message) if message.is_empty() => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("baton-load: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let app = Arc::new(TestApp::spawn_with(dir, SandboxLimits::default()).await);
+    let key = app.tenant("Load Test").await;
+    for i in 0..options.agents {
+        let agent = app.agent(&key, &format!("Agent{i:04}"), CAPACITY).await;
+        app.presence(&key, &agent, "available").await;
+    }
+    if let Some(strategy) = &options.strategy {
+        app.bind_strategy(&key, strategy).await;
+    }
+    let key: Arc<str> = key.into();
+
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    // Set on timeout so workers stop taking new work.
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..options.concurrency.min(options.conversations))
+        .map(|_| {
+            let (app, key) = (Arc::clone(&app), Arc::clone(&key));
+            let (next, done, stop) = (Arc::clone(&next), Arc::clone(&done), Arc::clone(&stop));
+            let total = options.conversations;
+            tokio::spawn(async move {
+                let mut samples = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= total {
+                        break;
+                    }
+                    samples.push(create(&app, &key, i).await);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                samples
+            })
+        })
+        .collect();
+
+    let progress = {
+        let done = Arc::clone(&done);
+        let total = options.conversations;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(PROGRESS_EVERY);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                eprintln!(
+                    "progress: {}/{total} after {:.0} s",
+                    done.load(Ordering::Relaxed),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+        })
+    };
+
+    let limit = Duration::from_secs(options.max_seconds);
+    let all = async {
+        let mut samples = Vec::with_capacity(options.conversations);
+        for worker in workers {
+            samples.extend(worker.await.expect("worker finished"));
+        }
+        samples
+    };
+    let samples = match tokio::time::timeout(limit, all).await {
+        Ok(samples) => samples,
+        Err(_) => {
+            stop.store(true, Ordering::Relaxed);
+            let finished = done.load(Ordering::Relaxed);
+            eprintln!(
+                "baton-load: aborted: the run went over --max-seconds {} with {finished} of {} \
+                 conversations created ({:.1} per second); try fewer --conversations",
+                options.max_seconds,
+                options.conversations,
+                finished as f64 / started.elapsed().as_secs_f64()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let total = started.elapsed();
+    progress.abort();
+
+    let mut latencies: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
+    latencies.sort_unstable();
+    let unassigned = samples
+        .iter()
+        .filter(|s| matches!(s.outcome, Outcome::Unassigned))
+        .count();
+    let failures: Vec<&str> = samples
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            Outcome::Failed(why) => Some(why.as_str()),
+            _ => None,
+        })
+        .collect();
+
+    println!("conversations: {}", samples.len());
+    println!("agents: {}", options.agents);
+    println!("concurrency: {}", options.concurrency);
+    println!("total time: {:.2} s", total.as_secs_f64());
+    println!(
+        "conversations per second: {:.1}",
+        samples.len() as f64 / total.as_secs_f64()
+    );
+    println!("time to assignment p50: {}", ms(quantile(&latencies, 0.50)));
+    println!("time to assignment p90: {}", ms(quantile(&latencies, 0.90)));
+    println!("time to assignment p99: {}", ms(quantile(&latencies, 0.99)));
+    println!("time to assignment max: {}", ms(quantile(&latencies, 1.0)));
+    println!("unassigned: {unassigned}");
+    println!("failed requests: {}", failures.len());
+    if let Some(first) = failures.first() {
+        println!("first failure: {first}");
+    }
+
+    if let Ok(app) = Arc::try_unwrap(app) {
+        drop(app.stop().await);
+    }
+    if unassigned > 0 || !failures.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
