@@ -468,6 +468,19 @@ pub mod host {
     }
 }
 
+impl Channel {
+    /// The channel's name as the host's API writes it: `chat`, `email`,
+    /// `call` or `form`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Channel::Chat => "chat",
+            Channel::Email => "email",
+            Channel::Call => "call",
+            Channel::Form => "form",
+        }
+    }
+}
+
 impl ChannelLoads {
     /// The load on one channel.
     pub fn on(&self, channel: Channel) -> ChannelLoad {

@@ -117,7 +117,7 @@ impl Store {
     pub async fn create_agent(&self, tenant: &TenantId, agent: NewAgent) -> Result<AgentRecord> {
         let id = AgentId::generate();
         let now = Millis::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO agents (id, tenant_id, name, email, role, presence, capacity, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -248,7 +248,7 @@ impl Store {
         presence: Presence,
     ) -> Result<Option<i64>> {
         let now = Millis::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         // `available_since` keeps the moment the agent last became available,
         // which is what longest-waiting strategies order by.
         let updated = sqlx::query(

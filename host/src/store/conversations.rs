@@ -134,7 +134,7 @@ impl Store {
             None => (Routing::Unassigned, None),
         };
         let attributes = serde_json::Value::Object(new.attributes);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO conversations (id, tenant_id, channel, subject, contact_name, contact_email,
                 contact_owner, attributes, status, routing, priority, assignee_kind, assignee_id,
@@ -369,7 +369,7 @@ impl Store {
         internal: bool,
     ) -> Result<(MessageRecord, Option<i64>)> {
         let now = Millis::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let id = insert_message(&mut tx, conversation, author, body, internal, now).await?;
         let reopen = !internal && author == Author::Customer;
         sqlx::query(
@@ -444,7 +444,7 @@ impl Store {
         status: ConversationStatus,
     ) -> Result<Option<i64>> {
         let now = Millis::now();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         // Closing an open conversation frees its agent: their wait for the
         // next one starts now.
         if status == ConversationStatus::Closed {

@@ -96,6 +96,16 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at
+    /// the start, so a transaction that reads before it writes waits for a
+    /// concurrent writer (up to the busy timeout) instead of failing when it
+    /// would have to upgrade its read lock.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
 /// Decode an optional id column, treating anything malformed as absent.
 fn opt_id<T>(value: Option<String>, parse: impl Fn(&str) -> Option<T>) -> Option<T> {
     value.as_deref().and_then(parse)

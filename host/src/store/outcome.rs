@@ -147,7 +147,7 @@ impl Store {
     pub async fn apply(&self, outcome: &Outcome) -> Result<Vec<i64>> {
         let now = Millis::now();
         let tenant = &outcome.tenant;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut events = Vec::new();
         for change in &outcome.changes {
             match change {

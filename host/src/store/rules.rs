@@ -97,7 +97,7 @@ impl Store {
         rule: &Rule,
         position: Option<usize>,
     ) -> Result<Rule> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO rules (id, tenant_id, position, name, enabled, conditions, target, method,
                 created_at, updated_at) VALUES (?, ?, -1, ?, ?, ?, ?, ?, ?, ?)",
@@ -131,7 +131,7 @@ impl Store {
 
     /// Replace a rule's fields (not its position). `false` if it does not exist.
     pub async fn update_rule(&self, tenant: &TenantId, rule: &Rule) -> Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let updated = sqlx::query(
             "UPDATE rules SET name = ?, enabled = ?, conditions = ?, target = ?, method = ?, updated_at = ?
              WHERE tenant_id = ? AND id = ?",
@@ -164,7 +164,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("DELETE FROM rules WHERE tenant_id = ? AND id = ?")
             .bind(tenant.as_str())
             .bind(id.as_str())
@@ -179,7 +179,7 @@ impl Store {
 
     /// Put the rules in exactly this order; every rule must be named once.
     pub async fn reorder_rules(&self, tenant: &TenantId, order: &[RuleId]) -> Result<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut current = self.order(&mut tx, tenant).await?;
         let mut wanted = order.to_vec();
         current.sort();

@@ -44,7 +44,7 @@ impl AssignmentStrategy for FewestHandled {
             }),
             None => AssignmentDecision::Queue(format!(
                 "fewest-handled: no agent can take a {} conversation now",
-                channel_name(channel)
+                channel.name()
             )),
         })
     }
@@ -63,15 +63,6 @@ fn fewest_handled(candidates: &[Candidate], channel: Channel) -> Option<&Candida
         .min_by(|a, b| {
             (a.handled, a.idle_since_ms, &a.id).cmp(&(b.handled, b.idle_since_ms, &b.id))
         })
-}
-
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Chat => "chat",
-        Channel::Email => "email",
-        Channel::Call => "call",
-        Channel::Form => "form",
-    }
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ impl AssignmentStrategy for FixedOrder {
         let Some(turn) = next_turn(&request.candidates, channel, last.as_deref(), &owed) else {
             return Ok(AssignmentDecision::Queue(format!(
                 "fixed-order: no agent can take a {} conversation now",
-                channel_name(channel)
+                channel.name()
             )));
         };
 
@@ -236,15 +236,6 @@ fn next_turn(
         }
     }
     None
-}
-
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Chat => "chat",
-        Channel::Email => "email",
-        Channel::Call => "call",
-        Channel::Form => "form",
-    }
 }
 
 #[cfg(test)]

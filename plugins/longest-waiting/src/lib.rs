@@ -56,7 +56,7 @@ impl AssignmentStrategy for LongestWaiting {
             }
             None => AssignmentDecision::Queue(format!(
                 "longest-waiting: no agent can take a {} conversation now",
-                channel_name(channel)
+                channel.name()
             )),
         })
     }
@@ -79,15 +79,6 @@ fn longest_waiting(candidates: &[Candidate], channel: Channel) -> Option<&Candid
                 &b.id,
             ))
         })
-}
-
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Chat => "chat",
-        Channel::Email => "email",
-        Channel::Call => "call",
-        Channel::Form => "form",
-    }
 }
 
 #[cfg(test)]

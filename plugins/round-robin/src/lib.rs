@@ -41,7 +41,7 @@ impl AssignmentStrategy for RoundRobin {
         let Some(next) = next_agent(&request.candidates, channel, last.as_deref()) else {
             return Ok(AssignmentDecision::Queue(format!(
                 "round-robin: no agent can take a {} conversation now",
-                channel_name(channel)
+                channel.name()
             )));
         };
         if let Err(e) = host::kv::set(LAST, &next.id) {
@@ -76,15 +76,6 @@ fn next_agent<'a>(
     eligible.sort_by(|a, b| a.id.cmp(&b.id));
     let after_last = last.and_then(|last| eligible.iter().find(|c| c.id.as_str() > last));
     after_last.or(eligible.first()).copied()
-}
-
-fn channel_name(channel: Channel) -> &'static str {
-    match channel {
-        Channel::Chat => "chat",
-        Channel::Email => "email",
-        Channel::Call => "call",
-        Channel::Form => "form",
-    }
 }
 
 #[cfg(test)]
