@@ -3,6 +3,7 @@
 
 mod handoff;
 mod isolation;
+mod lifecycle;
 mod methods;
 mod plugins;
 mod queue;

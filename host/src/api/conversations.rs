@@ -97,6 +97,7 @@ async fn detail(
     out["history"] = json!(state.store.history(id).await?);
     out["tags"] = json!(state.store.tags(id).await?);
     out["offered_to"] = json!(state.store.offers(id).await?);
+    out["note"] = json!(state.store.conversation_note(id).await?);
     Ok(out)
 }
 

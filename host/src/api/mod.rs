@@ -5,6 +5,7 @@ mod conversations;
 pub mod error;
 mod extract;
 mod handling;
+mod lifecycle;
 mod plugins;
 mod queue;
 mod routing;
@@ -54,7 +55,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations",
             post(conversations::create).get(conversations::list),
         )
-        .route("/v1/conversations/{id}", get(conversations::get))
+        .route(
+            "/v1/conversations/{id}",
+            get(conversations::get).delete(lifecycle::delete),
+        )
         .route(
             "/v1/conversations/{id}/messages",
             post(conversations::add_message),
@@ -72,6 +76,22 @@ pub fn router(state: AppState) -> Router {
             get(handling::get_queue_policy).put(handling::put_queue_policy),
         )
         .route("/v1/conversations/{id}/transfer", post(handling::transfer))
+        .route("/v1/conversations/{id}/tags", put(lifecycle::set_tags))
+        .route(
+            "/v1/conversations/{id}/note",
+            put(lifecycle::set_conversation_note),
+        )
+        .route("/v1/conversations/{id}/links", get(lifecycle::links))
+        .route("/v1/contacts/{email}", get(lifecycle::get_contact))
+        .route(
+            "/v1/contacts/{email}/note",
+            put(lifecycle::set_contact_note),
+        )
+        .route("/v1/customer/{token}", get(lifecycle::customer_view))
+        .route(
+            "/v1/customer/{token}/messages",
+            post(lifecycle::customer_message),
+        )
         .route(
             "/v1/conversations/{id}/transfer/accept",
             post(handling::accept_transfer),

@@ -7,6 +7,7 @@ mod bots;
 mod conversations;
 mod events;
 mod handling;
+mod lifecycle;
 mod offers;
 mod outcome;
 mod plugins;
@@ -28,6 +29,7 @@ pub use conversations::{
 };
 pub use events::EventRecord;
 pub use handling::{TransferRecord, transferred};
+pub use lifecycle::CustomerView;
 pub use offers::AcceptRefusal;
 pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};

@@ -1,0 +1,255 @@
+//! Tags and notes, member and customer links, and permanent deletion.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{JsonBody, Tenant};
+use crate::domain::{AgentId, Author, ConversationId, Email, Role, TenantId};
+
+/// Notes on conversations and contacts are short by design.
+const MAX_NOTE: usize = 500;
+const MAX_TAG: usize = 64;
+const MAX_TAGS: usize = 50;
+
+async fn existing(
+    state: &AppState,
+    tenant: &TenantId,
+    raw: &str,
+) -> Result<ConversationId, ApiError> {
+    let id = ConversationId::parse(raw)
+        .map_err(|_| ApiError::not_found(format_args!("conversation {raw}")))?;
+    match state.store.get_conversation(tenant, &id).await? {
+        Some(_) => Ok(id),
+        None => Err(ApiError::not_found(format_args!("conversation {id}"))),
+    }
+}
+
+fn note(field: &str, text: &str) -> Result<Option<String>, ApiError> {
+    let text = text.trim();
+    if text.chars().count() > MAX_NOTE {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "must be at most {MAX_NOTE} characters (this one has {})",
+                text.chars().count()
+            ),
+        ));
+    }
+    Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TagsBody {
+    tags: Vec<String>,
+}
+
+/// Replace the conversation's tags (typically set when closing it).
+pub(super) async fn set_tags(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<TagsBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = existing(&state, &tenant.id, &raw).await?;
+    if body.tags.len() > MAX_TAGS {
+        return Err(ApiError::invalid(
+            "tags",
+            format!("at most {MAX_TAGS} tags"),
+        ));
+    }
+    let mut tags = Vec::new();
+    for (i, tag) in body.tags.iter().enumerate() {
+        let tag = tag.trim();
+        if tag.is_empty() || tag.chars().count() > MAX_TAG || tag.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                format!("tags[{i}]"),
+                format!("a tag has 1 to {MAX_TAG} printable characters"),
+            ));
+        }
+        tags.push(tag.to_owned());
+    }
+    state.store.set_tags(&id, &tags).await?;
+    Ok(Json(json!({ "tags": state.store.tags(&id).await? })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NoteBody {
+    note: String,
+}
+
+pub(super) async fn set_conversation_note(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<NoteBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = existing(&state, &tenant.id, &raw).await?;
+    let text = note("note", &body.note)?;
+    state
+        .store
+        .set_conversation_note(&id, text.as_deref())
+        .await?;
+    Ok(Json(json!({ "note": text })))
+}
+
+fn contact_email(raw: &str) -> Result<String, ApiError> {
+    Email::parse(raw)
+        .map(|e| e.as_str().to_lowercase())
+        .map_err(|e| ApiError::invalid("email", e))
+}
+
+pub(super) async fn set_contact_note(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<NoteBody>,
+) -> Result<Json<Value>, ApiError> {
+    let email = contact_email(&raw)?;
+    let text = note("note", &body.note)?.unwrap_or_default();
+    state
+        .store
+        .set_contact_note(&tenant.id, &email, &text)
+        .await?;
+    Ok(Json(json!({ "email": email, "note": text })))
+}
+
+pub(super) async fn get_contact(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let email = contact_email(&raw)?;
+    let note = state.store.contact_note(&tenant.id, &email).await?;
+    Ok(Json(json!({ "email": email, "note": note })))
+}
+
+/// The member link (for agents, behind the API key) and the customer link
+/// (a secret URL that shows this conversation only, without internal notes).
+pub(super) async fn links(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = existing(&state, &tenant.id, &raw).await?;
+    let token = state.store.customer_token(&id).await?;
+    Ok(Json(json!({
+        "member": format!("/v1/conversations/{id}"),
+        "customer": format!("/v1/customer/{token}"),
+    })))
+}
+
+/// What the customer sees: the subject, the status and the public
+/// messages; never internal notes, assignees, history or other customers.
+pub(super) async fn customer_view(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let view = state
+        .store
+        .customer_view(&token)
+        .await?
+        .ok_or_else(|| ApiError::not_found("such conversation"))?;
+    let messages: Vec<Value> = view
+        .messages
+        .iter()
+        .map(|m| json!({"author": m.author, "body": m.body, "created_at": m.created_at}))
+        .collect();
+    Ok(Json(
+        json!({ "subject": view.subject, "status": view.status, "messages": messages }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CustomerMessage {
+    body: String,
+}
+
+/// The customer writes through their link.
+pub(super) async fn customer_message(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    JsonBody(body): JsonBody<CustomerMessage>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let (tenant, id) = state
+        .store
+        .customer_conversation(&token)
+        .await?
+        .ok_or_else(|| ApiError::not_found("such conversation"))?;
+    let text = body.body.trim();
+    if text.is_empty() || text.chars().count() > 20_000 {
+        return Err(ApiError::invalid("body", "must have 1 to 20000 characters"));
+    }
+    let (_, event) = state
+        .store
+        .add_message(&tenant, &id, Author::Customer, text, false)
+        .await?;
+    if let Some(event) = event {
+        state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+    }
+    Ok((
+        StatusCode::CREATED,
+        customer_view(State(state), Path(token)).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeleteBody {
+    /// The conversation's id again: deleting cannot be undone.
+    confirm: String,
+}
+
+/// Delete a conversation for good: its messages, notes, tags, history and
+/// events go with it, so it no longer counts anywhere. Only an admin, named
+/// in `X-Baton-Agent`, may do it, and only with the id repeated in `confirm`.
+pub(super) async fn delete(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody<DeleteBody>,
+) -> Result<Json<Value>, ApiError> {
+    let id = existing(&state, &tenant.id, &raw).await?;
+    let actor = headers
+        .get("x-baton-agent")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| AgentId::parse(v).ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "name the admin doing this in X-Baton-Agent",
+            )
+        })?;
+    let admin = state
+        .store
+        .get_agent(&tenant.id, &actor)
+        .await?
+        .is_some_and(|a| a.role == Role::Admin);
+    if !admin {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "only an admin may delete a conversation",
+        ));
+    }
+    if body.confirm != id.as_str() {
+        return Err(ApiError::invalid(
+            "confirm",
+            "repeat the conversation's id to confirm: this cannot be undone",
+        ));
+    }
+    state.store.delete_conversation(&tenant.id, &id).await?;
+    tracing::info!(%id, admin = %actor, "conversation deleted for good");
+    Ok(Json(json!({ "deleted": id })))
+}
