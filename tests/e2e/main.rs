@@ -1,6 +1,7 @@
 //! End-to-end tests: each starts the real server on a random loopback port
 //! with a fresh SQLite file and drives it over HTTP.
 
+mod collaboration;
 mod handoff;
 mod isolation;
 mod lifecycle;

@@ -98,6 +98,7 @@ async fn detail(
     out["tags"] = json!(state.store.tags(id).await?);
     out["offered_to"] = json!(state.store.offers(id).await?);
     out["note"] = json!(state.store.conversation_note(id).await?);
+    out["followers"] = json!(state.store.followers(id).await?);
     Ok(out)
 }
 
@@ -259,6 +260,9 @@ pub(super) async fn add_message(
         .store
         .add_message(&tenant.id, &id, body.author, &text, body.internal)
         .await?;
+    if body.internal {
+        super::collaboration::mention(&state, &tenant.id, &id, &text).await?;
+    }
     if let Some(event) = event {
         state.dispatch.wait_for(event, ROUTING_WAIT).await;
     }

@@ -1,6 +1,7 @@
 //! The HTTP API: axum routers, credentials and error mapping.
 
 mod agents;
+mod collaboration;
 mod conversations;
 pub mod error;
 mod extract;
@@ -77,6 +78,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/conversations/{id}/transfer", post(handling::transfer))
         .route("/v1/conversations/{id}/tags", put(lifecycle::set_tags))
+        .route("/v1/conversations/{id}/join", post(collaboration::join))
+        .route(
+            "/v1/conversations/{id}/followers",
+            post(collaboration::add_follower),
+        )
+        .route(
+            "/v1/conversations/{id}/followers/{agent}",
+            axum::routing::delete(collaboration::remove_follower),
+        )
+        .route(
+            "/v1/agents/{id}/notifications",
+            get(collaboration::notifications),
+        )
+        .route("/v1/stats", get(collaboration::stats))
         .route(
             "/v1/conversations/{id}/note",
             put(lifecycle::set_conversation_note),

@@ -372,13 +372,19 @@ impl Store {
         let mut tx = self.write().await?;
         let id = insert_message(&mut tx, conversation, author, body, internal, now).await?;
         let reopen = !internal && author == Author::Customer;
+        // The first public agent message is the first response, for statistics.
+        let first_response = !internal && author == Author::Agent;
         sqlx::query(
             "UPDATE conversations SET updated_at = ?,
-                status = CASE WHEN ? THEN 'open' ELSE status END
+                status = CASE WHEN ? THEN 'open' ELSE status END,
+                first_response_at = CASE WHEN ? THEN COALESCE(first_response_at, ?)
+                    ELSE first_response_at END
              WHERE id = ?",
         )
         .bind(now.0)
         .bind(reopen)
+        .bind(first_response)
+        .bind(now.0)
         .bind(conversation.as_str())
         .execute(&mut *tx)
         .await?;
@@ -460,8 +466,12 @@ impl Store {
             .await?;
         }
         let updated = sqlx::query(
-            "UPDATE conversations SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+            "UPDATE conversations SET status = ?, updated_at = ?,
+                closed_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END
+             WHERE tenant_id = ? AND id = ?",
         )
+        .bind(status.as_str())
+        .bind(now.0)
         .bind(status.as_str())
         .bind(now.0)
         .bind(tenant.as_str())

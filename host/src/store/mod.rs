@@ -4,6 +4,7 @@
 mod agents;
 mod bindings;
 mod bots;
+mod collaboration;
 mod conversations;
 mod events;
 mod handling;
@@ -24,6 +25,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use agents::{AgentRecord, NewAgent, TeamRecord};
 pub use bindings::BindingRecord;
 pub use bots::BotRecord;
+pub use collaboration::Stats;
 pub use conversations::{
     ConversationFilter, ConversationRecord, HistoryRecord, MessageRecord, NewConversation,
 };

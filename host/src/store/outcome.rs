@@ -273,10 +273,11 @@ impl Store {
                     history: entry,
                 } => {
                     sqlx::query(
-                        "UPDATE conversations SET routing = 'rejected', status = 'closed',
+                        "UPDATE conversations SET routing = 'rejected', status = 'closed', closed_at = ?,
                             assignee_kind = NULL, assignee_id = NULL, queued_at = NULL, updated_at = ?
                          WHERE tenant_id = ? AND id = ?",
                     )
+                    .bind(now.0)
                     .bind(now.0)
                     .bind(tenant.as_str())
                     .bind(conversation.as_str())
@@ -307,8 +308,12 @@ impl Store {
                     status,
                 } => {
                     sqlx::query(
-                        "UPDATE conversations SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?",
+                        "UPDATE conversations SET status = ?, updated_at = ?,
+                            closed_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END
+                         WHERE tenant_id = ? AND id = ?",
                     )
+                    .bind(status.as_str())
+                    .bind(now.0)
                     .bind(status.as_str())
                     .bind(now.0)
                     .bind(tenant.as_str())

@@ -1,0 +1,176 @@
+//! Followers, @mentions and the tenant's statistics.
+
+use std::collections::BTreeMap;
+
+use sqlx::Row;
+
+use super::{Result, Store};
+use crate::domain::{AgentId, ConversationId, Millis, TenantId};
+
+/// Aggregates over the tenant's conversations.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stats {
+    pub conversations: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_channel: BTreeMap<String, u64>,
+    pub by_tag: BTreeMap<String, u64>,
+    /// Median milliseconds from creation to the first agent message.
+    pub first_response_ms_median: Option<i64>,
+    /// Median milliseconds from creation to closing.
+    pub resolution_ms_median: Option<i64>,
+}
+
+fn median(mut values: Vec<i64>) -> Option<i64> {
+    values.sort_unstable();
+    values.get(values.len() / 2).copied()
+}
+
+impl Store {
+    pub async fn followers(&self, conversation: &ConversationId) -> Result<Vec<AgentId>> {
+        let rows = sqlx::query(
+            "SELECT agent_id FROM followers WHERE conversation_id = ? ORDER BY at, agent_id",
+        )
+        .bind(conversation.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| AgentId::parse(r.get("agent_id")).ok())
+            .collect())
+    }
+
+    /// Add a follower; `false` if they already followed.
+    pub async fn follow(
+        &self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        by: Option<&AgentId>,
+    ) -> Result<bool> {
+        let added = sqlx::query(
+            "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(conversation.as_str())
+        .bind(agent.as_str())
+        .bind(by.map(AgentId::as_str))
+        .bind(Millis::now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(added.rows_affected() == 1)
+    }
+
+    pub async fn unfollow(&self, conversation: &ConversationId, agent: &AgentId) -> Result<bool> {
+        let removed =
+            sqlx::query("DELETE FROM followers WHERE conversation_id = ? AND agent_id = ?")
+                .bind(conversation.as_str())
+                .bind(agent.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(removed.rows_affected() == 1)
+    }
+
+    /// Queue an in-app notification for an agent.
+    pub async fn notify_agent(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        message: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(tenant.as_str())
+        .bind(conversation.as_str())
+        .bind(serde_json::json!({"agent": agent}).to_string())
+        .bind(message)
+        .bind(Millis::now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Notifications addressed to one agent, newest first.
+    pub async fn notifications_for(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> Result<Vec<serde_json::Value>> {
+        let recipient = serde_json::json!({"agent": agent}).to_string();
+        let rows = sqlx::query(
+            "SELECT conversation_id, message, created_at FROM notifications
+             WHERE tenant_id = ? AND recipient = ? ORDER BY id DESC LIMIT 200",
+        )
+        .bind(tenant.as_str())
+        .bind(recipient)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "conversation": r.get::<Option<String>, _>("conversation_id"),
+                    "message": r.get::<String, _>("message"),
+                    "at": Millis(r.get("created_at")),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn stats(&self, tenant: &TenantId) -> Result<Stats> {
+        let count = |rows: Vec<sqlx::sqlite::SqliteRow>| -> BTreeMap<String, u64> {
+            rows.iter()
+                .map(|r| {
+                    (
+                        r.get::<String, _>("k"),
+                        u64::try_from(r.get::<i64, _>("n")).unwrap_or(0),
+                    )
+                })
+                .collect()
+        };
+        let by_status = count(
+            sqlx::query("SELECT status AS k, COUNT(*) AS n FROM conversations WHERE tenant_id = ? GROUP BY status")
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        let by_channel = count(
+            sqlx::query("SELECT channel AS k, COUNT(*) AS n FROM conversations WHERE tenant_id = ? GROUP BY channel")
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?,
+        );
+        let by_tag = count(
+            sqlx::query(
+                "SELECT t.tag AS k, COUNT(*) AS n FROM conversation_tags t
+                 JOIN conversations c ON c.id = t.conversation_id WHERE c.tenant_id = ? GROUP BY t.tag",
+            )
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await?,
+        );
+        let times = sqlx::query(
+            "SELECT first_response_at - created_at AS first, closed_at - created_at AS resolved
+             FROM conversations WHERE tenant_id = ?",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let first: Vec<i64> = times
+            .iter()
+            .filter_map(|r| r.get::<Option<i64>, _>("first"))
+            .collect();
+        let resolved: Vec<i64> = times
+            .iter()
+            .filter_map(|r| r.get::<Option<i64>, _>("resolved"))
+            .collect();
+        Ok(Stats {
+            conversations: by_status.values().sum(),
+            by_status,
+            by_channel,
+            by_tag,
+            first_response_ms_median: median(first),
+            resolution_ms_median: median(resolved),
+        })
+    }
+}
