@@ -3,28 +3,15 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
-use crate::domain::{AgentId, ConversationId, EventKind, Role, TenantId};
+use super::{AppState, lookup};
+use crate::domain::{AgentId, ConversationId, EventKind, TenantId};
 use crate::store::{AgentRecord, Change, HistoryEntry, Outcome, Stats};
-
-async fn conversation(
-    state: &AppState,
-    tenant: &TenantId,
-    raw: &str,
-) -> Result<ConversationId, ApiError> {
-    let id = ConversationId::parse(raw)
-        .map_err(|_| ApiError::not_found(format_args!("conversation {raw}")))?;
-    match state.store.get_conversation(tenant, &id).await? {
-        Some(_) => Ok(id),
-        None => Err(ApiError::not_found(format_args!("conversation {id}"))),
-    }
-}
 
 async fn member(
     state: &AppState,
@@ -61,7 +48,7 @@ pub(super) async fn join(
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<JoinBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = conversation(&state, &tenant.id, &raw).await?;
+    let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let agent = member(&state, &tenant.id, &body.agent, "agent").await?;
     match body.role {
         JoinAs::Follower => {
@@ -110,26 +97,6 @@ pub(super) struct FollowerBody {
     agent: AgentId,
 }
 
-/// The admin named in `X-Baton-Agent`, or a 403.
-async fn admin(
-    state: &AppState,
-    tenant: &TenantId,
-    headers: &HeaderMap,
-) -> Result<AgentId, ApiError> {
-    let forbidden = |m: &str| ApiError::new(StatusCode::FORBIDDEN, "forbidden", m);
-    let actor = headers
-        .get("x-baton-agent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| AgentId::parse(v).ok())
-        .ok_or_else(|| forbidden("name the admin doing this in X-Baton-Agent"))?;
-    match state.store.get_agent(tenant, &actor).await? {
-        Some(a) if a.role == Role::Admin => Ok(actor),
-        _ => Err(forbidden(
-            "only an admin may add or remove other members as followers",
-        )),
-    }
-}
-
 /// An admin adds a follower.
 pub(super) async fn add_follower(
     Tenant(tenant): Tenant,
@@ -138,8 +105,14 @@ pub(super) async fn add_follower(
     headers: HeaderMap,
     JsonBody(body): JsonBody<FollowerBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = conversation(&state, &tenant.id, &raw).await?;
-    let by = admin(&state, &tenant.id, &headers).await?;
+    let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
+    let by = lookup::admin(
+        &state,
+        &tenant.id,
+        &headers,
+        "add other members as followers",
+    )
+    .await?;
     member(&state, &tenant.id, &body.agent, "agent").await?;
     state.store.follow(&id, &body.agent, Some(&by)).await?;
     Ok(Json(
@@ -153,13 +126,19 @@ pub(super) async fn remove_follower(
     Path((raw, agent)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let id = conversation(&state, &tenant.id, &raw).await?;
+    let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let agent = AgentId::parse(&agent)
         .map_err(|_| ApiError::not_found(format_args!("follower {agent}")))?;
     // Anyone may stop following; removing someone else takes an admin.
     let actor = headers.get("x-baton-agent").and_then(|v| v.to_str().ok());
     if actor != Some(agent.as_str()) {
-        admin(&state, &tenant.id, &headers).await?;
+        lookup::admin(
+            &state,
+            &tenant.id,
+            &headers,
+            "remove other members as followers",
+        )
+        .await?;
     }
     if !state.store.unfollow(&id, &agent).await? {
         return Err(ApiError::not_found(format_args!("follower {agent}")));

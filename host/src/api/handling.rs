@@ -8,9 +8,9 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
+use super::{AppState, lookup};
 use crate::domain::{
     AgentId, Channel, ConversationId, ConversationStatus, EventKind, Routing, TeamId, TenantId,
 };
@@ -33,20 +33,6 @@ fn by_agent(reason: String) -> HistoryEntry {
         plugin_version: None,
         reason,
     }
-}
-
-async fn conversation(
-    state: &AppState,
-    tenant: &TenantId,
-    raw: &str,
-) -> Result<ConversationRecord, ApiError> {
-    let id = ConversationId::parse(raw)
-        .map_err(|_| ApiError::not_found(format_args!("conversation {raw}")))?;
-    state
-        .store
-        .get_conversation(tenant, &id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))
 }
 
 async fn agent(
@@ -107,7 +93,7 @@ pub(super) async fn answer(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AgentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let c = conversation(&state, &tenant.id, &id).await?;
+    let c = lookup::conversation(&state, &tenant.id, &id).await?;
     waiting(&c)?;
     agent(&state, &tenant.id, &body.agent, "agent").await?;
     let mut changes = Vec::new();
@@ -150,7 +136,7 @@ pub(super) async fn decline(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AgentBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let c = conversation(&state, &tenant.id, &id).await?;
+    let c = lookup::conversation(&state, &tenant.id, &id).await?;
     waiting(&c)?;
     agent(&state, &tenant.id, &body.agent, "agent").await?;
     state.store.decline(&tenant.id, &c.id, &body.agent).await?;
@@ -180,7 +166,7 @@ pub(super) async fn transfer(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<TransferBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let c = conversation(&state, &tenant.id, &id).await?;
+    let c = lookup::conversation(&state, &tenant.id, &id).await?;
     if body.note.chars().count() > 2000 {
         return Err(ApiError::invalid("note", "must be at most 2000 characters"));
     }
@@ -247,7 +233,7 @@ pub(super) async fn settle_transfer(
     who: AgentId,
     accept: bool,
 ) -> Result<Json<Value>, ApiError> {
-    let c = conversation(state, tenant, raw).await?;
+    let c = lookup::conversation(state, tenant, raw).await?;
     let pending = state
         .store
         .pending_transfer(&c.id)

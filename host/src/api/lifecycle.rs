@@ -8,28 +8,15 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
-use crate::domain::{AgentId, Author, ConversationId, Email, Role, TenantId};
+use super::{AppState, lookup};
+use crate::domain::{Author, Email};
 
 /// Notes on conversations and contacts are short by design.
 const MAX_NOTE: usize = 500;
 const MAX_TAG: usize = 64;
 const MAX_TAGS: usize = 50;
-
-async fn existing(
-    state: &AppState,
-    tenant: &TenantId,
-    raw: &str,
-) -> Result<ConversationId, ApiError> {
-    let id = ConversationId::parse(raw)
-        .map_err(|_| ApiError::not_found(format_args!("conversation {raw}")))?;
-    match state.store.get_conversation(tenant, &id).await? {
-        Some(_) => Ok(id),
-        None => Err(ApiError::not_found(format_args!("conversation {id}"))),
-    }
-}
 
 fn note(field: &str, text: &str) -> Result<Option<String>, ApiError> {
     let text = text.trim();
@@ -58,7 +45,7 @@ pub(super) async fn set_tags(
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<TagsBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = existing(&state, &tenant.id, &raw).await?;
+    let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     if body.tags.len() > MAX_TAGS {
         return Err(ApiError::invalid(
             "tags",
@@ -92,7 +79,7 @@ pub(super) async fn set_conversation_note(
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<NoteBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = existing(&state, &tenant.id, &raw).await?;
+    let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let text = note("note", &body.note)?;
     state
         .store
@@ -139,7 +126,7 @@ pub(super) async fn links(
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = existing(&state, &tenant.id, &raw).await?;
+    let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let token = state.store.customer_token(&id).await?;
     Ok(Json(json!({
         "member": format!("/v1/conversations/{id}"),
@@ -219,30 +206,8 @@ pub(super) async fn delete(
     headers: HeaderMap,
     JsonBody(body): JsonBody<DeleteBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let id = existing(&state, &tenant.id, &raw).await?;
-    let actor = headers
-        .get("x-baton-agent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| AgentId::parse(v).ok())
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "name the admin doing this in X-Baton-Agent",
-            )
-        })?;
-    let admin = state
-        .store
-        .get_agent(&tenant.id, &actor)
-        .await?
-        .is_some_and(|a| a.role == Role::Admin);
-    if !admin {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "only an admin may delete a conversation",
-        ));
-    }
+    let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
+    let actor = lookup::admin(&state, &tenant.id, &headers, "delete a conversation").await?;
     if body.confirm != id.as_str() {
         return Err(ApiError::invalid(
             "confirm",

@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 mod handling;
 mod lifecycle;
+mod lookup;
 mod plugins;
 mod queue;
 mod routing;
