@@ -1,5 +1,5 @@
 //! Putting the parts together: `App::start` builds the store, the plugin
-//! runtime and the dispatcher; `App::serve` runs the API on a listener the
+//! runtime, the dispatcher and the timer worker; `App::serve` runs the API on a listener the
 //! caller owns (so tests bind port 0).
 
 use std::sync::Arc;
@@ -8,10 +8,12 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::{self, AppState};
+use crate::clock::Clock;
 use crate::config::Settings;
 use crate::plugin::{PluginRegistry, PluginRuntime};
 use crate::routing::Router;
 use crate::routing::dispatcher::DispatchHandle;
+use crate::routing::timers::{self, TimerHandle};
 use crate::store::Store;
 
 /// A running Baton: state plus the dispatcher task.
@@ -19,12 +21,22 @@ pub struct App {
     state: AppState,
     shutdown: watch::Sender<bool>,
     dispatcher: tokio::task::JoinHandle<()>,
+    timers: tokio::task::JoinHandle<()>,
 }
 
 impl App {
     /// Open the database, install the default plugins and start dispatching.
     pub async fn start(settings: &Settings, operator_token: String) -> anyhow::Result<Self> {
-        let store = Store::connect(&settings.database_url).await?;
+        Self::start_with_clock(settings, operator_token, Clock::system()).await
+    }
+
+    /// [`App::start`] on a given clock (tests pass a manual one).
+    pub async fn start_with_clock(
+        settings: &Settings,
+        operator_token: String,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.database_url, clock).await?;
         let runtime = Arc::new(
             PluginRuntime::new(settings.limits.clone()).map_err(|e| anyhow::anyhow!("{e:#}"))?,
         );
@@ -33,17 +45,26 @@ impl App {
         let dispatch = Arc::new(DispatchHandle::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let router = Router::new(store.clone(), plugins.clone());
-        let dispatcher = tokio::spawn(router.dispatch(dispatch.clone(), shutdown_rx));
+        let dispatcher = tokio::spawn(router.dispatch(dispatch.clone(), shutdown_rx.clone()));
+        let timer_handle = Arc::new(TimerHandle::new());
+        let timers = tokio::spawn(timers::run(
+            store.clone(),
+            dispatch.clone(),
+            timer_handle.clone(),
+            shutdown_rx,
+        ));
         let state = AppState {
             store,
             plugins,
             dispatch,
+            timers: timer_handle,
             operator_token: operator_token.into(),
         };
         Ok(Self {
             state,
             shutdown,
             dispatcher,
+            timers,
         })
     }
 
@@ -64,6 +85,7 @@ impl App {
         let _ = self.shutdown.send(true);
         self.state.dispatch.wake();
         let _ = self.dispatcher.await;
+        let _ = self.timers.await;
         Ok(())
     }
 }

@@ -7,10 +7,12 @@
 //! - [`routing`]: the event dispatcher, assignment, handoff and workflows.
 //! - [`rules`]: assignment rules: conditions, targets, first match.
 //! - [`api`]: the axum HTTP API.
-//! - [`app`]: wiring; [`config`]: settings from the environment.
+//! - [`app`]: wiring; [`config`]: settings from the environment;
+//!   [`clock`]: the one source of "now" (manual in tests).
 
 pub mod api;
 pub mod app;
+pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod plugin;
@@ -19,4 +21,5 @@ pub mod rules;
 pub mod store;
 
 pub use app::App;
+pub use clock::Clock;
 pub use config::Settings;

@@ -10,4 +10,5 @@ mod plugins;
 mod queue;
 mod routing;
 mod rules;
+mod statuses;
 mod validation;

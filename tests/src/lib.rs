@@ -3,8 +3,10 @@
 
 use std::path::PathBuf;
 
+use baton_host::api::AppState;
+use baton_host::domain::Millis;
 use baton_host::plugin::SandboxLimits;
-use baton_host::{App, Settings};
+use baton_host::{App, Clock, Settings};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -13,6 +15,9 @@ use tokio::sync::oneshot;
 pub mod plugins {
     include!(concat!(env!("OUT_DIR"), "/test_plugins.rs"));
 }
+
+/// 2026-11-23T00:00:00Z, a Monday (09:00 in Tokyo): where manual clocks start.
+pub const MONDAY_0000_UTC: Millis = Millis(1_795_392_000_000);
 
 /// The operator token every test server uses.
 pub const OPERATOR_TOKEN: &str = "test-operator-token";
@@ -23,6 +28,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Keeps the database directory alive as long as the app.
     pub dir: tempfile::TempDir,
+    /// The server's clock: manual for tests that move time by hand.
+    pub clock: Clock,
+    state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -44,8 +52,24 @@ impl TestApp {
         .await
     }
 
+    /// Start a server on a fresh database whose clock stands still at
+    /// `start` until the test moves it with [`TestApp::clock`].
+    pub async fn spawn_at(start: Millis) -> Self {
+        Self::spawn_on(
+            tempfile::tempdir().expect("temp dir"),
+            SandboxLimits::default(),
+            Clock::manual(start),
+        )
+        .await
+    }
+
     /// Start a server on the database in `dir` with the given limits.
     pub async fn spawn_with(dir: tempfile::TempDir, limits: SandboxLimits) -> Self {
+        Self::spawn_on(dir, limits, Clock::system()).await
+    }
+
+    /// Start a server on the database in `dir` with the given limits and clock.
+    pub async fn spawn_on(dir: tempfile::TempDir, limits: SandboxLimits, clock: Clock) -> Self {
         let db: PathBuf = dir.path().join("baton.db");
         let settings = Settings {
             addr: "127.0.0.1:0".into(),
@@ -53,9 +77,10 @@ impl TestApp {
             operator_token: Some(OPERATOR_TOKEN.into()),
             limits,
         };
-        let app = App::start(&settings, OPERATOR_TOKEN.into())
+        let app = App::start_with_clock(&settings, OPERATOR_TOKEN.into(), clock.clone())
             .await
             .expect("server starts");
+        let state = app.state().clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -72,9 +97,32 @@ impl TestApp {
             base,
             client: reqwest::Client::new(),
             dir,
+            clock,
+            state,
             stop: Some(stop),
             task: Some(task),
         }
+    }
+
+    /// Move the (manual) clock forward, then wait until every timer due by
+    /// then has fired and the dispatcher has handled what that set off.
+    pub async fn advance(&self, by: std::time::Duration) {
+        assert!(
+            self.clock.advance(by),
+            "advance needs a server started with spawn_at"
+        );
+        self.settle().await;
+    }
+
+    /// Wait for one full pass of the timer worker, then for the dispatcher.
+    pub async fn settle(&self) {
+        let wait = std::time::Duration::from_secs(10);
+        assert!(self.state.timers.pass(wait).await, "timer pass finished");
+        let last = self.state.store.last_event_id().await.expect("events");
+        assert!(
+            self.state.dispatch.wait_for(last, wait).await,
+            "events dispatched"
+        );
     }
 
     /// Stop the server and hand back its database directory.

@@ -12,8 +12,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{
-    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, Priority, Routing,
-    TenantId, parse_line,
+    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, Millis, Priority, Routing,
+    StatusChange, TenantId, TimerKind, parse_duration_ms, parse_line, parse_time,
 };
 use crate::store::{AcceptRefusal, ConversationFilter, ConversationRecord, NewConversation};
 
@@ -99,6 +99,13 @@ async fn detail(
     out["offered_to"] = json!(state.store.offers(id).await?);
     out["note"] = json!(state.store.conversation_note(id).await?);
     out["followers"] = json!(state.store.followers(id).await?);
+    for timer in state.store.pending_timers(id).await? {
+        let field = match timer.kind {
+            TimerKind::SnoozeEnds => "snoozed_until",
+            TimerKind::AutoClose => "closes_at",
+        };
+        out[field] = json!(timer.due_at);
+    }
     Ok(out)
 }
 
@@ -277,6 +284,67 @@ pub(super) async fn add_message(
 #[serde(deny_unknown_fields)]
 pub(super) struct StatusBody {
     status: ConversationStatus,
+    /// Snooze until this time (RFC 3339).
+    until: Option<String>,
+    /// Snooze for this long ("30m", "2h", "1d").
+    #[serde(rename = "for")]
+    duration: Option<String>,
+}
+
+/// Longest snooze accepted: a guard against typos in the year.
+const MAX_SNOOZE_MS: i64 = 366 * 24 * 3_600_000;
+
+impl StatusBody {
+    /// The requested change; a snooze needs exactly one of `until` and `for`,
+    /// ending in the future.
+    fn change(&self, now: Millis) -> Result<StatusChange, ApiError> {
+        let snooze_only = |field: &str| {
+            ApiError::invalid(field, "only a snooze has an end: use it with \"snoozed\"")
+        };
+        match self.status {
+            ConversationStatus::Open | ConversationStatus::Closed => {
+                if self.until.is_some() {
+                    return Err(snooze_only("until"));
+                }
+                if self.duration.is_some() {
+                    return Err(snooze_only("for"));
+                }
+                Ok(match self.status {
+                    ConversationStatus::Open => StatusChange::Open,
+                    _ => StatusChange::Close,
+                })
+            }
+            ConversationStatus::Snoozed => {
+                let until = match (&self.until, &self.duration) {
+                    (Some(until), None) => {
+                        parse_time(until).map_err(|e| ApiError::invalid("until", e))?
+                    }
+                    (None, Some(duration)) => {
+                        let ms =
+                            parse_duration_ms(duration).map_err(|e| ApiError::invalid("for", e))?;
+                        Millis(now.0.saturating_add(ms))
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(ApiError::invalid("for", "give `until` or `for`, not both"));
+                    }
+                    (None, None) => {
+                        return Err(ApiError::invalid(
+                            "until",
+                            "a snooze needs an end: `until` (a time) or `for` (e.g. \"2h\")",
+                        ));
+                    }
+                };
+                let field = if self.until.is_some() { "until" } else { "for" };
+                if until <= now {
+                    return Err(ApiError::invalid(field, "must be in the future"));
+                }
+                if now.until(until) > MAX_SNOOZE_MS {
+                    return Err(ApiError::invalid(field, "a snooze lasts at most a year"));
+                }
+                Ok(StatusChange::Snooze(Some(until)))
+            }
+        }
+    }
 }
 
 /// Open, snooze or close; closing frees the assignee's capacity for the queue.
@@ -287,9 +355,10 @@ pub(super) async fn set_status(
     JsonBody(body): JsonBody<StatusBody>,
 ) -> Result<Json<Value>, ApiError> {
     let id = conversation_id(&id)?;
+    let change = body.change(state.store.now())?;
     let event = state
         .store
-        .set_status(&tenant.id, &id, body.status)
+        .set_status(&tenant.id, &id, change)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
     state.dispatch.wait_for(event, ROUTING_WAIT).await;

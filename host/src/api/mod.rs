@@ -1,6 +1,7 @@
 //! The HTTP API: axum routers, credentials and error mapping.
 
 mod agents;
+mod auto_close;
 mod collaboration;
 mod conversations;
 pub mod error;
@@ -22,6 +23,7 @@ use axum::routing::{get, post, put};
 
 use crate::plugin::PluginRegistry;
 use crate::routing::dispatcher::DispatchHandle;
+use crate::routing::timers::TimerHandle;
 use crate::store::Store;
 pub use error::ApiError;
 
@@ -31,6 +33,7 @@ pub struct AppState {
     pub store: Store,
     pub plugins: Arc<PluginRegistry>,
     pub dispatch: Arc<DispatchHandle>,
+    pub timers: Arc<TimerHandle>,
     pub operator_token: Arc<str>,
 }
 
@@ -76,6 +79,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/settings/queue",
             get(handling::get_queue_policy).put(handling::put_queue_policy),
+        )
+        .route(
+            "/v1/settings/lifecycle",
+            get(auto_close::get).put(auto_close::put),
         )
         .route("/v1/conversations/{id}/transfer", post(handling::transfer))
         .route("/v1/conversations/{id}/tags", put(lifecycle::set_tags))

@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::Tenant;
-use crate::domain::Millis;
 
 /// Waiting conversations with their position (1 = served next) and how long
 /// each has waited.
@@ -16,7 +15,7 @@ pub(super) async fn list(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
-    let now = Millis::now();
+    let now = state.store.now();
     let waiting = state.store.waiting_conversations(&tenant.id).await?;
     let mut out = Vec::with_capacity(waiting.len());
     for (index, c) in waiting.iter().enumerate() {

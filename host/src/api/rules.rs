@@ -169,7 +169,7 @@ async fn build(
         target: body.target,
         method,
         created_at: created,
-        updated_at: Millis::now(),
+        updated_at: state.store.now(),
     })
 }
 
@@ -208,7 +208,14 @@ pub(super) async fn create(
     JsonBody(body): JsonBody<RuleBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let position = body.position;
-    let rule = build(&state, &tenant.id, RuleId::generate(), body, Millis::now()).await?;
+    let rule = build(
+        &state,
+        &tenant.id,
+        RuleId::generate(),
+        body,
+        state.store.now(),
+    )
+    .await?;
     let stored = state.store.insert_rule(&tenant.id, &rule, position).await?;
     Ok((StatusCode::CREATED, Json(view(&stored))))
 }

@@ -122,3 +122,24 @@ impl serde::Serialize for Assignee {
         out.end()
     }
 }
+
+/// A change of status as asked for: snoozing carries when it ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusChange {
+    Open,
+    /// Snoozed until a time (back to open then), or until the customer
+    /// writes when `None`.
+    Snooze(Option<super::Millis>),
+    Close,
+}
+
+impl StatusChange {
+    /// The status the conversation ends up in.
+    pub fn status(self) -> ConversationStatus {
+        match self {
+            StatusChange::Open => ConversationStatus::Open,
+            StatusChange::Snooze(_) => ConversationStatus::Snoozed,
+            StatusChange::Close => ConversationStatus::Closed,
+        }
+    }
+}

@@ -58,18 +58,24 @@ macro_rules! text_enum {
 mod agent;
 mod conversation;
 mod event;
+mod hours;
 mod ids;
 mod plugin;
 mod time;
+mod timer;
 
 pub use agent::{AgentName, Capacity, Email, Presence, Role};
-pub use conversation::{Assignee, Author, Channel, ConversationStatus, Priority, Routing};
+pub use conversation::{
+    Assignee, Author, Channel, ConversationStatus, Priority, Routing, StatusChange,
+};
 pub use event::EventKind;
+pub use hours::BusinessHours;
 pub use ids::{
     AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,
 };
 pub use plugin::{PluginKind, Slot};
-pub use time::Millis;
+pub use time::{Millis, parse_duration_ms, parse_time};
+pub use timer::TimerKind;
 
 /// Why a value given to the API is not acceptable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -79,7 +79,14 @@ impl PluginRegistry {
                 manifest.name
             );
             self.store
-                .put_plugin(&record(name.to_owned(), None, &manifest, &sha, wasm.len()))
+                .put_plugin(&record(
+                    name.to_owned(),
+                    None,
+                    &manifest,
+                    &sha,
+                    wasm.len(),
+                    self.store.now(),
+                ))
                 .await?;
         }
         Ok(())
@@ -116,6 +123,7 @@ impl PluginRegistry {
             &manifest,
             &sha,
             wasm.len(),
+            self.store.now(),
         );
         // Content-addressed: a failure between these writes leaves at most an
         // unused component, never a plugin row without its code.
@@ -138,7 +146,7 @@ impl PluginRegistry {
             tenant: tenant.to_owned(),
             plugin: "upload".into(),
             config: "{}".into(),
-            now_ms: Millis::now().0,
+            now_ms: self.store.now().0,
             kv: Default::default(),
         };
         let kind = compiled.kind;
@@ -235,6 +243,7 @@ fn record(
     manifest: &Manifest,
     sha: &str,
     size: usize,
+    at: Millis,
 ) -> PluginRecord {
     PluginRecord {
         id,
@@ -252,6 +261,6 @@ fn record(
             .collect(),
         sha256: sha.to_owned(),
         size: i64::try_from(size).unwrap_or(i64::MAX),
-        created_at: Millis::now(),
+        created_at: at,
     }
 }

@@ -11,6 +11,7 @@ pub mod queue;
 mod rules;
 mod snapshot;
 pub mod spec;
+pub mod timers;
 mod workflow;
 
 use std::sync::Arc;

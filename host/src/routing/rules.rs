@@ -4,7 +4,6 @@
 use super::assign::Scope;
 use super::spec::{BindError, PluginUse};
 use super::{Router, failure_change, snapshot};
-use crate::domain::Millis;
 use crate::domain::{Author, TenantId};
 use crate::rules::{Facts, Match, Rule, Target, Verdict};
 use crate::store::{Change, ConversationRecord, MessageRecord};
@@ -148,7 +147,7 @@ impl Router {
         let snapshot = snapshot::conversation(conversation, messages);
         for plugin in &rule.conditions.plugins {
             let holds = match self
-                .matches(tenant, plugin, Millis::now(), snapshot.clone())
+                .matches(tenant, plugin, self.store.now(), snapshot.clone())
                 .await
             {
                 Ok(answer) => answer.value,

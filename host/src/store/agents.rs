@@ -72,7 +72,7 @@ impl Store {
         let team = TeamRecord {
             id: TeamId::generate(),
             name: name.to_owned(),
-            created_at: Millis::now(),
+            created_at: self.now(),
         };
         sqlx::query("INSERT INTO teams (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)")
             .bind(team.id.as_str())
@@ -116,7 +116,7 @@ impl Store {
     /// Create an agent (offline until they say otherwise) and their team links, in one transaction.
     pub async fn create_agent(&self, tenant: &TenantId, agent: NewAgent) -> Result<AgentRecord> {
         let id = AgentId::generate();
-        let now = Millis::now();
+        let now = self.now();
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO agents (id, tenant_id, name, email, role, presence, capacity, created_at)
@@ -247,7 +247,7 @@ impl Store {
         agent: &AgentId,
         presence: Presence,
     ) -> Result<Option<i64>> {
-        let now = Millis::now();
+        let now = self.now();
         let mut tx = self.write().await?;
         // `available_since` keeps the moment the agent last became available,
         // which is what longest-waiting strategies order by.

@@ -45,7 +45,7 @@ impl Store {
         slot: Slot,
         spec: &serde_json::Value,
     ) -> Result<BindingRecord> {
-        let now = Millis::now();
+        let now = self.now();
         let result = sqlx::query(
             "INSERT INTO bindings (tenant_id, slot, spec, created_at) VALUES (?, ?, ?, ?)",
         )
@@ -71,7 +71,7 @@ impl Store {
                 SELECT id FROM bindings WHERE tenant_id = ? AND slot = ? AND rolled_back_at IS NULL
                 ORDER BY id DESC LIMIT 1)",
         )
-        .bind(Millis::now().0)
+        .bind(self.now().0)
         .bind(tenant.as_str())
         .bind(slot.as_str())
         .execute(&self.pool)

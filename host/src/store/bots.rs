@@ -25,7 +25,7 @@ impl Store {
             id: BotId::generate(),
             name: name.to_owned(),
             channels,
-            created_at: Millis::now(),
+            created_at: self.now(),
         };
         let channels: Vec<&str> = bot.channels.iter().map(|c| c.as_str()).collect();
         sqlx::query(

@@ -52,7 +52,7 @@ impl Store {
         .bind(conversation.as_str())
         .bind(agent.as_str())
         .bind(by.map(AgentId::as_str))
-        .bind(Millis::now().0)
+        .bind(self.now().0)
         .execute(&self.pool)
         .await?;
         Ok(added.rows_affected() == 1)
@@ -84,7 +84,7 @@ impl Store {
         .bind(conversation.as_str())
         .bind(serde_json::json!({"agent": agent}).to_string())
         .bind(message)
-        .bind(Millis::now().0)
+        .bind(self.now().0)
         .execute(&self.pool)
         .await?;
         Ok(())

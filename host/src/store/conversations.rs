@@ -3,10 +3,10 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Result, Store, events::insert_event, opt_id};
+use super::{Result, Store, events::insert_event, opt_id, timers};
 use crate::domain::{
     AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationStatus, EventKind,
-    MessageId, Millis, Priority, Routing, TeamId, TenantId,
+    MessageId, Millis, Priority, Routing, StatusChange, TeamId, TenantId,
 };
 
 /// A new conversation, already validated.
@@ -128,7 +128,7 @@ impl Store {
         bot: Option<BotId>,
     ) -> Result<(ConversationRecord, i64)> {
         let id = ConversationId::generate();
-        let now = Millis::now();
+        let now = self.now();
         let (routing, assignee) = match &bot {
             Some(bot) => (Routing::Bot, Some(Assignee::Bot(bot.clone()))),
             None => (Routing::Unassigned, None),
@@ -173,6 +173,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        timers::touch(&mut tx, tenant, &id, now).await?;
         let event = insert_event(
             &mut tx,
             tenant,
@@ -358,8 +359,9 @@ impl Store {
     }
 
     /// Add a message; a message the customer or an agent can see also
-    /// writes an event, in the same transaction. A customer message reopens
-    /// a closed or snoozed conversation.
+    /// writes an event, in the same transaction. A public message from
+    /// either side reopens a closed conversation; a customer message also
+    /// wakes a snoozed one. Public messages restart the inactivity deadline.
     pub async fn add_message(
         &self,
         tenant: &TenantId,
@@ -368,42 +370,60 @@ impl Store {
         body: &str,
         internal: bool,
     ) -> Result<(MessageRecord, Option<i64>)> {
-        let now = Millis::now();
+        let now = self.now();
         let mut tx = self.write().await?;
         let id = insert_message(&mut tx, conversation, author, body, internal, now).await?;
-        let reopen = !internal && author == Author::Customer;
         // The first public agent message is the first response, for statistics.
         let first_response = !internal && author == Author::Agent;
         sqlx::query(
             "UPDATE conversations SET updated_at = ?,
-                status = CASE WHEN ? THEN 'open' ELSE status END,
                 first_response_at = CASE WHEN ? THEN COALESCE(first_response_at, ?)
                     ELSE first_response_at END
              WHERE id = ?",
         )
         .bind(now.0)
-        .bind(reopen)
         .bind(first_response)
         .bind(now.0)
         .bind(conversation.as_str())
         .execute(&mut *tx)
         .await?;
-        let event = if internal {
-            None
-        } else {
-            Some(
+        let mut events = Vec::new();
+        if !internal {
+            let status = sqlx::query("SELECT status FROM conversations WHERE id = ?")
+                .bind(conversation.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            let status = ConversationStatus::parse(status.get("status")).ok();
+            let reopen = match status {
+                Some(ConversationStatus::Closed) => author != Author::Bot,
+                Some(ConversationStatus::Snoozed) => author == Author::Customer,
+                _ => false,
+            };
+            if reopen {
+                timers::change_status(&mut tx, tenant, conversation, StatusChange::Open, now)
+                    .await?;
+                events.push(EventKind::ConversationStatusChanged);
+            } else if status == Some(ConversationStatus::Open) {
+                timers::touch(&mut tx, tenant, conversation, now).await?;
+            }
+            events.push(EventKind::MessageReceived);
+        }
+        let mut last = None;
+        for kind in events {
+            let message = (kind == EventKind::MessageReceived).then_some(&id);
+            last = Some(
                 insert_event(
                     &mut tx,
                     tenant,
-                    EventKind::MessageReceived,
+                    kind,
                     Some(conversation),
                     None,
-                    Some(&id),
+                    message,
                     now,
                 )
                 .await?,
-            )
-        };
+            );
+        }
         tx.commit().await?;
         let message = MessageRecord {
             id,
@@ -412,7 +432,7 @@ impl Store {
             internal,
             created_at: now,
         };
-        Ok((message, event))
+        Ok((message, last))
     }
 }
 
@@ -447,38 +467,14 @@ impl Store {
         &self,
         tenant: &TenantId,
         conversation: &ConversationId,
-        status: ConversationStatus,
+        change: StatusChange,
     ) -> Result<Option<i64>> {
-        let now = Millis::now();
+        let now = self.now();
         let mut tx = self.write().await?;
-        // Closing an open conversation frees its agent: their wait for the
-        // next one starts now.
-        if status == ConversationStatus::Closed {
-            sqlx::query(
-                "UPDATE agents SET freed_at = ? WHERE id = (
-                    SELECT assignee_id FROM conversations
-                    WHERE tenant_id = ? AND id = ? AND assignee_kind = 'agent' AND status = 'open')",
-            )
-            .bind(now.0)
-            .bind(tenant.as_str())
-            .bind(conversation.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
-        let updated = sqlx::query(
-            "UPDATE conversations SET status = ?, updated_at = ?,
-                closed_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END
-             WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(status.as_str())
-        .bind(now.0)
-        .bind(status.as_str())
-        .bind(now.0)
-        .bind(tenant.as_str())
-        .bind(conversation.as_str())
-        .execute(&mut *tx)
-        .await?;
-        if updated.rows_affected() == 0 {
+        if timers::change_status(&mut tx, tenant, conversation, change, now)
+            .await?
+            .is_none()
+        {
             return Ok(None);
         }
         let event = insert_event(

@@ -74,7 +74,7 @@ impl Store {
         sqlx::query(
             "UPDATE events SET processed_at = ?, outcome = ? WHERE id = ? AND processed_at IS NULL",
         )
-        .bind(Millis::now().0)
+        .bind(self.now().0)
         .bind(outcome)
         .bind(event)
         .execute(&self.pool)

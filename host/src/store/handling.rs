@@ -47,7 +47,7 @@ impl Store {
         conversation: &ConversationId,
         agent: &AgentId,
     ) -> Result<()> {
-        let now = Millis::now();
+        let now = self.now();
         sqlx::query(
             "INSERT OR IGNORE INTO declines (conversation_id, agent_id, at) VALUES (?, ?, ?)",
         )
@@ -113,7 +113,7 @@ impl Store {
         .bind(from.map(AgentId::as_str))
         .bind(to.as_str())
         .bind(note)
-        .bind(Millis::now().0)
+        .bind(self.now().0)
         .execute(&self.pool)
         .await?;
         Ok(result.last_insert_rowid())

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{ConversationId, Millis, TenantId};
+use crate::domain::{ConversationId, TenantId};
 
 /// A conversation as its customer sees it through their link.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -42,7 +42,7 @@ impl Store {
     ) -> Result<()> {
         sqlx::query("UPDATE conversations SET note = ?, updated_at = ? WHERE id = ?")
             .bind(note)
-            .bind(Millis::now().0)
+            .bind(self.now().0)
             .bind(conversation.as_str())
             .execute(&self.pool)
             .await?;
@@ -65,7 +65,7 @@ impl Store {
         .bind(tenant.as_str())
         .bind(email)
         .bind(note)
-        .bind(Millis::now().0)
+        .bind(self.now().0)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -15,11 +15,15 @@ mod plugins;
 mod rules;
 mod settings;
 mod tenants;
+mod timers;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::SqlitePool;
+
+use crate::clock::Clock;
+use crate::domain::Millis;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use agents::{AgentRecord, NewAgent, TeamRecord};
@@ -37,6 +41,7 @@ pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};
 pub use tenants::TenantRecord;
 pub(crate) use tenants::hex;
+pub use timers::{LIFECYCLE_TOPIC, Lifecycle, TimerRecord};
 
 /// Errors from the database layer.
 #[derive(Debug, thiserror::Error)]
@@ -69,11 +74,13 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    clock: Clock,
 }
 
 impl Store {
-    /// Open (creating if missing) and migrate the database at `url`.
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Open (creating if missing) and migrate the database at `url`; every
+    /// timestamp written comes from `clock`.
+    pub async fn connect(url: &str, clock: Clock) -> Result<Self> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Err(StoreError::Unsupported(
                 "PostgreSQL is not supported yet; use a sqlite:// URL".into(),
@@ -96,7 +103,16 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, clock })
+    }
+
+    /// The current time by the store's clock.
+    pub fn now(&self) -> Millis {
+        self.clock.now()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 }
 

@@ -4,7 +4,7 @@
 use sqlx::Row;
 
 use super::{Result, Store, events::insert_event};
-use crate::domain::{AgentId, ConversationId, EventKind, Millis, TenantId};
+use crate::domain::{AgentId, ConversationId, EventKind, TenantId};
 
 /// Why an offer could not be accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,7 +27,7 @@ impl Store {
         conversation: &ConversationId,
         agent: &AgentId,
     ) -> Result<Result<i64, AcceptRefusal>> {
-        let now = Millis::now();
+        let now = self.now();
         let mut tx = self.write().await?;
         // Write first: SQLite then takes the write lock at once and a
         // concurrent accept waits for it, instead of both reading and then

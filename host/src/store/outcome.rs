@@ -3,9 +3,10 @@
 //! failures, follow-up events and the mark that the event is done. Either all
 //! of it lands or none of it, so an event is never half-applied or run twice.
 
-use super::{Result, Store, conversations::insert_message, events::insert_event};
+use super::{Result, Store, conversations::insert_message, events::insert_event, timers};
 use crate::domain::{
-    AgentId, Author, ConversationId, ConversationStatus, EventKind, Millis, TeamId, TenantId,
+    AgentId, Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, TeamId,
+    TenantId,
 };
 
 /// Who decided a change of owner, and why.
@@ -145,7 +146,7 @@ async fn history(
 impl Store {
     /// Apply an outcome atomically. Returns the ids of follow-up events.
     pub async fn apply(&self, outcome: &Outcome) -> Result<Vec<i64>> {
-        let now = Millis::now();
+        let now = self.now();
         let tenant = &outcome.tenant;
         let mut tx = self.write().await?;
         let mut events = Vec::new();
@@ -272,12 +273,13 @@ impl Store {
                     message,
                     history: entry,
                 } => {
+                    timers::change_status(&mut tx, tenant, conversation, StatusChange::Close, now)
+                        .await?;
                     sqlx::query(
-                        "UPDATE conversations SET routing = 'rejected', status = 'closed', closed_at = ?,
+                        "UPDATE conversations SET routing = 'rejected',
                             assignee_kind = NULL, assignee_id = NULL, queued_at = NULL, updated_at = ?
                          WHERE tenant_id = ? AND id = ?",
                     )
-                    .bind(now.0)
                     .bind(now.0)
                     .bind(tenant.as_str())
                     .bind(conversation.as_str())
@@ -307,19 +309,14 @@ impl Store {
                     conversation,
                     status,
                 } => {
-                    sqlx::query(
-                        "UPDATE conversations SET status = ?, updated_at = ?,
-                            closed_at = CASE WHEN ? = 'closed' THEN ? ELSE NULL END
-                         WHERE tenant_id = ? AND id = ?",
-                    )
-                    .bind(status.as_str())
-                    .bind(now.0)
-                    .bind(status.as_str())
-                    .bind(now.0)
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                    let change = match status {
+                        ConversationStatus::Open => StatusChange::Open,
+                        // A workflow's snooze has no end time: the
+                        // customer's next message wakes it.
+                        ConversationStatus::Snoozed => StatusChange::Snooze(None),
+                        ConversationStatus::Closed => StatusChange::Close,
+                    };
+                    timers::change_status(&mut tx, tenant, conversation, change, now).await?;
                 }
                 Change::AddTag { conversation, tag } => {
                     sqlx::query("INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)")

@@ -68,7 +68,7 @@ impl Store {
         sqlx::query("INSERT OR IGNORE INTO components (sha256, wasm, created_at) VALUES (?, ?, ?)")
             .bind(sha256)
             .bind(wasm)
-            .bind(Millis::now().0)
+            .bind(self.now().0)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -105,7 +105,7 @@ impl Store {
         .bind(sha256)
         .bind(engine_hash)
         .bind(compiled)
-        .bind(Millis::now().0)
+        .bind(self.now().0)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -31,6 +31,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 
 async fn record_change(
     tx: &mut sqlx::SqliteConnection,
+    at: Millis,
     tenant: &TenantId,
     rule: &Rule,
     action: &str,
@@ -42,7 +43,7 @@ async fn record_change(
     .bind(rule.id.as_str())
     .bind(action)
     .bind(json(rule))
-    .bind(Millis::now().0)
+    .bind(at.0)
     .execute(tx)
     .await?;
     Ok(())
@@ -124,7 +125,7 @@ impl Store {
         renumber(&mut tx, tenant, &order).await?;
         let mut stored = rule.clone();
         stored.position = u32::try_from(at).unwrap_or(u32::MAX);
-        record_change(&mut tx, tenant, &stored, "created").await?;
+        record_change(&mut tx, self.now(), tenant, &stored, "created").await?;
         tx.commit().await?;
         Ok(stored)
     }
@@ -149,7 +150,7 @@ impl Store {
         if updated.rows_affected() == 0 {
             return Ok(false);
         }
-        record_change(&mut tx, tenant, rule, "updated").await?;
+        record_change(&mut tx, self.now(), tenant, rule, "updated").await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -170,7 +171,7 @@ impl Store {
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
-        record_change(&mut tx, tenant, &existing, "deleted").await?;
+        record_change(&mut tx, self.now(), tenant, &existing, "deleted").await?;
         let order = self.order(&mut tx, tenant).await?;
         renumber(&mut tx, tenant, &order).await?;
         tx.commit().await?;
@@ -191,7 +192,7 @@ impl Store {
         sqlx::query("INSERT INTO rule_changes (tenant_id, rule_id, action, rule, at) VALUES (?, '', 'reordered', ?, ?)")
             .bind(tenant.as_str())
             .bind(json(&order))
-            .bind(Millis::now().0)
+            .bind(self.now().0)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;

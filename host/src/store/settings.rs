@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{Millis, TenantId};
+use crate::domain::TenantId;
 
 impl Store {
     pub async fn setting(
@@ -33,7 +33,7 @@ impl Store {
         .bind(tenant.as_str())
         .bind(topic)
         .bind(value.to_string())
-        .bind(Millis::now().0)
+        .bind(self.now().0)
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{Millis, TenantId};
+use crate::domain::TenantId;
 
 /// A tenant as stored.
 #[derive(Debug, Clone)]
@@ -35,7 +35,7 @@ impl Store {
             .bind(id.as_str())
             .bind(name)
             .bind(key_hash(&key))
-            .bind(Millis::now().0)
+            .bind(self.now().0)
             .execute(&self.pool)
             .await?;
         Ok((

@@ -1,0 +1,366 @@
+//! Durable timers and the status changes that start and stop them.
+//!
+//! A timer is a row. The worker claims a due timer (sets `fired_at`) in the
+//! same transaction as its effect and the event it writes, so a timer fires
+//! exactly once: a crash before the commit leaves it due, and a second
+//! process finds it already claimed.
+
+use sqlx::Row;
+
+use super::events::insert_event;
+use super::{Result, Store, conversations::insert_message, opt_id};
+use crate::domain::{
+    Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, TenantId,
+    TimerKind,
+};
+
+/// The settings topic holding [`Lifecycle`].
+pub const LIFECYCLE_TOPIC: &str = "lifecycle";
+
+/// A tenant's conversation life-cycle settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Lifecycle {
+    /// Close an open conversation after this long without a message from
+    /// either side; `None` keeps conversations open until someone closes them.
+    pub auto_close_after_ms: Option<i64>,
+    /// Shown to the customer when a conversation closes for inactivity.
+    pub auto_close_message: Option<String>,
+}
+
+/// A timer waiting to fire.
+#[derive(Debug, Clone)]
+pub struct TimerRecord {
+    pub id: i64,
+    pub tenant_id: TenantId,
+    pub conversation: Option<ConversationId>,
+    pub kind: TimerKind,
+    pub due_at: Millis,
+}
+
+/// Schedule a timer of `kind` for a conversation, replacing a pending one.
+async fn schedule(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    kind: TimerKind,
+    due: Millis,
+    now: Millis,
+) -> Result<()> {
+    cancel(tx, conversation, kind, now).await?;
+    sqlx::query(
+        "INSERT INTO timers (tenant_id, conversation_id, kind, due_at, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.as_str())
+    .bind(conversation.as_str())
+    .bind(kind.as_str())
+    .bind(due.0)
+    .bind(now.0)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+async fn cancel(
+    tx: &mut sqlx::SqliteConnection,
+    conversation: &ConversationId,
+    kind: TimerKind,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE timers SET cancelled_at = ?
+         WHERE conversation_id = ? AND kind = ? AND fired_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(now.0)
+    .bind(conversation.as_str())
+    .bind(kind.as_str())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn lifecycle_in(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+) -> Result<Lifecycle> {
+    let row = sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = ? AND topic = ?")
+        .bind(tenant.as_str())
+        .bind(LIFECYCLE_TOPIC)
+        .fetch_optional(tx)
+        .await?;
+    Ok(row
+        .and_then(|r| serde_json::from_str(r.get("value")).ok())
+        .unwrap_or_default())
+}
+
+/// Activity on an open conversation: its inactivity deadline starts again.
+pub(super) async fn touch(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    now: Millis,
+) -> Result<()> {
+    match lifecycle_in(tx, tenant).await?.auto_close_after_ms {
+        Some(after) => {
+            let due = Millis(now.0.saturating_add(after));
+            schedule(tx, tenant, conversation, TimerKind::AutoClose, due, now).await
+        }
+        None => Ok(()),
+    }
+}
+
+/// Change a conversation's status inside a transaction, with what goes with
+/// it: closing frees the assignee and stops every timer, snoozing stops the
+/// inactivity deadline and (with a time) starts the wake-up, opening does
+/// the reverse. Returns the previous status, or `None` if there is no such
+/// conversation of the tenant.
+pub(super) async fn change_status(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    change: StatusChange,
+    now: Millis,
+) -> Result<Option<ConversationStatus>> {
+    let row = sqlx::query("SELECT status FROM conversations WHERE tenant_id = ? AND id = ?")
+        .bind(tenant.as_str())
+        .bind(conversation.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(previous) = row.and_then(|r| ConversationStatus::parse(r.get("status")).ok()) else {
+        return Ok(None);
+    };
+    let status = change.status();
+    // Closing an open conversation frees its agent: their wait for the next
+    // one starts now.
+    if status == ConversationStatus::Closed && previous == ConversationStatus::Open {
+        sqlx::query(
+            "UPDATE agents SET freed_at = ? WHERE id = (
+                SELECT assignee_id FROM conversations
+                WHERE tenant_id = ? AND id = ? AND assignee_kind = 'agent')",
+        )
+        .bind(now.0)
+        .bind(tenant.as_str())
+        .bind(conversation.as_str())
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query(
+        "UPDATE conversations SET status = ?, updated_at = ?,
+            closed_at = CASE WHEN ? THEN ? ELSE NULL END
+         WHERE tenant_id = ? AND id = ?",
+    )
+    .bind(status.as_str())
+    .bind(now.0)
+    .bind(status == ConversationStatus::Closed)
+    .bind(now.0)
+    .bind(tenant.as_str())
+    .bind(conversation.as_str())
+    .execute(&mut *tx)
+    .await?;
+    match change {
+        StatusChange::Open => {
+            cancel(tx, conversation, TimerKind::SnoozeEnds, now).await?;
+            touch(tx, tenant, conversation, now).await?;
+        }
+        StatusChange::Snooze(until) => {
+            cancel(tx, conversation, TimerKind::AutoClose, now).await?;
+            match until {
+                Some(due) => {
+                    schedule(tx, tenant, conversation, TimerKind::SnoozeEnds, due, now).await?
+                }
+                None => cancel(tx, conversation, TimerKind::SnoozeEnds, now).await?,
+            }
+        }
+        StatusChange::Close => {
+            for kind in TimerKind::ALL {
+                cancel(tx, conversation, *kind, now).await?;
+            }
+        }
+    }
+    Ok(Some(previous))
+}
+
+async fn history(
+    tx: &mut sqlx::SqliteConnection,
+    conversation: &ConversationId,
+    at: Millis,
+    action: &str,
+    reason: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO assignment_history (conversation_id, at, action, decided_by, reason)
+         VALUES (?, ?, ?, 'timer', ?)",
+    )
+    .bind(conversation.as_str())
+    .bind(at.0)
+    .bind(action)
+    .bind(reason)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+fn timer_row(row: &sqlx::sqlite::SqliteRow) -> Option<TimerRecord> {
+    Some(TimerRecord {
+        id: row.get("id"),
+        tenant_id: TenantId::parse(row.get("tenant_id")).ok()?,
+        conversation: opt_id(row.get("conversation_id"), |s| {
+            ConversationId::parse(s).ok()
+        }),
+        kind: TimerKind::parse(row.get("kind")).ok()?,
+        due_at: Millis(row.get("due_at")),
+    })
+}
+
+impl Store {
+    /// Timers due by now, oldest deadline first.
+    pub async fn due_timers(&self, limit: u32) -> Result<Vec<TimerRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, conversation_id, kind, due_at FROM timers
+             WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= ?
+             ORDER BY due_at, id LIMIT ?",
+        )
+        .bind(self.now().0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(timer_row).collect())
+    }
+
+    /// The earliest pending deadline, if any.
+    pub async fn next_timer_due(&self) -> Result<Option<Millis>> {
+        let row = sqlx::query(
+            "SELECT MIN(due_at) AS due FROM timers WHERE fired_at IS NULL AND cancelled_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<Option<i64>, _>("due").map(Millis))
+    }
+
+    /// A conversation's pending timers.
+    pub async fn pending_timers(&self, conversation: &ConversationId) -> Result<Vec<TimerRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, conversation_id, kind, due_at FROM timers
+             WHERE conversation_id = ? AND fired_at IS NULL AND cancelled_at IS NULL
+             ORDER BY due_at",
+        )
+        .bind(conversation.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(timer_row).collect())
+    }
+
+    /// Fire one timer: claim it and apply its effect in one transaction.
+    /// Returns `false` if it was no longer pending (fired by another
+    /// process, or cancelled meanwhile).
+    pub async fn fire_timer(&self, timer: &TimerRecord) -> Result<bool> {
+        let now = self.now();
+        let mut tx = self.write().await?;
+        let claimed = sqlx::query(
+            "UPDATE timers SET fired_at = ?
+             WHERE id = ? AND fired_at IS NULL AND cancelled_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(timer.id)
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Ok(false);
+        }
+        let tenant = &timer.tenant_id;
+        if let Some(conversation) = &timer.conversation {
+            let status = sqlx::query("SELECT status FROM conversations WHERE id = ?")
+                .bind(conversation.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .and_then(|r| ConversationStatus::parse(r.get("status")).ok());
+            let changed = match (timer.kind, status) {
+                (TimerKind::SnoozeEnds, Some(ConversationStatus::Snoozed)) => {
+                    change_status(&mut tx, tenant, conversation, StatusChange::Open, now).await?;
+                    history(&mut tx, conversation, now, "reopened", "the snooze ended").await?;
+                    true
+                }
+                (TimerKind::AutoClose, Some(ConversationStatus::Open)) => {
+                    let settings = lifecycle_in(&mut tx, tenant).await?;
+                    change_status(&mut tx, tenant, conversation, StatusChange::Close, now).await?;
+                    let minutes = settings.auto_close_after_ms.unwrap_or(0) / 60_000;
+                    let reason = format!("closed after {minutes} minutes without activity");
+                    history(&mut tx, conversation, now, "closed", &reason).await?;
+                    if let Some(message) = &settings.auto_close_message {
+                        insert_message(&mut tx, conversation, Author::Bot, message, false, now)
+                            .await?;
+                    }
+                    true
+                }
+                // The conversation moved on (reopened, closed or deleted)
+                // since the timer was set: firing it changes nothing.
+                _ => false,
+            };
+            if changed {
+                insert_event(
+                    &mut tx,
+                    tenant,
+                    EventKind::ConversationStatusChanged,
+                    Some(conversation),
+                    None,
+                    None,
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Replace the tenant's life-cycle settings. Turning auto-close on gives
+    /// every open conversation a deadline counted from its last message;
+    /// turning it off cancels the pending ones.
+    pub async fn put_lifecycle(&self, tenant: &TenantId, settings: &Lifecycle) -> Result<()> {
+        let now = self.now();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (tenant_id, topic) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.as_str())
+        .bind(LIFECYCLE_TOPIC)
+        .bind(serde_json::to_string(settings).unwrap_or_else(|_| "{}".into()))
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE timers SET cancelled_at = ?
+             WHERE tenant_id = ? AND kind = ? AND fired_at IS NULL AND cancelled_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(tenant.as_str())
+        .bind(TimerKind::AutoClose.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(after) = settings.auto_close_after_ms {
+            sqlx::query(
+                "INSERT INTO timers (tenant_id, conversation_id, kind, due_at, created_at)
+                 SELECT c.tenant_id, c.id, ?, COALESCE((SELECT MAX(m.created_at) FROM messages m
+                     WHERE m.conversation_id = c.id AND m.internal = 0), c.created_at) + ?, ?
+                 FROM conversations c WHERE c.tenant_id = ? AND c.status = 'open'",
+            )
+            .bind(TimerKind::AutoClose.as_str())
+            .bind(after)
+            .bind(now.0)
+            .bind(tenant.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub async fn lifecycle(&self, tenant: &TenantId) -> Result<Lifecycle> {
+        Ok(self
+            .setting(tenant, LIFECYCLE_TOPIC)
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+}
