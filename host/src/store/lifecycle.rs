@@ -161,6 +161,10 @@ impl Store {
             "tickets",
             "notifications",
             "plugin_failures",
+            // Followed or timed conversations (tickets often are) could
+            // not be deleted while these rows pointed at them.
+            "followers",
+            "timers",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = ?"))
                 .bind(id)
