@@ -11,7 +11,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{
-    AgentId, AgentName, Capacity, Channel, Email, Presence, Role, TeamId, parse_line,
+    AgentId, AgentName, BotKind, Capacity, Channel, Email, Presence, Role, TeamId, TicketAccess,
+    parse_line,
 };
 use crate::store::{AgentRecord, BotRecord, NewAgent, TeamRecord};
 
@@ -49,6 +50,8 @@ pub(super) struct NewAgentBody {
     teams: Vec<String>,
     #[serde(default = "default_capacity")]
     capacity: serde_json::Value,
+    /// Which help-desk tickets the agent sees; by role when absent.
+    ticket_access: Option<TicketAccess>,
 }
 
 fn default_role() -> Role {
@@ -93,6 +96,9 @@ pub(super) async fn create_agent(
         role: body.role,
         teams,
         capacity,
+        ticket_access: body
+            .ticket_access
+            .unwrap_or_else(|| TicketAccess::default_for(body.role)),
     };
     let created = state.store.create_agent(&tenant.id, agent).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -153,6 +159,14 @@ pub(super) async fn set_status(
 pub(super) struct NewBot {
     name: String,
     channels: Vec<Channel>,
+    /// `ai` (the default) or `rule-based`, whose conversations get no
+    /// automatic ticket.
+    #[serde(default = "ai")]
+    kind: BotKind,
+}
+
+fn ai() -> BotKind {
+    BotKind::Ai
 }
 
 pub(super) async fn create_bot(
@@ -169,7 +183,7 @@ pub(super) async fn create_bot(
     }
     let bot = state
         .store
-        .create_bot(&tenant.id, &name, body.channels)
+        .create_bot(&tenant.id, &name, body.channels, body.kind)
         .await?;
     Ok((StatusCode::CREATED, Json(bot)))
 }

@@ -11,5 +11,10 @@ text_enum!(
         ConversationHandedOver = "conversation.handed_over",
         ConversationStatusChanged = "conversation.status_changed",
         ConversationTransferred = "conversation.transferred",
+        /// A conversation became a ticket (or a ticket was made with its
+        /// conversation). Not in the plugin contract yet.
+        TicketCreated = "ticket.created",
+        /// A ticket moved to another status. Not in the plugin contract yet.
+        TicketStatusChanged = "ticket.status_changed",
     }
 );

@@ -96,6 +96,22 @@ typed_id!(
     /// One uploaded plugin version.
     PluginId, "plg"
 );
+typed_id!(
+    /// A help-desk ticket: a conversation with ticket properties.
+    TicketId, "tkt"
+);
+typed_id!(
+    /// A ticket pipeline: an ordered list of statuses.
+    PipelineId, "pipe"
+);
+typed_id!(
+    /// One status (stage) of a ticket pipeline.
+    StageId, "stage"
+);
+typed_id!(
+    /// A company tickets can be associated with.
+    CompanyId, "cmp"
+);
 
 #[cfg(test)]
 mod tests {

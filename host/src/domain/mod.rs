@@ -57,10 +57,12 @@ macro_rules! text_enum {
 
 mod agent;
 mod conversation;
+mod email;
 mod event;
 mod hours;
 mod ids;
 mod plugin;
+mod ticket;
 mod time;
 mod timer;
 
@@ -68,12 +70,18 @@ pub use agent::{AgentName, Capacity, Email, Presence, Role};
 pub use conversation::{
     Assignee, Author, Channel, ConversationStatus, Priority, Routing, StatusChange,
 };
+pub use email::EmailMessageId;
 pub use event::EventKind;
 pub use hours::BusinessHours;
 pub use ids::{
     AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,
 };
+pub use ids::{CompanyId, PipelineId, StageId, TicketId};
 pub use plugin::{PluginKind, Slot};
+pub use ticket::{
+    BotKind, DEFAULT_PIPELINE, Properties, StatusSpec, TicketAccess, check_statuses,
+    default_statuses, property_name, ticket_name,
+};
 pub use time::{Millis, parse_duration_ms, parse_time};
 pub use timer::TimerKind;
 

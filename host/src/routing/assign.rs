@@ -401,6 +401,7 @@ mod tests {
             teams: Vec::new(),
             capacity: Capacity::parse(&serde_json::json!({"chat": 2, "call": 1}))
                 .expect("capacity"),
+            ticket_access: crate::domain::TicketAccess::Team,
             load: HashMap::from([(Channel::Chat, open_chats)]),
             available_since: None,
             freed_at: None,

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::{Result, Store, StoreError};
-use crate::domain::{AgentId, Capacity, Channel, Millis, Presence, Role, TeamId, TenantId};
+use crate::domain::{
+    AgentId, Capacity, Channel, Millis, Presence, Role, TeamId, TenantId, TicketAccess,
+};
 
 /// A team as stored.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -23,6 +25,8 @@ pub struct NewAgent {
     pub role: Role,
     pub teams: Vec<TeamId>,
     pub capacity: Capacity,
+    /// Which help-desk tickets the agent sees.
+    pub ticket_access: TicketAccess,
 }
 
 /// An agent as stored, with their open load per channel.
@@ -36,6 +40,8 @@ pub struct AgentRecord {
     pub presence: Presence,
     pub teams: Vec<TeamId>,
     pub capacity: Capacity,
+    /// Which help-desk tickets the agent sees.
+    pub ticket_access: TicketAccess,
     /// Open conversations per channel right now.
     pub load: HashMap<Channel, u32>,
     pub available_since: Option<Millis>,
@@ -119,8 +125,9 @@ impl Store {
         let now = self.now();
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO agents (id, tenant_id, name, email, role, presence, capacity, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO agents (id, tenant_id, name, email, role, presence, capacity,
+                ticket_access, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(id.as_str())
         .bind(tenant.as_str())
@@ -129,6 +136,7 @@ impl Store {
         .bind(agent.role.as_str())
         .bind(Presence::Offline.as_str())
         .bind(agent.capacity.to_json())
+        .bind(agent.ticket_access.as_str())
         .bind(now.0)
         .execute(&mut *tx)
         .await
@@ -149,6 +157,7 @@ impl Store {
             presence: Presence::Offline,
             teams: agent.teams,
             capacity: agent.capacity,
+            ticket_access: agent.ticket_access,
             load: HashMap::new(),
             available_since: None,
             freed_at: None,
@@ -162,7 +171,7 @@ impl Store {
     pub async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentRecord>> {
         let rows = sqlx::query(
             "SELECT id, name, email, role, presence, capacity, available_since, freed_at, last_assigned_at,
-                    handled, created_at
+                    handled, ticket_access, created_at
              FROM agents WHERE tenant_id = ? ORDER BY id",
         )
         .bind(tenant.as_str())
@@ -210,6 +219,8 @@ impl Store {
                     presence: Presence::parse(row.get("presence")).ok()?,
                     teams: teams.remove(&id).unwrap_or_default(),
                     capacity: Capacity::from_json(row.get("capacity")),
+                    ticket_access: TicketAccess::parse(row.get("ticket_access"))
+                        .unwrap_or(TicketAccess::Own),
                     load: load.remove(&id).unwrap_or_default(),
                     available_since: row.get::<Option<i64>, _>("available_since").map(Millis),
                     freed_at: row.get::<Option<i64>, _>("freed_at").map(Millis),

@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{BotId, Channel, Millis, TenantId};
+use crate::domain::{BotId, BotKind, Channel, Millis, TenantId};
 
 /// A bot as stored.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -11,6 +11,8 @@ pub struct BotRecord {
     pub id: BotId,
     pub name: String,
     pub channels: Vec<Channel>,
+    /// A rule-based bot's conversations get no automatic ticket.
+    pub kind: BotKind,
     pub created_at: Millis,
 }
 
@@ -20,21 +22,25 @@ impl Store {
         tenant: &TenantId,
         name: &str,
         channels: Vec<Channel>,
+        kind: BotKind,
     ) -> Result<BotRecord> {
         let bot = BotRecord {
             id: BotId::generate(),
             name: name.to_owned(),
             channels,
+            kind,
             created_at: self.now(),
         };
         let channels: Vec<&str> = bot.channels.iter().map(|c| c.as_str()).collect();
         sqlx::query(
-            "INSERT INTO bots (id, tenant_id, name, channels, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO bots (id, tenant_id, name, channels, kind, created_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
         .bind(bot.id.as_str())
         .bind(tenant.as_str())
         .bind(name)
         .bind(serde_json::to_string(&channels).unwrap_or_else(|_| "[]".into()))
+        .bind(bot.kind.as_str())
         .bind(bot.created_at.0)
         .execute(&self.pool)
         .await?;
@@ -43,7 +49,7 @@ impl Store {
 
     pub async fn list_bots(&self, tenant: &TenantId) -> Result<Vec<BotRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, channels, created_at FROM bots WHERE tenant_id = ? ORDER BY id",
+            "SELECT id, name, channels, kind, created_at FROM bots WHERE tenant_id = ? ORDER BY id",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
@@ -60,6 +66,7 @@ impl Store {
                         .iter()
                         .filter_map(|c| Channel::parse(c).ok())
                         .collect(),
+                    kind: BotKind::parse(row.get("kind")).unwrap_or(BotKind::Ai),
                     created_at: Millis(row.get("created_at")),
                 })
             })

@@ -18,6 +18,8 @@ pub struct Stats {
     pub first_response_ms_median: Option<i64>,
     /// Median milliseconds from creation to closing.
     pub resolution_ms_median: Option<i64>,
+    /// Help-desk tickets by pipeline and status.
+    pub tickets: super::TicketStats,
 }
 
 fn median(mut values: Vec<i64>) -> Option<i64> {
@@ -171,6 +173,7 @@ impl Store {
             by_tag,
             first_response_ms_median: median(first),
             resolution_ms_median: median(resolved),
+            tickets: self.ticket_stats(tenant).await?,
         })
     }
 }

@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Result, Store, events::insert_event, opt_id, timers};
+use super::{Result, Store, events::insert_event, help_desk, opt_id, ticket_changes, timers};
 use crate::domain::{
     AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationStatus, EventKind,
     MessageId, Millis, Priority, Routing, StatusChange, TeamId, TenantId,
@@ -120,21 +120,47 @@ fn conversation(row: &SqliteRow) -> Option<ConversationRecord> {
 
 impl Store {
     /// Create a conversation, its first message and the event, in one
-    /// transaction. A channel with a bot starts owned by that bot.
+    /// transaction. A channel with a bot starts owned by that bot. On a
+    /// channel connected to the help desk it becomes a ticket too.
     pub async fn create_conversation(
         &self,
         tenant: &TenantId,
         new: NewConversation,
         bot: Option<BotId>,
     ) -> Result<(ConversationRecord, i64)> {
-        let id = ConversationId::generate();
         let now = self.now();
+        let mut tx = self.write().await?;
+        let (record, _) = Self::insert_conversation(&mut tx, tenant, new, bot, now).await?;
+        help_desk::auto_ticket(&mut tx, &record, now).await?;
+        let event = insert_event(
+            &mut tx,
+            tenant,
+            EventKind::ConversationCreated,
+            Some(&record.id),
+            None,
+            None,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((record, event))
+    }
+
+    /// Insert a conversation and its first message (whose id is returned)
+    /// inside a transaction; the caller writes the event that routes it.
+    pub(super) async fn insert_conversation(
+        tx: &mut sqlx::SqliteConnection,
+        tenant: &TenantId,
+        new: NewConversation,
+        bot: Option<BotId>,
+        now: Millis,
+    ) -> Result<(ConversationRecord, Option<MessageId>)> {
+        let id = ConversationId::generate();
         let (routing, assignee) = match &bot {
             Some(bot) => (Routing::Bot, Some(Assignee::Bot(bot.clone()))),
             None => (Routing::Unassigned, None),
         };
         let attributes = serde_json::Value::Object(new.attributes);
-        let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO conversations (id, tenant_id, channel, subject, contact_name, contact_email,
                 contact_owner, attributes, status, routing, priority, assignee_kind, assignee_id,
@@ -158,9 +184,10 @@ impl Store {
         .bind(now.0)
         .execute(&mut *tx)
         .await?;
-        if let Some(body) = &new.message {
-            insert_message(&mut tx, &id, Author::Customer, body, false, now).await?;
-        }
+        let first = match &new.message {
+            Some(body) => Some(insert_message(tx, &id, Author::Customer, body, false, now).await?),
+            None => None,
+        };
         if let Some(bot) = &bot {
             sqlx::query(
                 "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
@@ -173,18 +200,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        timers::touch(&mut tx, tenant, &id, now).await?;
-        let event = insert_event(
-            &mut tx,
-            tenant,
-            EventKind::ConversationCreated,
-            Some(&id),
-            None,
-            None,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
+        timers::touch(tx, tenant, &id, now).await?;
         let record = ConversationRecord {
             id,
             tenant_id: tenant.clone(),
@@ -203,7 +219,7 @@ impl Store {
             created_at: now,
             updated_at: now,
         };
-        Ok((record, event))
+        Ok((record, first))
     }
 
     pub async fn get_conversation(
@@ -372,7 +388,24 @@ impl Store {
     ) -> Result<(MessageRecord, Option<i64>)> {
         let now = self.now();
         let mut tx = self.write().await?;
-        let id = insert_message(&mut tx, conversation, author, body, internal, now).await?;
+        let added =
+            Self::append_message(&mut tx, tenant, conversation, author, body, internal, now)
+                .await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// [`Store::add_message`] inside a transaction the caller commits.
+    pub(super) async fn append_message(
+        tx: &mut sqlx::SqliteConnection,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        author: Author,
+        body: &str,
+        internal: bool,
+        now: Millis,
+    ) -> Result<(MessageRecord, Option<i64>)> {
+        let id = insert_message(tx, conversation, author, body, internal, now).await?;
         // The first public agent message is the first response, for statistics.
         let first_response = !internal && author == Author::Agent;
         sqlx::query(
@@ -400,31 +433,22 @@ impl Store {
                 _ => false,
             };
             if reopen {
-                timers::change_status(&mut tx, tenant, conversation, StatusChange::Open, now)
-                    .await?;
+                timers::change_status(tx, tenant, conversation, StatusChange::Open, now).await?;
                 events.push(EventKind::ConversationStatusChanged);
+                if ticket_changes::reopen(tx, conversation, now).await? {
+                    events.push(EventKind::TicketStatusChanged);
+                }
             } else if status == Some(ConversationStatus::Open) {
-                timers::touch(&mut tx, tenant, conversation, now).await?;
+                timers::touch(tx, tenant, conversation, now).await?;
             }
             events.push(EventKind::MessageReceived);
         }
         let mut last = None;
         for kind in events {
             let message = (kind == EventKind::MessageReceived).then_some(&id);
-            last = Some(
-                insert_event(
-                    &mut tx,
-                    tenant,
-                    kind,
-                    Some(conversation),
-                    None,
-                    message,
-                    now,
-                )
-                .await?,
-            );
+            last =
+                Some(insert_event(tx, tenant, kind, Some(conversation), None, message, now).await?);
         }
-        tx.commit().await?;
         let message = MessageRecord {
             id,
             author,

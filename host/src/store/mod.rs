@@ -5,16 +5,26 @@ mod agents;
 mod bindings;
 mod bots;
 mod collaboration;
+mod companies;
 mod conversations;
+mod drafts;
 mod events;
 mod handling;
+mod help_desk;
 mod lifecycle;
+mod members;
 mod offers;
 mod outcome;
+mod pipelines;
 mod plugins;
 mod rules;
 mod settings;
 mod tenants;
+mod ticket_changes;
+mod ticket_edits;
+mod ticket_moves;
+mod ticket_thread;
+mod tickets;
 mod timers;
 
 use std::str::FromStr;
@@ -42,6 +52,15 @@ pub use plugins::{FailureRecord, PluginRecord};
 pub use tenants::TenantRecord;
 pub(crate) use tenants::hex;
 pub use timers::{LIFECYCLE_TOPIC, Lifecycle, TimerRecord};
+
+pub use companies::CompanyRecord;
+pub use drafts::DraftRecord;
+pub use help_desk::{Delivery, HELP_DESK_TOPIC, HelpDesk, InboundEmail};
+pub use pipelines::{PipelineRecord, PipelineRefusal, StageRecord};
+pub use ticket_edits::{NewTicket, TicketPatch};
+pub use ticket_moves::SplitRefusal;
+pub use ticket_thread::{Reply, ThreadMessage};
+pub use tickets::{TicketFilter, TicketRecord, TicketStats, Visibility};
 
 /// Errors from the database layer.
 #[derive(Debug, thiserror::Error)]

@@ -3,7 +3,9 @@
 //! failures, follow-up events and the mark that the event is done. Either all
 //! of it lands or none of it, so an event is never half-applied or run twice.
 
-use super::{Result, Store, conversations::insert_message, events::insert_event, timers};
+use super::{
+    Result, Store, conversations::insert_message, events::insert_event, ticket_changes, timers,
+};
 use crate::domain::{
     AgentId, Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, TeamId,
     TenantId,
@@ -78,10 +80,13 @@ pub enum Change {
         recipient: serde_json::Value,
         message: String,
     },
+    /// File the conversation as a ticket (nothing if it already is one)
+    /// in the pipeline named by id or name, the default one when `None` or
+    /// unknown, and write `ticket.created`.
     CreateTicket {
         conversation: ConversationId,
         subject: String,
-        pipeline: String,
+        pipeline: Option<String>,
     },
     /// A plugin's key-value writes (`None` deletes).
     Kv {
@@ -350,18 +355,16 @@ impl Store {
                     subject,
                     pipeline,
                 } => {
-                    sqlx::query(
-                        "INSERT INTO tickets (id, tenant_id, conversation_id, subject, pipeline, status, created_at)
-                         VALUES (?, ?, ?, ?, ?, 'new', ?)",
+                    let filed = ticket_changes::file_from_workflow(
+                        &mut tx,
+                        tenant,
+                        conversation,
+                        subject,
+                        pipeline.as_deref(),
+                        now,
                     )
-                    .bind(format!("tkt_{}", uuid::Uuid::now_v7().simple()))
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .bind(subject)
-                    .bind(pipeline)
-                    .bind(now.0)
-                    .execute(&mut *tx)
                     .await?;
+                    events.extend(filed);
                 }
                 Change::Kv { plugin, writes } => {
                     for (key, value) in writes {

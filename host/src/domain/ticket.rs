@@ -1,0 +1,331 @@
+//! Help-desk tickets: who may see them, the statuses of a pipeline (some
+//! closed, some conditional on properties) and a ticket's free properties.
+
+use serde_json::{Map, Value};
+
+use super::{Channel, Invalid, Role, StageId, parse_line};
+
+text_enum!(
+    /// Which tickets a member sees (HubSpot's "ticket access").
+    TicketAccess {
+        /// Every ticket of the tenant.
+        All = "all",
+        /// Tickets of their teams, their own and those they follow.
+        Team = "team",
+        /// Tickets assigned to them or that they follow.
+        Own = "own",
+    }
+);
+
+impl TicketAccess {
+    /// Admins see everything; other members their teams' tickets.
+    pub fn default_for(role: Role) -> Self {
+        match role {
+            Role::Admin => TicketAccess::All,
+            Role::Supervisor | Role::Agent => TicketAccess::Team,
+        }
+    }
+}
+
+text_enum!(
+    /// How a bot answers. A rule-based bot makes its own tickets, so its
+    /// conversations on help-desk channels get none automatically (no
+    /// duplicates); an AI bot's conversations do.
+    BotKind {
+        RuleBased = "rule-based",
+        Ai = "ai",
+    }
+);
+
+/// The pipeline every tenant gets when it first needs one.
+pub const DEFAULT_PIPELINE: &str = "Support pipeline";
+/// Most statuses in one pipeline: a board, not a database.
+const MAX_STATUSES: usize = 50;
+/// Properties are a small JSON object; a guard against unbounded documents.
+const MAX_PROPERTIES_BYTES: usize = 16 << 10;
+const MAX_PROPERTY_NAME: usize = 64;
+
+/// A property name: 1 to 64 letters, digits, `_`, `-` or `.`, so it can be
+/// named in an error field (`properties.order_number`).
+pub fn property_name(value: &str) -> Result<String, Invalid> {
+    let valid = (1..=MAX_PROPERTY_NAME).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if valid {
+        Ok(value.to_owned())
+    } else {
+        Err(Invalid::new(format!(
+            "a property name has 1 to {MAX_PROPERTY_NAME} letters, digits, '_', '-' or '.'"
+        )))
+    }
+}
+
+/// A ticket's free properties: a JSON object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Properties(Map<String, Value>);
+
+impl Properties {
+    /// Parse an object given to the API. A `null` value is kept: in a patch
+    /// it removes the property. Errors name the offending key.
+    pub fn parse(value: Map<String, Value>) -> Result<Self, (String, Invalid)> {
+        for key in value.keys() {
+            property_name(key).map_err(|e| (key.clone(), e))?;
+        }
+        let properties = Self(value);
+        properties.bounded().map_err(|e| (String::new(), e))?;
+        Ok(properties)
+    }
+
+    /// Read back the stored form.
+    pub fn from_stored(text: &str) -> Self {
+        Self(serde_json::from_str(text).unwrap_or_default())
+    }
+
+    /// The stored form.
+    pub fn to_json(&self) -> String {
+        Value::Object(self.0.clone()).to_string()
+    }
+
+    pub fn as_map(&self) -> &Map<String, Value> {
+        &self.0
+    }
+
+    fn bounded(&self) -> Result<(), Invalid> {
+        if self.to_json().len() > MAX_PROPERTIES_BYTES {
+            return Err(Invalid::new(format!(
+                "must be at most {} KiB of JSON",
+                MAX_PROPERTIES_BYTES >> 10
+            )));
+        }
+        Ok(())
+    }
+
+    /// These properties with `patch` applied: a key set to `null` is removed.
+    pub fn merged(&self, patch: &Properties) -> Result<Properties, Invalid> {
+        let mut out = self.0.clone();
+        for (key, value) in &patch.0 {
+            if value.is_null() {
+                out.remove(key);
+            } else {
+                out.insert(key.clone(), value.clone());
+            }
+        }
+        let out = Properties(out);
+        out.bounded()?;
+        Ok(out)
+    }
+
+    /// Whether a property holds a value: present, not null, not blank.
+    pub fn is_set(&self, name: &str) -> bool {
+        match self.0.get(name) {
+            None | Some(Value::Null) => false,
+            Some(Value::String(s)) => !s.trim().is_empty(),
+            Some(Value::Array(a)) => !a.is_empty(),
+            Some(_) => true,
+        }
+    }
+
+    /// The first property a conditional status requires that is not set.
+    pub fn missing<'a>(&self, requires: &'a [String]) -> Option<&'a str> {
+        requires
+            .iter()
+            .map(String::as_str)
+            .find(|name| !self.is_set(name))
+    }
+}
+
+/// One status of a pipeline as given to the API; `id` names an existing
+/// status to keep (rename, reorder), none makes a new one.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSpec {
+    #[serde(default)]
+    pub id: Option<StageId>,
+    pub name: String,
+    /// A ticket in a closed status has its conversation closed.
+    #[serde(default)]
+    pub closed: bool,
+    /// Properties a ticket must have to move into this status.
+    #[serde(default)]
+    pub requires: Vec<String>,
+}
+
+impl StatusSpec {
+    fn new(name: &str, closed: bool) -> Self {
+        Self {
+            id: None,
+            name: name.to_owned(),
+            closed,
+            requires: Vec::new(),
+        }
+    }
+}
+
+/// The default pipeline's statuses.
+pub fn default_statuses() -> Vec<StatusSpec> {
+    vec![
+        StatusSpec::new("New", false),
+        StatusSpec::new("Waiting on contact", false),
+        StatusSpec::new("Waiting on us", false),
+        StatusSpec::new("Closed", true),
+    ]
+}
+
+/// Check and tidy a pipeline's statuses. New tickets start in the first
+/// status and a reopened ticket goes back to the first open one, so the
+/// first must be open. Errors name the field, e.g. `statuses[2].name`.
+pub fn check_statuses(statuses: &mut [StatusSpec]) -> Result<(), (String, Invalid)> {
+    if statuses.is_empty() {
+        return Err(("statuses".into(), Invalid::new("needs at least one status")));
+    }
+    if statuses.len() > MAX_STATUSES {
+        return Err((
+            "statuses".into(),
+            Invalid::new(format!("at most {MAX_STATUSES} statuses")),
+        ));
+    }
+    for i in 0..statuses.len() {
+        let field = |name: &str| format!("statuses[{i}].{name}");
+        let name = parse_line(&statuses[i].name, 100).map_err(|e| (field("name"), e))?;
+        if statuses[..i]
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case(&name))
+        {
+            return Err((
+                field("name"),
+                Invalid::new(format!("another status is already called {name:?}")),
+            ));
+        }
+        if let Some(id) = &statuses[i].id
+            && statuses[..i].iter().any(|s| s.id.as_ref() == Some(id))
+        {
+            return Err((field("id"), Invalid::new("appears twice")));
+        }
+        for (j, required) in statuses[i].requires.iter().enumerate() {
+            property_name(required).map_err(|e| (format!("{}[{j}]", field("requires")), e))?;
+        }
+        statuses[i].name = name;
+        let mut seen: Vec<String> = Vec::new();
+        statuses[i].requires.retain(|r| {
+            let first = !seen.contains(r);
+            seen.push(r.clone());
+            first
+        });
+    }
+    if statuses[0].closed {
+        return Err((
+            "statuses[0].closed".into(),
+            Invalid::new("new tickets start in the first status, so it must not be closed"),
+        ));
+    }
+    Ok(())
+}
+
+/// A name for a ticket made automatically from a conversation.
+pub fn ticket_name(subject: Option<&str>, channel: Channel, contact: Option<&str>) -> String {
+    if let Some(subject) = subject.map(str::trim).filter(|s| !s.is_empty()) {
+        return subject.to_owned();
+    }
+    let from = contact.unwrap_or("a visitor");
+    match channel {
+        Channel::Form => format!("Form submission from {from}"),
+        Channel::Email => format!("E-mail from {from}"),
+        Channel::Chat => format!("Chat with {from}"),
+        Channel::Call => format!("Call with {from}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn props(value: Value) -> Properties {
+        let Value::Object(map) = value else {
+            panic!("an object")
+        };
+        Properties::parse(map).expect("valid")
+    }
+
+    #[test]
+    fn a_conditional_status_names_the_first_missing_property() {
+        let requires = vec!["resolution".to_owned(), "root_cause".to_owned()];
+        let empty = Properties::default();
+        assert_eq!(empty.missing(&requires), Some("resolution"));
+        let blank = props(json!({"resolution": "  ", "root_cause": "disk"}));
+        assert_eq!(blank.missing(&requires), Some("resolution"));
+        let half = props(json!({"resolution": "replaced", "root_cause": null}));
+        assert_eq!(half.missing(&requires), Some("root_cause"));
+        let full = props(json!({"resolution": "replaced", "root_cause": ["disk"]}));
+        assert_eq!(full.missing(&requires), None);
+        assert_eq!(full.missing(&[]), None);
+    }
+
+    #[test]
+    fn a_patch_sets_and_removes_properties() {
+        let base = props(json!({"a": 1, "b": "x"}));
+        let merged = base
+            .merged(&props(json!({"b": null, "c": true})))
+            .expect("small");
+        assert_eq!(
+            Value::Object(merged.as_map().clone()),
+            json!({"a": 1, "c": true})
+        );
+        let (field, _) =
+            Properties::parse(json!({"bad key": 1}).as_object().cloned().expect("object"))
+                .unwrap_err();
+        assert_eq!(field, "bad key");
+        let huge = json!({"x": "y".repeat(MAX_PROPERTIES_BYTES)});
+        assert!(Properties::parse(huge.as_object().cloned().expect("object")).is_err());
+    }
+
+    #[test]
+    fn statuses_need_an_open_first_status_and_distinct_names() {
+        let mut ok = default_statuses();
+        assert_eq!(check_statuses(&mut ok), Ok(()));
+        let mut none: Vec<StatusSpec> = Vec::new();
+        assert_eq!(check_statuses(&mut none).unwrap_err().0, "statuses");
+        let mut closed_first = vec![StatusSpec::new("Done", true)];
+        assert_eq!(
+            check_statuses(&mut closed_first).unwrap_err().0,
+            "statuses[0].closed"
+        );
+        let mut twice = vec![StatusSpec::new("New", false), StatusSpec::new("new", false)];
+        assert_eq!(
+            check_statuses(&mut twice).unwrap_err().0,
+            "statuses[1].name"
+        );
+        let mut bad_requires = default_statuses();
+        bad_requires[3].requires = vec!["ok".into(), "not ok".into()];
+        assert_eq!(
+            check_statuses(&mut bad_requires).unwrap_err().0,
+            "statuses[3].requires[1]"
+        );
+        let mut trimmed = vec![StatusSpec::new("  Open  ", false)];
+        check_statuses(&mut trimmed).expect("valid");
+        assert_eq!(trimmed[0].name, "Open");
+    }
+
+    #[test]
+    fn automatic_tickets_are_named_after_the_subject_or_the_channel() {
+        assert_eq!(
+            ticket_name(Some(" Refund "), Channel::Email, None),
+            "Refund"
+        );
+        assert_eq!(
+            ticket_name(None, Channel::Form, Some("kim@example.com")),
+            "Form submission from kim@example.com"
+        );
+        assert_eq!(
+            ticket_name(Some(""), Channel::Chat, None),
+            "Chat with a visitor"
+        );
+    }
+
+    #[test]
+    fn admins_see_every_ticket_by_default() {
+        assert_eq!(TicketAccess::default_for(Role::Admin), TicketAccess::All);
+        assert_eq!(TicketAccess::default_for(Role::Agent), TicketAccess::Team);
+    }
+}

@@ -1,0 +1,75 @@
+//! Member credentials and ticket access. A member token lets a request act
+//! as one agent of one tenant; like tenant API keys, only its hash is kept.
+
+use sqlx::Row;
+
+use super::tenants::key_hash;
+use super::{Result, Store, TenantRecord};
+use crate::domain::{AgentId, TenantId, TicketAccess};
+
+impl Store {
+    /// Issue a new token for the tenant's agent; `None` if there is no such
+    /// agent. Earlier tokens stay valid.
+    pub async fn issue_member_token(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> Result<Option<String>> {
+        if !self.agent_exists(tenant, agent).await? {
+            return Ok(None);
+        }
+        let token = format!(
+            "bm_{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        sqlx::query(
+            "INSERT INTO member_tokens (token_hash, tenant_id, agent_id, created_at)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(key_hash(&token))
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .bind(self.now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(Some(token))
+    }
+
+    /// The tenant and agent a member token belongs to.
+    pub async fn member_by_token(&self, token: &str) -> Result<Option<(TenantRecord, AgentId)>> {
+        let row = sqlx::query(
+            "SELECT t.id, t.name, m.agent_id FROM member_tokens m
+             JOIN tenants t ON t.id = m.tenant_id WHERE m.token_hash = ?",
+        )
+        .bind(key_hash(token))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| {
+            Some((
+                TenantRecord {
+                    id: TenantId::parse(r.get("id")).ok()?,
+                    name: r.get("name"),
+                },
+                AgentId::parse(r.get("agent_id")).ok()?,
+            ))
+        }))
+    }
+
+    /// Change which tickets an agent sees; `false` if not the tenant's.
+    pub async fn set_ticket_access(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        access: TicketAccess,
+    ) -> Result<bool> {
+        let updated =
+            sqlx::query("UPDATE agents SET ticket_access = ? WHERE tenant_id = ? AND id = ?")
+                .bind(access.as_str())
+                .bind(tenant.as_str())
+                .bind(agent.as_str())
+                .execute(&self.pool)
+                .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+}

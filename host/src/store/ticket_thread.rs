@@ -1,0 +1,211 @@
+//! A ticket's thread: the messages with who wrote them and how they
+//! thread, replies (optionally with a status change) and comments.
+
+use sqlx::{Row, SqliteConnection};
+
+use super::pipelines::StageRecord;
+use super::ticket_changes::{set_stage, write_events};
+use super::tickets::TicketRecord;
+use super::{Result, Store, opt_id};
+use crate::domain::{
+    AgentId, Author, ConversationId, EmailMessageId, MessageId, Millis, Properties, TenantId,
+};
+
+/// Most messages shown in one ticket.
+const MAX_THREAD: i64 = 1_000;
+
+/// A message of a ticket's thread.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ThreadMessage {
+    pub id: MessageId,
+    pub author: Author,
+    /// The member who wrote it, for replies and comments made as a member.
+    pub agent: Option<AgentId>,
+    pub body: String,
+    pub internal: bool,
+    /// The e-mail's Message-ID, sent or received.
+    pub email_message_id: Option<String>,
+    /// The message this one answers.
+    pub reply_to: Option<MessageId>,
+    pub created_at: Millis,
+}
+
+const COLUMNS: &str =
+    "id, author, agent_id, body, internal, email_message_id, reply_to, created_at";
+
+fn thread_row(row: &sqlx::sqlite::SqliteRow) -> Option<ThreadMessage> {
+    Some(ThreadMessage {
+        id: MessageId::parse(row.get("id")).ok()?,
+        author: Author::parse(row.get("author")).ok()?,
+        agent: opt_id(row.get("agent_id"), |s| AgentId::parse(s).ok()),
+        body: row.get("body"),
+        internal: row.get::<i64, _>("internal") != 0,
+        email_message_id: row.get("email_message_id"),
+        reply_to: opt_id(row.get("reply_to"), |s| MessageId::parse(s).ok()),
+        created_at: Millis(row.get("created_at")),
+    })
+}
+
+async fn message_in(conn: &mut SqliteConnection, id: &MessageId) -> Result<Option<ThreadMessage>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.as_ref().and_then(thread_row))
+}
+
+/// A reply, already validated against the ticket.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub body: String,
+    /// The message answered; the latest customer message when `None`.
+    pub reply_to: Option<MessageId>,
+    /// A status of the ticket's pipeline to move to with the reply.
+    pub stage: Option<StageRecord>,
+    /// The ticket's complete new properties, if they change.
+    pub properties: Option<Properties>,
+}
+
+impl Store {
+    /// The whole thread, public messages and comments, oldest first.
+    pub async fn thread(&self, conversation: &ConversationId) -> Result<Vec<ThreadMessage>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?
+             ORDER BY created_at, id LIMIT ?"
+        ))
+        .bind(conversation.as_str())
+        .bind(MAX_THREAD)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(thread_row).collect())
+    }
+
+    /// Send a reply from `author`, in one transaction with the status
+    /// change and properties that come with it; sending removes the
+    /// author's draft. The reply gets its own Message-ID, so the customer's
+    /// answer to it finds this ticket. Returns it and the last event.
+    pub async fn reply(
+        &self,
+        tenant: &TenantId,
+        ticket: &TicketRecord,
+        author: &AgentId,
+        reply: Reply,
+    ) -> Result<(ThreadMessage, Option<i64>)> {
+        let now = self.now();
+        let mut tx = self.write().await?;
+        let reply_to = match reply.reply_to {
+            Some(id) => Some(id),
+            None => sqlx::query(
+                "SELECT id FROM messages WHERE conversation_id = ? AND author = 'customer'
+                   AND internal = 0 ORDER BY created_at DESC, id DESC LIMIT 1",
+            )
+            .bind(ticket.conversation.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .and_then(|r| MessageId::parse(r.get("id")).ok()),
+        };
+        let (message, mut last) = Self::append_message(
+            &mut tx,
+            tenant,
+            &ticket.conversation,
+            Author::Agent,
+            &reply.body,
+            false,
+            now,
+        )
+        .await?;
+        sqlx::query(
+            "UPDATE messages SET agent_id = ?, email_message_id = ?, reply_to = ? WHERE id = ?",
+        )
+        .bind(author.as_str())
+        .bind(EmailMessageId::for_message(&message.id).as_str())
+        .bind(reply_to.as_ref().map(MessageId::as_str))
+        .bind(message.id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if let Some(properties) = &reply.properties {
+            sqlx::query("UPDATE tickets SET properties = ?, updated_at = ? WHERE id = ?")
+                .bind(properties.to_json())
+                .bind(now.0)
+                .bind(ticket.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(stage) = &reply.stage {
+            let events =
+                set_stage(&mut tx, tenant, &ticket.id, &ticket.pipeline, stage, now).await?;
+            last = write_events(&mut tx, tenant, &ticket.conversation, &events, now)
+                .await?
+                .or(last);
+        }
+        sqlx::query("DELETE FROM ticket_drafts WHERE ticket_id = ? AND agent_id = ?")
+            .bind(ticket.id.as_str())
+            .bind(author.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let sent = message_in(&mut tx, &message.id).await?;
+        tx.commit().await?;
+        let sent = sent.ok_or_else(|| super::StoreError::Database(sqlx::Error::RowNotFound))?;
+        Ok((sent, last))
+    }
+
+    /// Add a comment (an internal note the customer never sees) from
+    /// `author`; each member in `mentioned` follows the ticket and gets
+    /// `notice`. One transaction.
+    pub async fn comment(
+        &self,
+        tenant: &TenantId,
+        ticket: &TicketRecord,
+        author: &AgentId,
+        body: &str,
+        mentioned: &[AgentId],
+        notice: &str,
+    ) -> Result<ThreadMessage> {
+        let now = self.now();
+        let mut tx = self.write().await?;
+        let conversation = &ticket.conversation;
+        let (message, _) = Self::append_message(
+            &mut tx,
+            tenant,
+            conversation,
+            Author::Agent,
+            body,
+            true,
+            now,
+        )
+        .await?;
+        sqlx::query("UPDATE messages SET agent_id = ? WHERE id = ?")
+            .bind(author.as_str())
+            .bind(message.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for agent in mentioned {
+            sqlx::query(
+                "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at)
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(conversation.as_str())
+            .bind(agent.as_str())
+            .bind(author.as_str())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+            // Same recipient form as `Store::notify_agent`, so the member's
+            // notification list finds it.
+            sqlx::query(
+                "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(tenant.as_str())
+            .bind(conversation.as_str())
+            .bind(serde_json::json!({ "agent": agent }).to_string())
+            .bind(notice)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let written = message_in(&mut tx, &message.id).await?;
+        tx.commit().await?;
+        written.ok_or_else(|| super::StoreError::Database(sqlx::Error::RowNotFound))
+    }
+}
