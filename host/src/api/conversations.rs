@@ -19,7 +19,7 @@ use crate::store::{AcceptRefusal, ConversationFilter, ConversationRecord, NewCon
 
 /// How long a request waits for routing to react before answering with the
 /// state as it is; the outbox finishes the work either way.
-const ROUTING_WAIT: Duration = Duration::from_secs(5);
+pub(super) const ROUTING_WAIT: Duration = Duration::from_secs(5);
 /// Longest message body accepted, in characters.
 const MAX_BODY: usize = 20_000;
 
@@ -50,7 +50,7 @@ fn normal() -> Priority {
     Priority::Normal
 }
 
-fn body_text(field: &str, value: &str) -> Result<String, ApiError> {
+pub(super) fn body_text(field: &str, value: &str) -> Result<String, ApiError> {
     if value.trim().is_empty() {
         return Err(ApiError::invalid(field, "must not be empty"));
     }
@@ -99,6 +99,9 @@ async fn detail(
     out["offered_to"] = json!(state.store.offers(id).await?);
     out["note"] = json!(state.store.conversation_note(id).await?);
     out["followers"] = json!(state.store.followers(id).await?);
+    // On a channel connected to the help desk a conversation is a ticket.
+    let ticket = state.store.ticket_for_conversation(tenant, id).await?;
+    out["ticket"] = json!(ticket.map(|t| t.id));
     for timer in state.store.pending_timers(id).await? {
         let field = match timer.kind {
             TimerKind::SnoozeEnds => "snoozed_until",

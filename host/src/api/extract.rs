@@ -1,15 +1,17 @@
 //! Request extractors: JSON bodies whose every failure is an [`ApiError`]
-//! naming the field, and the two kinds of credential.
+//! naming the field, and the credentials: the operator token, a tenant's
+//! API key and members' tokens.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::store::TenantRecord;
+use crate::domain::{AgentId, Role, TicketAccess};
+use crate::store::{AgentRecord, TenantRecord, Visibility};
 
 /// A JSON body. Malformed JSON is a 400; a value of the wrong shape is a 422
 /// naming the field, e.g. `capacity.chat` or `teams[0]`.
@@ -97,8 +99,12 @@ pub(super) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    parts
-        .headers
+    bearer_of(&parts.headers)
+}
+
+/// The credential in `Authorization: Bearer <credential>`.
+pub(super) fn bearer_of(headers: &HeaderMap) -> Option<&str> {
+    headers
         .get(header::AUTHORIZATION)?
         .to_str()
         .ok()?
@@ -106,7 +112,13 @@ fn bearer(parts: &Parts) -> Option<&str> {
         .map(str::trim)
 }
 
-/// The tenant whose API key authorises the request.
+fn forbidden(message: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+}
+
+/// The tenant whose API key authorises the request. An admin's member
+/// token is accepted too: an admin may do whatever the tenant's
+/// integration may; other members use the member-facing calls (tickets).
 pub(super) struct Tenant(pub TenantRecord);
 
 impl FromRequestParts<AppState> for Tenant {
@@ -115,12 +127,113 @@ impl FromRequestParts<AppState> for Tenant {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let key = bearer(parts)
             .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <api key>"))?;
-        state
+        if let Some(tenant) = state.store.tenant_by_key(key).await? {
+            return Ok(Tenant(tenant));
+        }
+        let Some((tenant, agent)) = state.store.member_by_token(key).await? else {
+            return Err(ApiError::unauthorized("unknown API key"));
+        };
+        match state.store.get_agent(&tenant.id, &agent).await? {
+            Some(member) if member.role == Role::Admin => Ok(Tenant(tenant)),
+            Some(_) => Err(forbidden(
+                "this call takes the tenant's API key or an admin's member token",
+            )),
+            None => Err(ApiError::unauthorized("unknown API key")),
+        }
+    }
+}
+
+/// The member named in `X-Baton-Agent`, if the header is there.
+pub(super) fn named_member(headers: &HeaderMap) -> Option<Result<AgentId, ApiError>> {
+    let raw = headers.get("x-baton-agent")?;
+    Some(
+        raw.to_str()
+            .ok()
+            .and_then(|v| AgentId::parse(v.trim()).ok())
+            .ok_or_else(|| forbidden("X-Baton-Agent must name an agent (agt_...)")),
+    )
+}
+
+/// Who is asking, for the member-facing calls (tickets): the tenant, the
+/// acting member, and which tickets the request may see.
+pub(super) struct Actor {
+    pub tenant: TenantRecord,
+    /// The member token's agent; with the tenant's API key, the member
+    /// named in `X-Baton-Agent`, if any.
+    pub member: Option<AgentRecord>,
+    /// A member token sees what the member's ticket access allows; the API
+    /// key (an integration) sees every ticket.
+    pub visibility: Visibility,
+}
+
+impl Actor {
+    /// The acting member, or a 403 saying `what` needs one.
+    pub(super) fn member(&self, what: &str) -> Result<&AgentRecord, ApiError> {
+        self.member.as_ref().ok_or_else(|| {
+            forbidden(format!(
+                "{what} is a member's: use a member token, or name the member in X-Baton-Agent"
+            ))
+        })
+    }
+
+    /// The acting member if an admin, or a 403 saying only an admin may `what`.
+    pub(super) fn admin(&self, what: &str) -> Result<&AgentRecord, ApiError> {
+        match &self.member {
+            Some(member) if member.role == Role::Admin => Ok(member),
+            Some(_) => Err(forbidden(format!("only an admin may {what}"))),
+            None => Err(forbidden(format!(
+                "only an admin may {what}: use an admin's member token, or name the admin in X-Baton-Agent"
+            ))),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Actor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let key = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized("send Authorization: Bearer <api key or member token>")
+        })?;
+        if let Some(tenant) = state.store.tenant_by_key(key).await? {
+            let member = match named_member(&parts.headers) {
+                Some(id) => {
+                    let id = id?;
+                    let member = state.store.get_agent(&tenant.id, &id).await?;
+                    Some(member.ok_or_else(|| {
+                        forbidden(format!("X-Baton-Agent: no agent {id} in this tenant"))
+                    })?)
+                }
+                None => None,
+            };
+            return Ok(Actor {
+                tenant,
+                member,
+                visibility: Visibility::All,
+            });
+        }
+        let (tenant, agent) = state
             .store
-            .tenant_by_key(key)
+            .member_by_token(key)
             .await?
-            .map(Tenant)
-            .ok_or_else(|| ApiError::unauthorized("unknown API key"))
+            .ok_or_else(|| ApiError::unauthorized("unknown API key or member token"))?;
+        let member = state
+            .store
+            .get_agent(&tenant.id, &agent)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown API key or member token"))?;
+        let visibility = match member.ticket_access {
+            TicketAccess::All => Visibility::All,
+            access => Visibility::Member {
+                agent: member.id.clone(),
+                access,
+            },
+        };
+        Ok(Actor {
+            tenant,
+            member: Some(member),
+            visibility,
+        })
     }
 }
 

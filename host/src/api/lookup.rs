@@ -1,12 +1,13 @@
-//! Finding what a request names: a conversation of the tenant, the admin
-//! acting in `X-Baton-Agent`.
+//! Finding what a request names: a conversation of the tenant, a ticket
+//! the caller may see, the admin acting (member token or `X-Baton-Agent`).
 
 use axum::http::{HeaderMap, StatusCode};
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::{AgentId, ConversationId, Role, TenantId};
-use crate::store::ConversationRecord;
+use super::extract::{self, Actor};
+use crate::domain::{AgentId, ConversationId, Role, TenantId, TicketId};
+use crate::store::{ConversationRecord, TicketRecord};
 
 /// The tenant's conversation with this id; a malformed id is a 404 too.
 pub(super) async fn conversation(
@@ -31,13 +32,37 @@ pub(super) async fn admin(
     what: &str,
 ) -> Result<AgentId, ApiError> {
     let forbidden = |m: String| ApiError::new(StatusCode::FORBIDDEN, "forbidden", m);
-    let actor = headers
-        .get("x-baton-agent")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| AgentId::parse(v).ok())
-        .ok_or_else(|| forbidden("name the admin doing this in X-Baton-Agent".into()))?;
+    // A member token speaks for its member; with the API key the header
+    // names who is acting.
+    let member = match extract::bearer_of(headers) {
+        Some(token) => state.store.member_by_token(token).await?,
+        None => None,
+    };
+    let actor = match member {
+        Some((owner, agent)) if owner.id == *tenant => agent,
+        _ => headers
+            .get("x-baton-agent")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| AgentId::parse(v).ok())
+            .ok_or_else(|| forbidden("name the admin doing this in X-Baton-Agent".into()))?,
+    };
     match state.store.get_agent(tenant, &actor).await? {
         Some(a) if a.role == Role::Admin => Ok(actor),
         _ => Err(forbidden(format!("only an admin may {what}"))),
     }
+}
+
+/// The ticket with this id if the caller may see it; a ticket they may not
+/// see, like a malformed id, is a 404.
+pub(super) async fn ticket(
+    state: &AppState,
+    actor: &Actor,
+    raw: &str,
+) -> Result<TicketRecord, ApiError> {
+    let id = TicketId::parse(raw).map_err(|_| ApiError::not_found(format_args!("ticket {raw}")))?;
+    state
+        .store
+        .ticket(&actor.tenant.id, &id, &actor.visibility)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("ticket {id}")))
 }

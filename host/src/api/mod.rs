@@ -7,13 +7,20 @@ mod conversations;
 pub mod error;
 mod extract;
 mod handling;
+mod inbound;
 mod lifecycle;
 mod lookup;
+mod members;
+mod pipelines;
 mod plugins;
 mod queue;
 mod routing;
 mod rules;
 mod tenants;
+mod ticket_fields;
+mod ticket_manage;
+mod ticket_thread;
+mod tickets;
 
 use std::sync::Arc;
 
@@ -135,6 +142,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/routing", get(routing::get_all))
         .route("/v1/routing/{slot}", get(routing::get).put(routing::put))
         .route("/v1/routing/{slot}/rollback", post(routing::rollback))
+        .merge(help_desk_routes())
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
     let upload = Router::new()
         .route("/v1/plugins", post(plugins::upload))
@@ -143,4 +151,57 @@ pub fn router(state: AppState) -> Router {
         .merge(upload)
         .fallback(|| async { ApiError::not_found("such route") })
         .with_state(state)
+}
+
+/// Help-desk tickets, their pipelines, companies, inbound channels and
+/// members' credentials.
+fn help_desk_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/tickets", post(tickets::create).get(tickets::list))
+        .route(
+            "/v1/tickets/{id}",
+            get(tickets::get)
+                .patch(tickets::update)
+                .delete(tickets::delete),
+        )
+        .route("/v1/tickets/{id}/replies", post(ticket_thread::reply))
+        .route("/v1/tickets/{id}/comments", post(ticket_thread::comment))
+        .route(
+            "/v1/tickets/{id}/draft",
+            get(ticket_thread::get_draft)
+                .put(ticket_thread::put_draft)
+                .delete(ticket_thread::delete_draft),
+        )
+        .route("/v1/drafts", get(ticket_thread::drafts))
+        .route(
+            "/v1/tickets/{id}/followers",
+            post(ticket_manage::follow).delete(ticket_manage::unfollow),
+        )
+        .route("/v1/tickets/{id}/split", post(ticket_manage::split))
+        .route("/v1/tickets/{id}/merge", post(ticket_manage::merge))
+        .route("/v1/tickets/{id}/move", post(ticket_manage::move_to))
+        .route(
+            "/v1/pipelines",
+            post(pipelines::create).get(pipelines::list),
+        )
+        .route(
+            "/v1/pipelines/{id}",
+            get(pipelines::get).put(pipelines::update),
+        )
+        .route(
+            "/v1/companies",
+            post(pipelines::create_company).get(pipelines::list_companies),
+        )
+        .route("/v1/companies/{id}", get(pipelines::get_company))
+        .route("/v1/inbound/email", post(inbound::email))
+        .route("/v1/inbound/form", post(inbound::form))
+        .route(
+            "/v1/settings/help-desk",
+            get(inbound::get_settings).put(inbound::put_settings),
+        )
+        .route("/v1/agents/{id}/tokens", post(members::issue_token))
+        .route(
+            "/v1/agents/{id}/ticket-access",
+            put(members::set_ticket_access),
+        )
 }
