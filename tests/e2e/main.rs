@@ -11,4 +11,5 @@ mod queue;
 mod routing;
 mod rules;
 mod statuses;
+mod tickets;
 mod validation;
