@@ -163,8 +163,8 @@ pub(super) struct MergeBody {
     from: String,
 }
 
-/// Merge another ticket into this one: its messages, followers and tags
-/// move here; it is closed and shows `merged_into`.
+/// Merge another ticket into this one: its messages, followers, tags and
+/// drafts move here; it is closed and shows `merged_into`.
 pub(super) async fn merge(
     actor: Actor,
     State(state): State<AppState>,

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 
 use super::{Result, Store};
 use crate::domain::{AgentId, ConversationId, Millis, TenantId};
@@ -27,6 +27,49 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
     values.get(values.len() / 2).copied()
 }
 
+/// Add a follower inside a transaction; `false` if they already followed.
+pub(super) async fn follow_in(
+    conn: &mut SqliteConnection,
+    conversation: &ConversationId,
+    agent: &AgentId,
+    by: Option<&AgentId>,
+    at: Millis,
+) -> Result<bool> {
+    let added = sqlx::query(
+        "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(conversation.as_str())
+    .bind(agent.as_str())
+    .bind(by.map(AgentId::as_str))
+    .bind(at.0)
+    .execute(conn)
+    .await?;
+    Ok(added.rows_affected() == 1)
+}
+
+/// Queue an in-app notification for an agent inside a transaction.
+pub(super) async fn notify_in(
+    conn: &mut SqliteConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    agent: &AgentId,
+    message: &str,
+    at: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.as_str())
+    .bind(conversation.as_str())
+    .bind(serde_json::json!({"agent": agent}).to_string())
+    .bind(message)
+    .bind(at.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 impl Store {
     pub async fn followers(&self, conversation: &ConversationId) -> Result<Vec<AgentId>> {
         let rows = sqlx::query(
@@ -48,16 +91,8 @@ impl Store {
         agent: &AgentId,
         by: Option<&AgentId>,
     ) -> Result<bool> {
-        let added = sqlx::query(
-            "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(conversation.as_str())
-        .bind(agent.as_str())
-        .bind(by.map(AgentId::as_str))
-        .bind(self.now().0)
-        .execute(&self.pool)
-        .await?;
-        Ok(added.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await?;
+        follow_in(&mut conn, conversation, agent, by, self.now()).await
     }
 
     pub async fn unfollow(&self, conversation: &ConversationId, agent: &AgentId) -> Result<bool> {
@@ -78,18 +113,8 @@ impl Store {
         agent: &AgentId,
         message: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(tenant.as_str())
-        .bind(conversation.as_str())
-        .bind(serde_json::json!({"agent": agent}).to_string())
-        .bind(message)
-        .bind(self.now().0)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        notify_in(&mut conn, tenant, conversation, agent, message, self.now()).await
     }
 
     /// Notifications addressed to one agent, newest first.

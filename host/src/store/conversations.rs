@@ -130,10 +130,24 @@ impl Store {
     ) -> Result<(ConversationRecord, i64)> {
         let now = self.now();
         let mut tx = self.write().await?;
-        let (record, _) = Self::insert_conversation(&mut tx, tenant, new, bot, now).await?;
-        help_desk::auto_ticket(&mut tx, &record, now).await?;
+        let (record, _, event) = Self::open_conversation(&mut tx, tenant, new, bot, now).await?;
+        tx.commit().await?;
+        Ok((record, event))
+    }
+
+    /// [`Store::create_conversation`] inside a transaction the caller
+    /// commits; also returns the first message's id.
+    pub(super) async fn open_conversation(
+        tx: &mut sqlx::SqliteConnection,
+        tenant: &TenantId,
+        new: NewConversation,
+        bot: Option<BotId>,
+        now: Millis,
+    ) -> Result<(ConversationRecord, Option<MessageId>, i64)> {
+        let (record, first) = Self::insert_conversation(tx, tenant, new, bot, now).await?;
+        help_desk::auto_ticket(tx, &record, now).await?;
         let event = insert_event(
-            &mut tx,
+            tx,
             tenant,
             EventKind::ConversationCreated,
             Some(&record.id),
@@ -142,8 +156,7 @@ impl Store {
             now,
         )
         .await?;
-        tx.commit().await?;
-        Ok((record, event))
+        Ok((record, first, event))
     }
 
     /// Insert a conversation and its first message (whose id is returned)

@@ -5,13 +5,13 @@
 use sqlx::{Row, SqliteConnection};
 
 use super::conversations::{ConversationRecord, NewConversation};
-use super::events::insert_event;
 use super::pipelines::{default_pipeline_in, pipeline_in};
+use super::settings::setting_in;
 use super::ticket_changes::file_conversation;
 use super::{Result, Store};
 use crate::domain::{
-    Assignee, BotId, BotKind, Channel, ConversationId, EmailMessageId, EventKind, MessageId,
-    Millis, PipelineId, Priority, TenantId, ticket_name,
+    Assignee, BotId, BotKind, Channel, ConversationId, EmailMessageId, MessageId, Millis,
+    PipelineId, Priority, TenantId, ticket_name,
 };
 
 /// The settings topic holding [`HelpDesk`].
@@ -36,17 +36,6 @@ impl Default for HelpDesk {
     }
 }
 
-async fn settings_in(conn: &mut SqliteConnection, tenant: &TenantId) -> Result<HelpDesk> {
-    let row = sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = ? AND topic = ?")
-        .bind(tenant.as_str())
-        .bind(HELP_DESK_TOPIC)
-        .fetch_optional(conn)
-        .await?;
-    Ok(row
-        .and_then(|r| serde_json::from_str(r.get("value")).ok())
-        .unwrap_or_default())
-}
-
 /// File a new conversation as a ticket when its channel is connected to
 /// the help desk, unless a rule-based bot owns it (such a bot makes its own
 /// tickets). Call in the transaction that creates the conversation.
@@ -56,7 +45,7 @@ pub(super) async fn auto_ticket(
     now: Millis,
 ) -> Result<Option<i64>> {
     let tenant = &record.tenant_id;
-    let settings = settings_in(conn, tenant).await?;
+    let settings: HelpDesk = setting_in(conn, tenant, HELP_DESK_TOPIC).await?;
     if !settings.channels.contains(&record.channel) {
         return Ok(None);
     }
@@ -212,21 +201,11 @@ impl Store {
             message: Some(mail.body),
             priority: Priority::Normal,
         };
-        let (record, first) = Self::insert_conversation(&mut tx, tenant, new, bot, now).await?;
+        let (record, first, event) =
+            Self::open_conversation(&mut tx, tenant, new, bot, now).await?;
         if let Some(first) = &first {
             set_email_id(&mut tx, first, &mail.message_id).await?;
         }
-        auto_ticket(&mut tx, &record, now).await?;
-        let event = insert_event(
-            &mut tx,
-            tenant,
-            EventKind::ConversationCreated,
-            Some(&record.id),
-            None,
-            None,
-            now,
-        )
-        .await?;
         tx.commit().await?;
         Ok(Delivery::Opened {
             conversation: record.id,

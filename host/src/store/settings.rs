@@ -5,6 +5,23 @@ use sqlx::Row;
 use super::{Result, Store};
 use crate::domain::TenantId;
 
+/// A topic's settings read inside a transaction; the defaults when unset
+/// (or unreadable).
+pub(super) async fn setting_in<T: serde::de::DeserializeOwned + Default>(
+    conn: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    topic: &str,
+) -> Result<T> {
+    let row = sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = ? AND topic = ?")
+        .bind(tenant.as_str())
+        .bind(topic)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row
+        .and_then(|r| serde_json::from_str(r.get("value")).ok())
+        .unwrap_or_default())
+}
+
 impl Store {
     pub async fn setting(
         &self,

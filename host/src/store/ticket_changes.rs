@@ -79,16 +79,8 @@ pub(super) async fn file_conversation(
         source,
     };
     let id = insert_ticket(conn, tenant, row, now).await?;
-    let event = insert_event(
-        conn,
-        tenant,
-        EventKind::TicketCreated,
-        Some(conversation),
-        None,
-        None,
-        now,
-    )
-    .await?;
+    let kind = EventKind::TicketCreated;
+    let event = insert_event(conn, tenant, kind, Some(conversation), None, None, now).await?;
     Ok((id, event))
 }
 

@@ -1,6 +1,7 @@
 //! Making a ticket by hand, editing it and moving it to another pipeline,
 //! each in one transaction.
 
+use super::collaboration::follow_in;
 use super::conversations::NewConversation;
 use super::events::insert_event;
 use super::pipelines::StageRecord;
@@ -85,15 +86,7 @@ impl Store {
         };
         let id = insert_ticket(&mut tx, tenant, row, now).await?;
         if let Some(follower) = &new.follower {
-            sqlx::query(
-                "INSERT INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
-            )
-            .bind(record.id.as_str())
-            .bind(follower.as_str())
-            .bind(follower.as_str())
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
+            follow_in(&mut tx, &record.id, follower, Some(follower), now).await?;
         }
         let mut events = vec![EventKind::TicketCreated];
         if new.stage.closed {

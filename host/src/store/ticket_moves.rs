@@ -108,16 +108,8 @@ impl Store {
             .bind(ticket.id.as_str())
             .execute(&mut *tx)
             .await?;
-        let event = insert_event(
-            &mut tx,
-            tenant,
-            EventKind::TicketCreated,
-            Some(&record.id),
-            None,
-            None,
-            now,
-        )
-        .await?;
+        let kind = EventKind::TicketCreated;
+        let event = insert_event(&mut tx, tenant, kind, Some(&record.id), None, None, now).await?;
         tx.commit().await?;
         Ok(Ok((id, event)))
     }

@@ -3,6 +3,7 @@
 
 use sqlx::{Row, SqliteConnection};
 
+use super::collaboration::{follow_in, notify_in};
 use super::pipelines::StageRecord;
 use super::ticket_changes::{set_stage, write_events};
 use super::tickets::TicketRecord;
@@ -180,29 +181,8 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         for agent in mentioned {
-            sqlx::query(
-                "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at)
-                 VALUES (?, ?, ?, ?)",
-            )
-            .bind(conversation.as_str())
-            .bind(agent.as_str())
-            .bind(author.as_str())
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
-            // Same recipient form as `Store::notify_agent`, so the member's
-            // notification list finds it.
-            sqlx::query(
-                "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
-                 VALUES (?, ?, ?, ?, ?)",
-            )
-            .bind(tenant.as_str())
-            .bind(conversation.as_str())
-            .bind(serde_json::json!({ "agent": agent }).to_string())
-            .bind(notice)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
+            follow_in(&mut tx, conversation, agent, Some(author), now).await?;
+            notify_in(&mut tx, tenant, conversation, agent, notice, now).await?;
         }
         let written = message_in(&mut tx, &message.id).await?;
         tx.commit().await?;
