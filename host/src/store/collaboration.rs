@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 use super::{Result, Store};
 use crate::domain::{AgentId, ConversationId, Millis, TenantId};
@@ -27,49 +27,6 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
     values.get(values.len() / 2).copied()
 }
 
-/// Add a follower inside a transaction; `false` if they already followed.
-pub(super) async fn follow_in(
-    conn: &mut SqliteConnection,
-    conversation: &ConversationId,
-    agent: &AgentId,
-    by: Option<&AgentId>,
-    at: Millis,
-) -> Result<bool> {
-    let added = sqlx::query(
-        "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
-    )
-    .bind(conversation.as_str())
-    .bind(agent.as_str())
-    .bind(by.map(AgentId::as_str))
-    .bind(at.0)
-    .execute(conn)
-    .await?;
-    Ok(added.rows_affected() == 1)
-}
-
-/// Queue an in-app notification for an agent inside a transaction.
-pub(super) async fn notify_in(
-    conn: &mut SqliteConnection,
-    tenant: &TenantId,
-    conversation: &ConversationId,
-    agent: &AgentId,
-    message: &str,
-    at: Millis,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(tenant.as_str())
-    .bind(conversation.as_str())
-    .bind(serde_json::json!({"agent": agent}).to_string())
-    .bind(message)
-    .bind(at.0)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 impl Store {
     pub async fn followers(&self, conversation: &ConversationId) -> Result<Vec<AgentId>> {
         let rows = sqlx::query(
@@ -91,8 +48,16 @@ impl Store {
         agent: &AgentId,
         by: Option<&AgentId>,
     ) -> Result<bool> {
-        let mut conn = self.pool.acquire().await?;
-        follow_in(&mut conn, conversation, agent, by, self.now()).await
+        let added = sqlx::query(
+            "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(conversation.as_str())
+        .bind(agent.as_str())
+        .bind(by.map(AgentId::as_str))
+        .bind(self.now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(added.rows_affected() == 1)
     }
 
     pub async fn unfollow(&self, conversation: &ConversationId, agent: &AgentId) -> Result<bool> {
@@ -113,8 +78,18 @@ impl Store {
         agent: &AgentId,
         message: &str,
     ) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        notify_in(&mut conn, tenant, conversation, agent, message, self.now()).await
+        sqlx::query(
+            "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(tenant.as_str())
+        .bind(conversation.as_str())
+        .bind(serde_json::json!({"agent": agent}).to_string())
+        .bind(message)
+        .bind(self.now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Notifications addressed to one agent, newest first.

@@ -84,6 +84,51 @@ pub(super) async fn file_conversation(
     Ok((id, event))
 }
 
+/// [`Store::follow`](super::Store::follow) inside a transaction; `false`
+/// if they already followed.
+pub(super) async fn follow_in(
+    conn: &mut SqliteConnection,
+    conversation: &ConversationId,
+    agent: &AgentId,
+    by: Option<&AgentId>,
+    at: Millis,
+) -> Result<bool> {
+    let added = sqlx::query(
+        "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
+    )
+    .bind(conversation.as_str())
+    .bind(agent.as_str())
+    .bind(by.map(AgentId::as_str))
+    .bind(at.0)
+    .execute(conn)
+    .await?;
+    Ok(added.rows_affected() == 1)
+}
+
+/// [`Store::notify_agent`](super::Store::notify_agent) inside a
+/// transaction: the same recipient form, so the agent's list finds it.
+pub(super) async fn notify_in(
+    conn: &mut SqliteConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    agent: &AgentId,
+    message: &str,
+    at: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.as_str())
+    .bind(conversation.as_str())
+    .bind(serde_json::json!({ "agent": agent }).to_string())
+    .bind(message)
+    .bind(at.0)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Write events about one conversation; returns the last id.
 pub(super) async fn write_events(
     conn: &mut SqliteConnection,

@@ -1,11 +1,12 @@
 //! Making a ticket by hand, editing it and moving it to another pipeline,
 //! each in one transaction.
 
-use super::collaboration::follow_in;
 use super::conversations::NewConversation;
 use super::events::insert_event;
 use super::pipelines::StageRecord;
-use super::ticket_changes::{TicketRow, insert_ticket, set_owner, set_stage, write_events};
+use super::ticket_changes::{
+    TicketRow, follow_in, insert_ticket, set_owner, set_stage, write_events,
+};
 use super::tickets::TicketRecord;
 use super::{Result, Store, timers};
 use crate::domain::{

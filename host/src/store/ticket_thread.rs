@@ -3,9 +3,8 @@
 
 use sqlx::{Row, SqliteConnection};
 
-use super::collaboration::{follow_in, notify_in};
 use super::pipelines::StageRecord;
-use super::ticket_changes::{set_stage, write_events};
+use super::ticket_changes::{follow_in, notify_in, set_stage, write_events};
 use super::tickets::TicketRecord;
 use super::{Result, Store, opt_id};
 use crate::domain::{
