@@ -3,6 +3,7 @@
 
 mod collaboration;
 mod handoff;
+mod handoff_process;
 mod isolation;
 mod lifecycle;
 mod methods;

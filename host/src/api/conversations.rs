@@ -12,8 +12,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{
-    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, Millis, Priority, Routing,
-    StatusChange, TenantId, TimerKind, parse_duration_ms, parse_line, parse_time,
+    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, EventKind, Millis,
+    Priority, Routing, StatusChange, TenantId, TimerKind, parse_duration_ms, parse_line,
+    parse_time,
 };
 use crate::store::{AcceptRefusal, ConversationFilter, ConversationRecord, NewConversation};
 
@@ -239,6 +240,10 @@ pub(super) struct NewMessage {
     body: String,
     #[serde(default)]
     internal: bool,
+    /// From a bot: it could not answer, so a human should take over (a
+    /// default handoff trigger).
+    #[serde(default)]
+    cannot_answer: bool,
 }
 
 pub(super) async fn add_message(
@@ -255,6 +260,12 @@ pub(super) async fn add_message(
             "a customer cannot write an internal note",
         ));
     }
+    if body.cannot_answer && (body.author != Author::Bot || body.internal) {
+        return Err(ApiError::invalid(
+            "cannot_answer",
+            "only a bot's public message can say it cannot answer",
+        ));
+    }
     if state
         .store
         .get_conversation(&tenant.id, &id)
@@ -263,9 +274,10 @@ pub(super) async fn add_message(
     {
         return Err(ApiError::not_found(format_args!("conversation {id}")));
     }
+    let signal = body.cannot_answer.then_some(EventKind::BotCannotAnswer);
     let (message, event) = state
         .store
-        .add_message(&tenant.id, &id, body.author, &text, body.internal)
+        .add_message_with(&tenant.id, &id, body.author, &text, body.internal, signal)
         .await?;
     if body.internal {
         super::collaboration::mention(&state, &tenant.id, &id, &text).await?;

@@ -7,6 +7,7 @@ mod conversations;
 pub mod error;
 mod extract;
 mod handling;
+mod handoff;
 mod lifecycle;
 mod lookup;
 mod plugins;
@@ -55,7 +56,24 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/agents/{id}", get(agents::get_agent))
         .route("/v1/agents/{id}/status", put(agents::set_status))
+        .route(
+            "/v1/teams/{id}/hours",
+            put(agents::set_team_hours).delete(agents::clear_team_hours),
+        )
         .route("/v1/bots", post(agents::create_bot).get(agents::list_bots))
+        .route("/v1/bots/{id}/status", put(agents::set_bot_status))
+        .route(
+            "/v1/settings/handoff",
+            get(handoff::get_settings).put(handoff::put_settings),
+        )
+        .route(
+            "/v1/handoff/triggers",
+            get(handoff::get_triggers).post(handoff::add_trigger),
+        )
+        .route(
+            "/v1/handoff/triggers/{phrase}",
+            axum::routing::delete(handoff::remove_trigger),
+        )
         .route(
             "/v1/conversations",
             post(conversations::create).get(conversations::list),

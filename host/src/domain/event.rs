@@ -11,5 +11,9 @@ text_enum!(
         ConversationHandedOver = "conversation.handed_over",
         ConversationStatusChanged = "conversation.status_changed",
         ConversationTransferred = "conversation.transferred",
+        /// A bot said it cannot answer: a default handoff trigger.
+        BotCannotAnswer = "bot.cannot_answer",
+        /// The bot owning the conversation was paused: a default handoff trigger.
+        BotPaused = "bot.paused",
     }
 );

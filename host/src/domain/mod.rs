@@ -58,6 +58,7 @@ macro_rules! text_enum {
 mod agent;
 mod conversation;
 mod event;
+mod handoff;
 mod hours;
 mod ids;
 mod plugin;
@@ -69,6 +70,9 @@ pub use conversation::{
     Assignee, Author, Channel, ConversationStatus, Priority, Routing, StatusChange,
 };
 pub use event::EventKind;
+pub use handoff::{
+    Desk, Destination, HandoffMessages, HandoffMode, HandoffSettings, WhenUnassigned,
+};
 pub use hours::BusinessHours;
 pub use ids::{
     AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,

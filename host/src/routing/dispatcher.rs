@@ -132,13 +132,28 @@ impl Router {
                 summary = "assignment".into();
             }
             (EventKind::MessageReceived, Some(c)) if c.routing == Routing::Bot => {
+                // The bot's own messages count too: a trigger may hear it
+                // give up. Agents writing in a bot's conversation do not.
                 if let Some(m) = message
                     .as_ref()
-                    .filter(|m| m.author == Author::Customer && !m.internal)
+                    .filter(|m| m.author != Author::Agent && !m.internal)
                 {
                     changes.extend(self.handoff(tenant, c, m, event.created_at).await?);
                     summary = "handoff triggers".into();
                 }
+            }
+            (EventKind::BotCannotAnswer | EventKind::BotPaused, Some(c))
+                if c.routing == Routing::Bot && c.status != ConversationStatus::Closed =>
+            {
+                let (trigger, reason) = match event.kind {
+                    EventKind::BotPaused => ("bot-paused", "the bot was paused"),
+                    _ => ("bot-cannot-answer", "the bot said it cannot answer"),
+                };
+                changes.extend(
+                    self.default_handoff(tenant, c, trigger, reason, event.created_at)
+                        .await?,
+                );
+                summary = format!("default handoff trigger {trigger}");
             }
             (EventKind::AgentStatusChanged, _) => {
                 let available = match &event.agent {

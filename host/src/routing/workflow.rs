@@ -8,8 +8,9 @@ use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::store::{Change, ConversationRecord, EventRecord, HistoryEntry, MessageRecord};
 
-fn wit_event_kind(kind: EventKind) -> types::EventKind {
-    match kind {
+/// The contract's name for an event, if workflows can see this kind.
+fn wit_event_kind(kind: EventKind) -> Option<types::EventKind> {
+    Some(match kind {
         EventKind::ConversationCreated => types::EventKind::ConversationCreated,
         EventKind::MessageReceived => types::EventKind::MessageReceived,
         EventKind::AgentStatusChanged => types::EventKind::AgentStatusChanged,
@@ -18,7 +19,9 @@ fn wit_event_kind(kind: EventKind) -> types::EventKind {
         EventKind::ConversationHandedOver => types::EventKind::ConversationHandedOver,
         EventKind::ConversationStatusChanged => types::EventKind::ConversationStatusChanged,
         EventKind::ConversationTransferred => types::EventKind::ConversationTransferred,
-    }
+        // Handoff signals reach workflows as the handoff they cause.
+        EventKind::BotCannotAnswer | EventKind::BotPaused => return None,
+    })
 }
 
 impl Router {
@@ -29,6 +32,9 @@ impl Router {
         conversation: Option<&ConversationRecord>,
         message: Option<&MessageRecord>,
     ) -> Result<Vec<Change>, spec::BindError> {
+        let Some(kind) = wit_event_kind(event.kind) else {
+            return Ok(Vec::new());
+        };
         let binding = spec::current(&self.store, &event.tenant_id, Slot::Workflows).await?;
         let subscribed: Vec<&PluginUse> = binding
             .plugins
@@ -52,7 +58,7 @@ impl Router {
             None => None,
         };
         let wit_event = types::Event {
-            kind: wit_event_kind(event.kind),
+            kind,
             conversation: snapshot,
             message: message.map(snapshot::message),
             agent: event.agent.as_ref().map(ToString::to_string),
@@ -195,7 +201,7 @@ impl Router {
                 types::Action::CreateTicket(ticket) => Change::CreateTicket {
                     conversation: needs("create-ticket")?,
                     subject: bounded(ticket.subject, 500),
-                    pipeline: ticket.pipeline.unwrap_or_else(|| "support".into()),
+                    pipeline: ticket.pipeline,
                 },
             };
             changes.push(change);

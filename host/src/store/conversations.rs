@@ -370,6 +370,21 @@ impl Store {
         body: &str,
         internal: bool,
     ) -> Result<(MessageRecord, Option<i64>)> {
+        self.add_message_with(tenant, conversation, author, body, internal, None)
+            .await
+    }
+
+    /// [`Store::add_message`], writing `signal` after the message's own
+    /// event in the same transaction (e.g. the bot saying it cannot answer).
+    pub async fn add_message_with(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        author: Author,
+        body: &str,
+        internal: bool,
+        signal: Option<EventKind>,
+    ) -> Result<(MessageRecord, Option<i64>)> {
         let now = self.now();
         let mut tx = self.write().await?;
         let id = insert_message(&mut tx, conversation, author, body, internal, now).await?;
@@ -408,6 +423,7 @@ impl Store {
             }
             events.push(EventKind::MessageReceived);
         }
+        events.extend(signal);
         let mut last = None;
         for kind in events {
             let message = (kind == EventKind::MessageReceived).then_some(&id);

@@ -73,6 +73,12 @@ pub enum Change {
         conversation: ConversationId,
         body: String,
     },
+    /// A message to the customer, written by the system (as the bot). It
+    /// starts no routing of its own.
+    Say {
+        conversation: ConversationId,
+        body: String,
+    },
     Notify {
         conversation: Option<ConversationId>,
         recipient: serde_json::Value,
@@ -81,7 +87,8 @@ pub enum Change {
     CreateTicket {
         conversation: ConversationId,
         subject: String,
-        pipeline: String,
+        /// The tenant's default pipeline when absent.
+        pipeline: Option<String>,
     },
     /// A plugin's key-value writes (`None` deletes).
     Kv {
@@ -328,6 +335,9 @@ impl Store {
                 Change::AddNote { conversation, body } => {
                     insert_message(&mut tx, conversation, Author::Bot, body, true, now).await?;
                 }
+                Change::Say { conversation, body } => {
+                    insert_message(&mut tx, conversation, Author::Bot, body, false, now).await?;
+                }
                 Change::Notify {
                     conversation,
                     recipient,
@@ -358,7 +368,7 @@ impl Store {
                     .bind(tenant.as_str())
                     .bind(conversation.as_str())
                     .bind(subject)
-                    .bind(pipeline)
+                    .bind(pipeline.as_deref().unwrap_or("support"))
                     .bind(now.0)
                     .execute(&mut *tx)
                     .await?;
