@@ -161,6 +161,8 @@ impl Store {
             "tickets",
             "notifications",
             "plugin_failures",
+            "followers",
+            "timers",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = ?"))
                 .bind(id)
