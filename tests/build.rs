@@ -52,6 +52,11 @@ const PLUGINS: &[(&str, &str)] = &[
         "A rule condition holding for contacts at the configured e-mail domains.",
     ),
     (
+        "flip-status",
+        "A workflow that sets status `to` whenever the status becomes `from` \
+         (bound twice in opposite directions, a loop between workflows).",
+    ),
+    (
         "not-a-plugin",
         "A valid component that implements none of Baton's worlds.",
     ),

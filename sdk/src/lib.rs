@@ -175,7 +175,7 @@ pub use __bindings::strategy::baton::plugin::types::{
     Action, AssignTo, Assignee, AssignmentDecision, AssignmentRequest, Author, Candidate, Channel,
     ChannelLoad, ChannelLoads, Contact, Conversation, ConversationStatus, Event, EventKind,
     Handoff, HandoffDecision, HandoffMode, HandoffTarget, Manifest, Message, Notification, OfferTo,
-    PluginError, PluginKind, Presence, Recipient, TicketRequest,
+    PluginError, PluginKind, Presence, Recipient, Ticket, TicketRequest, TimerRequest,
 };
 
 /// A plugin that chooses who gets a conversation.

@@ -13,3 +13,4 @@ mod routing;
 mod rules;
 mod statuses;
 mod validation;
+mod workflows;

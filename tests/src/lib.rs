@@ -71,6 +71,23 @@ impl TestApp {
     /// Start a server on the database in `dir` with the given limits and clock.
     pub async fn spawn_on(dir: tempfile::TempDir, limits: SandboxLimits, clock: Clock) -> Self {
         let db: PathBuf = dir.path().join("baton.db");
+        Self::start(db, dir, limits, clock).await
+    }
+
+    /// A second server process on this server's database file and clock,
+    /// as when several `baton` processes share one database.
+    pub async fn spawn_beside(&self) -> Self {
+        let db = self.dir.path().join("baton.db");
+        let own = tempfile::tempdir().expect("temp dir");
+        Self::start(db, own, SandboxLimits::default(), self.clock.clone()).await
+    }
+
+    async fn start(
+        db: PathBuf,
+        dir: tempfile::TempDir,
+        limits: SandboxLimits,
+        clock: Clock,
+    ) -> Self {
         let settings = Settings {
             addr: "127.0.0.1:0".into(),
             database_url: format!("sqlite://{}", db.display()),
@@ -114,15 +131,22 @@ impl TestApp {
         self.settle().await;
     }
 
-    /// Wait for one full pass of the timer worker, then for the dispatcher.
+    /// Wait for one full pass of the timer worker, then until the
+    /// dispatcher has handled every event, including those that handling
+    /// events wrote.
     pub async fn settle(&self) {
         let wait = std::time::Duration::from_secs(10);
         assert!(self.state.timers.pass(wait).await, "timer pass finished");
-        let last = self.state.store.last_event_id().await.expect("events");
-        assert!(
-            self.state.dispatch.wait_for(last, wait).await,
-            "events dispatched"
-        );
+        loop {
+            let last = self.state.store.last_event_id().await.expect("events");
+            assert!(
+                self.state.dispatch.wait_for(last, wait).await,
+                "events dispatched"
+            );
+            if self.state.store.last_event_id().await.expect("events") == last {
+                return;
+            }
+        }
     }
 
     /// Stop the server and hand back its database directory.

@@ -100,13 +100,17 @@ async fn detail(
     out["offered_to"] = json!(state.store.offers(id).await?);
     out["note"] = json!(state.store.conversation_note(id).await?);
     out["followers"] = json!(state.store.followers(id).await?);
+    let mut workflow_timers = Vec::new();
     for timer in state.store.pending_timers(id).await? {
-        let field = match timer.kind {
-            TimerKind::SnoozeEnds => "snoozed_until",
-            TimerKind::AutoClose => "closes_at",
-        };
-        out[field] = json!(timer.due_at);
+        match timer.kind {
+            TimerKind::SnoozeEnds => out["snoozed_until"] = json!(timer.due_at),
+            TimerKind::AutoClose => out["closes_at"] = json!(timer.due_at),
+            TimerKind::Workflow => workflow_timers.push(
+                json!({"workflow": timer.plugin, "name": timer.name, "due_at": timer.due_at}),
+            ),
+        }
     }
+    out["workflow_timers"] = json!(workflow_timers);
     Ok(out)
 }
 

@@ -15,6 +15,7 @@ mod queue;
 mod routing;
 mod rules;
 mod tenants;
+mod workflow_runs;
 
 use std::sync::Arc;
 
@@ -153,6 +154,11 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/routing", get(routing::get_all))
         .route("/v1/routing/{slot}", get(routing::get).put(routing::put))
         .route("/v1/routing/{slot}/rollback", post(routing::rollback))
+        .route(
+            "/v1/routing/workflows/{plugin}/enabled",
+            put(routing::set_workflow_enabled),
+        )
+        .route("/v1/workflows/runs", get(workflow_runs::list))
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
     let upload = Router::new()
         .route("/v1/plugins", post(plugins::upload))

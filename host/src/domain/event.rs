@@ -11,6 +11,10 @@ text_enum!(
         ConversationHandedOver = "conversation.handed_over",
         ConversationStatusChanged = "conversation.status_changed",
         ConversationTransferred = "conversation.transferred",
+        /// A help-desk ticket was created.
+        TicketCreated = "ticket.created",
+        /// A workflow's timer came due.
+        TimerFired = "timer.fired",
         /// A bot said it cannot answer: a default handoff trigger.
         BotCannotAnswer = "bot.cannot_answer",
         /// The bot owning the conversation was paused: a default handoff trigger.

@@ -65,6 +65,10 @@ impl Router {
             if *shutdown.borrow() {
                 return;
             }
+            // Read before the pending events: every event up to `written`
+            // that is not pending has been handled, here or by another
+            // process sharing the database, so waiters may go on.
+            let written = self.store.last_event_id().await.unwrap_or(0);
             let batch = match self.store.pending_events(BATCH).await {
                 Ok(batch) => batch,
                 Err(error) => {
@@ -73,6 +77,14 @@ impl Router {
                     continue;
                 }
             };
+            let settled = batch.first().map_or(written, |first| first.id - 1);
+            handle.processed.send_if_modified(|done| {
+                let moved = settled > *done;
+                if moved {
+                    *done = settled;
+                }
+                moved
+            });
             if batch.is_empty() {
                 tokio::select! {
                     _ = handle.wake.notified() => {}
@@ -84,6 +96,11 @@ impl Router {
             for event in batch {
                 match self.handle(&event).await {
                     Ok(()) => attempts = 0,
+                    // Handled by another process on the same database.
+                    Err(BindError::Store(StoreError::Conflict(reason))) => {
+                        tracing::debug!(event = event.id, %reason, "event handled elsewhere");
+                        attempts = 0;
+                    }
                     Err(error) => {
                         attempts += 1;
                         tracing::error!(event = event.id, %error, attempts, "handling an event failed");

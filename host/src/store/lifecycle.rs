@@ -163,6 +163,7 @@ impl Store {
             "plugin_failures",
             "followers",
             "timers",
+            "workflow_runs",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = ?"))
                 .bind(id)

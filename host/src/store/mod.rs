@@ -15,7 +15,9 @@ mod plugins;
 mod rules;
 mod settings;
 mod tenants;
+mod ticket_link;
 mod timers;
+mod workflow_runs;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -41,7 +43,9 @@ pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};
 pub use tenants::TenantRecord;
 pub(crate) use tenants::hex;
+pub use ticket_link::TicketSummary;
 pub use timers::{LIFECYCLE_TOPIC, Lifecycle, TimerRecord};
+pub use workflow_runs::WorkflowRun;
 
 /// Errors from the database layer.
 #[derive(Debug, thiserror::Error)]
