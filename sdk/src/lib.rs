@@ -95,26 +95,26 @@ pub mod __bindings {
         ($world:literal $(, $option:ident: $value:tt)*) => {
             wit_bindgen::generate!({
                 inline: "
-                    package baton:sdk-parts@0.1.0;
+                    package baton:sdk-parts@0.2.0;
 
                     world meta-part {
-                        export baton:plugin/meta@0.1.0;
+                        export baton:plugin/meta@0.2.0;
                     }
                     world strategy-part {
-                        import baton:plugin/host@0.1.0;
-                        export baton:plugin/strategy@0.1.0;
+                        import baton:plugin/host@0.2.0;
+                        export baton:plugin/strategy@0.2.0;
                     }
                     world trigger-part {
-                        import baton:plugin/host@0.1.0;
-                        export baton:plugin/trigger@0.1.0;
+                        import baton:plugin/host@0.2.0;
+                        export baton:plugin/trigger@0.2.0;
                     }
                     world automation-part {
-                        import baton:plugin/host@0.1.0;
-                        export baton:plugin/automation@0.1.0;
+                        import baton:plugin/host@0.2.0;
+                        export baton:plugin/automation@0.2.0;
                     }
                     world predicate-part {
-                        import baton:plugin/host@0.1.0;
-                        export baton:plugin/predicate@0.1.0;
+                        import baton:plugin/host@0.2.0;
+                        export baton:plugin/predicate@0.2.0;
                     }
                 ",
                 path: "../wit",
@@ -130,40 +130,40 @@ pub mod __bindings {
 
     /// `strategy` (and the shared `types` and `host`).
     pub mod strategy {
-        generate_part!("strategy-part", additional_derives: [PartialEq, Eq], with: {
-            "baton:plugin/types@0.1.0": generate,
-            "baton:plugin/host@0.1.0": generate,
+        generate_part!("strategy-part", additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize], with: {
+            "baton:plugin/types@0.2.0": generate,
+            "baton:plugin/host@0.2.0": generate,
         });
     }
 
     /// `meta`, exported by every kind.
     pub mod meta {
         generate_part!("meta-part", with: {
-            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
         });
     }
 
     /// `trigger`.
     pub mod trigger {
         generate_part!("trigger-part", with: {
-            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 
     /// `predicate`.
     pub mod predicate {
         generate_part!("predicate-part", with: {
-            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 
     /// `automation`.
     pub mod automation {
         generate_part!("automation-part", with: {
-            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 }

@@ -2,6 +2,7 @@
 //! with a fresh SQLite file and drives it over HTTP.
 
 mod collaboration;
+mod contracts;
 mod handoff;
 mod handoff_process;
 mod isolation;

@@ -4,6 +4,7 @@
 pub mod bindings;
 pub mod defaults;
 mod engine;
+mod legacy;
 mod limits;
 pub mod manifest;
 mod registry;

@@ -83,6 +83,7 @@ impl PluginRegistry {
                     name.to_owned(),
                     None,
                     &manifest,
+                    compiled.contract,
                     &sha,
                     wasm.len(),
                     self.store.now(),
@@ -121,6 +122,7 @@ impl PluginRegistry {
             PluginId::generate().to_string(),
             Some(tenant.clone()),
             &manifest,
+            compiled.contract,
             &sha,
             wasm.len(),
             self.store.now(),
@@ -253,6 +255,7 @@ fn record(
     id: String,
     tenant: Option<TenantId>,
     manifest: &Manifest,
+    contract: &str,
     sha: &str,
     size: usize,
     at: Millis,
@@ -271,6 +274,7 @@ fn record(
             .iter()
             .map(|k| k.as_str().to_owned())
             .collect(),
+        contract: contract.to_owned(),
         sha256: sha.to_owned(),
         size: i64::try_from(size).unwrap_or(i64::MAX),
         created_at: at,
