@@ -94,17 +94,7 @@ baton_sdk::export_workflow!(AssignByContent);
 /// the customer's new message.
 fn text_of(event: &Event) -> Option<String> {
     match event.kind {
-        EventKind::ConversationCreated => {
-            let conversation = event.conversation.as_ref()?;
-            let mut text = conversation.subject.clone().unwrap_or_default();
-            for message in &conversation.recent_messages {
-                if message.author == Author::Customer && !message.internal {
-                    text.push('\n');
-                    text.push_str(&message.body);
-                }
-            }
-            Some(text)
-        }
+        EventKind::ConversationCreated => event.conversation.as_ref().map(|c| c.customer_text()),
         EventKind::MessageReceived => event
             .message
             .as_ref()
@@ -118,7 +108,7 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
     let Some(conversation) = &event.conversation else {
         return Vec::new();
     };
-    let assigned = matches!(conversation.assignee, Some(baton_sdk::Assignee::Agent(_)));
+    let assigned = conversation.agent().is_some();
     let Some(text) = text_of(event).map(|t| t.to_lowercase()) else {
         return Vec::new();
     };
@@ -144,46 +134,20 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_sdk::{Assignee, Channel, Contact, Conversation, ConversationStatus, Message};
+    use baton_sdk::testing::{conversation, event, message};
 
-    fn conversation(assignee: Option<Assignee>) -> Conversation {
-        Conversation {
-            id: "cnv_1".into(),
-            channel: Channel::Chat,
-            subject: Some("Question".into()),
-            status: ConversationStatus::Open,
-            contact: Contact {
-                name: None,
-                email: None,
-            },
-            attributes_json: "{}".into(),
-            assignee,
-            team: None,
-            created_at_ms: 0,
-            recent_messages: vec![Message {
-                author: Author::Customer,
-                body: "商品の返品をしたいです".into(),
-                internal: false,
-                at_ms: 0,
-            }],
+    fn on(kind: EventKind, assignee: Option<&str>, said: Option<&str>) -> Event {
+        let mut c = conversation("cnv_1")
+            .subject("Question")
+            .customer_says("商品の返品をしたいです");
+        if let Some(agent) = assignee {
+            c = c.assigned_to(agent);
         }
-    }
-
-    fn event(kind: EventKind, assignee: Option<Assignee>, message: Option<&str>) -> Event {
-        Event {
-            kind,
-            conversation: Some(conversation(assignee)),
-            message: message.map(|body| Message {
-                author: Author::Customer,
-                body: body.into(),
-                internal: false,
-                at_ms: 0,
-            }),
-            agent: None,
-            ticket: None,
-            timer: None,
-            at_ms: 0,
+        let mut e = event(kind).conversation(c);
+        if let Some(body) = said {
+            e = e.message(message(Author::Customer, body));
         }
+        e.build()
     }
 
     fn config(role: &str) -> Config {
@@ -198,7 +162,7 @@ mod tests {
     fn the_first_matching_rule_assigns_and_tags() {
         let actions = decide(
             &config("assignee"),
-            &event(EventKind::ConversationCreated, None, None),
+            &on(EventKind::ConversationCreated, None, None),
         );
         assert_eq!(
             actions,
@@ -209,7 +173,7 @@ mod tests {
         );
         let actions = decide(
             &config("assignee"),
-            &event(
+            &on(
                 EventKind::MessageReceived,
                 None,
                 Some("My INVOICE is wrong"),
@@ -221,22 +185,22 @@ mod tests {
         );
         let nothing = decide(
             &config("assignee"),
-            &event(EventKind::MessageReceived, None, Some("hello")),
+            &on(EventKind::MessageReceived, None, Some("hello")),
         );
         assert!(nothing.is_empty());
     }
 
     #[test]
     fn an_assigned_conversation_keeps_its_agent_unless_told_otherwise() {
-        let taken = Some(Assignee::Agent("agt_other".into()));
+        let taken = Some("agt_other");
         let actions = decide(
             &config("assignee"),
-            &event(EventKind::ConversationCreated, taken.clone(), None),
+            &on(EventKind::ConversationCreated, taken, None),
         );
         assert_eq!(actions, vec![Action::AddTag("returns".into())]);
         let follower = decide(
             &config("follower"),
-            &event(EventKind::ConversationCreated, taken, None),
+            &on(EventKind::ConversationCreated, taken, None),
         );
         assert_eq!(
             follower,

@@ -112,38 +112,24 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_sdk::{Channel, Contact, Conversation, ConversationStatus, Ticket};
+    use baton_sdk::testing::{conversation, event};
+    use baton_sdk::{Channel, Ticket};
 
-    fn event(source: &str, attributes: Value) -> Event {
-        Event {
-            kind: EventKind::TicketCreated,
-            conversation: Some(Conversation {
-                id: "cnv_1".into(),
-                channel: Channel::Form,
-                subject: None,
-                status: ConversationStatus::Open,
-                contact: Contact {
-                    name: None,
-                    email: None,
-                },
-                attributes_json: attributes.to_string(),
-                assignee: None,
-                team: None,
-                created_at_ms: 0,
-                recent_messages: Vec::new(),
-            }),
-            message: None,
-            agent: None,
-            ticket: Some(Ticket {
+    fn created(source: &str, attribute: Option<&str>) -> Event {
+        let mut c = conversation("cnv_1").channel(Channel::Form);
+        if let Some(value) = attribute {
+            c = c.attribute("source", json!(value));
+        }
+        event(EventKind::TicketCreated)
+            .conversation(c)
+            .ticket(Ticket {
                 id: "tkt_1".into(),
                 name: "Help".into(),
                 pipeline: "pipe_1".into(),
                 stage: "stage_1".into(),
                 source: source.into(),
-            }),
-            timer: None,
-            at_ms: 0,
-        }
+            })
+            .build()
     }
 
     fn config() -> Config {
@@ -158,13 +144,13 @@ mod tests {
     fn the_first_matching_source_decides() {
         let assign = |id: &str| vec![Action::Assign(HandoffTarget::Agent(id.into()))];
         assert_eq!(
-            decide(&config(), &event("form", json!({"source": "twitter"}))),
+            decide(&config(), &created("form", Some("twitter"))),
             assign("agt_social")
         );
         assert_eq!(
-            decide(&config(), &event("email", json!({}))),
+            decide(&config(), &created("email", None)),
             assign("agt_mail")
         );
-        assert!(decide(&config(), &event("form", json!({"source": "web"}))).is_empty());
+        assert!(decide(&config(), &created("form", Some("web"))).is_empty());
     }
 }

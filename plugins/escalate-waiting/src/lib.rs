@@ -7,7 +7,7 @@
 //! Config: `{"minutes": 10, "supervisor": "agt_…", "assign": false, "tag": "escalated"}`.
 
 use baton_sdk::{
-    Action, Assignee, ConversationStatus, Event, EventKind, HandoffTarget, Manifest, Notification,
+    Action, ConversationStatus, Event, EventKind, HandoffTarget, Manifest, Notification,
     PluginError, PluginKind, Recipient, TimerRequest, Workflow, host,
 };
 use serde::Deserialize;
@@ -73,15 +73,14 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
     let Some(conversation) = &event.conversation else {
         return Vec::new();
     };
-    let waiting = conversation.status == ConversationStatus::Open
-        && !matches!(conversation.assignee, Some(Assignee::Agent(_)));
+    let waiting = conversation.status == ConversationStatus::Open && conversation.agent().is_none();
     match event.kind {
         EventKind::ConversationQueued => vec![Action::StartTimer(TimerRequest {
             name: TIMER.into(),
             after_ms: config.minutes.saturating_mul(60_000),
         })],
         EventKind::ConversationAssigned => vec![Action::CancelTimer(TIMER.into())],
-        EventKind::TimerFired if event.timer.as_deref() == Some(TIMER) && waiting => {
+        EventKind::TimerFired if event.is_timer(TIMER) && waiting => {
             let mut actions = vec![
                 Action::Notify(Notification {
                     recipient: Recipient::Agent(config.supervisor.clone()),
@@ -106,32 +105,18 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_sdk::{Channel, Contact, Conversation};
+    use baton_sdk::testing::{conversation, event};
 
-    fn event(kind: EventKind, assignee: Option<Assignee>, timer: Option<&str>) -> Event {
-        Event {
-            kind,
-            conversation: Some(Conversation {
-                id: "cnv_1".into(),
-                channel: Channel::Chat,
-                subject: None,
-                status: ConversationStatus::Open,
-                contact: Contact {
-                    name: None,
-                    email: None,
-                },
-                attributes_json: "{}".into(),
-                assignee,
-                team: None,
-                created_at_ms: 0,
-                recent_messages: Vec::new(),
-            }),
-            message: None,
-            agent: None,
-            ticket: None,
-            timer: timer.map(Into::into),
-            at_ms: 0,
+    fn on(kind: EventKind, assignee: Option<&str>, timer: Option<&str>) -> Event {
+        let mut c = conversation("cnv_1");
+        if let Some(agent) = assignee {
+            c = c.assigned_to(agent);
         }
+        let mut e = event(kind).conversation(c);
+        if let Some(name) = timer {
+            e = e.timer(name);
+        }
+        e.build()
     }
 
     #[test]
@@ -141,23 +126,28 @@ mod tests {
         )
         .expect("config");
         assert_eq!(
-            decide(&config, &event(EventKind::ConversationQueued, None, None)),
+            decide(&config, &on(EventKind::ConversationQueued, None, None)),
             vec![Action::StartTimer(TimerRequest {
                 name: TIMER.into(),
                 after_ms: 600_000
             })]
         );
-        let fired = decide(&config, &event(EventKind::TimerFired, None, Some(TIMER)));
+        let fired = decide(&config, &on(EventKind::TimerFired, None, Some(TIMER)));
         assert_eq!(fired.len(), 3, "{fired:?}");
         assert_eq!(fired[1], Action::AddTag("escalated".into()));
         assert_eq!(
             fired[2],
             Action::Assign(HandoffTarget::Agent("agt_boss".into()))
         );
-        let taken = Some(Assignee::Agent("agt_ana".into()));
-        assert!(decide(&config, &event(EventKind::TimerFired, taken, Some(TIMER))).is_empty());
+        assert!(
+            decide(
+                &config,
+                &on(EventKind::TimerFired, Some("agt_ana"), Some(TIMER))
+            )
+            .is_empty()
+        );
         assert_eq!(
-            decide(&config, &event(EventKind::ConversationAssigned, None, None)),
+            decide(&config, &on(EventKind::ConversationAssigned, None, None)),
             vec![Action::CancelTimer(TIMER.into())]
         );
     }

@@ -75,7 +75,7 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
                 after_ms: config.after_minutes.saturating_mul(60_000),
             })]
         }
-        EventKind::TimerFired if event.timer.as_deref() == Some(TIMER) && open => {
+        EventKind::TimerFired if event.is_timer(TIMER) && open => {
             let mut actions = Vec::new();
             if let Some(message) = &config.message {
                 actions.push(Action::SendMessage(message.clone()));
@@ -93,32 +93,14 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_sdk::{Channel, Contact, Conversation};
+    use baton_sdk::testing::{conversation, event};
 
-    fn event(kind: EventKind, status: ConversationStatus, timer: Option<&str>) -> Event {
-        Event {
-            kind,
-            conversation: Some(Conversation {
-                id: "cnv_1".into(),
-                channel: Channel::Chat,
-                subject: None,
-                status,
-                contact: Contact {
-                    name: None,
-                    email: None,
-                },
-                attributes_json: "{}".into(),
-                assignee: None,
-                team: None,
-                created_at_ms: 0,
-                recent_messages: Vec::new(),
-            }),
-            message: None,
-            agent: None,
-            ticket: None,
-            timer: timer.map(Into::into),
-            at_ms: 0,
+    fn on(kind: EventKind, status: ConversationStatus, timer: Option<&str>) -> Event {
+        let mut e = event(kind).conversation(conversation("cnv_1").status(status));
+        if let Some(name) = timer {
+            e = e.timer(name);
         }
+        e.build()
     }
 
     #[test]
@@ -128,7 +110,7 @@ mod tests {
         assert_eq!(
             decide(
                 &config,
-                &event(EventKind::MessageReceived, ConversationStatus::Open, None)
+                &on(EventKind::MessageReceived, ConversationStatus::Open, None)
             ),
             vec![Action::StartTimer(TimerRequest {
                 name: "inactivity".into(),
@@ -138,11 +120,7 @@ mod tests {
         assert_eq!(
             decide(
                 &config,
-                &event(
-                    EventKind::TimerFired,
-                    ConversationStatus::Open,
-                    Some("inactivity")
-                )
+                &on(EventKind::TimerFired, ConversationStatus::Open, Some(TIMER))
             ),
             vec![
                 Action::SendMessage("Bye".into()),
@@ -151,10 +129,10 @@ mod tests {
         );
         // Already closed by hand, or someone else's timer: nothing to do.
         for (status, timer) in [
-            (ConversationStatus::Closed, "inactivity"),
+            (ConversationStatus::Closed, TIMER),
             (ConversationStatus::Open, "other"),
         ] {
-            assert!(decide(&config, &event(EventKind::TimerFired, status, Some(timer))).is_empty());
+            assert!(decide(&config, &on(EventKind::TimerFired, status, Some(timer))).is_empty());
         }
     }
 }

@@ -7,8 +7,8 @@
 //! Config: `{"minutes": 15}`.
 
 use baton_sdk::{
-    Action, Assignee, Author, ConversationStatus, Event, EventKind, Manifest, PluginError,
-    PluginKind, TimerRequest, Workflow, host,
+    Action, Author, ConversationStatus, Event, EventKind, Manifest, PluginError, PluginKind,
+    TimerRequest, Workflow, host,
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -59,10 +59,7 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
     let Some(conversation) = &event.conversation else {
         return Vec::new();
     };
-    let assignee = match &conversation.assignee {
-        Some(Assignee::Agent(id)) => Some(id.as_str()),
-        _ => None,
-    };
+    let assignee = conversation.agent();
     match event.kind {
         EventKind::ConversationAssigned => vec![Action::StartTimer(TimerRequest {
             name: TIMER.into(),
@@ -77,8 +74,7 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
             vec![Action::CancelTimer(TIMER.into())]
         }
         EventKind::TimerFired
-            if event.timer.as_deref() == Some(TIMER)
-                && conversation.status == ConversationStatus::Open =>
+            if event.is_timer(TIMER) && conversation.status == ConversationStatus::Open =>
         {
             let Some(agent) = assignee else {
                 return Vec::new();
@@ -96,44 +92,24 @@ fn decide(config: &Config, event: &Event) -> Vec<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_sdk::{Channel, Contact, Conversation, Message};
+    use baton_sdk::testing::{conversation, event, message};
 
-    fn event(kind: EventKind, message: Option<Author>, timer: Option<&str>) -> Event {
-        Event {
-            kind,
-            conversation: Some(Conversation {
-                id: "cnv_1".into(),
-                channel: Channel::Chat,
-                subject: None,
-                status: ConversationStatus::Open,
-                contact: Contact {
-                    name: None,
-                    email: None,
-                },
-                attributes_json: "{}".into(),
-                assignee: Some(Assignee::Agent("agt_slow".into())),
-                team: None,
-                created_at_ms: 0,
-                recent_messages: Vec::new(),
-            }),
-            message: message.map(|author| Message {
-                author,
-                body: "hi".into(),
-                internal: false,
-                at_ms: 0,
-            }),
-            agent: None,
-            ticket: None,
-            timer: timer.map(Into::into),
-            at_ms: 0,
+    fn on(kind: EventKind, said: Option<Author>, timer: Option<&str>) -> Event {
+        let mut e = event(kind).conversation(conversation("cnv_1").assigned_to("agt_slow"));
+        if let Some(author) = said {
+            e = e.message(message(author, "hi"));
         }
+        if let Some(name) = timer {
+            e = e.timer(name);
+        }
+        e.build()
     }
 
     #[test]
     fn assignment_starts_the_clock_a_reply_stops_it_and_silence_reassigns() {
         let config = Config { minutes: 15 };
         assert_eq!(
-            decide(&config, &event(EventKind::ConversationAssigned, None, None)),
+            decide(&config, &on(EventKind::ConversationAssigned, None, None)),
             vec![Action::StartTimer(TimerRequest {
                 name: TIMER.into(),
                 after_ms: 900_000
@@ -142,18 +118,18 @@ mod tests {
         assert_eq!(
             decide(
                 &config,
-                &event(EventKind::MessageReceived, Some(Author::Agent), None)
+                &on(EventKind::MessageReceived, Some(Author::Agent), None)
             ),
             vec![Action::CancelTimer(TIMER.into())]
         );
         assert!(
             decide(
                 &config,
-                &event(EventKind::MessageReceived, Some(Author::Customer), None)
+                &on(EventKind::MessageReceived, Some(Author::Customer), None)
             )
             .is_empty()
         );
-        let fired = decide(&config, &event(EventKind::TimerFired, None, Some(TIMER)));
+        let fired = decide(&config, &on(EventKind::TimerFired, None, Some(TIMER)));
         assert_eq!(
             fired.last(),
             Some(&Action::Reassign(
