@@ -521,9 +521,19 @@ pub struct Flow<T>(std::marker::PhantomData<T>);
 /// Runs a [`RuleCondition`] in [`assert_cases`].
 pub struct Condition<T>(std::marker::PhantomData<T>);
 
+/// A plugin's error as the host reports it, so native and component runs
+/// of a case compare equal.
+fn error_text(error: PluginError) -> String {
+    match error {
+        PluginError::InvalidConfig(m) => format!("invalid config: {m}"),
+        PluginError::InvalidInput(m) => format!("invalid input: {m}"),
+        PluginError::Other(m) => m,
+    }
+}
+
 fn answer_json<A: Serialize>(result: Result<A, PluginError>) -> Result<Value, String> {
     result
-        .map_err(|e| format!("{e:?}"))
+        .map_err(error_text)
         .and_then(|a| serde_json::to_value(a).map_err(|e| e.to_string()))
 }
 

@@ -2,6 +2,7 @@
 //! hash, and calls that run under fuel, epoch and memory limits.
 
 pub mod bindings;
+pub mod cases;
 pub mod defaults;
 mod engine;
 mod legacy;
