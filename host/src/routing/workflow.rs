@@ -3,10 +3,10 @@
 
 use super::spec::{self, PluginUse};
 use super::{Router, Scope, bounded, failure_change, snapshot};
-use crate::domain::{ConversationId, EventKind, Slot, TenantId};
+use crate::domain::{ConversationId, EventKind, NotificationKind, Slot, TenantId};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
-use crate::store::{Change, ConversationRecord, EventRecord, HistoryEntry, MessageRecord};
+use crate::store::{Change, ConversationRecord, EventRecord, HistoryEntry, MessageRecord, Notice};
 
 /// The contract's name for an event, if workflows can see this kind.
 fn wit_event_kind(kind: EventKind) -> Option<types::EventKind> {
@@ -21,6 +21,8 @@ fn wit_event_kind(kind: EventKind) -> Option<types::EventKind> {
         EventKind::ConversationTransferred => types::EventKind::ConversationTransferred,
         // Handoff signals reach workflows as the handoff they cause.
         EventKind::BotCannotAnswer | EventKind::BotPaused => return None,
+        // Not in the contract: workflows see the status change itself.
+        EventKind::ConversationReopened => return None,
     })
 }
 
@@ -192,11 +194,14 @@ impl Router {
                         types::Recipient::Assignee => serde_json::json!("assignee"),
                         types::Recipient::Contact => serde_json::json!("contact"),
                     };
-                    Change::Notify {
+                    Change::Notify(Notice {
+                        kind: NotificationKind::Workflow,
                         conversation: conversation.map(|c| c.id.clone()),
                         recipient,
                         message: bounded(notification.message, max),
-                    }
+                        about: None,
+                        once: None,
+                    })
                 }
                 types::Action::CreateTicket(ticket) => Change::CreateTicket {
                     conversation: needs("create-ticket")?,
