@@ -15,6 +15,9 @@ Settings come from the environment:
   BATON_PLUGIN_FUEL        CPU budget per plugin call, in fuel (default 20000000)
   BATON_PLUGIN_TIMEOUT_MS  wall-clock limit per plugin call (default 500)
   BATON_PLUGIN_MEMORY_MB   linear-memory cap per plugin (default 16)
+  BATON_SMTP_URL           SMTP relay for notification e-mail, smtp://host:port
+                           (unset: e-mail notifications are skipped)
+  BATON_SMTP_FROM          sender of notification e-mail (default baton@localhost)
   RUST_LOG                 log filter (default info)";
 
 #[tokio::main]

@@ -49,6 +49,7 @@ async fn serve(dir: &Path) -> String {
         database_url: format!("sqlite://{}", dir.join("baton.db").display()),
         operator_token: Some(OPERATOR.into()),
         limits: Default::default(),
+        smtp: None,
     };
     let app = App::start(&settings, OPERATOR.into())
         .await

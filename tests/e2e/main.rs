@@ -8,6 +8,7 @@ mod handoff_process;
 mod isolation;
 mod lifecycle;
 mod methods;
+mod notifications;
 mod plugins;
 mod queue;
 mod routing;

@@ -10,6 +10,7 @@ mod handling;
 mod handoff;
 mod lifecycle;
 mod lookup;
+mod notifications;
 mod plugins;
 mod queue;
 mod routing;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub plugins: Arc<PluginRegistry>,
     pub dispatch: Arc<DispatchHandle>,
     pub timers: Arc<TimerHandle>,
+    pub notify: Arc<crate::notify::NotifyHandle>,
     pub operator_token: Arc<str>,
 }
 
@@ -117,6 +119,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/agents/{id}/notifications",
             get(collaboration::notifications),
+        )
+        .route(
+            "/v1/agents/{id}/notifications/settings",
+            get(notifications::get_settings).put(notifications::put_settings),
+        )
+        .route(
+            "/v1/agents/{id}/notifications/stream",
+            get(notifications::stream),
+        )
+        .route(
+            "/v1/settings/notifications",
+            get(notifications::get_tenant_settings),
+        )
+        .route(
+            "/v1/settings/notifications/rotate-secret",
+            post(notifications::rotate_secret),
         )
         .route("/v1/stats", get(collaboration::stats))
         .route(

@@ -19,5 +19,8 @@ text_enum!(
         BotCannotAnswer = "bot.cannot_answer",
         /// The bot owning the conversation was paused: a default handoff trigger.
         BotPaused = "bot.paused",
+        /// A closed conversation was opened again (by a message or by hand);
+        /// written beside its `conversation.status_changed`.
+        ConversationReopened = "conversation.reopened",
     }
 );

@@ -96,6 +96,11 @@ typed_id!(
     /// One uploaded plugin version.
     PluginId, "plg"
 );
+typed_id!(
+    /// One notification to one member: the id every channel carries, so a
+    /// receiver de-duplicates repeated deliveries by it.
+    NotificationId, "ntf"
+);
 
 #[cfg(test)]
 mod tests {

@@ -61,6 +61,7 @@ mod event;
 mod handoff;
 mod hours;
 mod ids;
+mod notification;
 mod plugin;
 mod time;
 mod timer;
@@ -74,8 +75,12 @@ pub use handoff::{
     Desk, Destination, HandoffMessages, HandoffMode, HandoffSettings, WhenUnassigned,
 };
 pub use hours::BusinessHours;
+pub use ids::NotificationId;
 pub use ids::{
     AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,
+};
+pub use notification::{
+    DeliveryState, NotificationKind, NotifyChannel, NotifyPreferences, WebhookUrl,
 };
 pub use plugin::{PluginKind, Slot};
 pub use time::{Millis, parse_duration_ms, parse_time};

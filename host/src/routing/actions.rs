@@ -4,10 +4,10 @@
 
 use super::spec::PluginUse;
 use super::{Router, Scope, bounded, snapshot};
-use crate::domain::{AgentId, ConversationId, EventKind, Millis};
+use crate::domain::{AgentId, ConversationId, EventKind, Millis, NotificationKind};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
-use crate::store::{Change, ConversationRecord, EventRecord, HistoryEntry};
+use crate::store::{Change, ConversationRecord, EventRecord, HistoryEntry, Notice};
 
 /// Longest timer a workflow may start: a year.
 const MAX_TIMER_MS: u64 = 366 * 24 * 3_600_000;
@@ -245,11 +245,14 @@ impl Router {
                     };
                     let line = format!("notified {recipient}");
                     (
-                        vec![Change::Notify {
+                        vec![Change::Notify(Notice {
+                            kind: NotificationKind::Workflow,
                             conversation: conversation.map(|c| c.id.clone()),
                             recipient,
                             message: text("a notification", notification.message, max)?,
-                        }],
+                            about: None,
+                            once: None,
+                        })],
                         line,
                     )
                 }

@@ -35,6 +35,12 @@ impl DispatchHandle {
         self.wake.notify_one();
     }
 
+    /// Changes whenever an event has been handled (the notification worker
+    /// looks for new deliveries then).
+    pub fn handled(&self) -> watch::Receiver<i64> {
+        self.processed.subscribe()
+    }
+
     /// Wait until `event` (and every event before it) has been handled, up
     /// to `timeout`. Returns whether it was.
     pub async fn wait_for(&self, event: i64, timeout: Duration) -> bool {
@@ -201,6 +207,10 @@ impl Router {
             }
             _ => {}
         }
+        changes.extend(
+            self.notices(event, conversation.as_ref(), message.as_ref())
+                .await?,
+        );
         // Workflows see the conversation as the routing left it.
         changes.extend(
             self.workflows(event, conversation.as_ref(), message.as_ref())

@@ -32,6 +32,8 @@ fn wit_event_kind(kind: EventKind) -> Option<types::EventKind> {
         EventKind::TimerFired => types::EventKind::TimerFired,
         // Handoff signals reach workflows as the handoff they cause.
         EventKind::BotCannotAnswer | EventKind::BotPaused => return None,
+        // Not in the contract: workflows see the status change itself.
+        EventKind::ConversationReopened => return None,
     })
 }
 

@@ -418,6 +418,9 @@ impl Store {
                 timers::change_status(&mut tx, tenant, conversation, StatusChange::Open, now)
                     .await?;
                 events.push(EventKind::ConversationStatusChanged);
+                if status == Some(ConversationStatus::Closed) {
+                    events.push(EventKind::ConversationReopened);
+                }
             } else if status == Some(ConversationStatus::Open) {
                 timers::touch(&mut tx, tenant, conversation, now).await?;
             }
@@ -487,13 +490,12 @@ impl Store {
     ) -> Result<Option<i64>> {
         let now = self.now();
         let mut tx = self.write().await?;
-        if timers::change_status(&mut tx, tenant, conversation, change, now)
-            .await?
-            .is_none()
-        {
+        let Some(previous) =
+            timers::change_status(&mut tx, tenant, conversation, change, now).await?
+        else {
             return Ok(None);
-        }
-        let event = insert_event(
+        };
+        let mut event = insert_event(
             &mut tx,
             tenant,
             EventKind::ConversationStatusChanged,
@@ -503,6 +505,18 @@ impl Store {
             now,
         )
         .await?;
+        if previous == ConversationStatus::Closed && change == StatusChange::Open {
+            event = insert_event(
+                &mut tx,
+                tenant,
+                EventKind::ConversationReopened,
+                Some(conversation),
+                None,
+                None,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Some(event))
     }

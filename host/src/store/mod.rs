@@ -9,6 +9,7 @@ mod conversations;
 mod events;
 mod handling;
 mod lifecycle;
+mod notifications;
 mod offers;
 mod outcome;
 mod plugins;
@@ -38,6 +39,9 @@ pub use conversations::{
 pub use events::EventRecord;
 pub use handling::{TransferRecord, transferred};
 pub use lifecycle::CustomerView;
+pub use notifications::{
+    AttemptResult, DeliveryRecord, Notice, NotificationRecord, NotifySettings, Outgoing,
+};
 pub use offers::AcceptRefusal;
 pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};

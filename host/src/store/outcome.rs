@@ -80,11 +80,9 @@ pub enum Change {
         conversation: ConversationId,
         body: String,
     },
-    Notify {
-        conversation: Option<ConversationId>,
-        recipient: serde_json::Value,
-        message: String,
-    },
+    /// Notify members: a notification each, with a delivery per channel
+    /// they chose for its type (see `store::notifications`).
+    Notify(super::Notice),
     CreateTicket {
         conversation: ConversationId,
         subject: String,
@@ -389,22 +387,8 @@ impl Store {
                 Change::Say { conversation, body } => {
                     insert_message(&mut tx, conversation, Author::Bot, body, false, now).await?;
                 }
-                Change::Notify {
-                    conversation,
-                    recipient,
-                    message,
-                } => {
-                    sqlx::query(
-                        "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
-                         VALUES (?, ?, ?, ?, ?)",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_ref().map(ConversationId::as_str))
-                    .bind(recipient.to_string())
-                    .bind(message)
-                    .bind(now.0)
-                    .execute(&mut *tx)
-                    .await?;
+                Change::Notify(notice) => {
+                    super::notifications::record(&mut tx, tenant, notice, now).await?;
                 }
                 Change::CreateTicket {
                     conversation,
