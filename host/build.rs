@@ -15,6 +15,12 @@ const DEFAULT_PLUGINS: &[&str] = &[
     "fixed-order",
     "simultaneous-offer",
     "keyword-handoff",
+    "handoff-rotation",
+    "assign-by-content",
+    "assign-by-source",
+    "inactivity-close",
+    "reply-deadline",
+    "escalate-waiting",
 ];
 
 fn main() {

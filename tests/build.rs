@@ -52,6 +52,22 @@ const PLUGINS: &[(&str, &str)] = &[
         "A rule condition holding for contacts at the configured e-mail domains.",
     ),
     (
+        "flip-status",
+        "A workflow that sets status `to` whenever the status becomes `from` \
+         (bound twice in opposite directions, a loop between workflows).",
+    ),
+    (
+        "legacy-tagger",
+        "A workflow built against the released `baton:plugin@0.1.0`: on \
+         `conversation-created` it tags \"legacy\" and, with `{\"team\": id}`, \
+         moves the conversation to that team.",
+    ),
+    (
+        "future-contract",
+        "A component exporting `baton:plugin/meta@9.0.0`, a contract version \
+         the host does not run.",
+    ),
+    (
         "not-a-plugin",
         "A valid component that implements none of Baton's worlds.",
     ),

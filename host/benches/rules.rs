@@ -76,6 +76,8 @@ fn rules() -> Vec<Rule> {
         sha256: String::new(),
         subscribes: Vec::new(),
         config: json!({}),
+        enabled: true,
+        conditions: None,
     };
     (0..RULES)
         .map(|i| {

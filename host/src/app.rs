@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::api::{self, AppState};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::notify::{self, Delivery, NotifyHandle};
 use crate::plugin::{PluginRegistry, PluginRuntime};
 use crate::routing::Router;
 use crate::routing::dispatcher::DispatchHandle;
@@ -22,6 +23,7 @@ pub struct App {
     shutdown: watch::Sender<bool>,
     dispatcher: tokio::task::JoinHandle<()>,
     timers: tokio::task::JoinHandle<()>,
+    notifier: tokio::task::JoinHandle<()>,
 }
 
 impl App {
@@ -46,6 +48,14 @@ impl App {
         let (shutdown, shutdown_rx) = watch::channel(false);
         let router = Router::new(store.clone(), plugins.clone());
         let dispatcher = tokio::spawn(router.dispatch(dispatch.clone(), shutdown_rx.clone()));
+        let notify_handle = Arc::new(NotifyHandle::new());
+        let notifier = tokio::spawn(notify::run(
+            store.clone(),
+            Delivery::new(settings.smtp.clone()),
+            notify_handle.clone(),
+            dispatch.handled(),
+            shutdown_rx.clone(),
+        ));
         let timer_handle = Arc::new(TimerHandle::new());
         let timers = tokio::spawn(timers::run(
             store.clone(),
@@ -58,6 +68,7 @@ impl App {
             plugins,
             dispatch,
             timers: timer_handle,
+            notify: notify_handle,
             operator_token: operator_token.into(),
         };
         Ok(Self {
@@ -65,6 +76,7 @@ impl App {
             shutdown,
             dispatcher,
             timers,
+            notifier,
         })
     }
 
@@ -86,6 +98,7 @@ impl App {
         self.state.dispatch.wake();
         let _ = self.dispatcher.await;
         let _ = self.timers.await;
+        let _ = self.notifier.await;
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::notify::email::SmtpConfig;
 use crate::plugin::SandboxLimits;
 
 /// Everything `baton serve` needs.
@@ -12,6 +13,8 @@ pub struct Settings {
     /// `None`: generate one at start-up and print it once.
     pub operator_token: Option<String>,
     pub limits: SandboxLimits,
+    /// Where notification e-mail goes; `None`: e-mail deliveries are skipped.
+    pub smtp: Option<SmtpConfig>,
 }
 
 /// A setting with a bad value.
@@ -63,11 +66,33 @@ impl Settings {
                 << 10,
             ..defaults
         };
+        let smtp = match get("BATON_SMTP_URL").filter(|u| !u.trim().is_empty()) {
+            None => None,
+            Some(url) => {
+                let from = get("BATON_SMTP_FROM").unwrap_or_else(|| "baton@localhost".into());
+                Some(SmtpConfig::parse(&url, &from).map_err(|_| {
+                    if SmtpConfig::parse(&url, "baton@localhost").is_ok() {
+                        SettingError {
+                            name: "BATON_SMTP_FROM",
+                            value: from.clone(),
+                            message: "must be an e-mail address",
+                        }
+                    } else {
+                        SettingError {
+                            name: "BATON_SMTP_URL",
+                            value: url.clone(),
+                            message: "must be smtp://host:port (plain SMTP)",
+                        }
+                    }
+                })?)
+            }
+        };
         Ok(Self {
             addr: get("BATON_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             database_url: get("BATON_DATABASE_URL").unwrap_or_else(|| "sqlite://baton.db".into()),
             operator_token: get("BATON_OPERATOR_TOKEN").filter(|t| !t.trim().is_empty()),
             limits,
+            smtp,
         })
     }
 }

@@ -6,6 +6,7 @@
 //! - [`plugin`]: the wasmtime engine, compile cache and sandboxed calls.
 //! - [`routing`]: the event dispatcher, assignment, handoff and workflows.
 //! - [`rules`]: assignment rules: conditions, targets, first match.
+//! - [`notify`]: notification delivery: e-mail, webhooks, the in-app stream.
 //! - [`api`]: the axum HTTP API.
 //! - [`app`]: wiring; [`config`]: settings from the environment;
 //!   [`clock`]: the one source of "now" (manual in tests).
@@ -15,6 +16,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod notify;
 pub mod plugin;
 pub mod routing;
 pub mod rules;

@@ -1,9 +1,12 @@
-//! `baton serve`: the routing server.
+//! `baton serve`: the routing server; `baton plugin ...`: the plugin
+//! developer's commands.
+
+mod cli;
 
 use baton_host::{App, Settings, app};
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: baton serve
+const USAGE: &str = "usage: baton serve | baton plugin <command> (baton plugin help)
 
 Settings come from the environment:
   BATON_ADDR               listen address (default 127.0.0.1:8080)
@@ -12,6 +15,9 @@ Settings come from the environment:
   BATON_PLUGIN_FUEL        CPU budget per plugin call, in fuel (default 20000000)
   BATON_PLUGIN_TIMEOUT_MS  wall-clock limit per plugin call (default 500)
   BATON_PLUGIN_MEMORY_MB   linear-memory cap per plugin (default 16)
+  BATON_SMTP_URL           SMTP relay for notification e-mail, smtp://host:port
+                           (unset: e-mail notifications are skipped)
+  BATON_SMTP_FROM          sender of notification e-mail (default baton@localhost)
   RUST_LOG                 log filter (default info)";
 
 #[tokio::main]
@@ -24,6 +30,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("serve") => serve().await,
+        Some("plugin") => std::process::exit(cli::plugin(&args[1..]).await),
         Some("-h" | "--help" | "help") => {
             println!("{USAGE}");
             Ok(())

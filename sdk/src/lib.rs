@@ -12,11 +12,17 @@
 //! | rule condition | [`RuleCondition`] | [`export_rule_condition!`] |
 //!
 //! The host's capabilities (logging, the event time, the plugin's config and
-//! a small key-value store) are plain functions in [`host`].
+//! a small key-value store) are plain functions in [`host`]. Helpers over
+//! the snapshot ([`AssignmentRequest::available`],
+//! [`AssignmentRequest::least_loaded`], [`Candidate::utilisation`],
+//! [`Conversation::customer_text`], ...) save re-deriving the obvious, and
+//! [`testing`] has builders, a native stand-in for the host, and case files
+//! shared with `baton plugin test`.
 //!
-//! A complete assignment strategy:
+//! A complete assignment strategy, and a native test of it (the same code
+//! builds into a component for the sandbox):
 //!
-//! ```no_run
+//! ```
 //! use baton_sdk::{AssignTo, AssignmentDecision, AssignmentRequest, AssignmentStrategy};
 //! use baton_sdk::{Manifest, PluginError, PluginKind};
 //!
@@ -29,8 +35,7 @@
 //!     }
 //!
 //!     fn decide(request: AssignmentRequest) -> Result<AssignmentDecision, PluginError> {
-//!         let channel = request.conversation.channel;
-//!         Ok(match request.candidates.iter().find(|c| c.can_take(channel)) {
+//!         Ok(match request.available().next() {
 //!             Some(agent) => AssignmentDecision::Assign(AssignTo {
 //!                 agent: agent.id.clone(),
 //!                 reason: format!("first-free: {} has room", agent.id),
@@ -41,6 +46,16 @@
 //! }
 //!
 //! baton_sdk::export_assignment_strategy!(FirstFree);
+//!
+//! use baton_sdk::testing::{agent, assignment, conversation};
+//! let request = assignment(conversation("cnv_1"))
+//!     .candidate(agent("agt_away").away())
+//!     .candidate(agent("agt_here"))
+//!     .build();
+//! match FirstFree::decide(request).unwrap() {
+//!     AssignmentDecision::Assign(to) => assert_eq!(to.agent, "agt_here"),
+//!     other => panic!("{other:?}"),
+//! }
 //! ```
 //!
 //! Build it with `cargo build --release --target wasm32-wasip2`; the plugin
@@ -95,26 +110,26 @@ pub mod __bindings {
         ($world:literal $(, $option:ident: $value:tt)*) => {
             wit_bindgen::generate!({
                 inline: "
-                    package baton:sdk-parts@0.1.0;
+                    package baton:sdk-parts@0.2.0;
 
                     world meta-part {
-                        export baton:plugin/meta@0.1.0;
+                        export baton:plugin/meta@0.2.0;
                     }
                     world strategy-part {
-                        import baton:plugin/host@0.1.0;
-                        export baton:plugin/strategy@0.1.0;
+                        import baton:plugin/host@0.2.0;
+                        export baton:plugin/strategy@0.2.0;
                     }
                     world trigger-part {
-                        import baton:plugin/host@0.1.0;
-                        export baton:plugin/trigger@0.1.0;
+                        import baton:plugin/host@0.2.0;
+                        export baton:plugin/trigger@0.2.0;
                     }
                     world automation-part {
-                        import baton:plugin/host@0.1.0;
-                        export baton:plugin/automation@0.1.0;
+                        import baton:plugin/host@0.2.0;
+                        export baton:plugin/automation@0.2.0;
                     }
                     world predicate-part {
-                        import baton:plugin/host@0.1.0;
-                        export baton:plugin/predicate@0.1.0;
+                        import baton:plugin/host@0.2.0;
+                        export baton:plugin/predicate@0.2.0;
                     }
                 ",
                 path: "../wit",
@@ -130,52 +145,60 @@ pub mod __bindings {
 
     /// `strategy` (and the shared `types` and `host`).
     pub mod strategy {
-        generate_part!("strategy-part", additional_derives: [PartialEq, Eq], with: {
-            "baton:plugin/types@0.1.0": generate,
-            "baton:plugin/host@0.1.0": generate,
+        generate_part!("strategy-part", additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize], with: {
+            "baton:plugin/types@0.2.0": generate,
+            "baton:plugin/host@0.2.0": generate,
         });
     }
 
     /// `meta`, exported by every kind.
     pub mod meta {
         generate_part!("meta-part", with: {
-            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
         });
     }
 
     /// `trigger`.
     pub mod trigger {
         generate_part!("trigger-part", with: {
-            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 
     /// `predicate`.
     pub mod predicate {
         generate_part!("predicate-part", with: {
-            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 
     /// `automation`.
     pub mod automation {
         generate_part!("automation-part", with: {
-            "baton:plugin/types@0.1.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.1.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 }
 
-use __bindings::strategy::baton::plugin::host as raw_host;
+/// The `baton:plugin` contract version this SDK builds plugins against;
+/// it is stamped into every component (in the names of the interfaces it
+/// exports) and checked by the host at upload.
+pub const CONTRACT_VERSION: &str = "0.2.0";
+
+/// Derive a config type's JSON Schema, for
+/// [`Manifest::config_schema_for`]. Plugin crates depend on `schemars`
+/// themselves for the derive.
+pub use schemars::{self, JsonSchema};
 
 #[doc(inline)]
 pub use __bindings::strategy::baton::plugin::types::{
     Action, AssignTo, Assignee, AssignmentDecision, AssignmentRequest, Author, Candidate, Channel,
     ChannelLoad, ChannelLoads, Contact, Conversation, ConversationStatus, Event, EventKind,
     Handoff, HandoffDecision, HandoffMode, HandoffTarget, Manifest, Message, Notification, OfferTo,
-    PluginError, PluginKind, Presence, Recipient, TicketRequest,
+    PluginError, PluginKind, Presence, Recipient, Ticket, TicketRequest, TimerRequest,
 };
 
 /// A plugin that chooses who gets a conversation.
@@ -371,200 +394,10 @@ macro_rules! export_workflow {
     };
 }
 
-/// What the host lets a plugin do. There is nothing else: no filesystem,
-/// network, environment, clock or randomness.
-pub mod host {
-    use super::{PluginError, raw_host};
-    use serde::de::DeserializeOwned;
-
-    #[doc(inline)]
-    pub use super::raw_host::{KvError, LogLevel};
-
-    /// Writes a log line. The host caps line length and lines per call.
-    pub fn log(level: LogLevel, message: &str) {
-        raw_host::log(level, message);
-    }
-
-    /// Writes a [`LogLevel::Trace`] line.
-    pub fn trace(message: &str) {
-        log(LogLevel::Trace, message);
-    }
-
-    /// Writes a [`LogLevel::Debug`] line.
-    pub fn debug(message: &str) {
-        log(LogLevel::Debug, message);
-    }
-
-    /// Writes a [`LogLevel::Info`] line.
-    pub fn info(message: &str) {
-        log(LogLevel::Info, message);
-    }
-
-    /// Writes a [`LogLevel::Warn`] line.
-    pub fn warn(message: &str) {
-        log(LogLevel::Warn, message);
-    }
-
-    /// Writes a [`LogLevel::Error`] line.
-    pub fn error(message: &str) {
-        log(LogLevel::Error, message);
-    }
-
-    /// The time of the event being handled, in milliseconds since the Unix
-    /// epoch. There is no wall clock, so a replayed event replays the
-    /// decision.
-    pub fn now_ms() -> i64 {
-        raw_host::now_ms()
-    }
-
-    /// The plugin's config as the tenant bound it, as JSON text.
-    pub fn config_json() -> String {
-        raw_host::config()
-    }
-
-    /// The plugin's config, parsed into `T`.
-    ///
-    /// The host has already checked it against the schema from `describe`;
-    /// give `T` the same shape, with `#[serde(default)]` for optional
-    /// fields. An empty config string is read as `{}`.
-    ///
-    /// # Errors
-    ///
-    /// [`PluginError::InvalidConfig`] when the JSON does not fit `T`.
-    pub fn config<T: DeserializeOwned>() -> Result<T, PluginError> {
-        parse_config(&config_json())
-    }
-
-    pub(crate) fn parse_config<T: DeserializeOwned>(json: &str) -> Result<T, PluginError> {
-        let json = if json.trim().is_empty() { "{}" } else { json };
-        serde_json::from_str(json).map_err(|e| PluginError::InvalidConfig(e.to_string()))
-    }
-
-    /// This plugin's key-value store for the current tenant.
-    ///
-    /// Values are bytes; store text with `set(key, text)` and read it back
-    /// with `get(key).and_then(|v| String::from_utf8(v).ok())`.
-    pub mod kv {
-        use super::{KvError, raw_host};
-
-        /// Reads a value, or `None` when the key is unset.
-        pub fn get(key: &str) -> Option<Vec<u8>> {
-            raw_host::kv_get(key)
-        }
-
-        /// Writes a value. A failed write changes nothing.
-        ///
-        /// # Errors
-        ///
-        /// When the tenant's quota would be passed or the key is too long.
-        pub fn set(key: &str, value: impl AsRef<[u8]>) -> Result<(), KvError> {
-            raw_host::kv_set(key, value.as_ref())
-        }
-
-        /// Removes a value; removing an unset key is not an error.
-        pub fn delete(key: &str) {
-            raw_host::kv_delete(key);
-        }
-    }
-}
-
-impl Channel {
-    /// The channel's name as the host's API writes it: `chat`, `email`,
-    /// `call` or `form`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Channel::Chat => "chat",
-            Channel::Email => "email",
-            Channel::Call => "call",
-            Channel::Form => "form",
-        }
-    }
-}
-
-impl ChannelLoads {
-    /// The load on one channel.
-    pub fn on(&self, channel: Channel) -> ChannelLoad {
-        match channel {
-            Channel::Chat => self.chat,
-            Channel::Email => self.email,
-            Channel::Call => self.call,
-            Channel::Form => self.form,
-        }
-    }
-
-    /// Every channel with its load.
-    pub fn iter(&self) -> impl Iterator<Item = (Channel, ChannelLoad)> {
-        [
-            (Channel::Chat, self.chat),
-            (Channel::Email, self.email),
-            (Channel::Call, self.call),
-            (Channel::Form, self.form),
-        ]
-        .into_iter()
-    }
-}
-
-impl Candidate {
-    /// Whether the agent can take a new conversation on `channel` now: they
-    /// are available and work that channel with room below capacity.
-    pub fn can_take(&self, channel: Channel) -> bool {
-        let load = self.load.on(channel);
-        self.presence == Presence::Available && load.open < load.capacity
-    }
-
-    /// Open conversations on `channel` (0 when the agent does not work it).
-    pub fn open_on(&self, channel: Channel) -> u32 {
-        self.load.on(channel).open
-    }
-
-    /// Open conversations over every channel.
-    pub fn total_open(&self) -> u32 {
-        self.load
-            .iter()
-            .fold(0, |sum, (_, l)| sum.saturating_add(l.open))
-    }
-}
-
-impl Conversation {
-    /// The conversation's free attributes. Empty when `attributes_json` is
-    /// not a JSON object, so a plugin never fails on odd attributes.
-    pub fn attributes(&self) -> serde_json::Map<String, serde_json::Value> {
-        serde_json::from_str(&self.attributes_json).unwrap_or_default()
-    }
-}
-
-impl Manifest {
-    /// A manifest with no description, a config schema that accepts anything
-    /// and no subscriptions; refine it with the builder methods.
-    pub fn new(name: impl Into<String>, version: impl Into<String>, kind: PluginKind) -> Self {
-        Manifest {
-            name: name.into(),
-            version: version.into(),
-            kind,
-            description: String::new(),
-            config_schema: "{}".to_owned(),
-            subscribes: Vec::new(),
-        }
-    }
-
-    /// Sets the one-line description shown to admins.
-    pub fn description(mut self, description: impl Into<String>) -> Self {
-        self.description = description.into();
-        self
-    }
-
-    /// Sets the JSON Schema the host validates the plugin's config against.
-    pub fn config_schema(mut self, schema: serde_json::Value) -> Self {
-        self.config_schema = schema.to_string();
-        self
-    }
-
-    /// Sets the events a [`Workflow`] receives.
-    pub fn subscribes(mut self, events: impl IntoIterator<Item = EventKind>) -> Self {
-        self.subscribes = events.into_iter().collect();
-        self
-    }
-}
+pub mod host;
+mod manifest;
+mod snapshot;
+pub mod testing;
 
 #[cfg(test)]
 mod tests {

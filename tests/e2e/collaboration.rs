@@ -1,6 +1,8 @@
 //! Joining, following, @mentions and statistics.
 
-use baton_e2e::{TestApp, assigned_agent};
+use std::time::Duration;
+
+use baton_e2e::{MONDAY_0000_UTC, TestApp, assigned_agent};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -91,7 +93,7 @@ async fn agents_join_admins_add_followers_and_mentions_follow_and_notify() {
 
 #[tokio::test]
 async fn statistics_count_by_tag_channel_and_status_and_time_responses() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
     let ana = app.agent(&key, "Ana", 10).await;
     app.presence(&key, &ana, "available").await;
@@ -106,12 +108,14 @@ async fn statistics_count_by_tag_channel_and_status_and_time_responses() {
         )
         .await;
     }
+    app.advance(Duration::from_secs(5 * 60)).await;
     app.post(
         &format!("/v1/conversations/{}/messages", id(&a)),
         &key,
         json!({"author": "agent", "body": "On it"}),
     )
     .await;
+    app.advance(Duration::from_secs(15 * 60)).await;
     app.close(&key, &id(&a)).await;
     let admin = app
         .post(
@@ -143,16 +147,7 @@ async fn statistics_count_by_tag_channel_and_status_and_time_responses() {
     assert_eq!(stats["by_tag"]["billing"], 2);
     assert_eq!(stats["by_channel"], json!({"chat": 1, "email": 1}));
     assert_eq!(stats["by_status"], json!({"closed": 1, "open": 1}));
-    assert!(
-        stats["first_response_ms_median"]
-            .as_i64()
-            .is_some_and(|ms| ms >= 0),
-        "{stats}"
-    );
-    assert!(
-        stats["resolution_ms_median"]
-            .as_i64()
-            .is_some_and(|ms| ms >= 0),
-        "{stats}"
-    );
+    // Answered five minutes in, closed twenty minutes in (on the manual clock).
+    assert_eq!(stats["first_response_ms_median"], 5 * 60_000, "{stats}");
+    assert_eq!(stats["resolution_ms_median"], 20 * 60_000, "{stats}");
 }

@@ -161,6 +161,23 @@ async fn permanent_delete_needs_an_admin_and_a_confirmation_and_leaves_nothing()
         .to_owned();
     let c = app.conversation(&key, "please forget me").await;
     let path = format!("/v1/conversations/{}", id(&c));
+    // A follower and a pending snooze refer to it too; they go with it.
+    let follow = app
+        .post(
+            &format!("{path}/join"),
+            &key,
+            json!({"agent": agent, "as": "follower"}),
+        )
+        .await;
+    assert_eq!(follow.status, StatusCode::OK, "{follow:?}");
+    let snooze = app
+        .put(
+            &format!("{path}/status"),
+            &key,
+            json!({"status": "snoozed", "for": "1d"}),
+        )
+        .await;
+    assert_eq!(snooze.status, StatusCode::OK, "{snooze:?}");
     let customer = app.get(&format!("{path}/links"), &key).await.body["customer"]
         .as_str()
         .expect("link")

@@ -2,10 +2,13 @@
 //! with a fresh SQLite file and drives it over HTTP.
 
 mod collaboration;
+mod contracts;
 mod handoff;
+mod handoff_process;
 mod isolation;
 mod lifecycle;
 mod methods;
+mod notifications;
 mod plugins;
 mod queue;
 mod routing;
@@ -13,3 +16,4 @@ mod rules;
 mod statuses;
 mod tickets;
 mod validation;
+mod workflows;

@@ -271,3 +271,56 @@ async fn timers_survive_a_restart_and_fire_once() {
         .count();
     assert_eq!(fired, 1, "{history}");
 }
+
+#[tokio::test]
+async fn two_servers_on_one_database_fire_a_timer_once() {
+    let first = TestApp::spawn_at(MONDAY_0000_UTC).await;
+    let second = first.spawn_beside().await;
+    let key = first.tenant("Acme").await;
+    let bound = first
+        .put(
+            "/v1/routing/workflows",
+            &key,
+            json!({"workflows": [{"plugin": "inactivity-close", "config": {"after_minutes": 30}}]}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let quiet = id(&second.conversation(&key, "hello").await);
+    let c = id(&first.conversation(&key, "hello").await);
+    let reply = second
+        .put(
+            &format!("/v1/conversations/{c}/status"),
+            &key,
+            json!({"status": "snoozed", "for": "1h"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+
+    // One clock for both: both timer workers see each timer come due.
+    first.advance(31 * MINUTE).await;
+    second.settle().await;
+    first.advance(30 * MINUTE).await;
+    second.settle().await;
+    let woke = status(&second, &key, &c).await;
+    assert_eq!(woke["status"], "open", "{woke}");
+    let reopenings = woke["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter(|h| h["action"] == "reopened")
+        .count();
+    assert_eq!(reopenings, 1, "{woke}");
+    // A workflow's timer too: one firing, one run, one closing.
+    assert_eq!(status(&first, &key, &quiet).await["status"], "closed");
+    let runs = first
+        .get(&format!("/v1/workflows/runs?conversation={quiet}"), &key)
+        .await
+        .body;
+    let fired = runs
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|r| r["event_kind"] == "timer.fired")
+        .count();
+    assert_eq!(fired, 1, "{runs}");
+}

@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use baton_host::api::AppState;
 use baton_host::domain::Millis;
+use baton_host::notify::email::SmtpConfig;
 use baton_host::plugin::SandboxLimits;
 use baton_host::{App, Clock, Settings};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
+
+pub mod receivers;
 
 /// Paths of the plugin components built from source by `build.rs`.
 pub mod plugins {
@@ -70,12 +73,54 @@ impl TestApp {
 
     /// Start a server on the database in `dir` with the given limits and clock.
     pub async fn spawn_on(dir: tempfile::TempDir, limits: SandboxLimits, clock: Clock) -> Self {
+        Self::spawn_full(dir, limits, clock, None).await
+    }
+
+    /// Start a server on a fresh database, on a manual clock at `start`,
+    /// sending notification e-mail to the SMTP server at `smtp_url`.
+    pub async fn spawn_with_smtp(start: Millis, smtp_url: &str) -> Self {
+        let smtp = SmtpConfig::parse(smtp_url, "baton@example.com").expect("SMTP URL");
+        Self::spawn_full(
+            tempfile::tempdir().expect("temp dir"),
+            SandboxLimits::default(),
+            Clock::manual(start),
+            Some(smtp),
+        )
+        .await
+    }
+
+    /// [`TestApp::spawn_on`] with an SMTP server for notification e-mail.
+    pub async fn spawn_full(
+        dir: tempfile::TempDir,
+        limits: SandboxLimits,
+        clock: Clock,
+        smtp: Option<SmtpConfig>,
+    ) -> Self {
         let db: PathBuf = dir.path().join("baton.db");
+        Self::start(db, dir, limits, clock, smtp).await
+    }
+
+    /// A second server process on this server's database file and clock,
+    /// as when several `baton` processes share one database.
+    pub async fn spawn_beside(&self) -> Self {
+        let db = self.dir.path().join("baton.db");
+        let own = tempfile::tempdir().expect("temp dir");
+        Self::start(db, own, SandboxLimits::default(), self.clock.clone(), None).await
+    }
+
+    async fn start(
+        db: PathBuf,
+        dir: tempfile::TempDir,
+        limits: SandboxLimits,
+        clock: Clock,
+        smtp: Option<SmtpConfig>,
+    ) -> Self {
         let settings = Settings {
             addr: "127.0.0.1:0".into(),
             database_url: format!("sqlite://{}", db.display()),
             operator_token: Some(OPERATOR_TOKEN.into()),
             limits,
+            smtp,
         };
         let app = App::start_with_clock(&settings, OPERATOR_TOKEN.into(), clock.clone())
             .await
@@ -114,15 +159,36 @@ impl TestApp {
         self.settle().await;
     }
 
-    /// Wait for one full pass of the timer worker, then for the dispatcher.
+    /// Wait for one full pass of the timer worker, then until the
+    /// dispatcher has handled every event, including those that handling
+    /// events wrote.
     pub async fn settle(&self) {
         let wait = std::time::Duration::from_secs(10);
         assert!(self.state.timers.pass(wait).await, "timer pass finished");
-        let last = self.state.store.last_event_id().await.expect("events");
-        assert!(
-            self.state.dispatch.wait_for(last, wait).await,
-            "events dispatched"
-        );
+        loop {
+            let last = self.state.store.last_event_id().await.expect("events");
+            assert!(
+                self.state.dispatch.wait_for(last, wait).await,
+                "events dispatched"
+            );
+            if self.state.store.last_event_id().await.expect("events") == last {
+                return;
+            }
+        }
+    }
+
+    /// [`TestApp::settle`], then one full pass of the notification worker:
+    /// every delivery due by the clock now has been tried.
+    pub async fn deliver(&self) {
+        self.settle().await;
+        self.deliver_now().await;
+    }
+
+    /// One full pass of the notification worker alone: after a restart,
+    /// when the new dispatcher has no event of its own to wait for.
+    pub async fn deliver_now(&self) {
+        let wait = std::time::Duration::from_secs(10);
+        assert!(self.state.notify.pass(wait).await, "delivery pass finished");
     }
 
     /// Stop the server and hand back its database directory.

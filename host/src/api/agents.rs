@@ -11,8 +11,8 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{
-    AgentId, AgentName, BotKind, Capacity, Channel, Email, Presence, Role, TeamId, TicketAccess,
-    parse_line,
+    AgentId, AgentName, BotId, BotKind, BusinessHours, Capacity, Channel, Email, Presence, Role,
+    TeamId, TicketAccess, parse_line,
 };
 use crate::store::{AgentRecord, BotRecord, NewAgent, TeamRecord};
 
@@ -193,4 +193,83 @@ pub(super) async fn list_bots(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<BotRecord>>, ApiError> {
     Ok(Json(state.store.list_bots(&tenant.id).await?))
+}
+
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum BotStatus {
+    Active,
+    Paused,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct BotStatusBody {
+    status: BotStatus,
+}
+
+/// Pause or resume a bot. Pausing hands its open conversations to humans
+/// (a default handoff trigger) and sends new ones straight to them.
+pub(super) async fn set_bot_status(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<BotStatusBody>,
+) -> Result<Json<BotRecord>, ApiError> {
+    let bot = BotId::parse(&id).map_err(|_| ApiError::not_found(format_args!("bot {id}")))?;
+    let event = state
+        .store
+        .set_bot_paused(&tenant.id, &bot, body.status == BotStatus::Paused)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("bot {bot}")))?;
+    if let Some(event) = event {
+        state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+    }
+    state
+        .store
+        .list_bots(&tenant.id)
+        .await?
+        .into_iter()
+        .find(|b| b.id == bot)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format_args!("bot {bot}")))
+}
+
+fn team_id(raw: &str) -> Result<TeamId, ApiError> {
+    TeamId::parse(raw).map_err(|_| ApiError::not_found(format_args!("team {raw}")))
+}
+
+/// Set a team's weekly business hours:
+/// `{"time_zone":"Asia/Tokyo","weekly":{"mon":[["09:00","18:00"]],...}}`.
+pub(super) async fn set_team_hours(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    JsonBody(body): JsonBody<serde_json::Value>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let team = team_id(&raw)?;
+    let hours = BusinessHours::parse(&body).map_err(|(path, e)| {
+        ApiError::invalid(if path.is_empty() { "body".into() } else { path }, e)
+    })?;
+    if !state
+        .store
+        .set_team_hours(&tenant.id, &team, Some(&hours))
+        .await?
+    {
+        return Err(ApiError::not_found(format_args!("team {team}")));
+    }
+    Ok(Json(hours.to_json()))
+}
+
+/// Remove a team's business hours: it is always open again.
+pub(super) async fn clear_team_hours(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let team = team_id(&raw)?;
+    if !state.store.set_team_hours(&tenant.id, &team, None).await? {
+        return Err(ApiError::not_found(format_args!("team {team}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
 }

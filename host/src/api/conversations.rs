@@ -12,8 +12,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{
-    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, Millis, Priority, Routing,
-    StatusChange, TenantId, TimerKind, parse_duration_ms, parse_line, parse_time,
+    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, EventKind, Millis,
+    Priority, Routing, StatusChange, TenantId, TimerKind, parse_duration_ms, parse_line,
+    parse_time,
 };
 use crate::store::{AcceptRefusal, ConversationFilter, ConversationRecord, NewConversation};
 
@@ -102,13 +103,17 @@ async fn detail(
     // On a channel connected to the help desk a conversation is a ticket.
     let ticket = state.store.ticket_for_conversation(tenant, id).await?;
     out["ticket"] = json!(ticket.map(|t| t.id));
+    let mut workflow_timers = Vec::new();
     for timer in state.store.pending_timers(id).await? {
-        let field = match timer.kind {
-            TimerKind::SnoozeEnds => "snoozed_until",
-            TimerKind::AutoClose => "closes_at",
-        };
-        out[field] = json!(timer.due_at);
+        match timer.kind {
+            TimerKind::SnoozeEnds => out["snoozed_until"] = json!(timer.due_at),
+            TimerKind::AutoClose => out["closes_at"] = json!(timer.due_at),
+            TimerKind::Workflow => workflow_timers.push(
+                json!({"workflow": timer.plugin, "name": timer.name, "due_at": timer.due_at}),
+            ),
+        }
     }
+    out["workflow_timers"] = json!(workflow_timers);
     Ok(out)
 }
 
@@ -242,6 +247,10 @@ pub(super) struct NewMessage {
     body: String,
     #[serde(default)]
     internal: bool,
+    /// From a bot: it could not answer, so a human should take over (a
+    /// default handoff trigger).
+    #[serde(default)]
+    cannot_answer: bool,
 }
 
 pub(super) async fn add_message(
@@ -258,6 +267,12 @@ pub(super) async fn add_message(
             "a customer cannot write an internal note",
         ));
     }
+    if body.cannot_answer && (body.author != Author::Bot || body.internal) {
+        return Err(ApiError::invalid(
+            "cannot_answer",
+            "only a bot's public message can say it cannot answer",
+        ));
+    }
     if state
         .store
         .get_conversation(&tenant.id, &id)
@@ -266,9 +281,10 @@ pub(super) async fn add_message(
     {
         return Err(ApiError::not_found(format_args!("conversation {id}")));
     }
+    let signal = body.cannot_answer.then_some(EventKind::BotCannotAnswer);
     let (message, event) = state
         .store
-        .add_message(&tenant.id, &id, body.author, &text, body.internal)
+        .add_message_with(&tenant.id, &id, body.author, &text, body.internal, signal)
         .await?;
     if body.internal {
         super::collaboration::mention(&state, &tenant.id, &id, &text).await?;

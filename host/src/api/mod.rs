@@ -7,10 +7,12 @@ mod conversations;
 pub mod error;
 mod extract;
 mod handling;
+mod handoff;
 mod inbound;
 mod lifecycle;
 mod lookup;
 mod members;
+mod notifications;
 mod pipelines;
 mod plugins;
 mod queue;
@@ -21,6 +23,7 @@ mod ticket_fields;
 mod ticket_manage;
 mod ticket_thread;
 mod tickets;
+mod workflow_runs;
 
 use std::sync::Arc;
 
@@ -41,6 +44,7 @@ pub struct AppState {
     pub plugins: Arc<PluginRegistry>,
     pub dispatch: Arc<DispatchHandle>,
     pub timers: Arc<TimerHandle>,
+    pub notify: Arc<crate::notify::NotifyHandle>,
     pub operator_token: Arc<str>,
 }
 
@@ -62,7 +66,24 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/agents/{id}", get(agents::get_agent))
         .route("/v1/agents/{id}/status", put(agents::set_status))
+        .route(
+            "/v1/teams/{id}/hours",
+            put(agents::set_team_hours).delete(agents::clear_team_hours),
+        )
         .route("/v1/bots", post(agents::create_bot).get(agents::list_bots))
+        .route("/v1/bots/{id}/status", put(agents::set_bot_status))
+        .route(
+            "/v1/settings/handoff",
+            get(handoff::get_settings).put(handoff::put_settings),
+        )
+        .route(
+            "/v1/handoff/triggers",
+            get(handoff::get_triggers).post(handoff::add_trigger),
+        )
+        .route(
+            "/v1/handoff/triggers/{phrase}",
+            axum::routing::delete(handoff::remove_trigger),
+        )
         .route(
             "/v1/conversations",
             post(conversations::create).get(conversations::list),
@@ -106,6 +127,22 @@ pub fn router(state: AppState) -> Router {
             "/v1/agents/{id}/notifications",
             get(collaboration::notifications),
         )
+        .route(
+            "/v1/agents/{id}/notifications/settings",
+            get(notifications::get_settings).put(notifications::put_settings),
+        )
+        .route(
+            "/v1/agents/{id}/notifications/stream",
+            get(notifications::stream),
+        )
+        .route(
+            "/v1/settings/notifications",
+            get(notifications::get_tenant_settings),
+        )
+        .route(
+            "/v1/settings/notifications/rotate-secret",
+            post(notifications::rotate_secret),
+        )
         .route("/v1/stats", get(collaboration::stats))
         .route(
             "/v1/conversations/{id}/note",
@@ -139,9 +176,15 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/plugins/failures", get(plugins::failures))
+        .route("/v1/plugins/contracts", get(plugins::contracts))
         .route("/v1/routing", get(routing::get_all))
         .route("/v1/routing/{slot}", get(routing::get).put(routing::put))
         .route("/v1/routing/{slot}/rollback", post(routing::rollback))
+        .route(
+            "/v1/routing/workflows/{plugin}/enabled",
+            put(routing::set_workflow_enabled),
+        )
+        .route("/v1/workflows/runs", get(workflow_runs::list))
         .merge(help_desk_routes())
         .layer(DefaultBodyLimit::max(JSON_LIMIT));
     let upload = Router::new()

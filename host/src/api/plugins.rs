@@ -51,6 +51,9 @@ fn upload_error(error: UploadError) -> ApiError {
         UploadError::Load(LoadError::NoWorld(_)) => {
             unprocessable("unknown_world", error.to_string())
         }
+        UploadError::Load(LoadError::UnsupportedContract { .. }) => {
+            unprocessable("unsupported_contract", error.to_string())
+        }
         UploadError::Load(LoadError::Imports(_)) => {
             unprocessable("unsupported_imports", error.to_string())
         }
@@ -86,4 +89,14 @@ pub(super) async fn failures(
 ) -> Result<Json<Vec<FailureRecord>>, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(state.store.failures(&tenant.id, limit).await?))
+}
+
+/// The contract versions this host runs: plugins built against any of them
+/// are accepted.
+pub(super) async fn contracts() -> Json<serde_json::Value> {
+    Json(serde_json::json!({
+        "package": "baton:plugin",
+        "current": crate::plugin::bindings::CURRENT,
+        "supported": crate::plugin::bindings::SUPPORTED,
+    }))
 }

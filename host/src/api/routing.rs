@@ -10,6 +10,7 @@ use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
 use crate::domain::{Slot, TenantId};
 use crate::routing::spec::{self, BindError, Binding, Fallback};
+use crate::rules::{Condition, Conditions, Match};
 use crate::store::Store;
 
 fn slot(raw: &str) -> Result<Slot, ApiError> {
@@ -29,13 +30,74 @@ impl From<BindError> for ApiError {
     }
 }
 
-/// One plugin with its config, as given by an admin.
+/// One plugin with its config, as given by an admin; a workflow may also
+/// be switched off and given conditions.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PluginBody {
     plugin: String,
     #[serde(default = "empty_object")]
     config: Value,
+    enabled: Option<bool>,
+    conditions: Option<WorkflowConditions>,
+}
+
+/// A workflow's conditions: the built-in items of assignment rules.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WorkflowConditions {
+    #[serde(rename = "match", default)]
+    combine: Match,
+    #[serde(default)]
+    items: Vec<Condition>,
+}
+
+/// Most conditions on one workflow.
+const MAX_CONDITIONS: usize = 50;
+
+impl PluginBody {
+    /// The workflow-only parts, checked; `at` names the entry in errors.
+    fn workflow_parts(
+        &mut self,
+        slot: Slot,
+        at: &str,
+    ) -> Result<(bool, Option<Box<Conditions>>), ApiError> {
+        if slot != Slot::Workflows {
+            for (field, given) in [
+                ("enabled", self.enabled.is_some()),
+                ("conditions", self.conditions.is_some()),
+            ] {
+                if given {
+                    return Err(ApiError::invalid(
+                        format!("{at}.{field}"),
+                        "only workflows take this",
+                    ));
+                }
+            }
+        }
+        let conditions = match self.conditions.take() {
+            None => None,
+            Some(body) => {
+                if body.items.len() > MAX_CONDITIONS {
+                    return Err(ApiError::invalid(
+                        format!("{at}.conditions.items"),
+                        format!("at most {MAX_CONDITIONS} conditions"),
+                    ));
+                }
+                for (i, condition) in body.items.iter().enumerate() {
+                    condition.check().map_err(|e| {
+                        ApiError::invalid(format!("{at}.conditions.items[{i}].value"), e)
+                    })?;
+                }
+                Some(Box::new(Conditions {
+                    combine: body.combine,
+                    items: body.items,
+                    plugins: Vec::new(),
+                }))
+            }
+        };
+        Ok((self.enabled.unwrap_or(true), conditions))
+    }
 }
 
 fn empty_object() -> Value {
@@ -59,7 +121,16 @@ fn view(slot: Slot, binding: &Binding, custom: bool) -> Value {
     let entries: Vec<Value> = binding
         .plugins
         .iter()
-        .map(|p| json!({"plugin": p.id, "name": p.name, "version": p.version, "config": p.config}))
+        .map(|p| {
+            let mut entry =
+                json!({"plugin": p.id, "name": p.name, "version": p.version, "config": p.config});
+            if slot == Slot::Workflows {
+                entry["enabled"] = json!(p.enabled);
+                entry["subscribes"] = json!(p.subscribes);
+                entry["conditions"] = json!(p.conditions);
+            }
+            entry
+        })
         .collect();
     let fallback = match &binding.fallback {
         Fallback::Default => json!("default"),
@@ -153,12 +224,15 @@ pub(super) async fn put(
                 return Err(ApiError::invalid(name, "at most 20 entries"));
             }
             let mut resolved = Vec::new();
-            for (i, entry) in list.into_iter().enumerate() {
+            for (i, mut entry) in list.into_iter().enumerate() {
                 let at = format!("{name}[{i}]");
-                resolved.push(
+                let (enabled, conditions) = entry.workflow_parts(slot, &at)?;
+                let mut resolved_entry =
                     spec::resolve(store, &tenant.id, kind, &entry.plugin, entry.config, &at)
-                        .await?,
-                );
+                        .await?;
+                resolved_entry.enabled = enabled;
+                resolved_entry.conditions = conditions;
+                resolved.push(resolved_entry);
             }
             resolved
         }
@@ -194,4 +268,33 @@ pub(super) async fn rollback(
         )));
     }
     Ok(Json(current_view(&state.store, &tenant.id, slot).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct EnabledBody {
+    enabled: bool,
+}
+
+/// Switch one bound workflow on or off (by plugin id or name): a new
+/// version of the workflows binding, so it can be rolled back.
+pub(super) async fn set_workflow_enabled(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(reference): Path<String>,
+    JsonBody(body): JsonBody<EnabledBody>,
+) -> Result<Json<Value>, ApiError> {
+    let store = &state.store;
+    let mut binding = spec::current(store, &tenant.id, Slot::Workflows).await?;
+    let entry = binding
+        .plugins
+        .iter_mut()
+        .find(|p| p.id == reference || p.name == reference)
+        .ok_or_else(|| ApiError::not_found(format_args!("bound workflow {reference:?}")))?;
+    entry.enabled = body.enabled;
+    let spec = serde_json::to_value(&binding).map_err(ApiError::internal)?;
+    store
+        .put_binding(&tenant.id, Slot::Workflows, &spec)
+        .await?;
+    Ok(Json(view(Slot::Workflows, &binding, true)))
 }

@@ -11,9 +11,17 @@ text_enum!(
         ConversationHandedOver = "conversation.handed_over",
         ConversationStatusChanged = "conversation.status_changed",
         ConversationTransferred = "conversation.transferred",
-        /// A conversation became a ticket (or a ticket was made with its
-        /// conversation). Not in the plugin contract yet.
+        /// A help-desk ticket was created.
         TicketCreated = "ticket.created",
+        /// A workflow's timer came due.
+        TimerFired = "timer.fired",
+        /// A bot said it cannot answer: a default handoff trigger.
+        BotCannotAnswer = "bot.cannot_answer",
+        /// The bot owning the conversation was paused: a default handoff trigger.
+        BotPaused = "bot.paused",
+        /// A closed conversation was opened again (by a message or by hand);
+        /// written beside its `conversation.status_changed`.
+        ConversationReopened = "conversation.reopened",
         /// A ticket moved to another status. Not in the plugin contract yet.
         TicketStatusChanged = "ticket.status_changed",
     }

@@ -112,6 +112,11 @@ typed_id!(
     /// A company tickets can be associated with.
     CompanyId, "cmp"
 );
+typed_id!(
+    /// One notification to one member: the id every channel carries, so a
+    /// receiver de-duplicates repeated deliveries by it.
+    NotificationId, "ntf"
+);
 
 #[cfg(test)]
 mod tests {

@@ -59,8 +59,10 @@ mod agent;
 mod conversation;
 mod email;
 mod event;
+mod handoff;
 mod hours;
 mod ids;
+mod notification;
 mod plugin;
 mod ticket;
 mod time;
@@ -72,11 +74,18 @@ pub use conversation::{
 };
 pub use email::EmailMessageId;
 pub use event::EventKind;
+pub use handoff::{
+    Desk, Destination, HandoffMessages, HandoffMode, HandoffSettings, WhenUnassigned,
+};
 pub use hours::BusinessHours;
+pub use ids::NotificationId;
 pub use ids::{
     AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,
 };
 pub use ids::{CompanyId, PipelineId, StageId, TicketId};
+pub use notification::{
+    DeliveryState, NotificationKind, NotifyChannel, NotifyPreferences, WebhookUrl,
+};
 pub use plugin::{PluginKind, Slot};
 pub use ticket::{
     BotKind, DEFAULT_PIPELINE, Properties, StatusSpec, TicketAccess, check_statuses,

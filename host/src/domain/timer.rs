@@ -7,5 +7,7 @@ text_enum!(
         SnoozeEnds = "snooze-ends",
         /// An open conversation without activity for the tenant's period closes.
         AutoClose = "auto-close",
+        /// A workflow's own timer: its event goes to that workflow.
+        Workflow = "workflow",
     }
 );

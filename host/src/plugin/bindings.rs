@@ -1,14 +1,26 @@
 //! Host-side bindings for the plugin contract, and nothing else.
 //!
-//! One `bindgen!` per world. `types` and `host` are generated once, with the
-//! strategy world, and shared by the other two so a value means the same
-//! Rust type whichever kind of plugin receives it.
+//! The current contract, `baton:plugin@0.2.0` (`wit/`), has one `bindgen!`
+//! per world. `types` and `host` are generated once, with the strategy
+//! world, and shared by the other worlds so a value means the same Rust type
+//! whichever kind of plugin receives it. Released contracts the host still
+//! runs are in [`v0_1`]; [`super::legacy`] converts between them.
+//!
+//! Every type also derives serde, so a recorded snapshot can be read back
+//! from JSON (`baton plugin test`) and values convert between versions.
+
+/// The contract version plugins built today target.
+pub const CURRENT: &str = "0.2.0";
+
+/// Every contract version this host runs, oldest first.
+pub const SUPPORTED: &[&str] = &["0.1.0", CURRENT];
 
 /// The `assignment-strategy` world (and the shared `types` and `host`).
 pub mod strategy {
     wasmtime::component::bindgen!({
         world: "assignment-strategy",
         path: "../wit",
+        additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
 
@@ -50,3 +62,54 @@ pub mod condition {
 
 pub use strategy::baton::plugin::host;
 pub use strategy::baton::plugin::types;
+
+/// `baton:plugin@0.1.0`, frozen as released (`wit/released/0.1.0`).
+pub mod v0_1 {
+    /// The `assignment-strategy` world (and the shared `types` and `host`).
+    pub mod strategy {
+        wasmtime::component::bindgen!({
+            world: "assignment-strategy",
+            path: "../wit/released/0.1.0",
+            additional_derives: [serde::Serialize, serde::Deserialize],
+        });
+    }
+
+    /// The `handoff-trigger` world.
+    pub mod trigger {
+        wasmtime::component::bindgen!({
+            world: "handoff-trigger",
+            path: "../wit/released/0.1.0",
+            with: {
+                "baton:plugin/types": crate::plugin::bindings::v0_1::strategy::baton::plugin::types,
+                "baton:plugin/host": crate::plugin::bindings::v0_1::strategy::baton::plugin::host,
+            },
+        });
+    }
+
+    /// The `workflow` world.
+    pub mod workflow {
+        wasmtime::component::bindgen!({
+            world: "workflow",
+            path: "../wit/released/0.1.0",
+            with: {
+                "baton:plugin/types": crate::plugin::bindings::v0_1::strategy::baton::plugin::types,
+                "baton:plugin/host": crate::plugin::bindings::v0_1::strategy::baton::plugin::host,
+            },
+        });
+    }
+
+    /// The `rule-condition` world.
+    pub mod condition {
+        wasmtime::component::bindgen!({
+            world: "rule-condition",
+            path: "../wit/released/0.1.0",
+            with: {
+                "baton:plugin/types": crate::plugin::bindings::v0_1::strategy::baton::plugin::types,
+                "baton:plugin/host": crate::plugin::bindings::v0_1::strategy::baton::plugin::host,
+            },
+        });
+    }
+
+    pub use strategy::baton::plugin::host;
+    pub use strategy::baton::plugin::types;
+}

@@ -79,5 +79,10 @@ pub(super) fn build_linker(engine: &Engine) -> wasmtime::Result<Linker<PluginSta
         &mut linker,
         |state| state,
     )?;
+    // Plugins built against a released older contract import its `host`.
+    bindings::v0_1::strategy::AssignmentStrategy::add_to_linker::<_, HasSelf<PluginState>>(
+        &mut linker,
+        |state| state,
+    )?;
     Ok(linker)
 }

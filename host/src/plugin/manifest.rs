@@ -34,6 +34,8 @@ pub fn event_kind(kind: types::EventKind) -> EventKind {
         types::EventKind::ConversationHandedOver => EventKind::ConversationHandedOver,
         types::EventKind::ConversationStatusChanged => EventKind::ConversationStatusChanged,
         types::EventKind::ConversationTransferred => EventKind::ConversationTransferred,
+        types::EventKind::TicketCreated => EventKind::TicketCreated,
+        types::EventKind::TimerFired => EventKind::TimerFired,
     }
 }
 

@@ -2,8 +2,10 @@
 //! hash, and calls that run under fuel, epoch and memory limits.
 
 pub mod bindings;
+pub mod cases;
 pub mod defaults;
 mod engine;
+mod legacy;
 mod limits;
 pub mod manifest;
 mod registry;

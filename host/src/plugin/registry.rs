@@ -83,6 +83,7 @@ impl PluginRegistry {
                     name.to_owned(),
                     None,
                     &manifest,
+                    compiled.contract,
                     &sha,
                     wasm.len(),
                     self.store.now(),
@@ -121,6 +122,7 @@ impl PluginRegistry {
             PluginId::generate().to_string(),
             Some(tenant.clone()),
             &manifest,
+            compiled.contract,
             &sha,
             wasm.len(),
             self.store.now(),
@@ -173,9 +175,18 @@ impl PluginRegistry {
     }
 
     /// Load from the artefact cache, or compile the stored source once.
+    /// `source` is given for built-ins, which may also come from this
+    /// process's cache of built-in artefacts.
     async fn load(&self, sha: &str, source: Option<&[u8]>) -> Result<Arc<Compiled>, UploadError> {
         let engine = self.runtime.engine_hash().to_owned();
-        if let Some(artifact) = self.store.artifact(sha, &engine).await? {
+        let mut artifact = self.store.artifact(sha, &engine).await?;
+        if artifact.is_none() && source.is_some() {
+            artifact = builtin_artifacts::get(sha, &engine);
+            if let Some(bytes) = &artifact {
+                self.store.put_artifact(sha, &engine, bytes).await?;
+            }
+        }
+        if let Some(artifact) = artifact {
             let runtime = self.runtime.clone();
             let loaded = tokio::task::spawn_blocking(move || runtime.load_artifact(&artifact))
                 .await
@@ -198,6 +209,9 @@ impl PluginRegistry {
         };
         let (compiled, artifact) = self.compile(sha, wasm).await?;
         self.store.put_artifact(sha, &engine, &artifact).await?;
+        if source.is_some() {
+            builtin_artifacts::put(sha, &engine, artifact);
+        }
         Ok(compiled)
     }
 
@@ -241,6 +255,7 @@ fn record(
     id: String,
     tenant: Option<TenantId>,
     manifest: &Manifest,
+    contract: &str,
     sha: &str,
     size: usize,
     at: Millis,
@@ -259,8 +274,37 @@ fn record(
             .iter()
             .map(|k| k.as_str().to_owned())
             .collect(),
+        contract: contract.to_owned(),
         sha256: sha.to_owned(),
         size: i64::try_from(size).unwrap_or(i64::MAX),
         created_at: at,
+    }
+}
+
+/// Compiled built-ins, shared by every server this process starts: the
+/// same embedded component compiled by an engine of the same configuration
+/// gives the same artefact, so a second server on a fresh database (tests
+/// start dozens) deserialises instead of compiling every built-in again.
+/// Only artefacts this process made are kept here.
+mod builtin_artifacts {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    type Key = (String, String);
+
+    fn cache() -> &'static Mutex<HashMap<Key, Vec<u8>>> {
+        static CACHE: OnceLock<Mutex<HashMap<Key, Vec<u8>>>> = OnceLock::new();
+        CACHE.get_or_init(Default::default)
+    }
+
+    pub(super) fn get(sha: &str, engine: &str) -> Option<Vec<u8>> {
+        let cache = cache().lock().ok()?;
+        cache.get(&(sha.to_owned(), engine.to_owned())).cloned()
+    }
+
+    pub(super) fn put(sha: &str, engine: &str, artifact: Vec<u8>) {
+        if let Ok(mut cache) = cache().lock() {
+            cache.insert((sha.to_owned(), engine.to_owned()), artifact);
+        }
     }
 }

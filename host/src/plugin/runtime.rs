@@ -5,8 +5,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap};
 
-use super::bindings::{condition, strategy, trigger, types, workflow};
+use super::bindings::{self, condition, strategy, trigger, types, v0_1, workflow};
 use super::engine::{EPOCH_TICK, build_engine, build_linker, engine_hash};
+use super::legacy::convert;
 use super::limits::SandboxLimits;
 use super::state::{CallContext, PluginState};
 use crate::domain::PluginKind;
@@ -15,6 +16,8 @@ use crate::domain::PluginKind;
 /// its world once.
 pub struct Compiled {
     pub kind: PluginKind,
+    /// The contract version it was built against, e.g. "0.2.0".
+    pub contract: &'static str,
     component: Component,
     pre: KindPre,
 }
@@ -24,6 +27,11 @@ enum KindPre {
     Trigger(trigger::HandoffTriggerPre<PluginState>),
     Workflow(workflow::WorkflowPre<PluginState>),
     Condition(condition::RuleConditionPre<PluginState>),
+    /// Built against `baton:plugin@0.1.0`: calls convert through `legacy`.
+    Strategy01(v0_1::strategy::AssignmentStrategyPre<PluginState>),
+    Trigger01(v0_1::trigger::HandoffTriggerPre<PluginState>),
+    Workflow01(v0_1::workflow::WorkflowPre<PluginState>),
+    Condition01(v0_1::condition::RuleConditionPre<PluginState>),
 }
 
 /// Why a component was refused at upload.
@@ -41,9 +49,16 @@ pub enum LoadError {
     Imports(String),
     #[error(
         "the component implements none of Baton's worlds (assignment-strategy, \
-         handoff-trigger, workflow, rule-condition of baton:plugin@0.1.0): {0}"
+         handoff-trigger, workflow, rule-condition of baton:plugin@{current}): {0}",
+        current = bindings::CURRENT
     )]
     NoWorld(String),
+    #[error(
+        "the component was built against baton:plugin@{found}; this host supports {}: \
+         rebuild it with a baton-sdk for one of those",
+        bindings::SUPPORTED.join(", ")
+    )]
+    UnsupportedContract { found: String },
 }
 
 /// Why a call did not produce an answer.
@@ -158,53 +173,98 @@ impl PluginRuntime {
         self.prepare(component)
     }
 
+    /// The contract version the component exports, checked against the
+    /// versions this host runs.
+    fn contract_of(&self, component: &Component) -> Result<&'static str, LoadError> {
+        let ty = component.component_type();
+        let found = ty
+            .exports(&self.engine)
+            .filter_map(|(name, _)| name.strip_prefix("baton:plugin/"))
+            .filter_map(|rest| rest.split_once('@').map(|(_, version)| version.to_owned()))
+            .next()
+            .ok_or_else(|| {
+                LoadError::NoWorld("it exports no interface of the baton:plugin package".into())
+            })?;
+        bindings::SUPPORTED
+            .iter()
+            .find(|v| **v == found)
+            .copied()
+            .ok_or(LoadError::UnsupportedContract { found })
+    }
+
     fn prepare(&self, component: Component) -> Result<Compiled, LoadError> {
+        let contract = self.contract_of(&component)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::Imports(format!("{e:#}")))?;
         let mut reasons = Vec::new();
-        match strategy::AssignmentStrategyPre::new(pre.clone()) {
-            Ok(p) => {
-                return Ok(Compiled {
-                    kind: PluginKind::AssignmentStrategy,
-                    component,
-                    pre: KindPre::Strategy(p),
-                });
-            }
-            Err(e) => reasons.push(format!("assignment-strategy: {e:#}")),
+        let found = |kind: PluginKind, pre: KindPre| Compiled {
+            kind,
+            contract,
+            component: component.clone(),
+            pre,
+        };
+        macro_rules! try_world {
+            ($kind:expr, $name:literal, $variant:ident, $pre:expr) => {
+                match $pre {
+                    Ok(p) => return Ok(found($kind, KindPre::$variant(p))),
+                    Err(e) => reasons.push(format!("{}: {e:#}", $name)),
+                }
+            };
         }
-        match trigger::HandoffTriggerPre::new(pre.clone()) {
-            Ok(p) => {
-                return Ok(Compiled {
-                    kind: PluginKind::HandoffTrigger,
-                    component,
-                    pre: KindPre::Trigger(p),
-                });
-            }
-            Err(e) => reasons.push(format!("handoff-trigger: {e:#}")),
+        if contract == bindings::CURRENT {
+            try_world!(
+                PluginKind::AssignmentStrategy,
+                "assignment-strategy",
+                Strategy,
+                strategy::AssignmentStrategyPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::HandoffTrigger,
+                "handoff-trigger",
+                Trigger,
+                trigger::HandoffTriggerPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::Workflow,
+                "workflow",
+                Workflow,
+                workflow::WorkflowPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::RuleCondition,
+                "rule-condition",
+                Condition,
+                condition::RuleConditionPre::new(pre)
+            );
+        } else {
+            try_world!(
+                PluginKind::AssignmentStrategy,
+                "assignment-strategy",
+                Strategy01,
+                v0_1::strategy::AssignmentStrategyPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::HandoffTrigger,
+                "handoff-trigger",
+                Trigger01,
+                v0_1::trigger::HandoffTriggerPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::Workflow,
+                "workflow",
+                Workflow01,
+                v0_1::workflow::WorkflowPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::RuleCondition,
+                "rule-condition",
+                Condition01,
+                v0_1::condition::RuleConditionPre::new(pre)
+            );
         }
-        match workflow::WorkflowPre::new(pre.clone()) {
-            Ok(p) => {
-                return Ok(Compiled {
-                    kind: PluginKind::Workflow,
-                    component,
-                    pre: KindPre::Workflow(p),
-                });
-            }
-            Err(e) => reasons.push(format!("workflow: {e:#}")),
-        }
-        match condition::RuleConditionPre::new(pre) {
-            Ok(p) => Ok(Compiled {
-                kind: PluginKind::RuleCondition,
-                component,
-                pre: KindPre::Condition(p),
-            }),
-            Err(e) => {
-                reasons.push(format!("rule-condition: {e:#}"));
-                Err(LoadError::NoWorld(reasons.join("; ")))
-            }
-        }
+        Err(LoadError::NoWorld(reasons.join("; ")))
     }
 
     /// Run `f` on a fresh store under every limit. A fresh store per call
@@ -293,6 +353,22 @@ impl PluginRuntime {
                 .instantiate(&mut *store)?
                 .baton_plugin_meta()
                 .call_describe(store),
+            KindPre::Strategy01(pre) => up(pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store)?),
+            KindPre::Trigger01(pre) => up(pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store)?),
+            KindPre::Workflow01(pre) => up(pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store)?),
+            KindPre::Condition01(pre) => up(pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store)?),
         })?;
         Ok(answer.value)
     }
@@ -303,14 +379,23 @@ impl PluginRuntime {
         ctx: CallContext,
         request: &types::AssignmentRequest,
     ) -> Result<Answer<types::AssignmentDecision>, CallError> {
-        let KindPre::Strategy(pre) = &compiled.pre else {
-            return Err(CallError::Unavailable("not an assignment strategy".into()));
+        let answer = match &compiled.pre {
+            KindPre::Strategy(pre) => self.run(ctx, |store| {
+                pre.instantiate(&mut *store)?
+                    .baton_plugin_strategy()
+                    .call_decide(store, request)
+            })?,
+            KindPre::Strategy01(pre) => {
+                let request: v0_1::types::AssignmentRequest = convert(request)?;
+                self.run(ctx, |store| {
+                    up(pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_strategy()
+                        .call_decide(store, &request)?)
+                })?
+            }
+            _ => return Err(CallError::Unavailable("not an assignment strategy".into())),
         };
-        let answer = self.run(ctx, |store| {
-            pre.instantiate(&mut *store)?
-                .baton_plugin_strategy()
-                .call_decide(store, request)
-        })?;
         flatten(answer)
     }
 
@@ -321,14 +406,24 @@ impl PluginRuntime {
         conversation: &types::Conversation,
         message: &types::Message,
     ) -> Result<Answer<types::HandoffDecision>, CallError> {
-        let KindPre::Trigger(pre) = &compiled.pre else {
-            return Err(CallError::Unavailable("not a handoff trigger".into()));
+        let answer = match &compiled.pre {
+            KindPre::Trigger(pre) => self.run(ctx, |store| {
+                pre.instantiate(&mut *store)?
+                    .baton_plugin_trigger()
+                    .call_evaluate(store, conversation, message)
+            })?,
+            KindPre::Trigger01(pre) => {
+                let conversation: v0_1::types::Conversation = convert(conversation)?;
+                let message: v0_1::types::Message = convert(message)?;
+                self.run(ctx, |store| {
+                    up(pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_trigger()
+                        .call_evaluate(store, &conversation, &message)?)
+                })?
+            }
+            _ => return Err(CallError::Unavailable("not a handoff trigger".into())),
         };
-        let answer = self.run(ctx, |store| {
-            pre.instantiate(&mut *store)?
-                .baton_plugin_trigger()
-                .call_evaluate(store, conversation, message)
-        })?;
         flatten(answer)
     }
 
@@ -338,14 +433,23 @@ impl PluginRuntime {
         ctx: CallContext,
         event: &types::Event,
     ) -> Result<Answer<Vec<types::Action>>, CallError> {
-        let KindPre::Workflow(pre) = &compiled.pre else {
-            return Err(CallError::Unavailable("not a workflow".into()));
+        let answer = match &compiled.pre {
+            KindPre::Workflow(pre) => self.run(ctx, |store| {
+                pre.instantiate(&mut *store)?
+                    .baton_plugin_automation()
+                    .call_on_event(store, event)
+            })?,
+            KindPre::Workflow01(pre) => {
+                let event: v0_1::types::Event = convert(event)?;
+                self.run(ctx, |store| {
+                    up(pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_automation()
+                        .call_on_event(store, &event)?)
+                })?
+            }
+            _ => return Err(CallError::Unavailable("not a workflow".into())),
         };
-        let answer = self.run(ctx, |store| {
-            pre.instantiate(&mut *store)?
-                .baton_plugin_automation()
-                .call_on_event(store, event)
-        })?;
         flatten(answer)
     }
 }
@@ -358,14 +462,23 @@ impl PluginRuntime {
         ctx: CallContext,
         conversation: &types::Conversation,
     ) -> Result<Answer<bool>, CallError> {
-        let KindPre::Condition(pre) = &compiled.pre else {
-            return Err(CallError::Unavailable("not a rule condition".into()));
+        let answer = match &compiled.pre {
+            KindPre::Condition(pre) => self.run(ctx, |store| {
+                pre.instantiate(&mut *store)?
+                    .baton_plugin_predicate()
+                    .call_matches(store, conversation)
+            })?,
+            KindPre::Condition01(pre) => {
+                let conversation: v0_1::types::Conversation = convert(conversation)?;
+                self.run(ctx, |store| {
+                    up(pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_predicate()
+                        .call_matches(store, &conversation)?)
+                })?
+            }
+            _ => return Err(CallError::Unavailable("not a rule condition".into())),
         };
-        let answer = self.run(ctx, |store| {
-            pre.instantiate(&mut *store)?
-                .baton_plugin_predicate()
-                .call_matches(store, conversation)
-        })?;
         flatten(answer)
     }
 }
@@ -438,6 +551,12 @@ impl Compiled {
     pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
         self.component.serialize()
     }
+}
+
+/// An older contract's answer in the current contract's types. A failed
+/// conversion is a trap-level error: the call's answer is unusable.
+fn up<A: serde::Serialize, B: serde::de::DeserializeOwned>(value: A) -> wasmtime::Result<B> {
+    convert(&value).map_err(|e| wasmtime::Error::msg(e.to_string()))
 }
 
 /// Turn a plugin's own `result` into a call result.

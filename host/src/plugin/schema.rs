@@ -32,15 +32,27 @@ pub fn validate_config(
     let Some(error) = validator.iter_errors(config).next() else {
         return Ok(());
     };
+    // The same notation as the rest of the API: `rules[0].agent`.
     let mut field = String::from("config");
+    let mut at = Some(config);
     for segment in error
         .instance_path()
         .as_str()
         .split('/')
         .filter(|s| !s.is_empty())
     {
-        field.push('.');
-        field.push_str(&segment.replace("~1", "/").replace("~0", "~"));
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        match (at, segment.parse::<usize>()) {
+            (Some(serde_json::Value::Array(items)), Ok(index)) => {
+                field.push_str(&format!("[{index}]"));
+                at = items.get(index);
+            }
+            (current, _) => {
+                field.push('.');
+                field.push_str(&segment);
+                at = current.and_then(|v| v.get(&segment));
+            }
+        }
     }
     match error.kind() {
         ValidationErrorKind::Required { property } => {
@@ -90,6 +102,13 @@ mod tests {
                 .unwrap_err()
                 .field,
             "config.extra"
+        );
+        let list = json!({"type": "object", "properties": {"rules": {"type": "array", "items": {"type": "object", "properties": {"agent": {"type": "string"}}}}}});
+        assert_eq!(
+            validate_config(&list, &json!({"rules": [{"agent": "a"}, {"agent": 7}]}))
+                .unwrap_err()
+                .field,
+            "config.rules[1].agent"
         );
     }
 }

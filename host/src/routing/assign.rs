@@ -29,7 +29,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn admits(&self, agent: &AgentRecord) -> bool {
+    pub(super) fn admits(&self, agent: &AgentRecord) -> bool {
         match self {
             Scope::Any => true,
             Scope::Team(team) => agent.teams.contains(team),

@@ -35,6 +35,12 @@ impl DispatchHandle {
         self.wake.notify_one();
     }
 
+    /// Changes whenever an event has been handled (the notification worker
+    /// looks for new deliveries then).
+    pub fn handled(&self) -> watch::Receiver<i64> {
+        self.processed.subscribe()
+    }
+
     /// Wait until `event` (and every event before it) has been handled, up
     /// to `timeout`. Returns whether it was.
     pub async fn wait_for(&self, event: i64, timeout: Duration) -> bool {
@@ -65,6 +71,10 @@ impl Router {
             if *shutdown.borrow() {
                 return;
             }
+            // Read before the pending events: every event up to `written`
+            // that is not pending has been handled, here or by another
+            // process sharing the database, so waiters may go on.
+            let written = self.store.last_event_id().await.unwrap_or(0);
             let batch = match self.store.pending_events(BATCH).await {
                 Ok(batch) => batch,
                 Err(error) => {
@@ -73,6 +83,14 @@ impl Router {
                     continue;
                 }
             };
+            let settled = batch.first().map_or(written, |first| first.id - 1);
+            handle.processed.send_if_modified(|done| {
+                let moved = settled > *done;
+                if moved {
+                    *done = settled;
+                }
+                moved
+            });
             if batch.is_empty() {
                 tokio::select! {
                     _ = handle.wake.notified() => {}
@@ -84,6 +102,11 @@ impl Router {
             for event in batch {
                 match self.handle(&event).await {
                     Ok(()) => attempts = 0,
+                    // Handled by another process on the same database.
+                    Err(BindError::Store(StoreError::Conflict(reason))) => {
+                        tracing::debug!(event = event.id, %reason, "event handled elsewhere");
+                        attempts = 0;
+                    }
                     Err(error) => {
                         attempts += 1;
                         tracing::error!(event = event.id, %error, attempts, "handling an event failed");
@@ -132,13 +155,28 @@ impl Router {
                 summary = "assignment".into();
             }
             (EventKind::MessageReceived, Some(c)) if c.routing == Routing::Bot => {
+                // The bot's own messages count too: a trigger may hear it
+                // give up. Agents writing in a bot's conversation do not.
                 if let Some(m) = message
                     .as_ref()
-                    .filter(|m| m.author == Author::Customer && !m.internal)
+                    .filter(|m| m.author != Author::Agent && !m.internal)
                 {
                     changes.extend(self.handoff(tenant, c, m, event.created_at).await?);
                     summary = "handoff triggers".into();
                 }
+            }
+            (EventKind::BotCannotAnswer | EventKind::BotPaused, Some(c))
+                if c.routing == Routing::Bot && c.status != ConversationStatus::Closed =>
+            {
+                let (trigger, reason) = match event.kind {
+                    EventKind::BotPaused => ("bot-paused", "the bot was paused"),
+                    _ => ("bot-cannot-answer", "the bot said it cannot answer"),
+                };
+                changes.extend(
+                    self.default_handoff(tenant, c, trigger, reason, event.created_at)
+                        .await?,
+                );
+                summary = format!("default handoff trigger {trigger}");
             }
             (EventKind::AgentStatusChanged, _) => {
                 let available = match &event.agent {
@@ -169,6 +207,10 @@ impl Router {
             }
             _ => {}
         }
+        changes.extend(
+            self.notices(event, conversation.as_ref(), message.as_ref())
+                .await?,
+        );
         // Workflows see the conversation as the routing left it.
         changes.extend(
             self.workflows(event, conversation.as_ref(), message.as_ref())

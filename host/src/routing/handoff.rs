@@ -1,9 +1,15 @@
-//! Bot-to-human handoff: the tenant's triggers run on each customer message
-//! of a bot-owned conversation; the first that hands over decides.
+//! Bot-to-human handoff: the tenant's triggers run on each public message
+//! of a bot-owned conversation; the first that hands over decides, and the
+//! tenant's handoff process (mode, destination, business hours, messages)
+//! says what happens next. The host's own default triggers (the bot cannot
+//! answer, the bot was paused) go the same way.
 
 use super::spec::{self, PluginUse};
 use super::{Router, assign::Scope, bounded, failure_change, snapshot};
-use crate::domain::{EventKind, Millis, Slot, TenantId};
+use crate::domain::{
+    Channel, ConversationStatus, Desk, EventKind, HandoffMode, Millis, Routing, Slot, TenantId,
+    WhenUnassigned,
+};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::plugin::defaults::KEYWORD_HANDOFF;
@@ -89,8 +95,14 @@ impl Router {
             }
             let Some(handover) = decision else { continue };
             changes.extend(
-                self.hand_over(tenant, conversation, &current, handover, now)
-                    .await?,
+                self.hand_over(
+                    tenant,
+                    conversation,
+                    Trigger::Plugin(&current),
+                    handover,
+                    now,
+                )
+                .await?,
             );
             return Ok(changes);
         }
@@ -129,71 +141,239 @@ impl Router {
         Ok((decision, answer.kv_writes))
     }
 
+    /// A handoff set off by one of the host's default triggers (the bot said
+    /// it cannot answer, the bot was paused) rather than a plugin.
+    pub(super) async fn default_handoff(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationRecord,
+        trigger: &'static str,
+        reason: &str,
+        now: Millis,
+    ) -> Result<Vec<Change>, spec::BindError> {
+        let handover = Handover {
+            scope: Scope::Any,
+            mode: types::HandoffMode::RealTime,
+            reason: reason.to_owned(),
+        };
+        self.hand_over(
+            tenant,
+            conversation,
+            Trigger::Default(trigger),
+            handover,
+            now,
+        )
+        .await
+    }
+
+    /// Whether `scope` can take the conversation now: inside its team's
+    /// business hours (a team without hours is always open), and whether
+    /// anyone in it is free.
+    async fn availability(
+        &self,
+        tenant: &TenantId,
+        scope: &Scope,
+        channel: Channel,
+        now: Millis,
+    ) -> Result<(bool, bool), spec::BindError> {
+        let in_hours = match scope {
+            Scope::Team(team) => self
+                .store
+                .team_hours(tenant, team)
+                .await?
+                .is_none_or(|hours| hours.is_open(now)),
+            _ => true,
+        };
+        let free = self
+            .store
+            .list_agents(tenant)
+            .await?
+            .iter()
+            .any(|a| scope.admits(a) && a.can_take(channel));
+        Ok((in_hours, free))
+    }
+
+    /// Hand a bot's conversation over following the tenant's handoff
+    /// process: its mode, destination, business hours and messages. A
+    /// trigger's own team or agent, or its asking for asynchronous
+    /// follow-up, narrows what the settings say.
     async fn hand_over(
         &self,
         tenant: &TenantId,
         conversation: &ConversationRecord,
-        trigger: &PluginUse,
+        trigger: Trigger<'_>,
         handover: Handover,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
+        let settings = self.store.handoff_settings(tenant).await?;
         let entry = |reason: String| HistoryEntry {
             decided_by: "handoff".into(),
             rule: None,
-            plugin_name: Some(trigger.name.clone()),
-            plugin_version: Some(trigger.version.clone()),
+            plugin_name: trigger.plugin().map(|p| p.name.clone()),
+            plugin_version: trigger.plugin().map(|p| p.version.clone()),
             reason,
+        };
+        let id = &conversation.id;
+        if settings.mode == HandoffMode::None {
+            return Ok(vec![Change::History {
+                conversation: id.clone(),
+                action: "handoff-declined".into(),
+                agent: None,
+                history: entry(format!(
+                    "{}: {}; the handoff mode is none, so the bot keeps answering",
+                    trigger.label(),
+                    handover.reason
+                )),
+            }]);
+        }
+        let asynchronous = settings.mode == HandoffMode::Asynchronous
+            || handover.mode == types::HandoffMode::Asynchronous;
+        let destination = &settings.destination;
+        let scope = match (handover.scope, destination.desk) {
+            (Scope::Any, Desk::TicketWorkflow) => Scope::Any,
+            (Scope::Any, _) => match (&destination.agent, &destination.team) {
+                (Some(agent), _) => Scope::Agent(agent.clone()),
+                (None, Some(team)) => Scope::Team(team.clone()),
+                (None, None) => Scope::Any,
+            },
+            (narrower, _) => narrower,
+        };
+        let team = match &scope {
+            Scope::Team(team) => Some(team.clone()),
+            _ => None,
         };
         let mut changes = vec![Change::Event {
             kind: EventKind::ConversationHandedOver,
-            conversation: Some(conversation.id.clone()),
+            conversation: Some(id.clone()),
             agent: None,
         }];
-        let mode = match handover.mode {
-            types::HandoffMode::Asynchronous => "asynchronous",
-            _ => "real-time",
+        if destination.desk != Desk::Inbox {
+            changes.push(Change::CreateTicket {
+                conversation: id.clone(),
+                subject: conversation
+                    .subject
+                    .clone()
+                    .unwrap_or_else(|| format!("Handoff from {}", conversation.channel)),
+                pipeline: destination.pipeline.clone(),
+            });
+        }
+        let (in_hours, free) = self
+            .availability(tenant, &scope, conversation.channel, now)
+            .await?;
+        let mode = if asynchronous {
+            "asynchronous"
+        } else {
+            "real-time"
         };
-        let reason = format!("{mode} handoff: {}", handover.reason);
-        match (handover.mode, &handover.scope) {
-            // Asynchronous to a named agent: theirs for later follow-up,
-            // whether or not they are online now.
-            (types::HandoffMode::Asynchronous, Scope::Agent(agent)) => {
-                changes.push(Change::Assign {
-                    conversation: conversation.id.clone(),
-                    agent: agent.clone(),
-                    team: None,
-                    history: entry(reason),
-                });
-            }
-            (types::HandoffMode::Asynchronous, scope) => {
-                let team = match scope {
-                    Scope::Team(team) => Some(team.clone()),
-                    _ => None,
-                };
-                changes.push(Change::Queue {
-                    conversation: conversation.id.clone(),
+        let reason = format!(
+            "{mode} handoff to the {}: {}",
+            destination.desk, handover.reason
+        );
+        let messages = &settings.messages;
+        let (message, unassigned) = if asynchronous {
+            match &scope {
+                // Theirs for later follow-up, whether or not they are online now.
+                Scope::Agent(agent) => {
+                    changes.push(Change::Assign {
+                        conversation: id.clone(),
+                        agent: agent.clone(),
+                        team: None,
+                        history: entry(reason),
+                    });
+                    changes.push(Change::Event {
+                        kind: EventKind::ConversationAssigned,
+                        conversation: Some(id.clone()),
+                        agent: Some(agent.clone()),
+                    });
+                }
+                _ => changes.push(Change::Queue {
+                    conversation: id.clone(),
                     team,
                     history: entry(reason),
-                });
+                }),
             }
-            (_, scope) => {
-                // Real time: leave the bot now, then the strategy picks a human.
-                let team = match scope {
-                    Scope::Team(team) => Some(team.clone()),
-                    _ => None,
-                };
-                changes.push(Change::Queue {
-                    conversation: conversation.id.clone(),
-                    team: team.clone(),
-                    history: entry(reason),
-                });
-                let mut waiting = conversation.clone();
-                waiting.routing = crate::domain::Routing::Queued;
-                waiting.assignee = None;
-                waiting.team = team.or(waiting.team);
-                changes.extend(self.assign(tenant, &waiting, scope, now).await?);
+            let message = if in_hours && free {
+                &messages.available
+            } else {
+                &messages.unavailable
+            };
+            (message, false)
+        } else if !in_hours {
+            // Real time is not possible outside business hours: it waits for
+            // the team, and the customer is told so.
+            changes.push(Change::Queue {
+                conversation: id.clone(),
+                team,
+                history: entry(format!("{reason}; outside the team's business hours")),
+            });
+            (&messages.unavailable, true)
+        } else {
+            changes.push(Change::Queue {
+                conversation: id.clone(),
+                team: team.clone(),
+                history: entry(reason),
+            });
+            let mut waiting = conversation.clone();
+            waiting.routing = Routing::Queued;
+            waiting.assignee = None;
+            waiting.team = team.or(waiting.team);
+            let assigned = self.assign(tenant, &waiting, &scope, now).await?;
+            let taken = assigned
+                .iter()
+                .any(|c| matches!(c, Change::Assign { .. } | Change::Offer { .. }));
+            changes.extend(assigned);
+            if taken {
+                (&messages.available, false)
+            } else {
+                (&messages.unassigned, true)
             }
+        };
+        if unassigned && settings.when_unassigned == WhenUnassigned::Close {
+            changes.push(Change::SetStatus {
+                conversation: id.clone(),
+                status: ConversationStatus::Closed,
+            });
+            changes.push(Change::History {
+                conversation: id.clone(),
+                action: "closed".into(),
+                agent: None,
+                history: entry(
+                    "the real-time handoff ended unassigned, and this desk closes such chats"
+                        .into(),
+                ),
+            });
+        }
+        if let Some(body) = message {
+            changes.push(Change::Say {
+                conversation: id.clone(),
+                body: body.clone(),
+            });
         }
         Ok(changes)
+    }
+}
+
+/// What set a handoff off.
+#[derive(Clone, Copy)]
+enum Trigger<'a> {
+    /// A bound trigger plugin.
+    Plugin(&'a PluginUse),
+    /// One of the host's default triggers, by name.
+    Default(&'static str),
+}
+
+impl Trigger<'_> {
+    fn plugin(&self) -> Option<&PluginUse> {
+        match self {
+            Trigger::Plugin(plugin) => Some(plugin),
+            Trigger::Default(_) => None,
+        }
+    }
+
+    fn label(&self) -> String {
+        match self {
+            Trigger::Plugin(plugin) => plugin.label(),
+            Trigger::Default(name) => (*name).to_owned(),
+        }
     }
 }

@@ -4,6 +4,7 @@
 //! ([`assign`], [`handoff`], [`workflow`]) → host-side validation → one
 //! transaction with the changes, history, failures and the event's mark.
 
+mod actions;
 mod assign;
 pub mod dispatcher;
 mod handoff;
@@ -11,8 +12,9 @@ pub mod queue;
 mod rules;
 mod snapshot;
 pub mod spec;
+mod ticket_facts;
 pub mod timers;
-mod workflow;
+pub mod workflow;
 
 use std::sync::Arc;
 

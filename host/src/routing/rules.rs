@@ -24,7 +24,12 @@ pub(super) enum RuleDecision {
     Unresolved { rule: String, reason: String },
 }
 
-fn facts(conversation: &ConversationRecord, messages: &[MessageRecord], past: u64) -> Facts {
+/// The facts conditions test, from a conversation and its recent messages.
+pub(super) fn facts(
+    conversation: &ConversationRecord,
+    messages: &[MessageRecord],
+    past: u64,
+) -> Facts {
     let message = messages
         .iter()
         .filter(|m| m.author == Author::Customer && !m.internal)

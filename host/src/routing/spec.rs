@@ -20,6 +20,20 @@ pub struct PluginUse {
     #[serde(default)]
     pub subscribes: Vec<String>,
     pub config: serde_json::Value,
+    /// A workflow can be switched off without unbinding it.
+    #[serde(default = "enabled", skip_serializing_if = "is_enabled")]
+    pub enabled: bool,
+    /// A workflow runs only on events whose conversation these hold for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Box<crate::rules::Conditions>>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+fn is_enabled(value: &bool) -> bool {
+    *value
 }
 
 /// What to do when the bound strategy fails.
@@ -71,6 +85,8 @@ impl PluginUse {
             sha256: record.sha256.clone(),
             subscribes: record.subscribes.clone(),
             config,
+            enabled: true,
+            conditions: None,
         }
     }
 }

@@ -1,15 +1,23 @@
-//! Workflows: each bound workflow subscribed to the event returns actions;
-//! the host checks them all and applies them together or not at all.
+//! Workflows: each enabled workflow subscribed to the event, whose
+//! conditions hold, returns actions; the host checks them ([`super::actions`])
+//! and applies every workflow's actions with the event, recording what each
+//! workflow did. Events caused by workflow actions run workflows again, up to
+//! a depth: past it the chain is a loop, stopped and recorded.
 
 use super::spec::{self, PluginUse};
-use super::{Router, Scope, bounded, failure_change, snapshot};
-use crate::domain::{ConversationId, EventKind, Slot, TenantId};
+use super::{Router, failure_change, rules, snapshot};
+use crate::domain::{EventKind, Slot};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
-use crate::store::{Change, ConversationRecord, EventRecord, HistoryEntry, MessageRecord};
+use crate::store::{Change, ConversationRecord, EventRecord, MessageRecord};
 
-/// The contract's name for an event kind; `None` for kinds the contract
-/// does not have yet (tickets), which no workflow can subscribe to.
+/// How deep a chain of events caused by events may go before workflows stop
+/// running on it. A legitimate chain (a message → an assignment → a
+/// notification) is a handful deep; a loop between workflows reaches this
+/// in a few milliseconds.
+pub const MAX_EVENT_DEPTH: u32 = 8;
+
+/// The contract's name for an event, if workflows can see this kind.
 fn wit_event_kind(kind: EventKind) -> Option<types::EventKind> {
     Some(match kind {
         EventKind::ConversationCreated => types::EventKind::ConversationCreated,
@@ -20,12 +28,30 @@ fn wit_event_kind(kind: EventKind) -> Option<types::EventKind> {
         EventKind::ConversationHandedOver => types::EventKind::ConversationHandedOver,
         EventKind::ConversationStatusChanged => types::EventKind::ConversationStatusChanged,
         EventKind::ConversationTransferred => types::EventKind::ConversationTransferred,
-        EventKind::TicketCreated | EventKind::TicketStatusChanged => return None,
+        EventKind::TicketCreated => types::EventKind::TicketCreated,
+        EventKind::TimerFired => types::EventKind::TimerFired,
+        // Handoff signals reach workflows as the handoff they cause.
+        EventKind::BotCannotAnswer | EventKind::BotPaused => return None,
+        // Not in the contract: workflows see the status change itself.
+        EventKind::ConversationReopened => return None,
+        // Not in the contract yet.
+        EventKind::TicketStatusChanged => return None,
     })
 }
 
+/// Whether `plugin` should hear `event`: enabled, subscribed, and for a
+/// fired timer, the workflow that started it.
+fn hears(plugin: &PluginUse, event: &EventRecord) -> bool {
+    plugin.enabled
+        && plugin.subscribes.iter().any(|k| k == event.kind.as_str())
+        && match event.timer() {
+            Some((owner, _)) => owner == plugin.name,
+            None => event.kind != EventKind::TimerFired,
+        }
+}
+
 impl Router {
-    /// Run the workflows subscribed to `event`; returns the changes.
+    /// Run the workflows that hear `event`; returns the changes.
     pub(super) async fn workflows(
         &self,
         event: &EventRecord,
@@ -36,36 +62,72 @@ impl Router {
             return Ok(Vec::new());
         };
         let binding = spec::current(&self.store, &event.tenant_id, Slot::Workflows).await?;
-        let subscribed: Vec<&PluginUse> = binding
-            .plugins
-            .iter()
-            .filter(|p| p.subscribes.iter().any(|k| k == event.kind.as_str()))
-            .collect();
-        if subscribed.is_empty() {
+        let hearing: Vec<&PluginUse> = binding.plugins.iter().filter(|p| hears(p, event)).collect();
+        if hearing.is_empty() {
             return Ok(Vec::new());
         }
-        let snapshot = match conversation {
+        let conversation_id = conversation.map(|c| c.id.clone());
+        let run =
+            |plugin: &PluginUse, actions: Vec<String>, error: Option<String>| Change::WorkflowRun {
+                conversation: conversation_id.clone(),
+                event_kind: event.kind,
+                plugin_name: plugin.name.clone(),
+                plugin_version: plugin.version.clone(),
+                actions,
+                error,
+            };
+        if event.depth >= MAX_EVENT_DEPTH {
+            let why = format!(
+                "workflow loop stopped: this {} event is {} events deep in a chain of events caused by workflow actions (the limit is {MAX_EVENT_DEPTH})",
+                event.kind, event.depth
+            );
+            let mut changes = Vec::new();
+            for plugin in hearing {
+                let error = CallError::Invalid(why.clone());
+                changes.push(failure_change(
+                    conversation_id.as_ref(),
+                    plugin,
+                    &error,
+                    "stopped",
+                ));
+                changes.push(run(plugin, Vec::new(), Some(why.clone())));
+            }
+            return Ok(changes);
+        }
+        let messages = match conversation {
             Some(c) => {
-                let messages = self
-                    .store
+                self.store
                     .messages(
                         &c.id,
                         self.plugins.runtime().limits().max_recent_messages as u32,
                     )
-                    .await?;
-                Some(snapshot::conversation(c, &messages))
+                    .await?
             }
-            None => None,
+            None => Vec::new(),
         };
+        let facts = conversation.map(|c| rules::facts(c, &messages, 0));
         let wit_event = types::Event {
             kind,
-            conversation: snapshot,
+            conversation: conversation.map(|c| snapshot::conversation(c, &messages)),
             message: message.map(snapshot::message),
             agent: event.agent.as_ref().map(ToString::to_string),
+            ticket: match conversation {
+                Some(c) => self.ticket_snapshot(&event.tenant_id, &c.id).await?,
+                None => None,
+            },
+            timer: event.timer().map(|(_, name)| name.to_owned()),
             at_ms: event.created_at.0,
         };
         let mut changes = Vec::new();
-        for plugin in subscribed {
+        for plugin in hearing {
+            // Conditions test the event's conversation; an event without one
+            // passes only a workflow without conditions.
+            if let Some(conditions) = &plugin.conditions {
+                let holds = facts.as_ref().is_some_and(|f| conditions.holds(f));
+                if !holds {
+                    continue;
+                }
+            }
             let result = match self
                 .on_event(
                     &event.tenant_id,
@@ -76,135 +138,34 @@ impl Router {
                 .await
             {
                 Ok(answer) => self
-                    .check_actions(&event.tenant_id, conversation, plugin, answer.value)
+                    .check_actions(event, conversation, plugin, answer.value)
                     .await
-                    .map(|actions| (actions, answer.kv_writes)),
+                    .map(|checked| (checked, answer.kv_writes)),
                 Err(error) => Err(error),
             };
             match result {
-                Ok((actions, kv)) => {
+                Ok((checked, kv)) => {
                     if !kv.is_empty() {
                         changes.push(Change::Kv {
                             plugin: plugin.name.clone(),
                             writes: kv,
                         });
                     }
-                    changes.extend(actions);
+                    changes.extend(checked.changes);
+                    changes.push(run(plugin, checked.summary, None));
                 }
                 // Nothing to fall back to: the event still completes and
                 // the other workflows still run.
-                Err(error) => changes.push(failure_change(
-                    conversation.map(|c| &c.id),
-                    plugin,
-                    &error,
-                    "skipped",
-                )),
+                Err(error) => {
+                    changes.push(failure_change(
+                        conversation_id.as_ref(),
+                        plugin,
+                        &error,
+                        "skipped",
+                    ));
+                    changes.push(run(plugin, Vec::new(), Some(error.to_string())));
+                }
             }
-        }
-        Ok(changes)
-    }
-
-    /// Turn actions into changes, rejecting the whole list if one is invalid.
-    async fn check_actions(
-        &self,
-        tenant: &TenantId,
-        conversation: Option<&ConversationRecord>,
-        plugin: &PluginUse,
-        actions: Vec<types::Action>,
-    ) -> Result<Vec<Change>, CallError> {
-        let limit = self.plugins.runtime().limits().max_actions;
-        if actions.len() > limit {
-            return Err(CallError::Invalid(format!(
-                "returned {} actions; the limit is {limit}",
-                actions.len()
-            )));
-        }
-        let max = self.max_text();
-        let needs = |what: &str| -> Result<ConversationId, CallError> {
-            conversation.map(|c| c.id.clone()).ok_or_else(|| {
-                CallError::Invalid(format!(
-                    "{what} needs a conversation, and this event has none"
-                ))
-            })
-        };
-        let history = |reason: String| HistoryEntry {
-            decided_by: "workflow".into(),
-            rule: None,
-            plugin_name: Some(plugin.name.clone()),
-            plugin_version: Some(plugin.version.clone()),
-            reason,
-        };
-        let mut changes = Vec::new();
-        for action in actions {
-            let change = match action {
-                types::Action::Assign(target) => {
-                    let conversation = needs("assign")?;
-                    match self.target_scope(tenant, target, "assign to").await? {
-                        Scope::Agent(agent) => Change::Assign {
-                            conversation,
-                            agent,
-                            team: None,
-                            history: history("assigned by workflow".into()),
-                        },
-                        Scope::Team(team) => Change::Queue {
-                            conversation,
-                            team: Some(team),
-                            history: history("moved to team by workflow".into()),
-                        },
-                        Scope::Any | Scope::Members { .. } => Change::Queue {
-                            conversation,
-                            team: None,
-                            history: history("returned to the queue by workflow".into()),
-                        },
-                    }
-                }
-                types::Action::SetStatus(status) => Change::SetStatus {
-                    conversation: needs("set-status")?,
-                    status: snapshot::status_from(status),
-                },
-                types::Action::AddTag(tag) => {
-                    let tag = tag.trim().to_owned();
-                    if tag.is_empty() || tag.chars().count() > 64 {
-                        return Err(CallError::Invalid(
-                            "tags must have 1 to 64 characters".into(),
-                        ));
-                    }
-                    Change::AddTag {
-                        conversation: needs("add-tag")?,
-                        tag,
-                    }
-                }
-                types::Action::AddInternalNote(body) => {
-                    if body.trim().is_empty() {
-                        return Err(CallError::Invalid(
-                            "an internal note must not be empty".into(),
-                        ));
-                    }
-                    Change::AddNote {
-                        conversation: needs("add-internal-note")?,
-                        body: bounded(body, max),
-                    }
-                }
-                types::Action::Notify(notification) => {
-                    let recipient = match notification.recipient {
-                        types::Recipient::Agent(id) => serde_json::json!({"agent": id}),
-                        types::Recipient::Team(id) => serde_json::json!({"team": id}),
-                        types::Recipient::Assignee => serde_json::json!("assignee"),
-                        types::Recipient::Contact => serde_json::json!("contact"),
-                    };
-                    Change::Notify {
-                        conversation: conversation.map(|c| c.id.clone()),
-                        recipient,
-                        message: bounded(notification.message, max),
-                    }
-                }
-                types::Action::CreateTicket(ticket) => Change::CreateTicket {
-                    conversation: needs("create-ticket")?,
-                    subject: bounded(ticket.subject, 500),
-                    pipeline: ticket.pipeline,
-                },
-            };
-            changes.push(change);
         }
         Ok(changes)
     }

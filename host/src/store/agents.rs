@@ -6,7 +6,8 @@ use sqlx::Row;
 
 use super::{Result, Store, StoreError};
 use crate::domain::{
-    AgentId, Capacity, Channel, Millis, Presence, Role, TeamId, TenantId, TicketAccess,
+    AgentId, BusinessHours, Capacity, Channel, Millis, Presence, Role, TeamId, TenantId,
+    TicketAccess,
 };
 
 /// A team as stored.
@@ -14,6 +15,8 @@ use crate::domain::{
 pub struct TeamRecord {
     pub id: TeamId,
     pub name: String,
+    /// Weekly business hours; `None`: always open.
+    pub hours: Option<serde_json::Value>,
     pub created_at: Millis,
 }
 
@@ -78,6 +81,7 @@ impl Store {
         let team = TeamRecord {
             id: TeamId::generate(),
             name: name.to_owned(),
+            hours: None,
             created_at: self.now(),
         };
         sqlx::query("INSERT INTO teams (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)")
@@ -92,21 +96,58 @@ impl Store {
     }
 
     pub async fn list_teams(&self, tenant: &TenantId) -> Result<Vec<TeamRecord>> {
-        let rows =
-            sqlx::query("SELECT id, name, created_at FROM teams WHERE tenant_id = ? ORDER BY id")
-                .bind(tenant.as_str())
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, hours, created_at FROM teams WHERE tenant_id = ? ORDER BY id",
+        )
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
             .filter_map(|row| {
                 Some(TeamRecord {
                     id: TeamId::parse(row.get("id")).ok()?,
                     name: row.get("name"),
+                    hours: row
+                        .get::<Option<String>, _>("hours")
+                        .and_then(|h| serde_json::from_str(&h).ok()),
                     created_at: Millis(row.get("created_at")),
                 })
             })
             .collect())
+    }
+
+    /// Set or clear a team's business hours; `false` if there is no such team.
+    pub async fn set_team_hours(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+        hours: Option<&BusinessHours>,
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE teams SET hours = ? WHERE tenant_id = ? AND id = ?")
+            .bind(hours.map(|h| h.to_json().to_string()))
+            .bind(tenant.as_str())
+            .bind(team.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// A team's business hours, if it has any.
+    pub async fn team_hours(
+        &self,
+        tenant: &TenantId,
+        team: &TeamId,
+    ) -> Result<Option<BusinessHours>> {
+        let row = sqlx::query("SELECT hours FROM teams WHERE tenant_id = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(team.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .and_then(|r| r.get::<Option<String>, _>("hours"))
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .and_then(|value| BusinessHours::parse(&value).ok()))
     }
 
     /// Whether `team` belongs to `tenant`.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{AgentId, ConversationId, Millis, TenantId};
+use crate::domain::{AgentId, ConversationId, NotificationKind, TenantId};
 
 /// Aggregates over the tenant's conversations.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -70,7 +70,8 @@ impl Store {
         Ok(removed.rows_affected() == 1)
     }
 
-    /// Queue an in-app notification for an agent.
+    /// Notify an agent of an @mention (type `mention`): recorded with a
+    /// delivery per channel they chose, in one transaction.
     pub async fn notify_agent(
         &self,
         tenant: &TenantId,
@@ -78,44 +79,30 @@ impl Store {
         agent: &AgentId,
         message: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
-             VALUES (?, ?, ?, ?, ?)",
-        )
-        .bind(tenant.as_str())
-        .bind(conversation.as_str())
-        .bind(serde_json::json!({"agent": agent}).to_string())
-        .bind(message)
-        .bind(self.now().0)
-        .execute(&self.pool)
-        .await?;
+        let notice = super::Notice {
+            kind: NotificationKind::Mention,
+            conversation: Some(conversation.clone()),
+            recipient: serde_json::json!({ "agent": agent }),
+            message: message.to_owned(),
+            about: None,
+            once: None,
+        };
+        self.record_notice(tenant, &notice).await?;
         Ok(())
     }
 
-    /// Notifications addressed to one agent, newest first.
+    /// Notifications addressed to one agent, newest first, with their
+    /// delivery state per channel.
     pub async fn notifications_for(
         &self,
         tenant: &TenantId,
         agent: &AgentId,
     ) -> Result<Vec<serde_json::Value>> {
-        let recipient = serde_json::json!({"agent": agent}).to_string();
-        let rows = sqlx::query(
-            "SELECT conversation_id, message, created_at FROM notifications
-             WHERE tenant_id = ? AND recipient = ? ORDER BY id DESC LIMIT 200",
-        )
-        .bind(tenant.as_str())
-        .bind(recipient)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
+        Ok(self
+            .agent_notifications(tenant, agent, 200)
+            .await?
             .iter()
-            .map(|r| {
-                serde_json::json!({
-                    "conversation": r.get::<Option<String>, _>("conversation_id"),
-                    "message": r.get::<String, _>("message"),
-                    "at": Millis(r.get("created_at")),
-                })
-            })
+            .map(|n| n.to_json())
             .collect())
     }
 

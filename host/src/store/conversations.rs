@@ -399,16 +399,40 @@ impl Store {
         body: &str,
         internal: bool,
     ) -> Result<(MessageRecord, Option<i64>)> {
+        self.add_message_with(tenant, conversation, author, body, internal, None)
+            .await
+    }
+
+    /// [`Store::add_message`], writing `signal` after the message's own
+    /// event in the same transaction (e.g. the bot saying it cannot answer).
+    pub async fn add_message_with(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        author: Author,
+        body: &str,
+        internal: bool,
+        signal: Option<EventKind>,
+    ) -> Result<(MessageRecord, Option<i64>)> {
         let now = self.now();
         let mut tx = self.write().await?;
-        let added =
-            Self::append_message(&mut tx, tenant, conversation, author, body, internal, now)
-                .await?;
+        let added = Self::append_message(
+            &mut tx,
+            tenant,
+            conversation,
+            author,
+            body,
+            internal,
+            signal,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(added)
     }
 
-    /// [`Store::add_message`] inside a transaction the caller commits.
+    /// [`Store::add_message_with`] inside a transaction the caller commits.
+    #[allow(clippy::too_many_arguments)]
     pub(super) async fn append_message(
         tx: &mut sqlx::SqliteConnection,
         tenant: &TenantId,
@@ -416,6 +440,7 @@ impl Store {
         author: Author,
         body: &str,
         internal: bool,
+        signal: Option<EventKind>,
         now: Millis,
     ) -> Result<(MessageRecord, Option<i64>)> {
         let id = insert_message(tx, conversation, author, body, internal, now).await?;
@@ -448,6 +473,9 @@ impl Store {
             if reopen {
                 timers::change_status(tx, tenant, conversation, StatusChange::Open, now).await?;
                 events.push(EventKind::ConversationStatusChanged);
+                if status == Some(ConversationStatus::Closed) {
+                    events.push(EventKind::ConversationReopened);
+                }
                 if ticket_changes::reopen(tx, conversation, now).await? {
                     events.push(EventKind::TicketStatusChanged);
                 }
@@ -456,6 +484,7 @@ impl Store {
             }
             events.push(EventKind::MessageReceived);
         }
+        events.extend(signal);
         let mut last = None;
         for kind in events {
             let message = (kind == EventKind::MessageReceived).then_some(&id);
@@ -508,13 +537,12 @@ impl Store {
     ) -> Result<Option<i64>> {
         let now = self.now();
         let mut tx = self.write().await?;
-        if timers::change_status(&mut tx, tenant, conversation, change, now)
-            .await?
-            .is_none()
-        {
+        let Some(previous) =
+            timers::change_status(&mut tx, tenant, conversation, change, now).await?
+        else {
             return Ok(None);
-        }
-        let event = insert_event(
+        };
+        let mut event = insert_event(
             &mut tx,
             tenant,
             EventKind::ConversationStatusChanged,
@@ -524,6 +552,18 @@ impl Store {
             now,
         )
         .await?;
+        if previous == ConversationStatus::Closed && change == StatusChange::Open {
+            event = insert_event(
+                &mut tx,
+                tenant,
+                EventKind::ConversationReopened,
+                Some(conversation),
+                None,
+                None,
+                now,
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(Some(event))
     }

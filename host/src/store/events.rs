@@ -15,6 +15,26 @@ pub struct EventRecord {
     pub agent: Option<AgentId>,
     pub message: Option<MessageId>,
     pub created_at: Millis,
+    /// How many events were handled on the way to this one (0: it came
+    /// from outside, e.g. an API call).
+    pub depth: u32,
+    /// Kind-specific details: a fired timer's workflow and name.
+    pub detail: Option<serde_json::Value>,
+}
+
+impl EventRecord {
+    /// The workflow and name of a fired timer.
+    pub fn timer(&self) -> Option<(&str, &str)> {
+        let detail = self.detail.as_ref()?;
+        Some((detail["plugin"].as_str()?, detail["timer"].as_str()?))
+    }
+}
+
+/// Where a new event comes from in a chain of events, and what it carries.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Origin {
+    pub depth: u32,
+    pub detail: Option<serde_json::Value>,
 }
 
 pub(super) async fn insert_event(
@@ -26,9 +46,34 @@ pub(super) async fn insert_event(
     message: Option<&MessageId>,
     at: Millis,
 ) -> Result<i64> {
+    insert_event_from(
+        tx,
+        tenant,
+        kind,
+        conversation,
+        agent,
+        message,
+        at,
+        &Origin::default(),
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_event_from(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    kind: EventKind,
+    conversation: Option<&ConversationId>,
+    agent: Option<&AgentId>,
+    message: Option<&MessageId>,
+    at: Millis,
+    origin: &Origin,
+) -> Result<i64> {
     let result = sqlx::query(
-        "INSERT INTO events (tenant_id, kind, conversation_id, agent_id, message_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO events (tenant_id, kind, conversation_id, agent_id, message_id, created_at,
+            depth, detail)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(tenant.as_str())
     .bind(kind.as_str())
@@ -36,16 +81,28 @@ pub(super) async fn insert_event(
     .bind(agent.map(AgentId::as_str))
     .bind(message.map(MessageId::as_str))
     .bind(at.0)
+    .bind(i64::from(origin.depth))
+    .bind(origin.detail.as_ref().map(ToString::to_string))
     .execute(tx)
     .await?;
     Ok(result.last_insert_rowid())
+}
+
+/// The depth of an event, for the events it causes.
+pub(super) async fn depth_of(tx: &mut sqlx::SqliteConnection, event: i64) -> Result<u32> {
+    let row = sqlx::query("SELECT depth FROM events WHERE id = ?")
+        .bind(event)
+        .fetch_optional(tx)
+        .await?;
+    Ok(row.map_or(0, |r| u32::try_from(r.get::<i64, _>("depth")).unwrap_or(0)))
 }
 
 impl Store {
     /// The oldest events not yet dispatched, in order.
     pub async fn pending_events(&self, limit: u32) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query(
-            "SELECT id, tenant_id, kind, conversation_id, agent_id, message_id, created_at
+            "SELECT id, tenant_id, kind, conversation_id, agent_id, message_id, created_at,
+                    depth, detail
              FROM events WHERE processed_at IS NULL ORDER BY id LIMIT ?",
         )
         .bind(i64::from(limit))
@@ -64,6 +121,10 @@ impl Store {
                     agent: opt_id(row.get("agent_id"), |s| AgentId::parse(s).ok()),
                     message: opt_id(row.get("message_id"), |s| MessageId::parse(s).ok()),
                     created_at: Millis(row.get("created_at")),
+                    depth: u32::try_from(row.get::<i64, _>("depth")).unwrap_or(0),
+                    detail: row
+                        .get::<Option<String>, _>("detail")
+                        .and_then(|d| serde_json::from_str(&d).ok()),
                 })
             })
             .collect())

@@ -5,13 +5,14 @@
 use sqlx::{Row, SqliteConnection};
 
 use super::conversations::{ConversationRecord, NewConversation};
+use super::events::insert_event;
 use super::pipelines::{default_pipeline_in, pipeline_in};
 use super::settings::setting_in;
 use super::ticket_changes::file_conversation;
 use super::{Result, Store};
 use crate::domain::{
-    Assignee, BotId, BotKind, Channel, ConversationId, EmailMessageId, MessageId, Millis,
-    PipelineId, Priority, TenantId, ticket_name,
+    Assignee, BotId, BotKind, Channel, ConversationId, EmailMessageId, EventKind, MessageId,
+    Millis, PipelineId, Priority, TenantId, ticket_name,
 };
 
 /// The settings topic holding [`HelpDesk`].
@@ -73,8 +74,9 @@ pub(super) async fn auto_ticket(
         record.contact_email.as_deref(),
     );
     let source = record.channel.as_str();
-    let (_, event) =
-        file_conversation(conn, tenant, &record.id, &name, &pipeline, source, now).await?;
+    file_conversation(conn, tenant, &record.id, &name, &pipeline, source, now).await?;
+    let kind = EventKind::TicketCreated;
+    let event = insert_event(conn, tenant, kind, Some(&record.id), None, None, now).await?;
     Ok(Some(event))
 }
 
@@ -180,6 +182,7 @@ impl Store {
                 crate::domain::Author::Customer,
                 &mail.body,
                 false,
+                None,
                 now,
             )
             .await?;

@@ -165,6 +165,7 @@ impl Store {
             // not be deleted while these rows pointed at them.
             "followers",
             "timers",
+            "workflow_runs",
         ] {
             sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = ?"))
                 .bind(id)

@@ -13,6 +13,7 @@ mod handling;
 mod help_desk;
 mod lifecycle;
 mod members;
+mod notifications;
 mod offers;
 mod outcome;
 mod pipelines;
@@ -22,10 +23,12 @@ mod settings;
 mod tenants;
 mod ticket_changes;
 mod ticket_edits;
+mod ticket_link;
 mod ticket_moves;
 mod ticket_thread;
 mod tickets;
 mod timers;
+mod workflow_runs;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -46,12 +49,17 @@ pub use conversations::{
 pub use events::EventRecord;
 pub use handling::{TransferRecord, transferred};
 pub use lifecycle::CustomerView;
+pub use notifications::{
+    AttemptResult, DeliveryRecord, Notice, NotificationRecord, NotifySettings, Outgoing,
+};
 pub use offers::AcceptRefusal;
 pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};
 pub use tenants::TenantRecord;
 pub(crate) use tenants::hex;
+pub use ticket_link::TicketSummary;
 pub use timers::{LIFECYCLE_TOPIC, Lifecycle, TimerRecord};
+pub use workflow_runs::WorkflowRun;
 
 pub use companies::CompanyRecord;
 pub use drafts::DraftRecord;

@@ -3,9 +3,8 @@
 //! failures, follow-up events and the mark that the event is done. Either all
 //! of it lands or none of it, so an event is never half-applied or run twice.
 
-use super::{
-    Result, Store, conversations::insert_message, events::insert_event, ticket_changes, timers,
-};
+use super::events::{Origin, depth_of, insert_event_from};
+use super::{Result, Store, StoreError, conversations::insert_message, ticket_changes, timers};
 use crate::domain::{
     AgentId, Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, TeamId,
     TenantId,
@@ -75,11 +74,15 @@ pub enum Change {
         conversation: ConversationId,
         body: String,
     },
-    Notify {
-        conversation: Option<ConversationId>,
-        recipient: serde_json::Value,
-        message: String,
+    /// A message to the customer, written by the system (as the bot). It
+    /// starts no routing of its own.
+    Say {
+        conversation: ConversationId,
+        body: String,
     },
+    /// Notify members: a notification each, with a delivery per channel
+    /// they chose for its type (see `store::notifications`).
+    Notify(super::Notice),
     /// File the conversation as a ticket (nothing if it already is one)
     /// in the pipeline named by id or name, the default one when `None` or
     /// unknown, and write `ticket.created`.
@@ -106,6 +109,48 @@ pub enum Change {
         kind: EventKind,
         conversation: Option<ConversationId>,
         agent: Option<AgentId>,
+    },
+    /// Keep an agent from being offered the conversation again (they
+    /// declined it, or a workflow took it from them).
+    Exclude {
+        conversation: ConversationId,
+        agent: AgentId,
+    },
+    /// Move the conversation's ticket to another status of its pipeline.
+    SetStage {
+        conversation: ConversationId,
+        stage: String,
+    },
+    /// Add a follower.
+    Follow {
+        conversation: ConversationId,
+        agent: AgentId,
+    },
+    RemoveTag {
+        conversation: ConversationId,
+        tag: String,
+    },
+    /// Start (or restart) a workflow's named timer.
+    StartTimer {
+        conversation: ConversationId,
+        plugin: String,
+        name: String,
+        due: Millis,
+    },
+    CancelTimer {
+        conversation: ConversationId,
+        plugin: String,
+        name: String,
+    },
+    /// The record of what one workflow did with the event.
+    WorkflowRun {
+        conversation: Option<ConversationId>,
+        event_kind: EventKind,
+        plugin_name: String,
+        plugin_version: String,
+        /// One line per action, in order.
+        actions: Vec<String>,
+        error: Option<String>,
     },
 }
 
@@ -155,6 +200,14 @@ impl Store {
         let tenant = &outcome.tenant;
         let mut tx = self.write().await?;
         let mut events = Vec::new();
+        // Events caused while handling an event are one deeper in its chain.
+        let caused = Origin {
+            depth: match outcome.event {
+                Some(event) => depth_of(&mut tx, event).await?.saturating_add(1),
+                None => 0,
+            },
+            detail: None,
+        };
         for change in &outcome.changes {
             match change {
                 Change::Assign {
@@ -333,22 +386,11 @@ impl Store {
                 Change::AddNote { conversation, body } => {
                     insert_message(&mut tx, conversation, Author::Bot, body, true, now).await?;
                 }
-                Change::Notify {
-                    conversation,
-                    recipient,
-                    message,
-                } => {
-                    sqlx::query(
-                        "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
-                         VALUES (?, ?, ?, ?, ?)",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_ref().map(ConversationId::as_str))
-                    .bind(recipient.to_string())
-                    .bind(message)
-                    .bind(now.0)
-                    .execute(&mut *tx)
-                    .await?;
+                Change::Say { conversation, body } => {
+                    insert_message(&mut tx, conversation, Author::Bot, body, false, now).await?;
+                }
+                Change::Notify(notice) => {
+                    super::notifications::record(&mut tx, tenant, notice, now).await?;
                 }
                 Change::CreateTicket {
                     conversation,
@@ -364,7 +406,21 @@ impl Store {
                         now,
                     )
                     .await?;
-                    events.extend(filed);
+                    if filed {
+                        events.push(
+                            insert_event_from(
+                                &mut tx,
+                                tenant,
+                                EventKind::TicketCreated,
+                                Some(conversation),
+                                None,
+                                None,
+                                now,
+                                &caused,
+                            )
+                            .await?,
+                        );
+                    }
                 }
                 Change::Kv { plugin, writes } => {
                     for (key, value) in writes {
@@ -425,7 +481,7 @@ impl Store {
                     agent,
                 } => {
                     events.push(
-                        insert_event(
+                        insert_event_from(
                             &mut tx,
                             tenant,
                             *kind,
@@ -433,19 +489,142 @@ impl Store {
                             agent.as_ref(),
                             None,
                             now,
+                            &caused,
                         )
                         .await?,
                     );
                 }
+                Change::Exclude {
+                    conversation,
+                    agent,
+                } => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO declines (conversation_id, agent_id, at) VALUES (?, ?, ?)",
+                    )
+                    .bind(conversation.as_str())
+                    .bind(agent.as_str())
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Change::Follow {
+                    conversation,
+                    agent,
+                } => {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO followers (conversation_id, agent_id, at) VALUES (?, ?, ?)",
+                    )
+                    .bind(conversation.as_str())
+                    .bind(agent.as_str())
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Change::SetStage {
+                    conversation,
+                    stage,
+                } => {
+                    let kinds = ticket_changes::stage_from_workflow(
+                        &mut tx,
+                        tenant,
+                        conversation,
+                        stage,
+                        now,
+                    )
+                    .await?;
+                    for kind in kinds {
+                        events.push(
+                            insert_event_from(
+                                &mut tx,
+                                tenant,
+                                kind,
+                                Some(conversation),
+                                None,
+                                None,
+                                now,
+                                &caused,
+                            )
+                            .await?,
+                        );
+                    }
+                }
+                Change::RemoveTag { conversation, tag } => {
+                    sqlx::query(
+                        "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?",
+                    )
+                    .bind(conversation.as_str())
+                    .bind(tag)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Change::StartTimer {
+                    conversation,
+                    plugin,
+                    name,
+                    due,
+                } => {
+                    timers::start_workflow_timer(
+                        &mut tx,
+                        tenant,
+                        conversation,
+                        plugin,
+                        name,
+                        *due,
+                        caused.depth,
+                        now,
+                    )
+                    .await?;
+                }
+                Change::CancelTimer {
+                    conversation,
+                    plugin,
+                    name,
+                } => {
+                    timers::cancel_workflow_timer(&mut tx, conversation, plugin, name, now).await?;
+                }
+                Change::WorkflowRun {
+                    conversation,
+                    event_kind,
+                    plugin_name,
+                    plugin_version,
+                    actions,
+                    error,
+                } => {
+                    sqlx::query(
+                        "INSERT INTO workflow_runs (tenant_id, event_id, event_kind, conversation_id,
+                            plugin_name, plugin_version, actions, error, at)
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    )
+                    .bind(tenant.as_str())
+                    .bind(outcome.event)
+                    .bind(event_kind.as_str())
+                    .bind(conversation.as_ref().map(ConversationId::as_str))
+                    .bind(plugin_name)
+                    .bind(plugin_version)
+                    .bind(serde_json::to_string(actions).unwrap_or_else(|_| "[]".into()))
+                    .bind(error)
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
         }
         if let Some(event) = outcome.event {
-            sqlx::query("UPDATE events SET processed_at = ?, outcome = ? WHERE id = ?")
-                .bind(now.0)
-                .bind(&outcome.summary)
-                .bind(event)
-                .execute(&mut *tx)
-                .await?;
+            let marked = sqlx::query(
+                "UPDATE events SET processed_at = ?, outcome = ? WHERE id = ? AND processed_at IS NULL",
+            )
+            .bind(now.0)
+            .bind(&outcome.summary)
+            .bind(event)
+            .execute(&mut *tx)
+            .await?;
+            // Another process sharing the database handled it first: this
+            // outcome is dropped whole (the transaction rolls back).
+            if marked.rows_affected() == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "event {event} was already handled"
+                )));
+            }
         }
         tx.commit().await?;
         Ok(events)

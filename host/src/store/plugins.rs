@@ -21,6 +21,8 @@ pub struct PluginRecord {
     pub description: String,
     pub config_schema: serde_json::Value,
     pub subscribes: Vec<String>,
+    /// The `baton:plugin` contract version it was built against.
+    pub contract: String,
     #[serde(skip)]
     pub sha256: String,
     pub size: i64,
@@ -42,7 +44,7 @@ pub struct FailureRecord {
     pub at: Millis,
 }
 
-const PLUGIN_COLUMNS: &str = "id, tenant_id, name, version, kind, description, config_schema, subscribes, sha256, size, created_at";
+const PLUGIN_COLUMNS: &str = "id, tenant_id, name, version, kind, description, config_schema, subscribes, contract, sha256, size, created_at";
 
 fn plugin(row: &SqliteRow) -> Option<PluginRecord> {
     let tenant: Option<String> = row.get("tenant_id");
@@ -56,6 +58,7 @@ fn plugin(row: &SqliteRow) -> Option<PluginRecord> {
         description: row.get("description"),
         config_schema: serde_json::from_str(row.get("config_schema")).unwrap_or_default(),
         subscribes: serde_json::from_str(row.get("subscribes")).unwrap_or_default(),
+        contract: row.get("contract"),
         sha256: row.get("sha256"),
         size: row.get("size"),
         created_at: Millis(row.get("created_at")),
@@ -122,7 +125,7 @@ impl Store {
                 .await?;
         }
         sqlx::query(&format!(
-            "INSERT INTO plugins ({PLUGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO plugins ({PLUGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
         .bind(&record.id)
         .bind(record.tenant_id.as_ref().map(TenantId::as_str))
@@ -132,6 +135,7 @@ impl Store {
         .bind(&record.description)
         .bind(record.config_schema.to_string())
         .bind(serde_json::to_string(&record.subscribes).unwrap_or_else(|_| "[]".into()))
+        .bind(&record.contract)
         .bind(&record.sha256)
         .bind(record.size)
         .bind(record.created_at.0)

@@ -3,7 +3,10 @@
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::TenantId;
+use crate::domain::{HandoffSettings, TenantId};
+
+/// The settings topic holding the tenant's [`HandoffSettings`].
+const HANDOFF_TOPIC: &str = "handoff";
 
 /// A topic's settings read inside a transaction; the defaults when unset
 /// (or unreadable).
@@ -54,5 +57,25 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+}
+
+impl Store {
+    /// The tenant's handoff process; the standard one until they set theirs.
+    pub async fn handoff_settings(&self, tenant: &TenantId) -> Result<HandoffSettings> {
+        Ok(self
+            .setting(tenant, HANDOFF_TOPIC)
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+
+    pub async fn put_handoff_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &HandoffSettings,
+    ) -> Result<()> {
+        let value = serde_json::to_value(settings).unwrap_or_default();
+        self.put_setting(tenant, HANDOFF_TOPIC, &value).await
     }
 }

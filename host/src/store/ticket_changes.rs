@@ -55,8 +55,8 @@ pub(super) async fn insert_ticket(
     Ok(id)
 }
 
-/// File a conversation as a ticket in the first status of `pipeline` and
-/// write `ticket.created`.
+/// File a conversation as a ticket in the first status of `pipeline`; the
+/// caller writes `ticket.created` (with its place in a chain of events).
 pub(super) async fn file_conversation(
     conn: &mut SqliteConnection,
     tenant: &TenantId,
@@ -65,7 +65,7 @@ pub(super) async fn file_conversation(
     pipeline: &PipelineRecord,
     source: &str,
     now: Millis,
-) -> Result<(TicketId, i64)> {
+) -> Result<TicketId> {
     let stage = pipeline
         .first()
         .ok_or_else(|| StoreError::Conflict(format!("pipeline {} has no status", pipeline.id)))?;
@@ -78,10 +78,7 @@ pub(super) async fn file_conversation(
         properties: &Properties::default(),
         source,
     };
-    let id = insert_ticket(conn, tenant, row, now).await?;
-    let kind = EventKind::TicketCreated;
-    let event = insert_event(conn, tenant, kind, Some(conversation), None, None, now).await?;
-    Ok((id, event))
+    insert_ticket(conn, tenant, row, now).await
 }
 
 /// [`Store::follow`](super::Store::follow) inside a transaction; `false`
@@ -103,30 +100,6 @@ pub(super) async fn follow_in(
     .execute(conn)
     .await?;
     Ok(added.rows_affected() == 1)
-}
-
-/// [`Store::notify_agent`](super::Store::notify_agent) inside a
-/// transaction: the same recipient form, so the agent's list finds it.
-pub(super) async fn notify_in(
-    conn: &mut SqliteConnection,
-    tenant: &TenantId,
-    conversation: &ConversationId,
-    agent: &AgentId,
-    message: &str,
-    at: Millis,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO notifications (tenant_id, conversation_id, recipient, message, created_at)
-         VALUES (?, ?, ?, ?, ?)",
-    )
-    .bind(tenant.as_str())
-    .bind(conversation.as_str())
-    .bind(serde_json::json!({ "agent": agent }).to_string())
-    .bind(message)
-    .bind(at.0)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Write events about one conversation; returns the last id.
@@ -273,7 +246,8 @@ pub(super) async fn reopen(
 
 /// A workflow's `create-ticket`: file the conversation in the named
 /// pipeline (by id or name; the default one when absent or unknown).
-/// Nothing happens if it already is a ticket. Returns the event written.
+/// Nothing happens if it already is a ticket. Returns whether it was filed
+/// (the caller writes `ticket.created`).
 pub(super) async fn file_from_workflow(
     conn: &mut SqliteConnection,
     tenant: &TenantId,
@@ -281,9 +255,9 @@ pub(super) async fn file_from_workflow(
     subject: &str,
     pipeline: Option<&str>,
     now: Millis,
-) -> Result<Option<i64>> {
+) -> Result<bool> {
     if ticket_of(conn, conversation).await?.is_some() {
-        return Ok(None);
+        return Ok(false);
     }
     let row = sqlx::query(
         "SELECT channel, subject, contact_email FROM conversations WHERE tenant_id = ? AND id = ?",
@@ -292,7 +266,7 @@ pub(super) async fn file_from_workflow(
     .bind(conversation.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    let Some(row) = row else { return Ok(None) };
+    let Some(row) = row else { return Ok(false) };
     let channel = Channel::parse(row.get("channel")).unwrap_or(Channel::Chat);
     let named = match pipeline {
         Some(text) => pipelines::pipeline_named(conn, tenant, text).await?,
@@ -310,7 +284,7 @@ pub(super) async fn file_from_workflow(
         ),
         subject => subject.to_owned(),
     };
-    let (_, event) = file_conversation(
+    file_conversation(
         conn,
         tenant,
         conversation,
@@ -320,7 +294,47 @@ pub(super) async fn file_from_workflow(
         now,
     )
     .await?;
-    Ok(Some(event))
+    Ok(true)
+}
+
+/// A workflow's `set-stage`: move the conversation's ticket to the status
+/// with this id (of its pipeline, as the action check made sure), closing
+/// or reopening the conversation as the status says. Returns the events to
+/// write.
+pub(super) async fn stage_from_workflow(
+    conn: &mut SqliteConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    stage: &str,
+    now: Millis,
+) -> Result<Vec<EventKind>> {
+    let row = sqlx::query(
+        "SELECT t.id, t.pipeline_id, s.id AS stage_id, s.name, s.closed, s.requires
+         FROM tickets t JOIN pipeline_stages s ON s.pipeline_id = t.pipeline_id
+         WHERE t.tenant_id = ? AND t.conversation_id = ? AND s.id = ?",
+    )
+    .bind(tenant.as_str())
+    .bind(conversation.as_str())
+    .bind(stage)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Vec::new());
+    };
+    let (Ok(ticket), Ok(pipeline), Ok(id)) = (
+        TicketId::parse(row.get("id")),
+        PipelineId::parse(row.get("pipeline_id")),
+        StageId::parse(row.get("stage_id")),
+    ) else {
+        return Ok(Vec::new());
+    };
+    let to = StageRecord {
+        id,
+        name: row.get("name"),
+        closed: row.get::<i64, _>("closed") != 0,
+        requires: serde_json::from_str(row.get("requires")).unwrap_or_default(),
+    };
+    set_stage(conn, tenant, &ticket, &pipeline, &to, now).await
 }
 
 #[cfg(test)]
@@ -357,7 +371,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_workflow_files_a_conversation_once_in_the_named_or_the_default_pipeline() {
+    async fn workflows_file_a_conversation_once_and_move_its_ticket_by_status_id() {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("baton.db").display());
         let store = Store::connect(&url, Clock::manual(Millis(1_000)))
@@ -400,6 +414,51 @@ mod tests {
             .await
             .expect("applied");
         assert!(again.is_empty());
+
+        // A workflow's set-stage into a closed status closes the conversation.
+        let closed = &pipelines[0].statuses[3];
+        assert!(
+            store
+                .stage_in_pipeline(&tenant, pipelines[0].id.as_str(), closed.id.as_str())
+                .await
+                .expect("read")
+        );
+        assert!(
+            !store
+                .stage_in_pipeline(&tenant, pipelines[0].id.as_str(), "Closed")
+                .await
+                .expect("read"),
+            "statuses are named by id"
+        );
+        let moved = store
+            .apply(&Outcome {
+                tenant: tenant.clone(),
+                event: None,
+                summary: String::new(),
+                changes: vec![Change::SetStage {
+                    conversation: first.id.clone(),
+                    stage: closed.id.to_string(),
+                }],
+            })
+            .await
+            .expect("applied");
+        assert_eq!(moved.len(), 2, "ticket and conversation status events");
+        let summary = store
+            .ticket_of_conversation(&tenant, &first.id)
+            .await
+            .expect("read")
+            .expect("a ticket");
+        assert_eq!(summary.stage, closed.id.as_str());
+        assert_eq!(summary.source, "chat");
+        let conversation = store
+            .get_conversation(&tenant, &first.id)
+            .await
+            .expect("read")
+            .expect("there");
+        assert_eq!(
+            conversation.status,
+            crate::domain::ConversationStatus::Closed
+        );
 
         // A pipeline named by name.
         let statuses = vec![StatusSpec {

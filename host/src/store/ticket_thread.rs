@@ -3,12 +3,14 @@
 
 use sqlx::{Row, SqliteConnection};
 
+use super::notifications::{self, Notice};
 use super::pipelines::StageRecord;
-use super::ticket_changes::{follow_in, notify_in, set_stage, write_events};
+use super::ticket_changes::{follow_in, set_stage, write_events};
 use super::tickets::TicketRecord;
 use super::{Result, Store, opt_id};
 use crate::domain::{
-    AgentId, Author, ConversationId, EmailMessageId, MessageId, Millis, Properties, TenantId,
+    AgentId, Author, ConversationId, EmailMessageId, MessageId, Millis, NotificationKind,
+    Properties, TenantId,
 };
 
 /// Most messages shown in one ticket.
@@ -111,6 +113,7 @@ impl Store {
             Author::Agent,
             &reply.body,
             false,
+            None,
             now,
         )
         .await?;
@@ -171,6 +174,7 @@ impl Store {
             Author::Agent,
             body,
             true,
+            None,
             now,
         )
         .await?;
@@ -181,7 +185,15 @@ impl Store {
             .await?;
         for agent in mentioned {
             follow_in(&mut tx, conversation, agent, Some(author), now).await?;
-            notify_in(&mut tx, tenant, conversation, agent, notice, now).await?;
+            let mention = Notice {
+                kind: NotificationKind::Mention,
+                conversation: Some(conversation.clone()),
+                recipient: serde_json::json!({ "agent": agent }),
+                message: notice.to_owned(),
+                about: None,
+                once: None,
+            };
+            notifications::record(&mut tx, tenant, &mention, now).await?;
         }
         let written = message_in(&mut tx, &message.id).await?;
         tx.commit().await?;

@@ -7,7 +7,7 @@
 
 use sqlx::Row;
 
-use super::events::insert_event;
+use super::events::{Origin, insert_event, insert_event_from};
 use super::{Result, Store, conversations::insert_message, opt_id};
 use crate::domain::{
     Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, TenantId,
@@ -35,6 +35,10 @@ pub struct TimerRecord {
     pub conversation: Option<ConversationId>,
     pub kind: TimerKind,
     pub due_at: Millis,
+    /// The workflow that owns a workflow timer, and its name for it.
+    pub plugin: Option<String>,
+    pub name: Option<String>,
+    pub depth: u32,
 }
 
 /// Schedule a timer of `kind` for a conversation, replacing a pending one.
@@ -56,6 +60,60 @@ async fn schedule(
     .bind(kind.as_str())
     .bind(due.0)
     .bind(now.0)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+/// Start a workflow's named timer on a conversation, replacing a pending
+/// one of the same workflow and name. `depth` continues the chain of events
+/// that started it (the loop guard counts through timers too).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn start_workflow_timer(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    plugin: &str,
+    name: &str,
+    due: Millis,
+    depth: u32,
+    now: Millis,
+) -> Result<()> {
+    cancel_workflow_timer(tx, conversation, plugin, name, now).await?;
+    sqlx::query(
+        "INSERT INTO timers (tenant_id, conversation_id, kind, plugin, name, due_at, depth, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenant.as_str())
+    .bind(conversation.as_str())
+    .bind(TimerKind::Workflow.as_str())
+    .bind(plugin)
+    .bind(name)
+    .bind(due.0)
+    .bind(i64::from(depth))
+    .bind(now.0)
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn cancel_workflow_timer(
+    tx: &mut sqlx::SqliteConnection,
+    conversation: &ConversationId,
+    plugin: &str,
+    name: &str,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE timers SET cancelled_at = ?
+         WHERE conversation_id = ? AND kind = ? AND plugin = ? AND name = ?
+           AND fired_at IS NULL AND cancelled_at IS NULL",
+    )
+    .bind(now.0)
+    .bind(conversation.as_str())
+    .bind(TimerKind::Workflow.as_str())
+    .bind(plugin)
+    .bind(name)
     .execute(tx)
     .await?;
     Ok(())
@@ -171,9 +229,11 @@ pub(super) async fn change_status(
                 None => cancel(tx, conversation, TimerKind::SnoozeEnds, now).await?,
             }
         }
+        // A workflow's timers are its own business: it may well want to
+        // act on a closed conversation later.
         StatusChange::Close => {
-            for kind in TimerKind::ALL {
-                cancel(tx, conversation, *kind, now).await?;
+            for kind in [TimerKind::SnoozeEnds, TimerKind::AutoClose] {
+                cancel(tx, conversation, kind, now).await?;
             }
         }
     }
@@ -209,6 +269,9 @@ fn timer_row(row: &sqlx::sqlite::SqliteRow) -> Option<TimerRecord> {
         }),
         kind: TimerKind::parse(row.get("kind")).ok()?,
         due_at: Millis(row.get("due_at")),
+        plugin: row.get("plugin"),
+        name: row.get("name"),
+        depth: u32::try_from(row.get::<i64, _>("depth")).unwrap_or(0),
     })
 }
 
@@ -216,7 +279,7 @@ impl Store {
     /// Timers due by now, oldest deadline first.
     pub async fn due_timers(&self, limit: u32) -> Result<Vec<TimerRecord>> {
         let rows = sqlx::query(
-            "SELECT id, tenant_id, conversation_id, kind, due_at FROM timers
+            "SELECT id, tenant_id, conversation_id, kind, due_at, plugin, name, depth FROM timers
              WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= ?
              ORDER BY due_at, id LIMIT ?",
         )
@@ -240,7 +303,7 @@ impl Store {
     /// A conversation's pending timers.
     pub async fn pending_timers(&self, conversation: &ConversationId) -> Result<Vec<TimerRecord>> {
         let rows = sqlx::query(
-            "SELECT id, tenant_id, conversation_id, kind, due_at FROM timers
+            "SELECT id, tenant_id, conversation_id, kind, due_at, plugin, name, depth FROM timers
              WHERE conversation_id = ? AND fired_at IS NULL AND cancelled_at IS NULL
              ORDER BY due_at",
         )
@@ -291,6 +354,27 @@ impl Store {
                             .await?;
                     }
                     true
+                }
+                // The workflow hears its timer whatever the conversation's
+                // state: it decides what still makes sense.
+                (TimerKind::Workflow, Some(_)) => {
+                    let detail = serde_json::json!({"plugin": timer.plugin, "timer": timer.name});
+                    let origin = Origin {
+                        depth: timer.depth,
+                        detail: Some(detail),
+                    };
+                    insert_event_from(
+                        &mut tx,
+                        tenant,
+                        EventKind::TimerFired,
+                        Some(conversation),
+                        None,
+                        None,
+                        now,
+                        &origin,
+                    )
+                    .await?;
+                    false
                 }
                 // The conversation moved on (reopened, closed or deleted)
                 // since the timer was set: firing it changes nothing.

@@ -1,10 +1,11 @@
 //! Handoff trigger: hand the conversation to a human when the customer
 //! writes one of a list of phrases.
 //!
-//! Two lists are checked, both as case-insensitive substrings of the
-//! message: `phrases` (topics a bot should not handle, such as cancellations
-//! and refunds) and `human_phrases` (the customer asking for a person). Only
-//! customer messages count, so the bot's own replies never trigger a handoff.
+//! Three lists are checked, each as case-insensitive substrings of the
+//! message: in customer messages, `phrases` (topics a bot should not handle,
+//! such as cancellations and refunds) and `human_phrases` (the customer
+//! asking for a person); in the bot's own messages, `bot_phrases` (the bot
+//! saying it cannot answer). Agents' messages never trigger a handoff.
 
 use baton_sdk::{
     Author, Conversation, Handoff, HandoffDecision, HandoffMode, HandoffTarget, HandoffTrigger,
@@ -14,6 +15,17 @@ use serde::Deserialize;
 use serde_json::json;
 
 const DEFAULT_PHRASES: &[&str] = &["cancel", "refund", "キャンセル", "返金"];
+
+const DEFAULT_BOT_PHRASES: &[&str] = &[
+    "i can't answer",
+    "i cannot answer",
+    "i'm not able to answer",
+    "i am not able to answer",
+    "i don't have an answer",
+    "お答えできません",
+    "回答できません",
+    "分かりかねます",
+];
 
 const DEFAULT_HUMAN_PHRASES: &[&str] = &[
     "human",
@@ -37,6 +49,8 @@ struct Config {
     phrases: Vec<String>,
     #[serde(default = "default_human_phrases")]
     human_phrases: Vec<String>,
+    #[serde(default = "default_bot_phrases")]
+    bot_phrases: Vec<String>,
     #[serde(default)]
     mode: Mode,
     team: Option<String>,
@@ -45,6 +59,10 @@ struct Config {
 
 fn default_phrases() -> Vec<String> {
     DEFAULT_PHRASES.iter().map(|p| p.to_string()).collect()
+}
+
+fn default_bot_phrases() -> Vec<String> {
+    DEFAULT_BOT_PHRASES.iter().map(|p| p.to_string()).collect()
 }
 
 fn default_human_phrases() -> Vec<String> {
@@ -75,12 +93,12 @@ impl Config {
         }
     }
 
-    /// The first configured phrase found in `body`, as configured.
-    fn matching_phrase(&self, body: &str) -> Option<&str> {
+    /// The first phrase of `lists` found in `body`, as configured.
+    fn matching<'a>(lists: &[&'a [String]], body: &str) -> Option<&'a str> {
         let body = body.to_lowercase();
-        self.phrases
+        lists
             .iter()
-            .chain(&self.human_phrases)
+            .flat_map(|list| list.iter())
             .map(|p| p.as_str())
             // An empty phrase would match every message.
             .filter(|p| !p.trim().is_empty())
@@ -120,6 +138,11 @@ impl HandoffTrigger for KeywordHandoff {
                          containing one hands the conversation over.",
                         DEFAULT_HUMAN_PHRASES,
                     ),
+                    "bot_phrases": phrase_list(
+                        "Ways the bot says it cannot answer: a bot message \
+                         containing one hands the conversation over.",
+                        DEFAULT_BOT_PHRASES,
+                    ),
                     "mode": {
                         "description": "\"real-time\" assigns a human now, \"asynchronous\" \
                                         assigns one for later follow-up.",
@@ -155,19 +178,29 @@ fn decide(config: &Config, message: &Message) -> Result<HandoffDecision, PluginE
     // Check the target first so a bad config shows up on the first message,
     // not only on the first one that matches.
     let target = config.target()?;
-    if message.author != Author::Customer {
-        return Ok(HandoffDecision::Stay(
-            "keyword-handoff: only customer messages can trigger a handoff".to_owned(),
-        ));
-    }
-    Ok(match config.matching_phrase(&message.body) {
+    let (found, who) = match message.author {
+        Author::Customer => (
+            Config::matching(&[&config.phrases, &config.human_phrases], &message.body),
+            "customer",
+        ),
+        Author::Bot => (
+            Config::matching(&[&config.bot_phrases], &message.body),
+            "bot",
+        ),
+        Author::Agent => {
+            return Ok(HandoffDecision::Stay(
+                "keyword-handoff: agents' messages do not trigger a handoff".to_owned(),
+            ));
+        }
+    };
+    Ok(match found {
         Some(phrase) => HandoffDecision::HandOver(Handoff {
             target,
             mode: match config.mode {
                 Mode::RealTime => HandoffMode::RealTime,
                 Mode::Asynchronous => HandoffMode::Asynchronous,
             },
-            reason: format!("customer wrote \"{phrase}\""),
+            reason: format!("{who} wrote \"{phrase}\""),
         }),
         None => {
             HandoffDecision::Stay("keyword-handoff: no listed phrase in the message".to_owned())
@@ -226,12 +259,24 @@ mod tests {
     }
 
     #[test]
-    fn only_customers_trigger() {
+    fn customers_trigger_with_topics_and_bots_by_giving_up() {
         let defaults = config("{}");
         for author in [Author::Bot, Author::Agent] {
             let decision = decide(&defaults, &message(author, "refund")).unwrap();
             assert!(matches!(decision, HandoffDecision::Stay(_)), "{decision:?}");
         }
+        let handoff = hand_over(
+            decide(
+                &defaults,
+                &message(Author::Bot, "Sorry, I can't answer that one."),
+            )
+            .unwrap(),
+        );
+        assert_eq!(handoff.reason, "bot wrote \"i can't answer\"");
+        let decision = decide(&defaults, &message(Author::Customer, "I can't answer")).unwrap();
+        assert!(matches!(decision, HandoffDecision::Stay(_)), "{decision:?}");
+        let decision = decide(&defaults, &message(Author::Agent, "I can't answer")).unwrap();
+        assert!(matches!(decision, HandoffDecision::Stay(_)), "{decision:?}");
         let decision =
             decide(&defaults, &message(Author::Customer, "where is my parcel?")).unwrap();
         assert!(matches!(decision, HandoffDecision::Stay(_)), "{decision:?}");

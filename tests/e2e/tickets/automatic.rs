@@ -212,3 +212,36 @@ async fn the_help_desk_settings_choose_channels_and_pipeline() {
         .await;
     assert_eq!(super::field(&bad), "channels[0]");
 }
+
+#[tokio::test]
+async fn a_workflow_on_ticket_created_sees_the_tickets_source() {
+    let desk = Desk::new().await;
+    let ana = desk.app.agent(&desk.key, "Ana", 3).await;
+    let bound = desk
+        .app
+        .put(
+            "/v1/routing/workflows",
+            &desk.key,
+            json!({"workflows": [{"plugin": "assign-by-source",
+                                  "config": {"routes": [{"channel": "form", "agent": ana}]}}]}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let form = desk
+        .post(
+            "/v1/inbound/form",
+            json!({"contact": {"email": "lee@example.com"}, "message": "Please call"}),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::CREATED, "{form:?}");
+    desk.app.settle().await;
+    let ticket = desk.fetch(&id(&form.body["ticket"])).await;
+    assert_eq!(ticket["owner"], ana.as_str(), "{ticket}");
+    // An e-mail ticket matches no route.
+    let mail = desk.email("<w1@mail.example.com>", None, "Hello").await;
+    desk.app.settle().await;
+    assert_eq!(
+        desk.fetch(&id(&mail.body["ticket"])).await["owner"],
+        json!(null)
+    );
+}

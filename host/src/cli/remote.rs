@@ -1,0 +1,135 @@
+//! `baton plugin upload` and `bind`: the HTTP API of a running server.
+
+use std::path::Path;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use super::CliError;
+use super::args::Args;
+
+/// A server and the tenant key to use with it.
+pub(crate) struct Server {
+    base: String,
+    key: String,
+    client: reqwest::Client,
+}
+
+impl Server {
+    pub(crate) fn from(args: &Args) -> Result<Self, CliError> {
+        let base = args
+            .value("server")
+            .or_else(|| std::env::var("BATON_URL").ok())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+        let key = args
+            .value("key")
+            .or_else(|| std::env::var("BATON_API_KEY").ok())
+            .filter(|key| !key.trim().is_empty())
+            .ok_or_else(|| {
+                CliError::usage("no API key: set BATON_API_KEY (or --key) to your tenant's key")
+            })?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_owned(),
+            key,
+            client: reqwest::Client::new(),
+        })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, CliError> {
+        let response = request.bearer_auth(&self.key).send().await.map_err(|e| {
+            CliError::failed(format!(
+                "cannot reach the server at {} ({e}); is `baton serve` running? set BATON_URL",
+                self.base
+            ))
+        })?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = body["error"]["message"].as_str().unwrap_or("no details");
+        Err(CliError::failed(match status {
+            StatusCode::UNAUTHORIZED => {
+                format!(
+                    "the server refused the API key ({message}); set BATON_API_KEY to a tenant's key"
+                )
+            }
+            _ => format!("the server said {status}: {message}"),
+        }))
+    }
+}
+
+pub(crate) async fn upload(server: &Server, component: &Path) -> Result<(), CliError> {
+    let wasm = std::fs::read(component).map_err(|e| {
+        CliError::failed(format!(
+            "cannot read {} ({e}); build it first with `baton plugin build`",
+            component.display()
+        ))
+    })?;
+    let request = server
+        .client
+        .post(format!("{}/v1/plugins", server.base))
+        .header("content-type", "application/wasm")
+        .body(wasm);
+    let plugin = server.send(request).await?;
+    println!(
+        "uploaded {}@{} ({}, contract {}) as {}\nnext: baton plugin bind {} --slot <slot>",
+        plugin["name"].as_str().unwrap_or("?"),
+        plugin["version"].as_str().unwrap_or("?"),
+        plugin["kind"].as_str().unwrap_or("?"),
+        plugin["contract"].as_str().unwrap_or("?"),
+        plugin["id"].as_str().unwrap_or("?"),
+        plugin["id"].as_str().unwrap_or("?"),
+    );
+    Ok(())
+}
+
+/// The list key of a slot that takes several plugins.
+fn list_key(slot: &str) -> Result<Option<&'static str>, CliError> {
+    match slot {
+        "assignment" => Ok(None),
+        "handoff" => Ok(Some("triggers")),
+        "workflows" => Ok(Some("workflows")),
+        other => Err(CliError::usage(format!(
+            "--slot {other:?} is not a slot: use assignment, handoff or workflows"
+        ))),
+    }
+}
+
+pub(crate) async fn bind(
+    server: &Server,
+    plugin: &str,
+    slot: &str,
+    config: Value,
+) -> Result<(), CliError> {
+    let url = format!("{}/v1/routing/{slot}", server.base);
+    let body = match list_key(slot)? {
+        None => json!({"plugin": plugin, "config": config}),
+        Some(key) => {
+            // Keep what is bound; this plugin joins the list or replaces
+            // its own entry (matched by id or name).
+            let current = server.send(server.client.get(&url)).await?;
+            let mut entries: Vec<Value> = current[key]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| e["plugin"] != plugin && e["name"] != plugin)
+                .map(|e| {
+                    let mut kept = json!({"plugin": e["plugin"], "config": e["config"]});
+                    for optional in ["enabled", "conditions"] {
+                        if !e[optional].is_null() {
+                            kept[optional] = e[optional].clone();
+                        }
+                    }
+                    kept
+                })
+                .collect();
+            entries.push(json!({"plugin": plugin, "config": config}));
+            json!({ key: entries })
+        }
+    };
+    let bound = server.send(server.client.put(&url).json(&body)).await?;
+    println!("bound to {slot}: {bound}");
+    Ok(())
+}

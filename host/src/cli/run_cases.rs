@@ -1,0 +1,53 @@
+//! `baton plugin test`: recorded cases against the built component, in the
+//! server's sandbox with its limits, showing each answer's reason, the fuel
+//! it used and how long it took.
+
+use std::path::Path;
+
+use super::CliError;
+use super::build::check;
+use baton_host::plugin::cases;
+
+pub(crate) fn run(component: &Path, events: &Path) -> Result<(), CliError> {
+    let text = std::fs::read_to_string(events).map_err(|e| {
+        CliError::failed(format!(
+            "cannot read {} ({e}); `baton plugin new` writes an events.json to start from",
+            events.display()
+        ))
+    })?;
+    let cases =
+        cases::parse(&text).map_err(|e| CliError::failed(format!("{}: {e}", events.display())))?;
+    let (summary, (runtime, compiled)) = check(component)?;
+    println!("{summary}");
+    let mut disagreements = 0;
+    for case in &cases {
+        let outcome = cases::run(&runtime, &compiled, case).map_err(CliError::failed)?;
+        let mark = match outcome.agrees {
+            Some(true) => "ok  ",
+            Some(false) => "FAIL",
+            None => "-   ",
+        };
+        println!(
+            "{mark} {}\n     answer: {}\n     reason: {}\n     fuel: {}  time: {:.3} ms",
+            case.name,
+            outcome.answer,
+            outcome.reason.as_deref().unwrap_or("-"),
+            outcome.fuel,
+            outcome.elapsed.as_secs_f64() * 1000.0
+        );
+        if outcome.agrees == Some(false) {
+            disagreements += 1;
+            if let Some(expected) = &case.expect {
+                println!("     expected: {expected}");
+            }
+        }
+    }
+    if disagreements > 0 {
+        return Err(CliError::failed(format!(
+            "{disagreements} of {} cases gave another answer than expected (above)",
+            cases.len()
+        )));
+    }
+    println!("{} cases, all as expected", cases.len());
+    Ok(())
+}

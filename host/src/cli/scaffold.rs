@@ -1,0 +1,288 @@
+//! `baton plugin new`: a plugin crate that builds as is, with native tests
+//! and a case file `baton plugin test` runs against the built component.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+
+use super::CliError;
+use baton_host::plugin::bindings::types;
+
+/// The kinds `new` makes, as named on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Assignment,
+    Handoff,
+    Workflow,
+}
+
+impl Kind {
+    pub(crate) fn parse(text: &str) -> Result<Self, CliError> {
+        match text {
+            "assignment" => Ok(Kind::Assignment),
+            "handoff" => Ok(Kind::Handoff),
+            "workflow" => Ok(Kind::Workflow),
+            other => Err(CliError::usage(format!(
+                "--kind {other:?} is not a kind: use assignment, handoff or workflow"
+            ))),
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Kind::Assignment => include_str!("templates/strategy.rs.txt"),
+            Kind::Handoff => include_str!("templates/handoff.rs.txt"),
+            Kind::Workflow => include_str!("templates/workflow.rs.txt"),
+        }
+    }
+}
+
+/// Where the SDK's sources are when `baton` runs from a checkout of Baton.
+fn default_sdk() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("sdk")
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Make `<parent>/<name>`; returns its path.
+pub(crate) fn new_plugin(
+    name: &str,
+    kind: Kind,
+    parent: &Path,
+    sdk: Option<&Path>,
+) -> Result<PathBuf, CliError> {
+    if !valid_name(name) {
+        return Err(CliError::usage(format!(
+            "{name:?} is not a plugin name: use 1-64 lower-case letters, digits and dashes, starting with a letter"
+        )));
+    }
+    let sdk = match sdk {
+        Some(path) => path.to_path_buf(),
+        None => default_sdk(),
+    };
+    let sdk = sdk.canonicalize().map_err(|_| {
+        CliError::failed(format!(
+            "the baton-sdk sources are not at {}; pass --sdk <path to Baton's sdk/ folder>",
+            sdk.display()
+        ))
+    })?;
+    let dir = parent.join(name);
+    if dir.exists() {
+        return Err(CliError::failed(format!(
+            "{} already exists; choose another name or remove it",
+            dir.display()
+        )));
+    }
+    let files = [
+        ("Cargo.toml", cargo_toml(name, &sdk)),
+        (".cargo/config.toml", CARGO_CONFIG.to_owned()),
+        (".gitignore", "/target\n".to_owned()),
+        ("src/lib.rs", kind.source().replace("{{name}}", name)),
+        ("events.json", cases(name, kind)),
+        ("README.md", readme(name, kind)),
+    ];
+    for (path, text) in files {
+        let path = dir.join(path);
+        if let Some(folder) = path.parent() {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| CliError::failed(format!("creating {}: {e}", folder.display())))?;
+        }
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::failed(format!("writing {}: {e}", path.display())))?;
+    }
+    Ok(dir)
+}
+
+fn cargo_toml(name: &str, sdk: &Path) -> String {
+    format!(
+        r#"[package]
+name = "{name}"
+version = "0.1.0"
+edition = "2024"
+
+[lib]
+crate-type = ["cdylib"]
+
+[dependencies]
+baton-sdk = {{ path = {sdk:?} }}
+schemars = "1"
+serde = {{ version = "1", features = ["derive"] }}
+serde_json = "1"
+
+# A plugin is a crate of its own, wherever it is created.
+[workspace]
+"#,
+        sdk = sdk.display().to_string()
+    )
+}
+
+/// The same small stack Baton's own plugins use: the host keeps the first
+/// pages of memory resident, so a small stack makes instantiation cheaper.
+const CARGO_CONFIG: &str = r#"[target.wasm32-wasip2]
+rustflags = ["-C", "link-arg=-zstack-size=131072"]
+"#;
+
+fn readme(name: &str, kind: Kind) -> String {
+    let kind = match kind {
+        Kind::Assignment => "assignment strategy",
+        Kind::Handoff => "handoff trigger",
+        Kind::Workflow => "workflow",
+    };
+    format!(
+        "# {name}\n\nA Baton {kind}.\n\n```sh\ncargo test                                     # the logic, natively\nbaton plugin build                             # the component, checked against the contract\nbaton plugin test target/wasm32-wasip2/release/{file}.wasm --events events.json\nbaton plugin upload target/wasm32-wasip2/release/{file}.wasm\n```\n",
+        file = name.replace('-', "_")
+    )
+}
+
+fn conversation(body: &str) -> types::Conversation {
+    types::Conversation {
+        id: "cnv_1".into(),
+        channel: types::Channel::Chat,
+        subject: None,
+        status: types::ConversationStatus::Open,
+        contact: types::Contact {
+            name: Some("Kim".into()),
+            email: Some("kim@example.com".into()),
+        },
+        attributes_json: "{}".into(),
+        assignee: None,
+        team: None,
+        created_at_ms: 0,
+        recent_messages: vec![message(body)],
+    }
+}
+
+fn message(body: &str) -> types::Message {
+    types::Message {
+        author: types::Author::Customer,
+        body: body.into(),
+        internal: false,
+        at_ms: 0,
+    }
+}
+
+fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> types::Candidate {
+    let load = |open, capacity| types::ChannelLoad { open, capacity };
+    types::Candidate {
+        id: id.into(),
+        presence,
+        load: types::ChannelLoads {
+            chat: load(open_chats, 3),
+            email: load(0, 10),
+            call: load(0, 1),
+            form: load(0, 10),
+        },
+        available_since_ms: Some(0),
+        idle_since_ms: Some(0),
+        last_assigned_at_ms: None,
+        handled: 0,
+    }
+}
+
+fn case(name: &str, config: Value, kind: &str, input: Value, expect: Value) -> Value {
+    json!({"name": name, "config": config, "kind": kind, "input": input, "expect": expect})
+}
+
+/// Two cases per kind, with the answers the template's logic gives.
+fn cases(name: &str, kind: Kind) -> String {
+    let list = match kind {
+        Kind::Assignment => {
+            let request = json!(types::AssignmentRequest {
+                conversation: conversation("Where is my order?"),
+                candidates: vec![
+                    candidate("agt_a", types::Presence::Available, 2),
+                    candidate("agt_b", types::Presence::Available, 1),
+                    candidate("agt_c", types::Presence::Away, 0),
+                ],
+            });
+            vec![
+                case(
+                    "the least loaded available agent gets it",
+                    json!({}),
+                    "assignment",
+                    request.clone(),
+                    json!({"Assign": {"agent": "agt_b", "reason": format!("{name}: agt_b has the fewest open chat conversations (1)")}}),
+                ),
+                case(
+                    "nobody is under max_open",
+                    json!({"max_open": 1}),
+                    "assignment",
+                    request,
+                    json!({"Queue": format!("{name}: nobody can take a chat conversation now")}),
+                ),
+            ]
+        }
+        Kind::Handoff => {
+            let input = json!({"conversation": conversation("Hello"), "message": message("Can you help me?")});
+            vec![
+                case(
+                    "the customer asks for help",
+                    json!({}),
+                    "handoff",
+                    input.clone(),
+                    json!({"HandOver": {"target": "AnyAgent", "mode": "RealTime", "reason": format!("{name}: the customer wrote \"help\"")}}),
+                ),
+                case(
+                    "configured words replace the default",
+                    json!({"words": ["refund"]}),
+                    "handoff",
+                    input,
+                    json!({"Stay": format!("{name}: no trigger word")}),
+                ),
+            ]
+        }
+        Kind::Workflow => {
+            let event = |body: &str| {
+                json!(types::Event {
+                    kind: types::EventKind::ConversationCreated,
+                    conversation: Some(conversation(body)),
+                    message: None,
+                    agent: None,
+                    ticket: None,
+                    timer: None,
+                    at_ms: 0,
+                })
+            };
+            vec![
+                case(
+                    "a new conversation is tagged",
+                    json!({}),
+                    "workflow",
+                    event("Hello"),
+                    json!([{"AddTag": "new"}]),
+                ),
+                case(
+                    "keywords add their tags",
+                    json!({"tag": "triage", "keywords": {"refund": "billing"}}),
+                    "workflow",
+                    event("I want a refund"),
+                    json!([{"AddTag": "triage"}, {"AddTag": "billing"}]),
+                ),
+            ]
+        }
+    };
+    serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_and_cases_parse_as_cases() {
+        assert!(valid_name("skills-router"));
+        for bad in ["", "Skills", "1st", "a_b", "a b"] {
+            assert!(!valid_name(bad), "{bad:?}");
+        }
+        for kind in [Kind::Assignment, Kind::Handoff, Kind::Workflow] {
+            let parsed = baton_host::plugin::cases::parse(&cases("demo", kind)).expect("parses");
+            assert_eq!(parsed.len(), 2);
+        }
+    }
+}

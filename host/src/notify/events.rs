@@ -1,0 +1,237 @@
+//! Which events notify whom. The dispatcher calls [`notices`] for every
+//! event, after routing, and applies the changes it returns in the same
+//! transaction as the event's outcome: a notification exists if and only if
+//! its event was handled.
+//!
+//! | type | event | who |
+//! | --- | --- | --- |
+//! | `assigned` | `conversation.assigned` | the new assignee, unless they took it themselves |
+//! | `customer_replied` | `message.received` from the customer, not a chat | the assignee |
+//! | `new_message` | `message.received` from the customer in a chat | the assignee |
+//! | `new_in_team` | the conversation has a team it had not been announced in (created, queued, assigned, transferred) | the team's members |
+//! | `reopened` | `conversation.reopened` | the assignee and the team's members |
+//! | `new_chat` | a chat created for humans, or handed over by its bot | members available with chat capacity |
+//! | `missed_chat` | a chat closed with no agent reply (not one a bot kept) | the assignee, else the team, else every member working chats |
+
+use std::collections::BTreeSet;
+
+use crate::domain::{
+    AgentId, Assignee, Author, Channel, ConversationStatus, EventKind, NotificationKind, Presence,
+    Routing,
+};
+use crate::store::{
+    Change, ConversationRecord, EventRecord, MessageRecord, Notice, Store, StoreError,
+};
+
+/// Longest excerpt of a customer message in a notification.
+const EXCERPT: usize = 200;
+
+/// The notifications one event causes.
+pub async fn notices(
+    store: &Store,
+    event: &EventRecord,
+    conversation: Option<&ConversationRecord>,
+    message: Option<&MessageRecord>,
+) -> Result<Vec<Change>, StoreError> {
+    let Some(c) = conversation else {
+        return Ok(Vec::new());
+    };
+    let mut out = Notices {
+        conversation: c,
+        changes: Vec::new(),
+    };
+    match event.kind {
+        EventKind::ConversationAssigned => {
+            let agent = event.agent.clone().or_else(|| assignee(c));
+            if let Some(agent) = agent
+                && store.self_assigned_by(&c.id).await?.as_ref() != Some(&agent)
+            {
+                out.push(
+                    NotificationKind::Assigned,
+                    [agent],
+                    format!("{} is now yours.", describe(c)),
+                    None,
+                    None,
+                );
+            }
+        }
+        EventKind::MessageReceived => {
+            if let (Some(m), Some(agent)) = (message, assignee(c))
+                && m.author == Author::Customer
+                && !m.internal
+            {
+                let kind = if c.channel == Channel::Chat {
+                    NotificationKind::NewMessage
+                } else {
+                    NotificationKind::CustomerReplied
+                };
+                out.push(
+                    kind,
+                    [agent],
+                    format!("{} wrote: {}", contact(c), excerpt(&m.body)),
+                    Some(m),
+                    None,
+                );
+            }
+        }
+        EventKind::ConversationReopened => {
+            let mut who: BTreeSet<AgentId> = assignee(c).into_iter().collect();
+            if let Some(team) = &c.team {
+                who.extend(store.team_members(&c.tenant_id, team).await?);
+            }
+            out.push(
+                NotificationKind::Reopened,
+                who,
+                format!("{} was reopened.", describe(c)),
+                None,
+                None,
+            );
+        }
+        EventKind::ConversationHandedOver if c.channel == Channel::Chat => {
+            new_chat(store, &mut out).await?;
+        }
+        EventKind::ConversationCreated
+            if c.channel == Channel::Chat && c.routing != Routing::Bot =>
+        {
+            new_chat(store, &mut out).await?;
+        }
+        EventKind::ConversationStatusChanged
+            if c.status == ConversationStatus::Closed
+                && c.channel == Channel::Chat
+                && c.routing != Routing::Bot =>
+        {
+            if store.first_response_at(&c.id).await?.is_some() {
+                return Ok(out.changes);
+            }
+            let who: Vec<AgentId> = match (assignee(c), &c.team) {
+                (Some(agent), _) => vec![agent],
+                (None, Some(team)) => store.team_members(&c.tenant_id, team).await?,
+                (None, None) => store
+                    .list_agents(&c.tenant_id)
+                    .await?
+                    .into_iter()
+                    .filter(|a| a.capacity.on(Channel::Chat) > 0)
+                    .map(|a| a.id)
+                    .collect(),
+            };
+            out.push(
+                NotificationKind::MissedChat,
+                who,
+                format!("{} closed without a reply from an agent.", describe(c)),
+                None,
+                Some(format!("missed_chat:{}", c.id)),
+            );
+        }
+        _ => {}
+    }
+    // A conversation entering a team is announced there once per team.
+    if matches!(
+        event.kind,
+        EventKind::ConversationCreated
+            | EventKind::ConversationAssigned
+            | EventKind::ConversationQueued
+            | EventKind::ConversationTransferred
+    ) && let Some(team) = &c.team
+    {
+        let members = store.team_members(&c.tenant_id, team).await?;
+        out.push(
+            NotificationKind::NewInTeam,
+            members,
+            format!("{} entered your team.", describe(c)),
+            None,
+            Some(format!("new_in_team:{}:{team}", c.id)),
+        );
+    }
+    Ok(out.changes)
+}
+
+impl crate::routing::Router {
+    /// [`notices`] for the dispatcher, on its store.
+    pub(crate) async fn notices(
+        &self,
+        event: &EventRecord,
+        conversation: Option<&ConversationRecord>,
+        message: Option<&MessageRecord>,
+    ) -> Result<Vec<Change>, StoreError> {
+        notices(self.store(), event, conversation, message).await
+    }
+}
+
+struct Notices<'a> {
+    conversation: &'a ConversationRecord,
+    changes: Vec<Change>,
+}
+
+impl Notices<'_> {
+    fn push(
+        &mut self,
+        kind: NotificationKind,
+        who: impl IntoIterator<Item = AgentId>,
+        message: String,
+        about: Option<&MessageRecord>,
+        once: Option<String>,
+    ) {
+        for agent in who {
+            self.changes.push(Change::Notify(Notice {
+                kind,
+                conversation: Some(self.conversation.id.clone()),
+                recipient: serde_json::json!({ "agent": agent }),
+                message: message.clone(),
+                about: about.map(|m| m.id.clone()),
+                once: once.clone(),
+            }));
+        }
+    }
+}
+
+/// A new chat: every member available with room for chats hears it once.
+async fn new_chat(store: &Store, out: &mut Notices<'_>) -> Result<(), StoreError> {
+    let c = out.conversation;
+    let who: Vec<AgentId> = store
+        .list_agents(&c.tenant_id)
+        .await?
+        .into_iter()
+        .filter(|a| a.presence == Presence::Available && a.capacity.on(Channel::Chat) > 0)
+        .map(|a| a.id)
+        .collect();
+    out.push(
+        NotificationKind::NewChat,
+        who,
+        format!("{} is waiting.", describe(c)),
+        None,
+        Some(format!("new_chat:{}", c.id)),
+    );
+    Ok(())
+}
+
+fn assignee(c: &ConversationRecord) -> Option<AgentId> {
+    match &c.assignee {
+        Some(Assignee::Agent(agent)) => Some(agent.clone()),
+        _ => None,
+    }
+}
+
+fn contact(c: &ConversationRecord) -> String {
+    c.contact_name
+        .clone()
+        .or_else(|| c.contact_email.clone())
+        .unwrap_or_else(|| "The customer".to_owned())
+}
+
+/// "The chat conversation "Order late" from Kim".
+fn describe(c: &ConversationRecord) -> String {
+    let subject = c.subject.as_deref().unwrap_or("(no subject)");
+    format!(
+        "The {} conversation \"{subject}\" from {}",
+        c.channel,
+        contact(c)
+    )
+}
+
+fn excerpt(body: &str) -> String {
+    let body = body.trim();
+    match body.char_indices().nth(EXCERPT) {
+        Some((cut, _)) => format!("{}…", &body[..cut]),
+        None => body.to_owned(),
+    }
+}

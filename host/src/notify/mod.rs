@@ -1,0 +1,247 @@
+//! Notification delivery.
+//!
+//! Notifications are derived from events by the dispatcher ([`events`]) and
+//! written with a delivery row per channel in the same transaction as the
+//! event's outcome (the outbox). This module's worker then claims due
+//! deliveries by the store's clock and sends them: in-app to the live
+//! stream ([`stream`]), e-mail through SMTP ([`email`]), the chat and push
+//! webhooks as signed HTTP posts ([`webhook`]). A failed attempt is retried
+//! with exponential backoff, up to [`MAX_ATTEMPTS`]. Every channel carries
+//! the notification's id, so a receiver de-duplicates the repeat that a
+//! crash between sending and marking causes (at-least-once delivery).
+
+pub mod email;
+pub mod events;
+pub mod stream;
+pub mod webhook;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::domain::{Millis, NotifyChannel};
+use crate::store::{AttemptResult, Outgoing, Store};
+use email::SmtpConfig;
+use stream::Hub;
+
+/// Attempts at one delivery before it is marked failed.
+pub const MAX_ATTEMPTS: u32 = 8;
+/// The wait before the first retry; each further retry waits twice as long.
+pub const FIRST_RETRY: Duration = Duration::from_secs(10);
+/// The longest wait between two attempts.
+pub const MAX_RETRY: Duration = Duration::from_secs(30 * 60);
+/// Longest real time between two looks at the outbox: deliveries written by
+/// an API call (an @mention) or another process are noticed within this.
+const POLL: Duration = Duration::from_millis(500);
+/// Deliveries claimed per round trip.
+const BATCH: u32 = 50;
+/// Real-time limit on one webhook or SMTP exchange.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The wait after failed attempt number `attempt` (1 for the first):
+/// 10 s, 20 s, 40 s, ... capped at [`MAX_RETRY`].
+pub fn backoff(attempt: u32) -> Duration {
+    let doublings = attempt.saturating_sub(1).min(20);
+    FIRST_RETRY.saturating_mul(1u32 << doublings).min(MAX_RETRY)
+}
+
+/// What the delivery worker needs besides the store.
+#[derive(Clone)]
+pub struct Delivery {
+    pub smtp: Option<SmtpConfig>,
+    pub http: reqwest::Client,
+}
+
+impl Delivery {
+    pub fn new(smtp: Option<SmtpConfig>) -> Self {
+        let http = reqwest::Client::builder()
+            .timeout(SEND_TIMEOUT)
+            // A webhook answers where it is; following redirects would send
+            // a signed body somewhere the member did not name.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap_or_default();
+        Self { smtp, http }
+    }
+}
+
+/// Wakes the worker, lets a caller wait for a full pass, and carries the
+/// in-app stream's hub.
+pub struct NotifyHandle {
+    wake: Notify,
+    started: watch::Sender<u64>,
+    finished: watch::Sender<u64>,
+    pub hub: Hub,
+}
+
+impl NotifyHandle {
+    pub fn new() -> Self {
+        Self {
+            wake: Notify::new(),
+            started: watch::Sender::new(0),
+            finished: watch::Sender::new(0),
+            hub: Hub::new(),
+        }
+    }
+
+    /// Tell the worker new deliveries may be due.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Wait (up to `timeout`) until a pass that started after this call has
+    /// finished: every delivery due by the clock now has then been tried.
+    pub async fn pass(&self, timeout: Duration) -> bool {
+        let wanted = *self.started.borrow() + 1;
+        let mut finished = self.finished.subscribe();
+        self.wake.notify_one();
+        tokio::time::timeout(timeout, finished.wait_for(|done| *done >= wanted))
+            .await
+            .is_ok()
+    }
+}
+
+impl Default for NotifyHandle {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Run until `shutdown` is set. `dispatched` changes whenever the
+/// dispatcher has handled an event, which may have written deliveries.
+pub async fn run(
+    store: Store,
+    delivery: Delivery,
+    handle: Arc<NotifyHandle>,
+    mut dispatched: watch::Receiver<i64>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        handle.started.send_modify(|n| *n += 1);
+        deliver_due(&store, &delivery, &handle.hub).await;
+        handle.finished.send_modify(|n| *n += 1);
+        let next = match store.next_delivery_due().await {
+            Ok(next) => next,
+            Err(error) => {
+                tracing::error!(%error, "reading the notification outbox failed");
+                None
+            }
+        };
+        let deadline = next.unwrap_or(Millis(i64::MAX));
+        tokio::select! {
+            _ = store.clock().sleep_until(deadline, POLL) => {}
+            _ = handle.wake.notified() => {}
+            _ = dispatched.changed() => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+/// Try every delivery due now, once each.
+async fn deliver_due(store: &Store, delivery: &Delivery, hub: &Hub) {
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let due = match store.due_deliveries(BATCH).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "reading due deliveries failed");
+                return;
+            }
+        };
+        // A claim moves a row past now, so the next read returns new rows
+        // only; `seen` guards against a row due again at once anyway.
+        let fresh: Vec<_> = due.into_iter().filter(|(id, _)| seen.insert(*id)).collect();
+        if fresh.is_empty() {
+            return;
+        }
+        for (id, attempts) in fresh {
+            let retry_at = Millis(
+                store
+                    .now()
+                    .0
+                    .saturating_add(i64::try_from(backoff(attempts + 1).as_millis()).unwrap_or(0)),
+            );
+            let outgoing = match store.claim_delivery(id, attempts, retry_at).await {
+                Ok(Some(outgoing)) => outgoing,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::error!(delivery = id, %error, "claiming a delivery failed");
+                    return;
+                }
+            };
+            let result = send(store, delivery, hub, &outgoing).await;
+            if let AttemptResult::Failed { error, give_up } = &result {
+                tracing::warn!(
+                    delivery = id,
+                    channel = %outgoing.channel,
+                    attempt = outgoing.attempt,
+                    give_up,
+                    %error,
+                    "notification delivery failed"
+                );
+            }
+            if let Err(error) = store.finish_delivery(id, &result).await {
+                // Left pending: it is sent again at its retry time, and the
+                // receiver de-duplicates by the notification id.
+                tracing::error!(delivery = id, %error, "recording a delivery failed");
+            }
+        }
+    }
+}
+
+/// One attempt on one channel.
+async fn send(store: &Store, delivery: &Delivery, hub: &Hub, out: &Outgoing) -> AttemptResult {
+    let sent: Result<(), String> = match out.channel {
+        NotifyChannel::InApp => {
+            hub.publish(&out.notification);
+            Ok(())
+        }
+        NotifyChannel::Email => match &delivery.smtp {
+            None => return AttemptResult::Skipped("no SMTP server is configured".into()),
+            Some(smtp) => email::send(smtp, out).await.map_err(|e| e.to_string()),
+        },
+        NotifyChannel::ChatWebhook | NotifyChannel::PushWebhook => {
+            let url = match out.channel {
+                NotifyChannel::ChatWebhook => out.chat_webhook_url.as_deref(),
+                _ => out.push_webhook_url.as_deref(),
+            };
+            let Some(url) = url else {
+                return AttemptResult::Skipped(format!(
+                    "no {} URL is set",
+                    out.channel.as_str().replace('_', " ")
+                ));
+            };
+            match store.signing_secret(&out.notification.tenant).await {
+                Ok(secret) => webhook::send(&delivery.http, url, &secret, out, store.now())
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(error) => Err(format!("reading the signing secret failed: {error}")),
+            }
+        }
+    };
+    match sent {
+        Ok(()) => AttemptResult::Delivered,
+        Err(error) => AttemptResult::Failed {
+            error,
+            give_up: out.attempt >= MAX_ATTEMPTS,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_ten_seconds_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(10));
+        assert_eq!(backoff(2), Duration::from_secs(20));
+        assert_eq!(backoff(3), Duration::from_secs(40));
+        assert_eq!(backoff(9), MAX_RETRY);
+        assert_eq!(backoff(u32::MAX), MAX_RETRY);
+    }
+}

@@ -1,0 +1,650 @@
+//! Member notifications and their deliveries (an outbox per channel), each
+//! member's preferences, and the tenant's webhook signing secret.
+//!
+//! A notification and its delivery rows are written in the transaction of
+//! the change that caused them. The delivery worker claims one attempt at a
+//! time: the claim itself moves the row to its retry time, so an attempt cut
+//! short by a crash is made again later (at least once), never lost.
+
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+
+use super::{Result, Store, opt_id};
+use crate::domain::{
+    AgentId, ConversationId, DeliveryState, MessageId, Millis, NotificationId, NotificationKind,
+    NotifyChannel, NotifyPreferences, TeamId, TenantId, WebhookUrl,
+};
+
+/// The settings topic holding the tenant's webhook signing secret.
+const SECRET_TOPIC: &str = "notifications";
+
+/// What to record: one event's notice for its recipients.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    pub kind: NotificationKind,
+    pub conversation: Option<ConversationId>,
+    /// `{"agent": id}`, `{"team": id}`, `"assignee"` (or `"contact"`, which
+    /// is no member and records nothing).
+    pub recipient: serde_json::Value,
+    pub message: String,
+    /// The customer message the notice is about, if any.
+    pub about: Option<MessageId>,
+    /// Recorded at most once per member and key.
+    pub once: Option<String>,
+}
+
+/// One channel's delivery of a notification.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryRecord {
+    #[serde(skip)]
+    pub channel: NotifyChannel,
+    pub state: DeliveryState,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<Millis>,
+    /// When the next attempt is due, while pending.
+    pub next_attempt_at: Option<Millis>,
+}
+
+/// A notification as stored.
+#[derive(Debug, Clone)]
+pub struct NotificationRecord {
+    /// The in-app stream's order.
+    pub seq: i64,
+    pub id: NotificationId,
+    pub tenant: TenantId,
+    pub agent: AgentId,
+    pub kind: NotificationKind,
+    pub conversation: Option<ConversationId>,
+    pub about: Option<MessageId>,
+    pub title: String,
+    pub message: String,
+    pub created_at: Millis,
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+impl NotificationRecord {
+    /// The API's form (also each in-app stream event's data).
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut value = serde_json::json!({
+            "id": self.id,
+            "type": self.kind,
+            "agent": self.agent,
+            "title": self.title,
+            "message": self.message,
+            "conversation": self.conversation,
+            "message_id": self.about,
+            "at": self.created_at,
+        });
+        if !self.deliveries.is_empty() {
+            let deliveries: serde_json::Map<String, serde_json::Value> = self
+                .deliveries
+                .iter()
+                .map(|d| {
+                    (
+                        d.channel.as_str().to_owned(),
+                        serde_json::to_value(d).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            value["deliveries"] = serde_json::Value::Object(deliveries);
+        }
+        value
+    }
+}
+
+/// A member's notification settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifySettings {
+    pub types: NotifyPreferences,
+    pub chat_webhook_url: Option<WebhookUrl>,
+    pub push_webhook_url: Option<WebhookUrl>,
+}
+
+/// One attempt the worker has claimed, with what sending it needs.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub delivery: i64,
+    pub channel: NotifyChannel,
+    /// This attempt's number, from 1.
+    pub attempt: u32,
+    pub notification: NotificationRecord,
+    pub agent_name: String,
+    pub agent_email: String,
+    pub chat_webhook_url: Option<String>,
+    pub push_webhook_url: Option<String>,
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone)]
+pub enum AttemptResult {
+    Delivered,
+    /// Not sent, on purpose (no SMTP, no URL): final.
+    Skipped(String),
+    /// Failed; `give_up` makes it final, otherwise it waits for its retry.
+    Failed {
+        error: String,
+        give_up: bool,
+    },
+}
+
+fn title(kind: NotificationKind, subject: &str) -> String {
+    let what = match kind {
+        NotificationKind::Assigned => "Assigned to you",
+        NotificationKind::CustomerReplied => "Customer replied",
+        NotificationKind::NewInTeam => "New in your team",
+        NotificationKind::Reopened => "Reopened",
+        NotificationKind::NewChat => "New chat",
+        NotificationKind::NewMessage => "New message in your chat",
+        NotificationKind::MissedChat => "Missed chat",
+        NotificationKind::Mention => "You were mentioned",
+        NotificationKind::Workflow => "Notice",
+    };
+    format!("{what}: {subject}")
+}
+
+async fn settings_in(tx: &mut sqlx::SqliteConnection, agent: &AgentId) -> Result<NotifySettings> {
+    let row = sqlx::query(
+        "SELECT types, chat_webhook_url, push_webhook_url FROM notification_settings WHERE agent_id = ?",
+    )
+    .bind(agent.as_str())
+    .fetch_optional(tx)
+    .await?;
+    Ok(row.map(|r| settings_row(&r)).unwrap_or_default())
+}
+
+fn settings_row(row: &SqliteRow) -> NotifySettings {
+    let url = |column: &str| {
+        row.get::<Option<String>, _>(column)
+            .and_then(|u| WebhookUrl::parse(&u).ok())
+    };
+    NotifySettings {
+        types: NotifyPreferences::from_stored(row.get("types")),
+        chat_webhook_url: url("chat_webhook_url"),
+        push_webhook_url: url("push_webhook_url"),
+    }
+}
+
+/// The members a recipient names, among the tenant's.
+async fn recipients(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    conversation: Option<&ConversationId>,
+    recipient: &serde_json::Value,
+) -> Result<Vec<AgentId>> {
+    let ids: Vec<String> = if let Some(agent) = recipient.get("agent").and_then(|v| v.as_str()) {
+        sqlx::query("SELECT id FROM agents WHERE tenant_id = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(agent)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.get("id"))
+            .collect()
+    } else if let Some(team) = recipient.get("team").and_then(|v| v.as_str()) {
+        sqlx::query(
+            "SELECT a.id FROM agents a JOIN agent_teams t ON t.agent_id = a.id
+             WHERE a.tenant_id = ? AND t.team_id = ? ORDER BY a.id",
+        )
+        .bind(tenant.as_str())
+        .bind(team)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.get("id"))
+        .collect()
+    } else if recipient.as_str() == Some("assignee") {
+        match conversation {
+            Some(c) => sqlx::query(
+                "SELECT assignee_id AS id FROM conversations
+                 WHERE tenant_id = ? AND id = ? AND assignee_kind = 'agent'",
+            )
+            .bind(tenant.as_str())
+            .bind(c.as_str())
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.get("id"))
+            .collect(),
+            None => Vec::new(),
+        }
+    } else {
+        // The contact is no member: customers hear from the conversation.
+        Vec::new()
+    };
+    Ok(ids
+        .iter()
+        .filter_map(|id| AgentId::parse(id).ok())
+        .collect())
+}
+
+/// Record a notice for each member it names, with a delivery per channel
+/// they chose for its type, inside the caller's transaction. Returns the
+/// notifications written (none for a member who turned the type off).
+pub(super) async fn record(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    notice: &Notice,
+    now: Millis,
+) -> Result<Vec<NotificationId>> {
+    let subject = match &notice.conversation {
+        Some(c) => sqlx::query("SELECT subject FROM conversations WHERE tenant_id = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(c.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .and_then(|r| r.get::<Option<String>, _>("subject"))
+            .unwrap_or_else(|| c.to_string()),
+        None => "no conversation".to_owned(),
+    };
+    let title = title(notice.kind, &subject);
+    let mut written = Vec::new();
+    for agent in recipients(tx, tenant, notice.conversation.as_ref(), &notice.recipient).await? {
+        let settings = settings_in(tx, &agent).await?;
+        let channels = settings.types.channels(notice.kind);
+        if channels.is_empty() {
+            continue;
+        }
+        let id = NotificationId::generate();
+        let inserted = sqlx::query(
+            "INSERT OR IGNORE INTO notifications (public_id, tenant_id, agent_id, kind,
+                conversation_id, message_id, title, message, once_key, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(id.as_str())
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .bind(notice.kind.as_str())
+        .bind(notice.conversation.as_ref().map(ConversationId::as_str))
+        .bind(notice.about.as_ref().map(MessageId::as_str))
+        .bind(&title)
+        .bind(&notice.message)
+        .bind(&notice.once)
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            // Recorded once already (the `once` key).
+            continue;
+        }
+        let row_id = inserted.last_insert_rowid();
+        for channel in channels {
+            let missing = match channel {
+                NotifyChannel::ChatWebhook if settings.chat_webhook_url.is_none() => {
+                    Some("no chat webhook URL is set")
+                }
+                NotifyChannel::PushWebhook if settings.push_webhook_url.is_none() => {
+                    Some("no push webhook URL is set")
+                }
+                _ => None,
+            };
+            let state = match missing {
+                Some(_) => DeliveryState::Skipped,
+                None => DeliveryState::Pending,
+            };
+            sqlx::query(
+                "INSERT INTO notification_deliveries (notification_id, channel, state, due_at,
+                    last_error, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(row_id)
+            .bind(channel.as_str())
+            .bind(state.as_str())
+            .bind(now.0)
+            .bind(missing)
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        written.push(id);
+    }
+    Ok(written)
+}
+
+const NOTIFICATION_COLUMNS: &str = "n.id AS seq, n.public_id, n.tenant_id, n.agent_id, n.kind,
+    n.conversation_id, n.message_id, n.title, n.message, n.created_at";
+
+fn notification_row(row: &SqliteRow) -> Option<NotificationRecord> {
+    Some(NotificationRecord {
+        seq: row.get("seq"),
+        id: NotificationId::parse(row.get("public_id")).ok()?,
+        tenant: TenantId::parse(row.get("tenant_id")).ok()?,
+        agent: AgentId::parse(row.get("agent_id")).ok()?,
+        kind: NotificationKind::parse(row.get("kind")).ok()?,
+        conversation: opt_id(row.get("conversation_id"), |s| {
+            ConversationId::parse(s).ok()
+        }),
+        about: opt_id(row.get("message_id"), |s| MessageId::parse(s).ok()),
+        title: row.get("title"),
+        message: row.get("message"),
+        created_at: Millis(row.get("created_at")),
+        deliveries: Vec::new(),
+    })
+}
+
+fn delivery_row(row: &SqliteRow) -> Option<DeliveryRecord> {
+    let state = DeliveryState::parse(row.get("state")).ok()?;
+    Some(DeliveryRecord {
+        channel: NotifyChannel::parse(row.get("channel")).ok()?,
+        state,
+        attempts: u32::try_from(row.get::<i64, _>("attempts")).unwrap_or(0),
+        last_error: row.get("last_error"),
+        delivered_at: row.get::<Option<i64>, _>("delivered_at").map(Millis),
+        next_attempt_at: (state == DeliveryState::Pending).then(|| Millis(row.get("due_at"))),
+    })
+}
+
+impl Store {
+    /// Record a notice outside any other change (an @mention by the API).
+    pub async fn record_notice(
+        &self,
+        tenant: &TenantId,
+        notice: &Notice,
+    ) -> Result<Vec<NotificationId>> {
+        let mut tx = self.write().await?;
+        let written = record(&mut tx, tenant, notice, self.now()).await?;
+        tx.commit().await?;
+        Ok(written)
+    }
+
+    /// A member's notifications, newest first, with their deliveries.
+    pub async fn agent_notifications(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n
+             WHERE n.tenant_id = ? AND n.agent_id = ? ORDER BY n.id DESC LIMIT ?"
+        ))
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        self.with_deliveries(rows.iter().filter_map(notification_row).collect())
+            .await
+    }
+
+    async fn with_deliveries(
+        &self,
+        mut list: Vec<NotificationRecord>,
+    ) -> Result<Vec<NotificationRecord>> {
+        for n in &mut list {
+            let rows = sqlx::query(
+                "SELECT channel, state, attempts, last_error, delivered_at, due_at
+                 FROM notification_deliveries WHERE notification_id = ? ORDER BY id",
+            )
+            .bind(n.seq)
+            .fetch_all(&self.pool)
+            .await?;
+            n.deliveries = rows.iter().filter_map(delivery_row).collect();
+        }
+        Ok(list)
+    }
+
+    /// The stream position of one of the member's notifications.
+    pub async fn notification_seq(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        id: &NotificationId,
+    ) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT id FROM notifications WHERE tenant_id = ? AND agent_id = ? AND public_id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.get("id")))
+    }
+
+    /// The member's in-app notifications after stream position `after`,
+    /// oldest first: what a reconnecting stream missed.
+    pub async fn in_app_after(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<NotificationRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {NOTIFICATION_COLUMNS} FROM notifications n
+             JOIN notification_deliveries d ON d.notification_id = n.id AND d.channel = 'in_app'
+             WHERE n.tenant_id = ? AND n.agent_id = ? AND n.id > ? ORDER BY n.id LIMIT ?"
+        ))
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().filter_map(notification_row).collect())
+    }
+
+    pub async fn notify_settings(&self, agent: &AgentId) -> Result<NotifySettings> {
+        let mut conn = self.pool.acquire().await?;
+        settings_in(&mut conn, agent).await
+    }
+
+    pub async fn put_notify_settings(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        settings: &NotifySettings,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO notification_settings (agent_id, tenant_id, types, chat_webhook_url,
+                push_webhook_url, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT (agent_id) DO UPDATE SET types = excluded.types,
+                chat_webhook_url = excluded.chat_webhook_url,
+                push_webhook_url = excluded.push_webhook_url, updated_at = excluded.updated_at",
+        )
+        .bind(agent.as_str())
+        .bind(tenant.as_str())
+        .bind(settings.types.to_json().to_string())
+        .bind(settings.chat_webhook_url.as_ref().map(WebhookUrl::as_str))
+        .bind(settings.push_webhook_url.as_ref().map(WebhookUrl::as_str))
+        .bind(self.now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The tenant's webhook signing secret, generated at first use.
+    pub async fn signing_secret(&self, tenant: &TenantId) -> Result<String> {
+        let fresh = serde_json::json!({ "signing_secret": new_secret() }).to_string();
+        // Two first uses at once both keep the one that landed first.
+        sqlx::query(
+            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (tenant_id, topic) DO NOTHING",
+        )
+        .bind(tenant.as_str())
+        .bind(SECRET_TOPIC)
+        .bind(fresh)
+        .bind(self.now().0)
+        .execute(&self.pool)
+        .await?;
+        Ok(self
+            .setting(tenant, SECRET_TOPIC)
+            .await?
+            .and_then(|v| v["signing_secret"].as_str().map(str::to_owned))
+            .unwrap_or_default())
+    }
+
+    /// Replace the tenant's signing secret; returns the new one.
+    pub async fn rotate_signing_secret(&self, tenant: &TenantId) -> Result<String> {
+        let secret = new_secret();
+        self.put_setting(
+            tenant,
+            SECRET_TOPIC,
+            &serde_json::json!({ "signing_secret": secret }),
+        )
+        .await?;
+        Ok(secret)
+    }
+
+    /// Pending deliveries due by now: (id, attempts so far), oldest first.
+    pub async fn due_deliveries(&self, limit: u32) -> Result<Vec<(i64, u32)>> {
+        let rows = sqlx::query(
+            "SELECT id, attempts FROM notification_deliveries
+             WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
+        )
+        .bind(self.now().0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let attempts: i64 = r.get("attempts");
+                (r.get("id"), u32::try_from(attempts).unwrap_or(0))
+            })
+            .collect())
+    }
+
+    /// The earliest pending delivery's due time, if any.
+    pub async fn next_delivery_due(&self) -> Result<Option<Millis>> {
+        let row = sqlx::query(
+            "SELECT MIN(due_at) AS due FROM notification_deliveries WHERE state = 'pending'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<Option<i64>, _>("due").map(Millis))
+    }
+
+    /// Claim the next attempt at a delivery seen with `attempts` so far:
+    /// count it and move the row to `retry_at` before anything is sent, so a
+    /// crash mid-send leaves it due again then. `None` if another worker
+    /// claimed it first or it is no longer due.
+    pub async fn claim_delivery(
+        &self,
+        delivery: i64,
+        attempts: u32,
+        retry_at: Millis,
+    ) -> Result<Option<Outgoing>> {
+        let now = self.now();
+        let claimed = sqlx::query(
+            "UPDATE notification_deliveries SET attempts = attempts + 1, due_at = ?, updated_at = ?
+             WHERE id = ? AND state = 'pending' AND attempts = ? AND due_at <= ?",
+        )
+        .bind(retry_at.0)
+        .bind(now.0)
+        .bind(delivery)
+        .bind(i64::from(attempts))
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!(
+            "SELECT {NOTIFICATION_COLUMNS}, d.channel, d.attempts, a.name AS agent_name,
+                a.email AS agent_email, s.chat_webhook_url, s.push_webhook_url
+             FROM notification_deliveries d
+             JOIN notifications n ON n.id = d.notification_id
+             JOIN agents a ON a.id = n.agent_id
+             LEFT JOIN notification_settings s ON s.agent_id = n.agent_id
+             WHERE d.id = ?"
+        ))
+        .bind(delivery)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.and_then(|r| {
+            Some(Outgoing {
+                delivery,
+                channel: NotifyChannel::parse(r.get("channel")).ok()?,
+                attempt: u32::try_from(r.get::<i64, _>("attempts")).unwrap_or(1),
+                notification: notification_row(&r)?,
+                agent_name: r.get("agent_name"),
+                agent_email: r.get("agent_email"),
+                chat_webhook_url: r.get("chat_webhook_url"),
+                push_webhook_url: r.get("push_webhook_url"),
+            })
+        }))
+    }
+
+    /// Record how an attempt ended.
+    pub async fn finish_delivery(&self, delivery: i64, result: &AttemptResult) -> Result<()> {
+        let now = self.now();
+        let (state, error, delivered) = match result {
+            AttemptResult::Delivered => (DeliveryState::Delivered, None, Some(now.0)),
+            AttemptResult::Skipped(reason) => (DeliveryState::Skipped, Some(reason.as_str()), None),
+            AttemptResult::Failed { error, give_up } => (
+                if *give_up {
+                    DeliveryState::Failed
+                } else {
+                    DeliveryState::Pending
+                },
+                Some(error.as_str()),
+                None,
+            ),
+        };
+        sqlx::query(
+            "UPDATE notification_deliveries SET state = ?, last_error = ?, delivered_at = ?,
+                updated_at = ?
+             WHERE id = ? AND state = 'pending'",
+        )
+        .bind(state.as_str())
+        .bind(error)
+        .bind(delivered)
+        .bind(now.0)
+        .bind(delivery)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Members of a team, for "new in my team" and "reopened in my team".
+    pub async fn team_members(&self, tenant: &TenantId, team: &TeamId) -> Result<Vec<AgentId>> {
+        let rows = sqlx::query(
+            "SELECT a.id FROM agents a JOIN agent_teams t ON t.agent_id = a.id
+             WHERE a.tenant_id = ? AND t.team_id = ? ORDER BY a.id",
+        )
+        .bind(tenant.as_str())
+        .bind(team.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| AgentId::parse(r.get("id")).ok())
+            .collect())
+    }
+
+    /// Whether an agent has answered the conversation publicly yet.
+    pub async fn first_response_at(&self, conversation: &ConversationId) -> Result<Option<Millis>> {
+        let row = sqlx::query("SELECT first_response_at FROM conversations WHERE id = ?")
+            .bind(conversation.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .and_then(|r| r.get::<Option<i64>, _>("first_response_at"))
+            .map(Millis))
+    }
+
+    /// Who made the conversation's latest assignment: `Some(agent)` when an
+    /// agent took it themselves (joined, answered, accepted an offer).
+    pub async fn self_assigned_by(&self, conversation: &ConversationId) -> Result<Option<AgentId>> {
+        let row = sqlx::query(
+            "SELECT assignee_id, decided_by FROM assignment_history
+             WHERE conversation_id = ? AND action = 'assigned' ORDER BY id DESC LIMIT 1",
+        )
+        .bind(conversation.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .filter(|r| r.get::<String, _>("decided_by") == "agent")
+            .and_then(|r| opt_id(r.get("assignee_id"), |s| AgentId::parse(s).ok())))
+    }
+}
+
+fn new_secret() -> String {
+    format!(
+        "whsec_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}

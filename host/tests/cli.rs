@@ -1,0 +1,276 @@
+//! The plugin developer's path through the real `baton` binary: `plugin
+//! new` → `build` → `test` → `upload` → `bind`, and then a conversation on a
+//! real server routed by the new plugin.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use baton_host::{App, Settings};
+use serde_json::{Value, json};
+
+const OPERATOR: &str = "cli-test-operator";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the host crate is inside the workspace")
+        .to_path_buf()
+}
+
+/// Run `baton <args>` with `env`, as a developer would from a shell.
+fn baton(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_baton"));
+    command.args(args);
+    // Settings of the outer build must not leak into the plugin's build.
+    for leaked in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TARGET_DIR",
+    ] {
+        command.env_remove(leaked);
+    }
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("baton runs")
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+async fn serve(dir: &Path) -> String {
+    let settings = Settings {
+        addr: "127.0.0.1:0".into(),
+        database_url: format!("sqlite://{}", dir.join("baton.db").display()),
+        operator_token: Some(OPERATOR.into()),
+        limits: Default::default(),
+        smtp: None,
+    };
+    let app = App::start(&settings, OPERATOR.into())
+        .await
+        .expect("server starts");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = app.serve(listener, std::future::pending()).await;
+    });
+    base
+}
+
+async fn call(method: reqwest::Method, url: String, key: &str, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .request(method, url)
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.expect("json")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path().to_str().expect("utf-8 path");
+
+    let created = baton(
+        &[
+            "plugin",
+            "new",
+            "fewest-first",
+            "--kind",
+            "assignment",
+            "--dir",
+            dir,
+        ],
+        &[],
+    );
+    let (out, err) = text(&created);
+    assert!(created.status.success(), "{out}{err}");
+    let crate_dir = work.path().join("fewest-first");
+    assert!(crate_dir.join("events.json").is_file());
+    let again = baton(
+        &[
+            "plugin",
+            "new",
+            "fewest-first",
+            "--kind",
+            "assignment",
+            "--dir",
+            dir,
+        ],
+        &[],
+    );
+    assert!(!again.status.success());
+    assert!(text(&again).1.contains("already exists"));
+
+    // Pin the plugin's dependencies to the versions this workspace already
+    // builds, and share its build directory, so the test neither fetches
+    // nor recompiles what CI has.
+    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
+    let target = workspace().join("target").join("wasm");
+    let target = target.to_str().expect("utf-8 path");
+    let built = baton(
+        &["plugin", "build", crate_dir.to_str().expect("utf-8")],
+        &[("CARGO_TARGET_DIR", target)],
+    );
+    let (out, err) = text(&built);
+    assert!(built.status.success(), "{out}{err}");
+    let component = out
+        .lines()
+        .find_map(|l| l.strip_prefix("built "))
+        .expect("the component's path")
+        .to_owned();
+    assert!(
+        out.contains("fewest-first@0.1.0 (assignment-strategy, built against baton:plugin@0.2.0"),
+        "{out}"
+    );
+
+    let events = crate_dir.join("events.json");
+    let tested = baton(
+        &[
+            "plugin",
+            "test",
+            &component,
+            "--events",
+            events.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    let (out, err) = text(&tested);
+    assert!(tested.status.success(), "{out}{err}");
+    assert!(out.contains("2 cases, all as expected"), "{out}");
+    assert!(
+        out.contains("fuel: ") && out.contains("reason: fewest-first:"),
+        "{out}"
+    );
+
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let base = serve(server_dir.path()).await;
+    let tenant = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/tenants"),
+        OPERATOR,
+        json!({"name": "Acme"}),
+    )
+    .await;
+    let key = tenant["api_key"].as_str().expect("key").to_owned();
+    for name in ["Ana", "Ben"] {
+        let agent = call(
+            reqwest::Method::POST,
+            format!("{base}/v1/agents"),
+            &key,
+            json!({"name": name, "email": format!("{name}@example.com"), "capacity": {"chat": 3}}),
+        )
+        .await;
+        let id = agent["id"].as_str().expect("id");
+        call(
+            reqwest::Method::PUT,
+            format!("{base}/v1/agents/{id}/status"),
+            &key,
+            json!({"status": "available"}),
+        )
+        .await;
+    }
+    let server = [
+        ("BATON_URL", base.as_str()),
+        ("BATON_API_KEY", key.as_str()),
+    ];
+
+    let refused = baton(
+        &["plugin", "upload", &component],
+        &[("BATON_URL", base.as_str()), ("BATON_API_KEY", "wrong")],
+    );
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused).1.contains("BATON_API_KEY"),
+        "{:?}",
+        text(&refused)
+    );
+
+    let uploaded = baton(&["plugin", "upload", &component], &server);
+    let (out, err) = text(&uploaded);
+    assert!(uploaded.status.success(), "{out}{err}");
+    assert!(out.contains("contract 0.2.0"), "{out}");
+    let bound = baton(
+        &[
+            "plugin",
+            "bind",
+            "fewest-first",
+            "--slot",
+            "assignment",
+            "--config",
+            r#"{"max_open": 1}"#,
+        ],
+        &server,
+    );
+    let (out, err) = text(&bound);
+    assert!(bound.status.success(), "{out}{err}");
+
+    // Ana and Ben get one chat each; with max_open 1 the third waits,
+    // though both still have room under their capacity of 3.
+    let mut routed = Vec::new();
+    for n in 0..3 {
+        routed.push(
+            call(
+                reqwest::Method::POST,
+                format!("{base}/v1/conversations"),
+                &key,
+                json!({"channel": "chat", "message": format!("question {n}")}),
+            )
+            .await,
+        );
+    }
+    let last = |c: &Value| {
+        c["history"]
+            .as_array()
+            .and_then(|h| h.last())
+            .cloned()
+            .unwrap_or_default()
+    };
+    for first in &routed[..2] {
+        assert_eq!(first["routing"], "assigned", "{first}");
+        assert_eq!(last(first)["plugin"], "fewest-first", "{first}");
+    }
+    assert_ne!(routed[0]["assignee"], routed[1]["assignee"]);
+    assert_eq!(routed[2]["routing"], "queued", "{}", routed[2]);
+    assert!(
+        last(&routed[2])["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nobody can take"),
+        "{}",
+        routed[2]
+    );
+}
+
+#[test]
+fn mistakes_are_explained_with_what_to_do_next() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["plugin", "new", "x"], "--kind is required"),
+        (
+            &["plugin", "new", "x", "--kind", "robot"],
+            "use assignment, handoff or workflow",
+        ),
+        (&["plugin", "build", "/nonexistent"], "baton plugin new"),
+        (
+            &["plugin", "test", "missing.wasm", "--events", "missing.json"],
+            "baton plugin new",
+        ),
+        (&["plugin", "upload", "x.wasm"], "BATON_API_KEY"),
+    ];
+    for (args, hint) in cases {
+        let output = baton(args, &[("BATON_API_KEY", "")]);
+        let (out, err) = text(&output);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(err.contains(hint), "{args:?}: {out}{err}");
+    }
+}
