@@ -3,6 +3,7 @@
 
 mod access;
 mod automatic;
+mod in_step;
 mod manage;
 mod manual;
 mod thread;

@@ -142,9 +142,24 @@ async fn destination(
                 "only the help desk and ticket workflows make tickets",
             ));
         }
-        Some(pipeline) => Some(
-            parse_line(&pipeline, 200).map_err(|e| ApiError::invalid("destination.pipeline", e))?,
-        ),
+        Some(pipeline) => {
+            let pipeline = parse_line(&pipeline, 200)
+                .map_err(|e| ApiError::invalid("destination.pipeline", e))?;
+            // A pipeline by id or by name, as workflows' create-ticket takes it.
+            let known = state
+                .store
+                .pipelines(tenant)
+                .await?
+                .iter()
+                .any(|p| p.id.as_str() == pipeline || p.name == pipeline);
+            if !known {
+                return Err(ApiError::invalid(
+                    "destination.pipeline",
+                    format!("no pipeline {pipeline:?} (give a pipeline's id or name)"),
+                ));
+            }
+            Some(pipeline)
+        }
     };
     Ok(Destination {
         desk: body.desk,

@@ -143,10 +143,12 @@ impl Router {
         match (event.kind, &conversation) {
             (EventKind::ConversationCreated, Some(c)) | (EventKind::MessageReceived, Some(c))
                 // A customer writing again after being turned away by a
-                // full queue gets another try.
+                // full queue gets another try. An agent writing (a reply on
+                // an unowned ticket, say) is no reason to route.
                 if matches!(c.routing, Routing::Unassigned | Routing::Rejected)
                     && c.status == ConversationStatus::Open
-                    && c.assignee.is_none() =>
+                    && c.assignee.is_none()
+                    && message.as_ref().is_none_or(|m| m.author == Author::Customer) =>
             {
                 changes.extend(
                     self.assign(tenant, c, &Scope::Any, event.created_at)

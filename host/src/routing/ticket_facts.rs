@@ -2,7 +2,7 @@
 
 use super::Router;
 use super::spec::BindError;
-use crate::domain::{ConversationId, TenantId};
+use crate::domain::{ConversationId, StageId, TenantId};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::store::Change;
@@ -28,7 +28,8 @@ impl Router {
     }
 
     /// A workflow's `set-stage`: the stage must belong to the pipeline of
-    /// the conversation's ticket.
+    /// the conversation's ticket, and a conditional stage needs its
+    /// properties set on the ticket, as it does for a member.
     pub(super) async fn stage_change(
         &self,
         tenant: &TenantId,
@@ -38,21 +39,30 @@ impl Router {
         let unavailable = |e: crate::store::StoreError| CallError::Unavailable(e.to_string());
         let ticket = self
             .store
-            .ticket_of_conversation(tenant, conversation)
+            .ticket_for_conversation(tenant, conversation)
             .await
             .map_err(unavailable)?
             .ok_or_else(|| {
                 CallError::Invalid("set-stage: this conversation has no ticket".into())
             })?;
-        if !self
+        let pipeline = self
             .store
-            .stage_in_pipeline(tenant, &ticket.pipeline, stage)
+            .pipeline(tenant, &ticket.pipeline)
             .await
-            .map_err(unavailable)?
-        {
+            .map_err(unavailable)?;
+        let target = StageId::parse(stage)
+            .ok()
+            .and_then(|id| pipeline.as_ref()?.stage(&id).cloned())
+            .ok_or_else(|| {
+                CallError::Invalid(format!(
+                    "set-stage: {stage:?} is not a status of the ticket's pipeline {}",
+                    ticket.pipeline
+                ))
+            })?;
+        if let Some(missing) = ticket.properties.missing(&target.requires) {
             return Err(CallError::Invalid(format!(
-                "set-stage: {stage:?} is not a status of the ticket's pipeline {}",
-                ticket.pipeline
+                "set-stage: the status {:?} needs the ticket property {missing:?}, which is not set",
+                target.name
             )));
         }
         Ok(Change::SetStage {

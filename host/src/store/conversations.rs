@@ -3,7 +3,7 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-use super::{Result, Store, events::insert_event, help_desk, opt_id, ticket_changes, timers};
+use super::{Result, Store, events::insert_event, help_desk, opt_id, timers};
 use crate::domain::{
     AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationStatus, EventKind,
     MessageId, Millis, Priority, Routing, StatusChange, TeamId, TenantId,
@@ -475,9 +475,6 @@ impl Store {
                 events.push(EventKind::ConversationStatusChanged);
                 if status == Some(ConversationStatus::Closed) {
                     events.push(EventKind::ConversationReopened);
-                }
-                if ticket_changes::reopen(tx, conversation, now).await? {
-                    events.push(EventKind::TicketStatusChanged);
                 }
             } else if status == Some(ConversationStatus::Open) {
                 timers::touch(tx, tenant, conversation, now).await?;

@@ -219,26 +219,37 @@ pub(super) async fn set_stage(
     Ok(events)
 }
 
-/// A message reopened the conversation: a ticket in a closed status goes
-/// back to its pipeline's first open status, so the two never disagree.
-/// Returns whether the ticket moved.
-pub(super) async fn reopen(
+/// Keep a conversation's ticket in step when the conversation is closed or
+/// reopened from outside the ticket (the conversation API, a message, the
+/// inactivity timer, a workflow): closing moves the ticket to its
+/// pipeline's first closed status that needs no properties, reopening to
+/// the first open one. A ticket already in such a status stays; so does one
+/// whose pipeline has none to offer. Returns whether the ticket moved.
+pub(super) async fn follow_conversation(
     conn: &mut SqliteConnection,
     conversation: &ConversationId,
+    closed: bool,
     now: Millis,
 ) -> Result<bool> {
     let moved = sqlx::query(
         "UPDATE tickets SET updated_at = ?, stage_id = (
             SELECT o.id FROM pipeline_stages o
-            WHERE o.pipeline_id = tickets.pipeline_id AND o.closed = 0
+            WHERE o.pipeline_id = tickets.pipeline_id AND o.closed = ?
+              AND (? = 0 OR o.requires = '[]')
             ORDER BY o.position LIMIT 1)
          WHERE conversation_id = ? AND merged_into IS NULL
-           AND stage_id IN (SELECT id FROM pipeline_stages WHERE closed = 1)
+           AND stage_id IN (SELECT id FROM pipeline_stages WHERE closed = ?)
            AND EXISTS (SELECT 1 FROM pipeline_stages o
-                       WHERE o.pipeline_id = tickets.pipeline_id AND o.closed = 0)",
+                       WHERE o.pipeline_id = tickets.pipeline_id AND o.closed = ?
+                         AND (? = 0 OR o.requires = '[]'))",
     )
     .bind(now.0)
+    .bind(closed)
+    .bind(closed)
     .bind(conversation.as_str())
+    .bind(!closed)
+    .bind(closed)
+    .bind(closed)
     .execute(conn)
     .await?;
     Ok(moved.rows_affected() > 0)

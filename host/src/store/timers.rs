@@ -8,7 +8,7 @@
 use sqlx::Row;
 
 use super::events::{Origin, insert_event, insert_event_from};
-use super::{Result, Store, conversations::insert_message, opt_id};
+use super::{Result, Store, conversations::insert_message, opt_id, ticket_changes};
 use crate::domain::{
     Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, TenantId,
     TimerKind,
@@ -215,6 +215,18 @@ pub(super) async fn change_status(
     .bind(conversation.as_str())
     .execute(&mut *tx)
     .await?;
+    // A ticket's status follows its conversation's closing and reopening
+    // (the ticket's own status changes come the other way and find it
+    // already in step).
+    match change {
+        StatusChange::Close if previous != ConversationStatus::Closed => {
+            ticket_changes::follow_conversation(tx, conversation, true, now).await?;
+        }
+        StatusChange::Open if previous == ConversationStatus::Closed => {
+            ticket_changes::follow_conversation(tx, conversation, false, now).await?;
+        }
+        _ => {}
+    }
     match change {
         StatusChange::Open => {
             cancel(tx, conversation, TimerKind::SnoozeEnds, now).await?;
