@@ -14,8 +14,9 @@ use crate::notify::{self, Delivery, NotifyHandle};
 use crate::plugin::{PluginRegistry, PluginRuntime};
 use crate::routing::Router;
 use crate::routing::dispatcher::DispatchHandle;
-use crate::routing::timers::{self, TimerHandle};
+use crate::routing::timers;
 use crate::store::Store;
+use crate::worker::PassHandle;
 
 /// A running Baton: state plus the dispatcher task.
 pub struct App {
@@ -56,7 +57,7 @@ impl App {
             dispatch.handled(),
             shutdown_rx.clone(),
         ));
-        let timer_handle = Arc::new(TimerHandle::new());
+        let timer_handle = Arc::new(PassHandle::new());
         let timers = tokio::spawn(timers::run(
             store.clone(),
             dispatch.clone(),

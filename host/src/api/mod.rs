@@ -33,8 +33,8 @@ use axum::routing::{get, post, put};
 
 use crate::plugin::PluginRegistry;
 use crate::routing::dispatcher::DispatchHandle;
-use crate::routing::timers::TimerHandle;
 use crate::store::Store;
+use crate::worker::PassHandle;
 pub use error::ApiError;
 
 /// What every handler can reach.
@@ -43,7 +43,7 @@ pub struct AppState {
     pub store: Store,
     pub plugins: Arc<PluginRegistry>,
     pub dispatch: Arc<DispatchHandle>,
-    pub timers: Arc<TimerHandle>,
+    pub timers: Arc<PassHandle>,
     pub notify: Arc<crate::notify::NotifyHandle>,
     pub operator_token: Arc<str>,
 }

@@ -18,10 +18,11 @@ pub mod webhook;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use crate::domain::{Millis, NotifyChannel};
 use crate::store::{AttemptResult, Outgoing, Store};
+use crate::worker::PassHandle;
 use email::SmtpConfig;
 use stream::Hub;
 
@@ -66,39 +67,29 @@ impl Delivery {
     }
 }
 
-/// Wakes the worker, lets a caller wait for a full pass, and carries the
-/// in-app stream's hub.
+/// The worker's pass handle and the in-app stream's hub.
 pub struct NotifyHandle {
-    wake: Notify,
-    started: watch::Sender<u64>,
-    finished: watch::Sender<u64>,
+    pub passes: PassHandle,
     pub hub: Hub,
 }
 
 impl NotifyHandle {
     pub fn new() -> Self {
         Self {
-            wake: Notify::new(),
-            started: watch::Sender::new(0),
-            finished: watch::Sender::new(0),
+            passes: PassHandle::new(),
             hub: Hub::new(),
         }
     }
 
     /// Tell the worker new deliveries may be due.
     pub fn wake(&self) {
-        self.wake.notify_one();
+        self.passes.wake();
     }
 
     /// Wait (up to `timeout`) until a pass that started after this call has
     /// finished: every delivery due by the clock now has then been tried.
     pub async fn pass(&self, timeout: Duration) -> bool {
-        let wanted = *self.started.borrow() + 1;
-        let mut finished = self.finished.subscribe();
-        self.wake.notify_one();
-        tokio::time::timeout(timeout, finished.wait_for(|done| *done >= wanted))
-            .await
-            .is_ok()
+        self.passes.pass(timeout).await
     }
 }
 
@@ -121,9 +112,10 @@ pub async fn run(
         if *shutdown.borrow() {
             return;
         }
-        handle.started.send_modify(|n| *n += 1);
-        deliver_due(&store, &delivery, &handle.hub).await;
-        handle.finished.send_modify(|n| *n += 1);
+        handle
+            .passes
+            .run_pass(deliver_due(&store, &delivery, &handle.hub))
+            .await;
         let next = match store.next_delivery_due().await {
             Ok(next) => next,
             Err(error) => {
@@ -134,7 +126,7 @@ pub async fn run(
         let deadline = next.unwrap_or(Millis(i64::MAX));
         tokio::select! {
             _ = store.clock().sleep_until(deadline, POLL) => {}
-            _ = handle.wake.notified() => {}
+            _ = handle.passes.woken() => {}
             _ = dispatched.changed() => {}
             _ = shutdown.changed() => {}
         }

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 use super::dispatcher::DispatchHandle;
 use crate::domain::Millis;
 use crate::store::Store;
+use crate::worker::PassHandle;
 
 /// Longest real time between two looks at the timer table: timers set by
 /// another process sharing the database are noticed within this.
@@ -17,56 +18,18 @@ const POLL: Duration = Duration::from_secs(1);
 /// Timers fired per round trip.
 const BATCH: u32 = 100;
 
-/// Wakes the worker, and lets a caller wait for a full pass.
-pub struct TimerHandle {
-    wake: Notify,
-    /// Passes started and finished, so a caller can wait for a pass that
-    /// began after its request.
-    started: watch::Sender<u64>,
-    finished: watch::Sender<u64>,
-}
-
-impl TimerHandle {
-    pub fn new() -> Self {
-        Self {
-            wake: Notify::new(),
-            started: watch::Sender::new(0),
-            finished: watch::Sender::new(0),
-        }
-    }
-
-    /// Wait (up to `timeout`) until a pass that started after this call has
-    /// finished: every timer due by the clock now has then been fired.
-    pub async fn pass(&self, timeout: Duration) -> bool {
-        let wanted = *self.started.borrow() + 1;
-        let mut finished = self.finished.subscribe();
-        self.wake.notify_one();
-        tokio::time::timeout(timeout, finished.wait_for(|done| *done >= wanted))
-            .await
-            .is_ok()
-    }
-}
-
-impl Default for TimerHandle {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// Run until `shutdown` is set.
 pub async fn run(
     store: Store,
     dispatch: Arc<DispatchHandle>,
-    handle: Arc<TimerHandle>,
+    handle: Arc<PassHandle>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
         if *shutdown.borrow() {
             return;
         }
-        handle.started.send_modify(|n| *n += 1);
-        let fired = fire_due(&store).await;
-        handle.finished.send_modify(|n| *n += 1);
+        let fired = handle.run_pass(fire_due(&store)).await;
         if fired > 0 {
             dispatch.wake();
         }
@@ -82,7 +45,7 @@ pub async fn run(
         let deadline = next.unwrap_or(Millis(i64::MAX));
         tokio::select! {
             _ = clock.sleep_until(deadline, POLL) => {}
-            _ = handle.wake.notified() => {}
+            _ = handle.woken() => {}
             _ = shutdown.changed() => {}
         }
     }
