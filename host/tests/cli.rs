@@ -147,7 +147,7 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     );
     let (out, err) = text(&tested);
     assert!(tested.status.success(), "{out}{err}");
-    assert!(out.contains("2 cases, all as expected"), "{out}");
+    assert!(out.contains("2 run, 2 checked"), "{out}");
     assert!(
         out.contains("fuel: ") && out.contains("reason: fewest-first:"),
         "{out}"
@@ -250,6 +250,38 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
         "{}",
         routed[2]
     );
+
+    // Record the waiting conversation as the server sees it, and replay it
+    // against the component: without max_open, someone would take it.
+    let waiting = routed[2]["id"].as_str().expect("id");
+    let recorded = reqwest::Client::new()
+        .get(format!("{base}/v1/conversations/{waiting}/cases"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    let file = work.path().join("recorded.json");
+    std::fs::write(&file, recorded).expect("write");
+    let replayed = baton(
+        &[
+            "plugin",
+            "test",
+            &component,
+            "--events",
+            file.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    let (out, err) = text(&replayed);
+    assert!(replayed.status.success(), "{out}{err}");
+    assert!(
+        out.contains("skip workflow:") && out.contains("1 run, 0 checked"),
+        "{out}"
+    );
+    assert!(out.contains(r#"answer: {"Assign""#), "{out}");
 }
 
 #[test]

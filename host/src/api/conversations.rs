@@ -418,3 +418,22 @@ pub(super) async fn accept(
         }
     }
 }
+
+/// The conversation as plugins would see it now, as cases for
+/// `baton plugin test` (one per kind of plugin; add `expect` to check).
+pub(super) async fn cases(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<Value>>, ApiError> {
+    let id = conversation_id(&id)?;
+    let conversation = state
+        .store
+        .get_conversation(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
+    let limits = state.plugins.runtime().limits();
+    Ok(Json(
+        crate::routing::recording::cases(&state.store, limits, &conversation).await?,
+    ))
+}

@@ -101,6 +101,7 @@ pub fn router(state: AppState) -> Router {
             put(conversations::set_status),
         )
         .route("/v1/conversations/{id}/accept", post(conversations::accept))
+        .route("/v1/conversations/{id}/cases", get(conversations::cases))
         .route("/v1/queue", get(queue::list))
         .route("/v1/queue/{id}/answer", post(handling::answer))
         .route("/v1/queue/{id}/decline", post(handling::decline))

@@ -9,6 +9,7 @@ mod assign;
 pub mod dispatcher;
 mod handoff;
 pub mod queue;
+pub mod recording;
 mod rules;
 mod snapshot;
 pub mod spec;
