@@ -533,6 +533,67 @@ async fn assigned_new_chat_new_message_and_missed_chat_reach_the_right_members()
     );
 }
 
+/// A new chat rings for whoever receives it, not for every member online:
+/// the agent it is given to, each agent it is offered to, and only while
+/// nobody has it, everyone available for chats in its scope.
+#[tokio::test]
+async fn a_new_chat_rings_for_the_agents_who_receive_it_and_for_everyone_only_while_it_waits() {
+    let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
+    let key = app.tenant("Acme").await;
+    let ana = member(&app, &key, "Ana", &[], 1, "available").await;
+    let ben = member(&app, &key, "Ben", &[], 1, "available").await;
+    let chats = |agent: String| {
+        let (app, key) = (&app, &key);
+        async move {
+            let mut list: Vec<Value> = of_type(app, key, &agent, "new_chat")
+                .await
+                .iter()
+                .map(|n| n["conversation"].clone())
+                .collect();
+            list.reverse();
+            list
+        }
+    };
+
+    let first = app.conversation(&key, "first").await;
+    let took_first = assigned_agent(&first).expect("assigned");
+    let other = if took_first == ana { &ben } else { &ana };
+    let second = app.conversation(&key, "second").await;
+    assert_eq!(assigned_agent(&second).as_ref(), Some(other));
+    app.deliver().await;
+    assert_eq!(chats(took_first.clone()).await, [json!(id(&first))]);
+    assert_eq!(chats(other.clone()).await, [json!(id(&second))]);
+
+    // Both are full: the third waits, and rings for both of them.
+    let third = app.conversation(&key, "third").await;
+    assert_eq!(third["routing"], "queued", "{third}");
+    app.deliver().await;
+    assert_eq!(
+        chats(took_first.clone()).await,
+        [json!(id(&first)), json!(id(&third))]
+    );
+    assert_eq!(
+        chats(other.clone()).await,
+        [json!(id(&second)), json!(id(&third))]
+    );
+
+    // Offered to both at once: it rings for each of them.
+    app.close(&key, &id(&first)).await;
+    app.close(&key, &id(&second)).await;
+    app.close(&key, &id(&third)).await;
+    app.bind_strategy(&key, "simultaneous-offer").await;
+    let fourth = app.conversation(&key, "fourth").await;
+    assert_eq!(fourth["routing"], "offered", "{fourth}");
+    app.deliver().await;
+    for agent in [&ana, &ben] {
+        assert_eq!(
+            chats(agent.clone()).await.last(),
+            Some(&json!(id(&fourth))),
+            "{agent}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn customer_replied_new_in_team_and_reopened_reach_the_right_members() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;

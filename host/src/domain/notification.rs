@@ -16,7 +16,8 @@ text_enum!(
         NewInTeam = "new_in_team",
         /// A closed conversation of my team or mine was reopened.
         Reopened = "reopened",
-        /// A new chat arrived while I was available for chats.
+        /// A new chat rang for me: given or offered to me, or waiting while
+        /// nobody had it and I was available for chats.
         NewChat = "new_chat",
         /// A customer wrote in my chat.
         NewMessage = "new_message",

@@ -10,14 +10,14 @@
 //! | `new_message` | `message.received` from the customer in a chat | the assignee |
 //! | `new_in_team` | the conversation has a team it had not been announced in (created, queued, assigned, transferred) | the team's members |
 //! | `reopened` | `conversation.reopened` | the assignee and the team's members |
-//! | `new_chat` | a chat created for humans, or handed over by its bot | members available with chat capacity |
+//! | `new_chat` | a chat created for humans, or handed over by its bot | the agent it was assigned or offered to; while nobody has it, the members available for chats (in its team, if it has one) |
 //! | `missed_chat` | a chat closed with no agent reply (not one a bot kept) | the assignee, else the team, else every member working chats |
 
 use std::collections::BTreeSet;
 
 use crate::domain::{
     AgentId, Assignee, Author, Channel, ConversationStatus, EventKind, NotificationKind, Presence,
-    Routing,
+    Routing, TeamId,
 };
 use crate::store::{
     Change, ConversationRecord, EventRecord, MessageRecord, Notice, Store, StoreError,
@@ -26,12 +26,14 @@ use crate::store::{
 /// Longest excerpt of a customer message in a notification.
 const EXCERPT: usize = 200;
 
-/// The notifications one event causes.
+/// The notifications one event causes. `routed` is what routing decided
+/// for this event, not yet applied (`conversation` is as it was before).
 pub async fn notices(
     store: &Store,
     event: &EventRecord,
     conversation: Option<&ConversationRecord>,
     message: Option<&MessageRecord>,
+    routed: &[Change],
 ) -> Result<Vec<Change>, StoreError> {
     let Some(c) = conversation else {
         return Ok(Vec::new());
@@ -87,13 +89,20 @@ pub async fn notices(
                 None,
             );
         }
+        // The handoff was applied before its event: the conversation shows
+        // where it went.
         EventKind::ConversationHandedOver if c.channel == Channel::Chat => {
-            new_chat(store, &mut out).await?;
+            let receivers = match (assignee(c), c.routing) {
+                (Some(agent), _) => Receivers::Agents(vec![agent]),
+                (None, Routing::Offered) => Receivers::Agents(offered(store, c).await?),
+                (None, _) => Receivers::Waiting(c.team.clone()),
+            };
+            new_chat(store, &mut out, receivers).await?;
         }
         EventKind::ConversationCreated
             if c.channel == Channel::Chat && c.routing != Routing::Bot =>
         {
-            new_chat(store, &mut out).await?;
+            new_chat(store, &mut out, receivers(c, routed)).await?;
         }
         EventKind::ConversationStatusChanged
             if c.status == ConversationStatus::Closed
@@ -152,8 +161,9 @@ impl crate::routing::Router {
         event: &EventRecord,
         conversation: Option<&ConversationRecord>,
         message: Option<&MessageRecord>,
+        routed: &[Change],
     ) -> Result<Vec<Change>, StoreError> {
-        notices(self.store(), event, conversation, message).await
+        notices(self.store(), event, conversation, message, routed).await
     }
 }
 
@@ -184,16 +194,62 @@ impl Notices<'_> {
     }
 }
 
-/// A new chat: every member available with room for chats hears it once.
-async fn new_chat(store: &Store, out: &mut Notices<'_>) -> Result<(), StoreError> {
-    let c = out.conversation;
-    let who: Vec<AgentId> = store
-        .list_agents(&c.tenant_id)
+/// Who hears of a new chat.
+enum Receivers {
+    /// It rings for the agents routing gave or offered it to.
+    Agents(Vec<AgentId>),
+    /// Nobody has it yet: the members available for chats (in this team)
+    /// hear it is waiting, since one of them may make room.
+    Waiting(Option<TeamId>),
+}
+
+/// Who receives a chat routing has just decided on.
+fn receivers(c: &ConversationRecord, routed: &[Change]) -> Receivers {
+    let mut team = c.team.clone();
+    for change in routed {
+        match change {
+            Change::Assign { agent, .. } => return Receivers::Agents(vec![agent.clone()]),
+            Change::Offer { agents, .. } => return Receivers::Agents(agents.clone()),
+            Change::Queue { team: queued, .. } => team.clone_from(queued),
+            _ => {}
+        }
+    }
+    Receivers::Waiting(team)
+}
+
+async fn offered(store: &Store, c: &ConversationRecord) -> Result<Vec<AgentId>, StoreError> {
+    Ok(store
+        .offers(&c.id)
         .await?
-        .into_iter()
-        .filter(|a| a.presence == Presence::Available && a.capacity.on(Channel::Chat) > 0)
-        .map(|a| a.id)
-        .collect();
+        .iter()
+        .filter_map(|id| AgentId::parse(id).ok())
+        .collect())
+}
+
+/// A new chat: each receiver hears of it once.
+async fn new_chat(
+    store: &Store,
+    out: &mut Notices<'_>,
+    receivers: Receivers,
+) -> Result<(), StoreError> {
+    let c = out.conversation;
+    let who: Vec<AgentId> = match receivers {
+        Receivers::Agents(agents) => agents,
+        Receivers::Waiting(team) => {
+            let members = match &team {
+                Some(team) => Some(store.team_members(&c.tenant_id, team).await?),
+                None => None,
+            };
+            store
+                .list_agents(&c.tenant_id)
+                .await?
+                .into_iter()
+                .filter(|a| a.presence == Presence::Available && a.capacity.on(Channel::Chat) > 0)
+                .filter(|a| members.as_ref().is_none_or(|m| m.contains(&a.id)))
+                .map(|a| a.id)
+                .collect()
+        }
+    };
     out.push(
         NotificationKind::NewChat,
         who,

@@ -209,10 +209,10 @@ impl Router {
             }
             _ => {}
         }
-        changes.extend(
-            self.notices(event, conversation.as_ref(), message.as_ref())
-                .await?,
-        );
+        let notices = self
+            .notices(event, conversation.as_ref(), message.as_ref(), &changes)
+            .await?;
+        changes.extend(notices);
         // Workflows see the conversation as the routing left it.
         changes.extend(
             self.workflows(event, conversation.as_ref(), message.as_ref())

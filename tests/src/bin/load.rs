@@ -24,7 +24,10 @@ usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seco
   --agents N         available agents, chat capacity 1000 each (default 50)
   --max-seconds N    abort if the run takes longer than this (default 600)
   --strategy NAME    bind this built-in assignment strategy first
-                     (default: the tenant's default, round-robin)";
+                     (default: the tenant's default, round-robin)
+
+  RUST_LOG, if set, logs the server as it runs (RUST_LOG=sqlx::query=debug
+  shows every SQL statement).";
 
 /// The most chat conversations one agent may hold (the server's cap).
 const CAPACITY: u32 = 1_000;
@@ -160,6 +163,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+
+    // Off unless asked for: RUST_LOG=sqlx::query=debug shows every statement.
+    if let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("RUST_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .init();
+    }
 
     let dir = tempfile::tempdir().expect("temp dir");
     let app = Arc::new(TestApp::spawn_with(dir, SandboxLimits::default()).await);
