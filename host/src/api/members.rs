@@ -36,6 +36,22 @@ pub(super) async fn issue_token(
     ))
 }
 
+/// Revoke all of an agent's member tokens at once; requests bearing them
+/// get 401 from then on. Issue a new one to let the member back in.
+pub(super) async fn revoke_tokens(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id = agent_id(&raw)?;
+    let revoked = state
+        .store
+        .revoke_member_tokens(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
+    Ok(Json(json!({ "agent": id, "revoked": revoked })))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AccessBody {

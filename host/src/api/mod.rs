@@ -243,7 +243,10 @@ fn help_desk_routes() -> Router<AppState> {
             "/v1/settings/help-desk",
             get(inbound::get_settings).put(inbound::put_settings),
         )
-        .route("/v1/agents/{id}/tokens", post(members::issue_token))
+        .route(
+            "/v1/agents/{id}/tokens",
+            post(members::issue_token).delete(members::revoke_tokens),
+        )
         .route(
             "/v1/agents/{id}/ticket-access",
             put(members::set_ticket_access),

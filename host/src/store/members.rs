@@ -36,6 +36,24 @@ impl Store {
         Ok(Some(token))
     }
 
+    /// Revoke every token of the tenant's agent (a lost device, a member
+    /// leaving); `None` if there is no such agent, else how many went.
+    pub async fn revoke_member_tokens(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> Result<Option<u64>> {
+        if !self.agent_exists(tenant, agent).await? {
+            return Ok(None);
+        }
+        let done = sqlx::query("DELETE FROM member_tokens WHERE tenant_id = ? AND agent_id = ?")
+            .bind(tenant.as_str())
+            .bind(agent.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(Some(done.rows_affected()))
+    }
+
     /// The tenant and agent a member token belongs to.
     pub async fn member_by_token(&self, token: &str) -> Result<Option<(TenantRecord, AgentId)>> {
         let row = sqlx::query(

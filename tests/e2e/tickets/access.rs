@@ -190,6 +190,78 @@ async fn member_tokens_act_as_their_member_and_only_admins_use_the_rest_of_the_a
         )
         .await;
     assert_eq!(foreign.status, StatusCode::NOT_FOUND);
+    let foreign_revoke = desk
+        .call(
+            Method::DELETE,
+            &format!("/v1/agents/{}/tokens", ana.id),
+            &other,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(foreign_revoke.status, StatusCode::NOT_FOUND);
+    // Only an admin revokes; an agent cannot revoke anyone's tokens.
+    let by_agent = desk
+        .member_call(
+            &ana,
+            Method::DELETE,
+            &format!("/v1/agents/{}/tokens", boss.id),
+            None,
+        )
+        .await;
+    assert_eq!(by_agent.status, StatusCode::FORBIDDEN, "{by_agent:?}");
+    assert_eq!(
+        desk.member_call(&ana, Method::GET, "/v1/tickets", None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_member_token_is_refused_and_a_new_one_works() {
+    let desk = Desk::new().await;
+    let ana = desk.member("Ana", "agent", json!({})).await;
+    let ben = desk.member("Ben", "agent", json!({})).await;
+    // A second token for Ana (a second device).
+    let second = desk
+        .post(&format!("/v1/agents/{}/tokens", ana.id), json!({}))
+        .await;
+    assert_eq!(second.status, StatusCode::CREATED, "{second:?}");
+    let second = second.body["token"].as_str().expect("token").to_owned();
+
+    let revoked = desk
+        .call(
+            Method::DELETE,
+            &format!("/v1/agents/{}/tokens", ana.id),
+            &desk.key,
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::OK, "{revoked:?}");
+    assert_eq!(revoked.body["revoked"], 2);
+    for token in [ana.token.as_str(), second.as_str()] {
+        let refused = desk
+            .call(Method::GET, "/v1/tickets", token, None, None)
+            .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{refused:?}");
+    }
+    // Ben's token is untouched.
+    let other = desk
+        .member_call(&ben, Method::GET, "/v1/tickets", None)
+        .await;
+    assert_eq!(other.status, StatusCode::OK, "{other:?}");
+
+    let fresh = desk
+        .post(&format!("/v1/agents/{}/tokens", ana.id), json!({}))
+        .await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{fresh:?}");
+    let fresh = fresh.body["token"].as_str().expect("token");
+    let back = desk
+        .call(Method::GET, "/v1/tickets", fresh, None, None)
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{back:?}");
 }
 
 #[tokio::test]
