@@ -57,6 +57,11 @@ const PLUGINS: &[(&str, &str)] = &[
          (bound twice in opposite directions, a loop between workflows).",
     ),
     (
+        "stage-on-ticket",
+        "A workflow that moves each new ticket to the status whose id is its \
+         config's `stage`.",
+    ),
+    (
         "legacy-tagger",
         "A workflow built against the released `baton:plugin@0.1.0`: on \
          `conversation-created` it tags \"legacy\" and, with `{\"team\": id}`, \

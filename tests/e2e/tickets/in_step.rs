@@ -247,3 +247,96 @@ async fn assign_by_source_gives_new_tickets_from_a_source_to_their_agent() {
         "the web ticket matched no route: {runs}"
     );
 }
+
+/// A workflow's `set-stage` moves a new ticket within its pipeline, but only
+/// to one of that pipeline's statuses, and a conditional status only with
+/// its properties set: otherwise the run is recorded with why, and the
+/// ticket stays where it was.
+#[tokio::test]
+async fn a_workflow_moves_a_new_ticket_only_to_a_status_it_may_enter() {
+    let desk = Desk::new().await;
+    let pipeline = desk
+        .post(
+            "/v1/pipelines",
+            json!({"name": "Repairs", "statuses": [
+                {"name": "Open"},
+                {"name": "Triaged"},
+                {"name": "Resolved", "closed": true, "requires": ["resolution"]}
+            ]}),
+        )
+        .await
+        .body;
+    let uploaded = desk
+        .app
+        .upload(&desk.key, baton_e2e::plugins::STAGE_ON_TICKET)
+        .await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+    let plugin = id(&uploaded.body);
+    let status = |name: &str| super::status(&pipeline, name);
+    let bind_to = |stage: String| {
+        let (desk, plugin) = (&desk, &plugin);
+        async move {
+            let reply = desk
+                .app
+                .put(
+                    "/v1/routing/workflows",
+                    &desk.key,
+                    json!({"workflows": [{"plugin": plugin, "config": {"stage": stage}}]}),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+        }
+    };
+    let new_ticket = |name: &'static str, properties: Value| {
+        let (desk, pipeline) = (&desk, &pipeline);
+        let open = super::status(pipeline, "Open");
+        async move {
+            let made = desk
+                .post(
+                    "/v1/tickets",
+                    json!({"name": name, "pipeline": id(pipeline), "status": open,
+                           "properties": properties}),
+                )
+                .await;
+            assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+            desk.app.settle().await;
+            desk.fetch(&id(&made.body)).await
+        }
+    };
+    let last_error = || async {
+        let runs = desk.get("/v1/workflows/runs").await.body;
+        runs.as_array()
+            .and_then(|all| all.iter().find(|r| !r["error"].is_null()).cloned())
+            .map(|r| r["error"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+
+    bind_to(status("Triaged")).await;
+    let moved = new_ticket("Cracked case", json!({})).await;
+    assert_eq!(moved["status_name"], "Triaged", "{moved}");
+    assert_eq!(last_error().await, "", "no run failed yet");
+
+    bind_to(status("Resolved")).await;
+    let held = new_ticket("Dead battery", json!({})).await;
+    assert_eq!(held["status_name"], "Open", "{held}");
+    assert_eq!(held["conversation_status"], "open");
+    let why = last_error().await;
+    assert!(why.contains("resolution"), "{why}");
+    // With the property set, the same workflow may close it.
+    let done = new_ticket("Loose hinge", json!({"resolution": "tightened"})).await;
+    assert_eq!(done["status_name"], "Resolved", "{done}");
+    assert_eq!(done["conversation_status"], "closed");
+
+    // A status of another pipeline is refused.
+    let all = desk.get("/v1/pipelines").await.body;
+    let other = all
+        .as_array()
+        .and_then(|list| list.iter().find(|p| p["id"] != pipeline["id"]))
+        .expect("the default pipeline")
+        .clone();
+    bind_to(super::status(&other, "New")).await;
+    let elsewhere = new_ticket("Stuck key", json!({})).await;
+    assert_eq!(elsewhere["status_name"], "Open", "{elsewhere}");
+    let why = last_error().await;
+    assert!(why.contains("not a status"), "{why}");
+}
