@@ -8,7 +8,8 @@ mod manage;
 mod manual;
 mod thread;
 
-use baton_e2e::{Reply, TestApp};
+use baton_e2e::receivers::SmtpSink;
+use baton_e2e::{MONDAY_0000_UTC, Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -47,6 +48,13 @@ fn status(pipeline: &Value, name: &str) -> String {
 impl Desk {
     async fn new() -> Self {
         let app = TestApp::spawn().await;
+        let key = app.tenant("Acme").await;
+        Self { app, key }
+    }
+
+    /// A desk that sends its e-mail through `sink`.
+    async fn with_smtp(sink: &SmtpSink) -> Self {
+        let app = TestApp::spawn_with_smtp(MONDAY_0000_UTC, &sink.url()).await;
         let key = app.tenant("Acme").await;
         Self { app, key }
     }

@@ -104,6 +104,8 @@ pub(super) async fn reply(
         .store
         .reply(tenant, &ticket, &author.id, reply)
         .await?;
+    // Its e-mail to the contact is queued: send it now, not at the next poll.
+    state.notify.wake();
     if let Some(event) = event {
         state.dispatch.wait_for(event, ROUTING_WAIT).await;
     }

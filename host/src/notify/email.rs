@@ -1,6 +1,7 @@
 //! E-mail through SMTP: a small client speaking plain SMTP (EHLO or HELO,
-//! MAIL, RCPT, DATA, QUIT) to the relay in `BATON_SMTP_URL`. The
-//! `Message-ID` is made from the notification id, so a mailbox or filter
+//! MAIL, RCPT, DATA, QUIT) to the relay in `BATON_SMTP_URL`, for member
+//! notifications and for ticket replies to customers. The `Message-ID` is
+//! made from the notification's or the reply's id, so a mailbox or filter
 //! can drop the copy a retry after a crash sends again.
 
 use std::time::Duration;
@@ -9,7 +10,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use super::SEND_TIMEOUT;
-use crate::store::Outgoing;
+use crate::store::{Outgoing, OutgoingMail};
 
 /// Where mail goes, and who it is from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,6 +123,40 @@ pub fn compose(config: &SmtpConfig, out: &Outgoing, date: &str) -> String {
         "Content-Type: text/plain; charset=utf-8".to_owned(),
         "Content-Transfer-Encoding: 8bit".to_owned(),
     ];
+    assemble(&headers, &body)
+}
+
+/// A ticket reply as the customer receives it: from the help desk (the
+/// tenant's name), with the reply's Message-ID and, when it answers one of
+/// the customer's e-mails, `In-Reply-To` and `References`, so mail clients
+/// thread it and the customer's answer comes back to the ticket.
+pub fn compose_reply(config: &SmtpConfig, mail: &OutgoingMail, date: &str) -> String {
+    let to = match &mail.to_name {
+        Some(name) => format!("{} <{}>", header_text(name), mail.to_address),
+        None => format!("<{}>", mail.to_address),
+    };
+    let mut headers = vec![
+        format!("From: {} <{}>", header_text(&mail.from_name), config.from),
+        format!("To: {to}"),
+        format!("Subject: {}", header_text(&mail.subject)),
+        format!("Date: {date}"),
+        format!("Message-ID: {}", mail.email_message_id),
+    ];
+    if let Some(parent) = &mail.in_reply_to {
+        headers.push(format!("In-Reply-To: {parent}"));
+        headers.push(format!("References: {parent}"));
+    }
+    headers.extend([
+        format!("X-Baton-Message-Id: {}", mail.message),
+        "MIME-Version: 1.0".to_owned(),
+        "Content-Type: text/plain; charset=utf-8".to_owned(),
+        "Content-Transfer-Encoding: 8bit".to_owned(),
+    ]);
+    assemble(&headers, &mail.body)
+}
+
+/// Headers, a blank line, then the body with CRLF line ends.
+fn assemble(headers: &[String], body: &str) -> String {
     let mut message = headers.join("\r\n");
     message.push_str("\r\n\r\n");
     for line in body.lines() {
@@ -174,7 +209,21 @@ pub async fn send(config: &SmtpConfig, out: &Outgoing) -> Result<(), SmtpError> 
     }
     let date = rfc2822(out.notification.created_at);
     let message = compose(config, out, &date);
-    tokio::time::timeout(SEND_TIMEOUT, exchange(config, &out.agent_email, &message))
+    deliver(config, &out.agent_email, &message).await
+}
+
+/// Send one ticket reply to its contact.
+pub async fn send_reply(config: &SmtpConfig, mail: &OutgoingMail) -> Result<(), SmtpError> {
+    if !valid_address(&mail.to_address) {
+        return Err(SmtpError::Recipient(mail.to_address.clone()));
+    }
+    let date = rfc2822(mail.created_at);
+    let message = compose_reply(config, mail, &date);
+    deliver(config, &mail.to_address, &message).await
+}
+
+async fn deliver(config: &SmtpConfig, to: &str, message: &str) -> Result<(), SmtpError> {
+    tokio::time::timeout(SEND_TIMEOUT, exchange(config, to, message))
         .await
         .map_err(|_| SmtpError::Timeout(SEND_TIMEOUT))?
 }

@@ -5,10 +5,12 @@
 //! event's outcome (the outbox). This module's worker then claims due
 //! deliveries by the store's clock and sends them: in-app to the live
 //! stream ([`stream`]), e-mail through SMTP ([`email`]), the chat and push
-//! webhooks as signed HTTP posts ([`webhook`]). A failed attempt is retried
-//! with exponential backoff, up to [`MAX_ATTEMPTS`]. Every channel carries
-//! the notification's id, so a receiver de-duplicates the repeat that a
-//! crash between sending and marking causes (at-least-once delivery).
+//! webhooks as signed HTTP posts ([`webhook`]). The same worker sends the
+//! e-mails of ticket replies to customers, from their own outbox. A failed
+//! attempt is retried with exponential backoff, up to [`MAX_ATTEMPTS`].
+//! Every channel carries the notification's id, so a receiver
+//! de-duplicates the repeat that a crash between sending and marking
+//! causes (at-least-once delivery).
 
 pub mod email;
 pub mod events;
@@ -116,9 +118,9 @@ pub async fn run(
             .passes
             .run_pass(deliver_due(&store, &delivery, &handle.hub))
             .await;
-        let next = match store.next_delivery_due().await {
-            Ok(next) => next,
-            Err(error) => {
+        let next = match (store.next_delivery_due().await, store.next_mail_due().await) {
+            (Ok(a), Ok(b)) => a.into_iter().chain(b).min(),
+            (Err(error), _) | (_, Err(error)) => {
                 tracing::error!(%error, "reading the notification outbox failed");
                 None
             }
@@ -133,8 +135,19 @@ pub async fn run(
     }
 }
 
-/// Try every delivery due now, once each.
+/// Try every delivery and reply e-mail due now, once each.
 async fn deliver_due(store: &Store, delivery: &Delivery, hub: &Hub) {
+    deliver_notifications(store, delivery, hub).await;
+    deliver_mail(store, delivery).await;
+}
+
+/// The retry time of an attempt made after `attempts` earlier ones.
+fn retry_at(store: &Store, attempts: u32) -> Millis {
+    let wait = i64::try_from(backoff(attempts + 1).as_millis()).unwrap_or(i64::MAX);
+    Millis(store.now().0.saturating_add(wait))
+}
+
+async fn deliver_notifications(store: &Store, delivery: &Delivery, hub: &Hub) {
     let mut seen = std::collections::HashSet::new();
     loop {
         let due = match store.due_deliveries(BATCH).await {
@@ -151,12 +164,7 @@ async fn deliver_due(store: &Store, delivery: &Delivery, hub: &Hub) {
             return;
         }
         for (id, attempts) in fresh {
-            let retry_at = Millis(
-                store
-                    .now()
-                    .0
-                    .saturating_add(i64::try_from(backoff(attempts + 1).as_millis()).unwrap_or(0)),
-            );
+            let retry_at = retry_at(store, attempts);
             let outgoing = match store.claim_delivery(id, attempts, retry_at).await {
                 Ok(Some(outgoing)) => outgoing,
                 Ok(None) => continue,
@@ -180,6 +188,56 @@ async fn deliver_due(store: &Store, delivery: &Delivery, hub: &Hub) {
                 // Left pending: it is sent again at its retry time, and the
                 // receiver de-duplicates by the notification id.
                 tracing::error!(delivery = id, %error, "recording a delivery failed");
+            }
+        }
+    }
+}
+
+/// Ticket replies to customers: the same claims, retries and records as
+/// notification deliveries, through the same SMTP relay.
+async fn deliver_mail(store: &Store, delivery: &Delivery) {
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let due = match store.due_mail(BATCH).await {
+            Ok(due) => due,
+            Err(error) => {
+                tracing::error!(%error, "reading due reply e-mails failed");
+                return;
+            }
+        };
+        let fresh: Vec<_> = due.into_iter().filter(|(id, _)| seen.insert(*id)).collect();
+        if fresh.is_empty() {
+            return;
+        }
+        for (id, attempts) in fresh {
+            let mail = match store
+                .claim_mail(id, attempts, retry_at(store, attempts))
+                .await
+            {
+                Ok(Some(mail)) => mail,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::error!(mail = id, %error, "claiming a reply e-mail failed");
+                    return;
+                }
+            };
+            let result = match &delivery.smtp {
+                None => AttemptResult::Skipped("no SMTP server is configured".into()),
+                Some(smtp) => match email::send_reply(smtp, &mail).await {
+                    Ok(()) => AttemptResult::Delivered,
+                    Err(error) => AttemptResult::Failed {
+                        error: error.to_string(),
+                        give_up: mail.attempt >= MAX_ATTEMPTS,
+                    },
+                },
+            };
+            if let AttemptResult::Failed { error, give_up } = &result {
+                tracing::warn!(mail = id, attempt = mail.attempt, give_up, %error, "reply e-mail failed");
+            }
+            if let Err(error) = store.finish_mail(id, &result).await {
+                // Left pending: sent again at its retry time under the same
+                // Message-ID, which the receiving side de-duplicates by.
+                tracing::error!(mail = id, %error, "recording a reply e-mail failed");
             }
         }
     }

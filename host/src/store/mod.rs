@@ -15,6 +15,7 @@ mod lifecycle;
 mod members;
 mod notifications;
 mod offers;
+mod outbound_mail;
 mod outcome;
 mod pipelines;
 mod plugins;
@@ -53,6 +54,7 @@ pub use notifications::{
     AttemptResult, DeliveryRecord, Notice, NotificationRecord, NotifySettings, Outgoing,
 };
 pub use offers::AcceptRefusal;
+pub use outbound_mail::OutgoingMail;
 pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};
 pub use tenants::TenantRecord;

@@ -570,19 +570,7 @@ impl Store {
     /// Record how an attempt ended.
     pub async fn finish_delivery(&self, delivery: i64, result: &AttemptResult) -> Result<()> {
         let now = self.now();
-        let (state, error, delivered) = match result {
-            AttemptResult::Delivered => (DeliveryState::Delivered, None, Some(now.0)),
-            AttemptResult::Skipped(reason) => (DeliveryState::Skipped, Some(reason.as_str()), None),
-            AttemptResult::Failed { error, give_up } => (
-                if *give_up {
-                    DeliveryState::Failed
-                } else {
-                    DeliveryState::Pending
-                },
-                Some(error.as_str()),
-                None,
-            ),
-        };
+        let (state, error, delivered) = attempt_outcome(result, now);
         sqlx::query(
             "UPDATE notification_deliveries SET state = ?, last_error = ?, delivered_at = ?,
                 updated_at = ?
@@ -638,6 +626,27 @@ impl Store {
         Ok(row
             .filter(|r| r.get::<String, _>("decided_by") == "agent")
             .and_then(|r| opt_id(r.get("assignee_id"), |s| AgentId::parse(s).ok())))
+    }
+}
+
+/// What an attempt leaves in its row: the state, the error, and when it
+/// was delivered.
+pub(super) fn attempt_outcome(
+    result: &AttemptResult,
+    now: Millis,
+) -> (DeliveryState, Option<&str>, Option<i64>) {
+    match result {
+        AttemptResult::Delivered => (DeliveryState::Delivered, None, Some(now.0)),
+        AttemptResult::Skipped(reason) => (DeliveryState::Skipped, Some(reason.as_str()), None),
+        AttemptResult::Failed { error, give_up } => (
+            if *give_up {
+                DeliveryState::Failed
+            } else {
+                DeliveryState::Pending
+            },
+            Some(error.as_str()),
+            None,
+        ),
     }
 }
 

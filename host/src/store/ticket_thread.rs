@@ -3,7 +3,8 @@
 
 use sqlx::{Row, SqliteConnection};
 
-use super::notifications::{self, Notice};
+use super::notifications::{self, DeliveryRecord, Notice};
+use super::outbound_mail::{self, mail_delivery};
 use super::pipelines::StageRecord;
 use super::ticket_changes::{follow_in, set_stage, write_events};
 use super::tickets::TicketRecord;
@@ -30,10 +31,16 @@ pub struct ThreadMessage {
     /// The message this one answers.
     pub reply_to: Option<MessageId>,
     pub created_at: Millis,
+    /// How the reply's e-mail to the contact went, for replies e-mailed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_delivery: Option<DeliveryRecord>,
 }
 
-const COLUMNS: &str =
-    "id, author, agent_id, body, internal, email_message_id, reply_to, created_at";
+/// A message with its e-mail delivery, if it was e-mailed.
+const FROM: &str = "messages m LEFT JOIN outbound_mail o ON o.message_id = m.id";
+const COLUMNS: &str = "m.id, m.author, m.agent_id, m.body, m.internal, m.email_message_id,
+    m.reply_to, m.created_at, o.state AS mail_state, o.attempts AS mail_attempts,
+    o.last_error AS mail_error, o.delivered_at AS mail_delivered_at, o.due_at AS mail_due_at";
 
 fn thread_row(row: &sqlx::sqlite::SqliteRow) -> Option<ThreadMessage> {
     Some(ThreadMessage {
@@ -45,11 +52,12 @@ fn thread_row(row: &sqlx::sqlite::SqliteRow) -> Option<ThreadMessage> {
         email_message_id: row.get("email_message_id"),
         reply_to: opt_id(row.get("reply_to"), |s| MessageId::parse(s).ok()),
         created_at: Millis(row.get("created_at")),
+        email_delivery: mail_delivery(row),
     })
 }
 
 async fn message_in(conn: &mut SqliteConnection, id: &MessageId) -> Result<Option<ThreadMessage>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM messages WHERE id = ?"))
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?"))
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -72,8 +80,8 @@ impl Store {
     /// The whole thread, public messages and comments, oldest first.
     pub async fn thread(&self, conversation: &ConversationId) -> Result<Vec<ThreadMessage>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM messages WHERE conversation_id = ?
-             ORDER BY created_at, id LIMIT ?"
+            "SELECT {COLUMNS} FROM {FROM} WHERE m.conversation_id = ?
+             ORDER BY m.created_at, m.id LIMIT ?"
         ))
         .bind(conversation.as_str())
         .bind(MAX_THREAD)
@@ -85,7 +93,8 @@ impl Store {
     /// Send a reply from `author`, in one transaction with the status
     /// change and properties that come with it; sending removes the
     /// author's draft. The reply gets its own Message-ID, so the customer's
-    /// answer to it finds this ticket. Returns it and the last event.
+    /// answer to it finds this ticket, and is queued for e-mail to the
+    /// contact (not on a chat ticket). Returns it and the last event.
     pub async fn reply(
         &self,
         tenant: &TenantId,
@@ -126,6 +135,8 @@ impl Store {
         .bind(message.id.as_str())
         .execute(&mut *tx)
         .await?;
+        outbound_mail::queue_reply(&mut tx, tenant, ticket, &message.id, reply_to.as_ref(), now)
+            .await?;
         if let Some(properties) = &reply.properties {
             sqlx::query("UPDATE tickets SET properties = ?, updated_at = ? WHERE id = ?")
                 .bind(properties.to_json())

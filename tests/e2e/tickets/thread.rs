@@ -3,6 +3,8 @@
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use baton_e2e::receivers::SmtpSink;
+
 use super::{Desk, field, id, status};
 
 #[tokio::test]
@@ -326,4 +328,137 @@ async fn a_comment_mention_notifies_with_a_link_and_never_reaches_the_customer()
         .to_string();
     assert!(customer.contains("My parcel is late"), "{customer}");
     assert!(!customer.contains("reseller"), "{customer}");
+}
+
+/// A reply reaches the contact by e-mail, threaded under the message it
+/// answers; the customer's answer to it comes back to the ticket; the
+/// ticket shows how each e-mail went. A chat ticket's reply stays in the
+/// chat, and without SMTP the e-mail is recorded as skipped.
+#[tokio::test]
+async fn a_reply_is_emailed_to_the_contact_in_its_thread_and_the_answer_comes_back() {
+    let sink = SmtpSink::start().await;
+    let desk = Desk::with_smtp(&sink).await;
+    let ana = desk
+        .member("Ana", "agent", json!({"ticket_access": "all"}))
+        .await;
+    let asked = desk
+        .email("<m1@mail.example.com>", None, "My invoice is wrong")
+        .await;
+    assert_eq!(asked.status, StatusCode::CREATED, "{asked:?}");
+    let ticket = id(&asked.body["ticket"]);
+    let path = format!("/v1/tickets/{ticket}/replies");
+
+    let sent = desk
+        .member_call(
+            &ana,
+            Method::POST,
+            &path,
+            Some(json!({"body": "Sorry, fixed.\n.Next line starts with a dot"})),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{sent:?}");
+    assert_eq!(sent.body["message"]["email_delivery"]["state"], "pending");
+    let reply_id = sent.body["message"]["email_message_id"]
+        .as_str()
+        .expect("Message-ID")
+        .to_owned();
+    desk.app.deliver().await;
+
+    let mail = sink.wait_for(1).await;
+    let to_kim: Vec<_> = mail
+        .iter()
+        .filter(|m| m.to == ["kim@example.com"])
+        .collect();
+    assert_eq!(to_kim.len(), 1, "{mail:?}");
+    let reply = to_kim[0];
+    assert_eq!(
+        reply.header("From").as_deref(),
+        Some("Acme <baton@example.com>")
+    );
+    assert_eq!(reply.header("To").as_deref(), Some("Kim <kim@example.com>"));
+    assert_eq!(
+        reply.header("Subject").as_deref(),
+        Some("Re: Broken invoice")
+    );
+    assert_eq!(reply.header("Message-ID"), Some(reply_id.clone()));
+    assert_eq!(
+        reply.header("In-Reply-To").as_deref(),
+        Some("<m1@mail.example.com>")
+    );
+    assert_eq!(
+        reply.body(),
+        "Sorry, fixed.\r\n.Next line starts with a dot\r\n",
+        "dot-stuffing undone by the sink"
+    );
+    let shown = desk.fetch(&ticket).await;
+    let delivery = &shown["messages"][1]["email_delivery"];
+    assert_eq!(delivery["state"], "delivered", "{shown}");
+    assert_eq!(delivery["attempts"], 1);
+    assert!(
+        shown["messages"][0].get("email_delivery").is_none(),
+        "the customer's own message was not sent"
+    );
+
+    // Kim's answer to the e-mail joins the ticket.
+    let back = desk
+        .email("<m2@mail.example.com>", Some(&reply_id), "Thanks!")
+        .await;
+    assert_eq!(back.body["outcome"], "threaded", "{back:?}");
+    assert_eq!(id(&back.body["ticket"]), ticket);
+
+    // A chat ticket's customer reads the reply in the chat: no e-mail.
+    let connect = desk
+        .app
+        .put(
+            "/v1/settings/help-desk",
+            &desk.key,
+            json!({"channels": ["chat", "email"]}),
+        )
+        .await;
+    assert_eq!(connect.status, StatusCode::OK, "{connect:?}");
+    let chat = desk.app.conversation_on(&desk.key, "chat", "hello").await;
+    let chat_ticket = chat["ticket"].as_str().expect("a chat ticket").to_owned();
+    let answered = desk
+        .member_call(
+            &ana,
+            Method::POST,
+            &format!("/v1/tickets/{chat_ticket}/replies"),
+            Some(json!({"body": "Hello from the desk"})),
+        )
+        .await;
+    assert_eq!(answered.status, StatusCode::CREATED, "{answered:?}");
+    assert!(
+        answered.body["message"].get("email_delivery").is_none(),
+        "{answered:?}"
+    );
+    desk.app.deliver().await;
+    assert!(
+        sink.messages()
+            .iter()
+            .all(|m| !m.body().contains("Hello from the desk")),
+        "no e-mail for a chat ticket"
+    );
+}
+
+#[tokio::test]
+async fn without_smtp_a_replys_email_is_recorded_as_skipped() {
+    let desk = Desk::new().await;
+    let ana = desk
+        .member("Ana", "agent", json!({"ticket_access": "all"}))
+        .await;
+    let asked = desk.email("<s1@mail.example.com>", None, "Hello").await;
+    let ticket = id(&asked.body["ticket"]);
+    let sent = desk
+        .member_call(
+            &ana,
+            Method::POST,
+            &format!("/v1/tickets/{ticket}/replies"),
+            Some(json!({"body": "Hi Kim"})),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::CREATED, "{sent:?}");
+    desk.app.deliver().await;
+    let delivery = &desk.fetch(&ticket).await["messages"][1]["email_delivery"];
+    assert_eq!(delivery["state"], "skipped", "{delivery}");
+    assert_eq!(delivery["last_error"], "no SMTP server is configured");
 }
