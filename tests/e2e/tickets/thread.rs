@@ -461,4 +461,22 @@ async fn without_smtp_a_replys_email_is_recorded_as_skipped() {
     let delivery = &desk.fetch(&ticket).await["messages"][1]["email_delivery"];
     assert_eq!(delivery["state"], "skipped", "{delivery}");
     assert_eq!(delivery["last_error"], "no SMTP server is configured");
+
+    // Deleting the conversation for good takes its e-mail record with it.
+    let boss = desk.member("Boss", "admin", json!({})).await;
+    let conversation = desk.fetch(&ticket).await["conversation"]
+        .as_str()
+        .expect("conversation")
+        .to_owned();
+    let deleted = desk
+        .member_call(
+            &boss,
+            Method::DELETE,
+            &format!("/v1/conversations/{conversation}"),
+            Some(json!({"confirm": conversation})),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{deleted:?}");
+    let gone = desk.get(&format!("/v1/tickets/{ticket}")).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{gone:?}");
 }
