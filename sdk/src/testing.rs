@@ -610,10 +610,15 @@ pub fn write_cases(path: impl AsRef<Path>, cases: &[Case]) -> Result<(), String>
 /// native logic and the component agree.
 ///
 /// ```no_run
+/// # use baton_sdk::{AssignmentDecision, AssignmentRequest, Manifest, PluginError, PluginKind};
 /// # struct MyStrategy;
 /// # impl baton_sdk::AssignmentStrategy for MyStrategy {
-/// #     fn describe() -> baton_sdk::Manifest { unimplemented!() }
-/// #     fn decide(_: baton_sdk::AssignmentRequest) -> Result<baton_sdk::AssignmentDecision, baton_sdk::PluginError> { unimplemented!() }
+/// #     fn describe() -> Manifest {
+/// #         Manifest::new("queue-all", "0.1.0", PluginKind::AssignmentStrategy)
+/// #     }
+/// #     fn decide(_: AssignmentRequest) -> Result<AssignmentDecision, PluginError> {
+/// #         Ok(AssignmentDecision::Queue("queue-all: everything waits".into()))
+/// #     }
 /// # }
 /// use baton_sdk::testing::{Strategy, assert_cases};
 /// assert_cases::<Strategy<MyStrategy>>("events.json");

@@ -23,7 +23,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::domain::{Millis, NotifyChannel};
-use crate::store::{AttemptResult, Outgoing, Store};
+use crate::store::{AttemptResult, Outgoing, Store, StoreError};
 use crate::worker::PassHandle;
 use email::SmtpConfig;
 use stream::Hub;
@@ -137,8 +137,17 @@ pub async fn run(
 
 /// Try every delivery and reply e-mail due now, once each.
 async fn deliver_due(store: &Store, delivery: &Delivery, hub: &Hub) {
-    deliver_notifications(store, delivery, hub).await;
-    deliver_mail(store, delivery).await;
+    for outbox in [Outbox::Notifications, Outbox::ReplyMail] {
+        each_due(store, delivery, hub, outbox).await;
+    }
+}
+
+/// The two outboxes the worker sends from.
+#[derive(Debug, Clone, Copy)]
+enum Outbox {
+    Notifications,
+    /// Ticket replies to customers, through the same SMTP relay.
+    ReplyMail,
 }
 
 /// The retry time of an attempt made after `attempts` earlier ones.
@@ -147,13 +156,18 @@ fn retry_at(store: &Store, attempts: u32) -> Millis {
     Millis(store.now().0.saturating_add(wait))
 }
 
-async fn deliver_notifications(store: &Store, delivery: &Delivery, hub: &Hub) {
+/// Every row of one outbox due now, once each.
+async fn each_due(store: &Store, delivery: &Delivery, hub: &Hub, outbox: Outbox) {
     let mut seen = std::collections::HashSet::new();
     loop {
-        let due = match store.due_deliveries(BATCH).await {
+        let due = match outbox {
+            Outbox::Notifications => store.due_deliveries(BATCH).await,
+            Outbox::ReplyMail => store.due_mail(BATCH).await,
+        };
+        let due = match due {
             Ok(due) => due,
             Err(error) => {
-                tracing::error!(%error, "reading due deliveries failed");
+                tracing::error!(?outbox, %error, "reading due rows failed");
                 return;
             }
         };
@@ -165,82 +179,81 @@ async fn deliver_notifications(store: &Store, delivery: &Delivery, hub: &Hub) {
         }
         for (id, attempts) in fresh {
             let retry_at = retry_at(store, attempts);
-            let outgoing = match store.claim_delivery(id, attempts, retry_at).await {
-                Ok(Some(outgoing)) => outgoing,
-                Ok(None) => continue,
-                Err(error) => {
-                    tracing::error!(delivery = id, %error, "claiming a delivery failed");
-                    return;
+            let claimed = match outbox {
+                Outbox::Notifications => {
+                    attempt_notification(store, delivery, hub, id, attempts, retry_at).await
                 }
+                Outbox::ReplyMail => attempt_mail(store, delivery, id, attempts, retry_at).await,
             };
-            let result = send(store, delivery, hub, &outgoing).await;
-            if let AttemptResult::Failed { error, give_up } = &result {
-                tracing::warn!(
-                    delivery = id,
-                    channel = %outgoing.channel,
-                    attempt = outgoing.attempt,
-                    give_up,
-                    %error,
-                    "notification delivery failed"
-                );
-            }
-            if let Err(error) = store.finish_delivery(id, &result).await {
-                // Left pending: it is sent again at its retry time, and the
-                // receiver de-duplicates by the notification id.
-                tracing::error!(delivery = id, %error, "recording a delivery failed");
+            if let Err(error) = claimed {
+                tracing::error!(?outbox, row = id, %error, "claiming a row failed");
+                return;
             }
         }
     }
 }
 
-/// Ticket replies to customers: the same claims, retries and records as
-/// notification deliveries, through the same SMTP relay.
-async fn deliver_mail(store: &Store, delivery: &Delivery) {
-    let mut seen = std::collections::HashSet::new();
-    loop {
-        let due = match store.due_mail(BATCH).await {
-            Ok(due) => due,
-            Err(error) => {
-                tracing::error!(%error, "reading due reply e-mails failed");
-                return;
-            }
-        };
-        let fresh: Vec<_> = due.into_iter().filter(|(id, _)| seen.insert(*id)).collect();
-        if fresh.is_empty() {
-            return;
-        }
-        for (id, attempts) in fresh {
-            let mail = match store
-                .claim_mail(id, attempts, retry_at(store, attempts))
-                .await
-            {
-                Ok(Some(mail)) => mail,
-                Ok(None) => continue,
-                Err(error) => {
-                    tracing::error!(mail = id, %error, "claiming a reply e-mail failed");
-                    return;
-                }
-            };
-            let result = match &delivery.smtp {
-                None => AttemptResult::Skipped("no SMTP server is configured".into()),
-                Some(smtp) => match email::send_reply(smtp, &mail).await {
-                    Ok(()) => AttemptResult::Delivered,
-                    Err(error) => AttemptResult::Failed {
-                        error: error.to_string(),
-                        give_up: mail.attempt >= MAX_ATTEMPTS,
-                    },
-                },
-            };
-            if let AttemptResult::Failed { error, give_up } = &result {
-                tracing::warn!(mail = id, attempt = mail.attempt, give_up, %error, "reply e-mail failed");
-            }
-            if let Err(error) = store.finish_mail(id, &result).await {
-                // Left pending: sent again at its retry time under the same
-                // Message-ID, which the receiving side de-duplicates by.
-                tracing::error!(mail = id, %error, "recording a reply e-mail failed");
-            }
-        }
+/// Claim, send and record one notification delivery.
+async fn attempt_notification(
+    store: &Store,
+    delivery: &Delivery,
+    hub: &Hub,
+    id: i64,
+    attempts: u32,
+    retry_at: Millis,
+) -> Result<(), StoreError> {
+    let Some(outgoing) = store.claim_delivery(id, attempts, retry_at).await? else {
+        return Ok(());
+    };
+    let result = send(store, delivery, hub, &outgoing).await;
+    if let AttemptResult::Failed { error, give_up } = &result {
+        tracing::warn!(
+            delivery = id,
+            channel = %outgoing.channel,
+            attempt = outgoing.attempt,
+            give_up,
+            %error,
+            "notification delivery failed"
+        );
     }
+    if let Err(error) = store.finish_delivery(id, &result).await {
+        // Left pending: it is sent again at its retry time, and the
+        // receiver de-duplicates by the notification id.
+        tracing::error!(delivery = id, %error, "recording a delivery failed");
+    }
+    Ok(())
+}
+
+/// Claim, send and record one reply e-mail.
+async fn attempt_mail(
+    store: &Store,
+    delivery: &Delivery,
+    id: i64,
+    attempts: u32,
+    retry_at: Millis,
+) -> Result<(), StoreError> {
+    let Some(mail) = store.claim_mail(id, attempts, retry_at).await? else {
+        return Ok(());
+    };
+    let result = match &delivery.smtp {
+        None => AttemptResult::Skipped("no SMTP server is configured".into()),
+        Some(smtp) => match email::send_reply(smtp, &mail).await {
+            Ok(()) => AttemptResult::Delivered,
+            Err(error) => AttemptResult::Failed {
+                error: error.to_string(),
+                give_up: mail.attempt >= MAX_ATTEMPTS,
+            },
+        },
+    };
+    if let AttemptResult::Failed { error, give_up } = &result {
+        tracing::warn!(mail = id, attempt = mail.attempt, give_up, %error, "reply e-mail failed");
+    }
+    if let Err(error) = store.finish_mail(id, &result).await {
+        // Left pending: sent again at its retry time under the same
+        // Message-ID, which the receiving side de-duplicates by.
+        tracing::error!(mail = id, %error, "recording a reply e-mail failed");
+    }
+    Ok(())
 }
 
 /// One attempt on one channel.

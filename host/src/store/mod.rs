@@ -16,6 +16,7 @@ mod members;
 mod notifications;
 mod offers;
 mod outbound_mail;
+mod outbox;
 mod outcome;
 mod pipelines;
 mod plugins;

@@ -9,6 +9,7 @@
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+use super::outbox::Outbox;
 use super::{Result, Store, opt_id};
 use crate::domain::{
     AgentId, ConversationId, DeliveryState, MessageId, Millis, NotificationId, NotificationKind,
@@ -489,31 +490,12 @@ impl Store {
 
     /// Pending deliveries due by now: (id, attempts so far), oldest first.
     pub async fn due_deliveries(&self, limit: u32) -> Result<Vec<(i64, u32)>> {
-        let rows = sqlx::query(
-            "SELECT id, attempts FROM notification_deliveries
-             WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-        )
-        .bind(self.now().0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let attempts: i64 = r.get("attempts");
-                (r.get("id"), u32::try_from(attempts).unwrap_or(0))
-            })
-            .collect())
+        self.outbox_due(Outbox::NotificationDeliveries, limit).await
     }
 
     /// The earliest pending delivery's due time, if any.
     pub async fn next_delivery_due(&self) -> Result<Option<Millis>> {
-        let row = sqlx::query(
-            "SELECT MIN(due_at) AS due FROM notification_deliveries WHERE state = 'pending'",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.get::<Option<i64>, _>("due").map(Millis))
+        self.outbox_next_due(Outbox::NotificationDeliveries).await
     }
 
     /// Claim the next attempt at a delivery seen with `attempts` so far:
@@ -526,19 +508,10 @@ impl Store {
         attempts: u32,
         retry_at: Millis,
     ) -> Result<Option<Outgoing>> {
-        let now = self.now();
-        let claimed = sqlx::query(
-            "UPDATE notification_deliveries SET attempts = attempts + 1, due_at = ?, updated_at = ?
-             WHERE id = ? AND state = 'pending' AND attempts = ? AND due_at <= ?",
-        )
-        .bind(retry_at.0)
-        .bind(now.0)
-        .bind(delivery)
-        .bind(i64::from(attempts))
-        .bind(now.0)
-        .execute(&self.pool)
-        .await?;
-        if claimed.rows_affected() == 0 {
+        if !self
+            .outbox_claim(Outbox::NotificationDeliveries, delivery, attempts, retry_at)
+            .await?
+        {
             return Ok(None);
         }
         let row = sqlx::query(&format!(
@@ -569,21 +542,8 @@ impl Store {
 
     /// Record how an attempt ended.
     pub async fn finish_delivery(&self, delivery: i64, result: &AttemptResult) -> Result<()> {
-        let now = self.now();
-        let (state, error, delivered) = attempt_outcome(result, now);
-        sqlx::query(
-            "UPDATE notification_deliveries SET state = ?, last_error = ?, delivered_at = ?,
-                updated_at = ?
-             WHERE id = ? AND state = 'pending'",
-        )
-        .bind(state.as_str())
-        .bind(error)
-        .bind(delivered)
-        .bind(now.0)
-        .bind(delivery)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.outbox_finish(Outbox::NotificationDeliveries, delivery, result)
+            .await
     }
 
     /// Members of a team, for "new in my team" and "reopened in my team".
@@ -626,27 +586,6 @@ impl Store {
         Ok(row
             .filter(|r| r.get::<String, _>("decided_by") == "agent")
             .and_then(|r| opt_id(r.get("assignee_id"), |s| AgentId::parse(s).ok())))
-    }
-}
-
-/// What an attempt leaves in its row: the state, the error, and when it
-/// was delivered.
-pub(super) fn attempt_outcome(
-    result: &AttemptResult,
-    now: Millis,
-) -> (DeliveryState, Option<&str>, Option<i64>) {
-    match result {
-        AttemptResult::Delivered => (DeliveryState::Delivered, None, Some(now.0)),
-        AttemptResult::Skipped(reason) => (DeliveryState::Skipped, Some(reason.as_str()), None),
-        AttemptResult::Failed { error, give_up } => (
-            if *give_up {
-                DeliveryState::Failed
-            } else {
-                DeliveryState::Pending
-            },
-            Some(error.as_str()),
-            None,
-        ),
     }
 }
 

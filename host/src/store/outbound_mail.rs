@@ -1,12 +1,12 @@
 //! A ticket's replies e-mailed to its contact: the outbox of customer mail.
 //! A row is queued in the reply's own transaction, then claimed, sent and
 //! finished by the delivery worker exactly as a notification delivery is
-//! (the claim moves the row to its retry time first, so a crash mid-send
-//! means one more attempt, never none).
+//! (see [`super::outbox`]).
 
 use sqlx::{Row, SqliteConnection};
 
-use super::notifications::{AttemptResult, DeliveryRecord, attempt_outcome};
+use super::notifications::{AttemptResult, DeliveryRecord};
+use super::outbox::Outbox;
 use super::tickets::TicketRecord;
 use super::{Result, Store};
 use crate::domain::{
@@ -104,30 +104,12 @@ pub(super) fn mail_delivery(row: &sqlx::sqlite::SqliteRow) -> Option<DeliveryRec
 impl Store {
     /// Pending reply e-mails due by now: (id, attempts so far), oldest first.
     pub async fn due_mail(&self, limit: u32) -> Result<Vec<(i64, u32)>> {
-        let rows = sqlx::query(
-            "SELECT id, attempts FROM outbound_mail
-             WHERE state = 'pending' AND due_at <= ? ORDER BY due_at, id LIMIT ?",
-        )
-        .bind(self.now().0)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(|r| {
-                let attempts: i64 = r.get("attempts");
-                (r.get("id"), u32::try_from(attempts).unwrap_or(0))
-            })
-            .collect())
+        self.outbox_due(Outbox::OutboundMail, limit).await
     }
 
     /// The earliest pending reply e-mail's due time, if any.
     pub async fn next_mail_due(&self) -> Result<Option<Millis>> {
-        let row =
-            sqlx::query("SELECT MIN(due_at) AS due FROM outbound_mail WHERE state = 'pending'")
-                .fetch_one(&self.pool)
-                .await?;
-        Ok(row.get::<Option<i64>, _>("due").map(Millis))
+        self.outbox_next_due(Outbox::OutboundMail).await
     }
 
     /// Claim the next attempt at a reply e-mail seen with `attempts` so
@@ -138,19 +120,10 @@ impl Store {
         attempts: u32,
         retry_at: Millis,
     ) -> Result<Option<OutgoingMail>> {
-        let now = self.now();
-        let claimed = sqlx::query(
-            "UPDATE outbound_mail SET attempts = attempts + 1, due_at = ?, updated_at = ?
-             WHERE id = ? AND state = 'pending' AND attempts = ? AND due_at <= ?",
-        )
-        .bind(retry_at.0)
-        .bind(now.0)
-        .bind(id)
-        .bind(i64::from(attempts))
-        .bind(now.0)
-        .execute(&self.pool)
-        .await?;
-        if claimed.rows_affected() == 0 {
+        if !self
+            .outbox_claim(Outbox::OutboundMail, id, attempts, retry_at)
+            .await?
+        {
             return Ok(None);
         }
         let row = sqlx::query(
@@ -183,20 +156,7 @@ impl Store {
 
     /// Record how an attempt at a reply e-mail ended.
     pub async fn finish_mail(&self, id: i64, result: &AttemptResult) -> Result<()> {
-        let now = self.now();
-        let (state, error, delivered) = attempt_outcome(result, now);
-        sqlx::query(
-            "UPDATE outbound_mail SET state = ?, last_error = ?, delivered_at = ?, updated_at = ?
-             WHERE id = ? AND state = 'pending'",
-        )
-        .bind(state.as_str())
-        .bind(error)
-        .bind(delivered)
-        .bind(now.0)
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        self.outbox_finish(Outbox::OutboundMail, id, result).await
     }
 }
 

@@ -1,0 +1,127 @@
+//! The claim protocol the delivery outboxes share (a notification's
+//! deliveries, a reply's e-mail): rows with a `state`, the `attempts` made
+//! and when the next one is `due_at`. A claim counts the attempt and moves
+//! the row to its retry time before anything is sent, so a crash mid-send
+//! leaves it due again then: at least once, never lost.
+
+use sqlx::Row;
+
+use super::notifications::AttemptResult;
+use super::{Result, Store};
+use crate::domain::{DeliveryState, Millis};
+
+/// Which outbox.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Outbox {
+    NotificationDeliveries,
+    OutboundMail,
+}
+
+impl Outbox {
+    fn table(self) -> &'static str {
+        match self {
+            Self::NotificationDeliveries => "notification_deliveries",
+            Self::OutboundMail => "outbound_mail",
+        }
+    }
+}
+
+/// What an attempt leaves in its row: the state, the error, and when it
+/// was delivered.
+fn outcome(result: &AttemptResult, now: Millis) -> (DeliveryState, Option<&str>, Option<i64>) {
+    match result {
+        AttemptResult::Delivered => (DeliveryState::Delivered, None, Some(now.0)),
+        AttemptResult::Skipped(reason) => (DeliveryState::Skipped, Some(reason.as_str()), None),
+        AttemptResult::Failed { error, give_up } => (
+            if *give_up {
+                DeliveryState::Failed
+            } else {
+                DeliveryState::Pending
+            },
+            Some(error.as_str()),
+            None,
+        ),
+    }
+}
+
+impl Store {
+    /// Pending rows due by now: (id, attempts so far), oldest first.
+    pub(super) async fn outbox_due(&self, outbox: Outbox, limit: u32) -> Result<Vec<(i64, u32)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT id, attempts FROM {} WHERE state = 'pending' AND due_at <= ?
+             ORDER BY due_at, id LIMIT ?",
+            outbox.table()
+        ))
+        .bind(self.now().0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let attempts: i64 = r.get("attempts");
+                (r.get("id"), u32::try_from(attempts).unwrap_or(0))
+            })
+            .collect())
+    }
+
+    /// The earliest pending row's due time, if any.
+    pub(super) async fn outbox_next_due(&self, outbox: Outbox) -> Result<Option<Millis>> {
+        let row = sqlx::query(&format!(
+            "SELECT MIN(due_at) AS due FROM {} WHERE state = 'pending'",
+            outbox.table()
+        ))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.get::<Option<i64>, _>("due").map(Millis))
+    }
+
+    /// Claim the next attempt at a row seen with `attempts` so far; `false`
+    /// if another worker claimed it first or it is no longer due.
+    pub(super) async fn outbox_claim(
+        &self,
+        outbox: Outbox,
+        id: i64,
+        attempts: u32,
+        retry_at: Millis,
+    ) -> Result<bool> {
+        let now = self.now();
+        let claimed = sqlx::query(&format!(
+            "UPDATE {} SET attempts = attempts + 1, due_at = ?, updated_at = ?
+             WHERE id = ? AND state = 'pending' AND attempts = ? AND due_at <= ?",
+            outbox.table()
+        ))
+        .bind(retry_at.0)
+        .bind(now.0)
+        .bind(id)
+        .bind(i64::from(attempts))
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(claimed.rows_affected() > 0)
+    }
+
+    /// Record how an attempt ended.
+    pub(super) async fn outbox_finish(
+        &self,
+        outbox: Outbox,
+        id: i64,
+        result: &AttemptResult,
+    ) -> Result<()> {
+        let now = self.now();
+        let (state, error, delivered) = outcome(result, now);
+        sqlx::query(&format!(
+            "UPDATE {} SET state = ?, last_error = ?, delivered_at = ?, updated_at = ?
+             WHERE id = ? AND state = 'pending'",
+            outbox.table()
+        ))
+        .bind(state.as_str())
+        .bind(error)
+        .bind(delivered)
+        .bind(now.0)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}
