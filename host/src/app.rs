@@ -48,7 +48,11 @@ impl App {
         let dispatch = Arc::new(DispatchHandle::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
         let router = Router::new(store.clone(), plugins.clone());
-        let dispatcher = tokio::spawn(router.dispatch(dispatch.clone(), shutdown_rx.clone()));
+        let dispatcher = tokio::spawn(router.dispatch(
+            dispatch.clone(),
+            shutdown_rx.clone(),
+            settings.queue_sweep,
+        ));
         let notify_handle = Arc::new(NotifyHandle::new());
         let notifier = tokio::spawn(notify::run(
             store.clone(),

@@ -15,6 +15,14 @@ pub struct Settings {
     pub limits: SandboxLimits,
     /// Where notification e-mail goes; `None`: e-mail deliveries are skipped.
     pub smtp: Option<SmtpConfig>,
+    /// How often the dispatcher sweeps the queue for conversations someone
+    /// could take now (`BATON_QUEUE_SWEEP_SECS`).
+    pub queue_sweep: Duration,
+}
+
+impl Settings {
+    /// The queue sweep's interval when `BATON_QUEUE_SWEEP_SECS` is unset.
+    pub const DEFAULT_QUEUE_SWEEP: Duration = Duration::from_secs(10);
 }
 
 /// A setting with a bad value.
@@ -87,12 +95,56 @@ impl Settings {
                 })?)
             }
         };
+        let queue_sweep = number(
+            "BATON_QUEUE_SWEEP_SECS",
+            Self::DEFAULT_QUEUE_SWEEP.as_secs(),
+        )?;
+        // Zero would sweep without pause and starve the events.
+        if queue_sweep == 0 {
+            return Err(SettingError {
+                name: "BATON_QUEUE_SWEEP_SECS",
+                value: "0".into(),
+                message: "must be at least 1",
+            });
+        }
         Ok(Self {
             addr: get("BATON_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             database_url: get("BATON_DATABASE_URL").unwrap_or_else(|| "sqlite://baton.db".into()),
             operator_token: get("BATON_OPERATOR_TOKEN").filter(|t| !t.trim().is_empty()),
             limits,
             smtp,
+            queue_sweep: Duration::from_secs(queue_sweep),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(pairs: &[(&str, &str)]) -> Result<Settings, SettingError> {
+        Settings::from_env(|name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn the_queue_sweep_defaults_to_ten_seconds_and_refuses_zero() {
+        assert_eq!(
+            with(&[]).expect("defaults").queue_sweep,
+            Duration::from_secs(10)
+        );
+        let set = with(&[("BATON_QUEUE_SWEEP_SECS", "3")]).expect("3 s");
+        assert_eq!(set.queue_sweep, Duration::from_secs(3));
+        for bad in ["0", "soon", "-1"] {
+            let error = with(&[("BATON_QUEUE_SWEEP_SECS", bad)]).expect_err("refused");
+            assert!(
+                error.to_string().contains("BATON_QUEUE_SWEEP_SECS"),
+                "{error}"
+            );
+        }
     }
 }

@@ -18,6 +18,8 @@ Settings come from the environment:
   BATON_SMTP_URL           SMTP relay for notification e-mail, smtp://host:port
                            (unset: e-mail notifications are skipped)
   BATON_SMTP_FROM          sender of notification e-mail (default baton@localhost)
+  BATON_QUEUE_SWEEP_SECS   seconds between sweeps of the queue for conversations
+                           someone free could take (default 10)
   RUST_LOG                 log filter (default info)";
 
 #[tokio::main]

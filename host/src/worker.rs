@@ -1,7 +1,7 @@
-//! What the background workers (timers, notification delivery) share: a
-//! handle that wakes a worker, and lets a caller wait until a whole pass
-//! of it has run after the call (tests move a manual clock, then wait for
-//! what came due).
+//! What the background workers (timers, notification delivery, the queue
+//! sweep) share: a handle that wakes a worker, and lets a caller wait until
+//! a whole pass of it has run after the call (tests move a manual clock,
+//! then wait for what came due).
 
 use std::time::Duration;
 
@@ -49,6 +49,17 @@ impl PassHandle {
         let wanted = *self.started.borrow() + 1;
         let mut finished = self.finished.subscribe();
         self.wake.notify_one();
+        tokio::time::timeout(timeout, finished.wait_for(|done| *done >= wanted))
+            .await
+            .is_ok()
+    }
+
+    /// Wait (up to `timeout`) until a pass that started after this call has
+    /// finished, without waking the worker: for a worker that runs on its
+    /// own schedule, to see that schedule keep.
+    pub async fn next(&self, timeout: Duration) -> bool {
+        let wanted = *self.started.borrow() + 1;
+        let mut finished = self.finished.subscribe();
         tokio::time::timeout(timeout, finished.wait_for(|done| *done >= wanted))
             .await
             .is_ok()

@@ -1,7 +1,10 @@
-//! Queue order and limits, answering and declining queued calls, transfers
-//! and solo mode.
+//! Queue order and limits, answering and declining queued calls, transfers,
+//! solo mode, and retrying the queue when capacity frees, a binding
+//! changes, or the periodic sweep comes round.
 
-use baton_e2e::{TestApp, assigned_agent};
+use std::time::Duration;
+
+use baton_e2e::{TestApp, assigned_agent, plugins};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -242,4 +245,207 @@ async fn a_sole_admin_gets_every_conversation() {
         assert_eq!(assigned_agent(&c), Some(me.clone()), "{c}");
         assert_eq!(c["history"][0]["decided_by"], "solo");
     }
+}
+
+async fn conversation(app: &TestApp, key: &str, id: &str) -> Value {
+    let reply = app.get(&format!("/v1/conversations/{id}"), key).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    reply.body
+}
+
+fn last_history(conversation: &Value) -> Value {
+    conversation["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn a_conversation_a_failing_strategy_queued_is_assigned_once_a_working_one_is_bound() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 3).await;
+    app.presence(&key, &ana, "available").await;
+    let bad = app.upload(&key, plugins::BAD_DECISION).await;
+    assert_eq!(bad.status, StatusCode::CREATED, "{bad:?}");
+    let bind_bad = || async {
+        let bound = app
+            .put(
+                "/v1/routing/assignment",
+                &key,
+                json!({"plugin": bad.body["id"], "fallback": "queue"}),
+            )
+            .await;
+        assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    };
+
+    bind_bad().await;
+    let first = create(&app, &key, json!({"channel": "chat"})).await;
+    assert_eq!(first["routing"], "queued", "{first}");
+    let failures = app.get("/v1/plugins/failures", &key).await.body;
+    let recorded = failures
+        .as_array()
+        .expect("failures")
+        .iter()
+        .any(|f| f["conversation_id"] == first["id"] && f["plugin"] == "bad-decision");
+    assert!(recorded, "{failures}");
+
+    // Ana stays available throughout: binding a working strategy is what
+    // gives her the waiting conversation.
+    app.bind_strategy(&key, "round-robin").await;
+    let now = conversation(&app, &key, &id(&first)).await;
+    assert_eq!(assigned_agent(&now), Some(ana.clone()), "{now}");
+    assert_eq!(last_history(&now)["plugin"], "round-robin");
+
+    // A rollback to the working binding retries the queue too.
+    bind_bad().await;
+    let second = create(&app, &key, json!({"channel": "chat"})).await;
+    assert_eq!(second["routing"], "queued", "{second}");
+    let rolled = app
+        .post("/v1/routing/assignment/rollback", &key, json!({}))
+        .await;
+    assert_eq!(rolled.status, StatusCode::OK, "{rolled:?}");
+    assert_eq!(rolled.body["plugin"]["name"], "round-robin");
+    let now = conversation(&app, &key, &id(&second)).await;
+    assert_eq!(assigned_agent(&now), Some(ana), "{now}");
+}
+
+#[tokio::test]
+async fn closing_or_snoozing_a_conversation_gives_its_room_to_the_queue() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 1).await;
+    app.presence(&key, &ana, "available").await;
+    let first = app.conversation(&key, "first").await;
+    assert_eq!(assigned_agent(&first), Some(ana.clone()));
+    let second = app.conversation(&key, "second").await;
+    assert_eq!(second["routing"], "queued", "Ana is full: {second}");
+
+    app.close(&key, &id(&first)).await;
+    let now = conversation(&app, &key, &id(&second)).await;
+    assert_eq!(assigned_agent(&now), Some(ana.clone()), "{now}");
+
+    let third = app.conversation(&key, "third").await;
+    assert_eq!(third["routing"], "queued", "{third}");
+    let snoozed = app
+        .put(
+            &format!("/v1/conversations/{}/status", id(&second)),
+            &key,
+            json!({"status": "snoozed", "for": "2h"}),
+        )
+        .await;
+    assert_eq!(snoozed.status, StatusCode::OK, "{snoozed:?}");
+    let now = conversation(&app, &key, &id(&third)).await;
+    assert_eq!(assigned_agent(&now), Some(ana), "{now}");
+}
+
+#[tokio::test]
+async fn raising_a_capacity_retries_the_queue_within_the_conversations_team() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let billing = app
+        .post("/v1/teams", &key, json!({"name": "Billing"}))
+        .await
+        .body["id"]
+        .clone();
+    let ana = app.agent(&key, "Ana", 1).await;
+    let cho = app
+        .post("/v1/agents", &key, json!({"name": "Cho", "email": "cho@example.com", "teams": [billing], "capacity": {"chat": 0}}))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    for agent in [&ana, &cho] {
+        app.presence(&key, agent, "available").await;
+    }
+    let rule = app
+        .post(
+            "/v1/rules",
+            &key,
+            json!({"name": "All to Billing", "target": {"kind": "members", "teams": [billing]}}),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{rule:?}");
+    let waiting = create(&app, &key, json!({"channel": "chat"})).await;
+    assert_eq!(waiting["routing"], "queued", "{waiting}");
+    assert_eq!(waiting["team"], billing);
+    let capacity = |agent: String, body: Value| {
+        let app = &app;
+        let key = &key;
+        async move {
+            app.put(&format!("/v1/agents/{agent}/capacity"), key, body)
+                .await
+        }
+    };
+
+    // Ana has room to spare but is not in Billing: it keeps waiting there.
+    let raised = capacity(ana.clone(), json!({"capacity": {"chat": 5}})).await;
+    assert_eq!(raised.status, StatusCode::OK, "{raised:?}");
+    assert_eq!(raised.body["capacity"]["chat"], 5, "{raised:?}");
+    let still = conversation(&app, &key, &id(&waiting)).await;
+    assert_eq!(still["routing"], "queued", "{still}");
+
+    // Room for Cho: it is hers, with no change of status.
+    let raised = capacity(cho.clone(), json!({"capacity": {"chat": 1}})).await;
+    assert_eq!(raised.status, StatusCode::OK, "{raised:?}");
+    let now = conversation(&app, &key, &id(&waiting)).await;
+    assert_eq!(assigned_agent(&now), Some(cho.clone()), "{now}");
+
+    for (body, field) in [
+        (json!({"capacity": {"chat": -1}}), "capacity.chat"),
+        (json!({"capacity": {"fax": 1}}), "capacity.fax"),
+        (json!({"capacity": {"call": 2}}), "capacity.call"),
+        (json!({"capacity": 3}), "capacity"),
+    ] {
+        let refused = capacity(cho.clone(), body.clone()).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {refused:?}"
+        );
+        assert_eq!(refused.body["error"]["field"], field, "{body}: {refused:?}");
+    }
+    let unknown = capacity(
+        "agt_00000000000000000000000000000000".into(),
+        json!({"capacity": {"chat": 1}}),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{unknown:?}");
+}
+
+#[tokio::test]
+async fn the_periodic_sweep_assigns_what_no_event_announced() {
+    let app = TestApp::spawn_sweeping(Duration::from_millis(200)).await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 1).await;
+    app.presence(&key, &ana, "available").await;
+    let admin = app
+        .post("/v1/agents", &key, json!({"name": "Boss", "email": "boss@example.com", "role": "admin", "capacity": {"chat": 0}}))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let first = app.conversation(&key, "first").await;
+    assert_eq!(assigned_agent(&first), Some(ana.clone()));
+    let second = app.conversation(&key, "second").await;
+    assert_eq!(second["routing"], "queued", "Ana is full: {second}");
+
+    // Deleting a conversation for good frees Ana's room, and writes no
+    // event that would drain the queue: only the sweep notices.
+    let deleted = app
+        .client
+        .delete(format!("{}/v1/conversations/{}", app.base, id(&first)))
+        .bearer_auth(&key)
+        .header("x-baton-agent", &admin)
+        .json(&json!({"confirm": id(&first)}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(deleted.status(), StatusCode::OK);
+    app.sweep().await;
+    let now = conversation(&app, &key, &id(&second)).await;
+    assert_eq!(assigned_agent(&now), Some(ana), "{now}");
 }

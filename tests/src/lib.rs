@@ -25,6 +25,11 @@ pub const MONDAY_0000_UTC: Millis = Millis(1_795_392_000_000);
 /// The operator token every test server uses.
 pub const OPERATOR_TOKEN: &str = "test-operator-token";
 
+/// The queue sweep's interval on test servers: long enough that a test
+/// sees the queue retried only by what it does, unless it starts a server
+/// with [`TestApp::spawn_sweeping`].
+pub const TEST_QUEUE_SWEEP: std::time::Duration = std::time::Duration::from_secs(3_600);
+
 /// A running server and an HTTP client for it.
 pub struct TestApp {
     pub base: String,
@@ -97,7 +102,23 @@ impl TestApp {
         smtp: Option<SmtpConfig>,
     ) -> Self {
         let db: PathBuf = dir.path().join("baton.db");
-        Self::start(db, dir, limits, clock, smtp).await
+        Self::start(db, dir, limits, clock, smtp, TEST_QUEUE_SWEEP).await
+    }
+
+    /// Start a server on a fresh database that sweeps the queue every
+    /// `every` (see [`TestApp::sweep`]).
+    pub async fn spawn_sweeping(every: std::time::Duration) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("baton.db");
+        Self::start(
+            db,
+            dir,
+            SandboxLimits::default(),
+            Clock::system(),
+            None,
+            every,
+        )
+        .await
     }
 
     /// A second server process on this server's database file and clock,
@@ -105,7 +126,15 @@ impl TestApp {
     pub async fn spawn_beside(&self) -> Self {
         let db = self.dir.path().join("baton.db");
         let own = tempfile::tempdir().expect("temp dir");
-        Self::start(db, own, SandboxLimits::default(), self.clock.clone(), None).await
+        Self::start(
+            db,
+            own,
+            SandboxLimits::default(),
+            self.clock.clone(),
+            None,
+            TEST_QUEUE_SWEEP,
+        )
+        .await
     }
 
     async fn start(
@@ -114,6 +143,7 @@ impl TestApp {
         limits: SandboxLimits,
         clock: Clock,
         smtp: Option<SmtpConfig>,
+        queue_sweep: std::time::Duration,
     ) -> Self {
         let settings = Settings {
             addr: "127.0.0.1:0".into(),
@@ -121,6 +151,7 @@ impl TestApp {
             operator_token: Some(OPERATOR_TOKEN.into()),
             limits,
             smtp,
+            queue_sweep,
         };
         let app = App::start_with_clock(&settings, OPERATOR_TOKEN.into(), clock.clone())
             .await
@@ -175,6 +206,18 @@ impl TestApp {
                 return;
             }
         }
+    }
+
+    /// Wait for the next queue sweep to run on its own schedule (the
+    /// server must have been started with [`TestApp::spawn_sweeping`]),
+    /// then for what it set off.
+    pub async fn sweep(&self) {
+        let wait = std::time::Duration::from_secs(10);
+        assert!(
+            self.state.dispatch.sweeps().next(wait).await,
+            "a queue sweep ran"
+        );
+        self.settle().await;
     }
 
     /// [`TestApp::settle`], then one full pass of the notification worker:

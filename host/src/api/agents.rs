@@ -62,14 +62,9 @@ fn default_capacity() -> serde_json::Value {
     serde_json::json!({"chat": 3, "email": 10, "call": 1, "form": 10})
 }
 
-pub(super) async fn create_agent(
-    Tenant(tenant): Tenant,
-    State(state): State<AppState>,
-    JsonBody(body): JsonBody<NewAgentBody>,
-) -> Result<(StatusCode, Json<AgentRecord>), ApiError> {
-    let name = AgentName::parse(&body.name).map_err(|e| ApiError::invalid("name", e))?;
-    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
-    let capacity = Capacity::parse(&body.capacity).map_err(|(key, e)| {
+/// A capacity object; a bad channel or limit names `capacity.<channel>`.
+fn parse_capacity(value: &serde_json::Value) -> Result<Capacity, ApiError> {
+    Capacity::parse(value).map_err(|(key, e)| {
         ApiError::invalid(
             if key.is_empty() {
                 "capacity".into()
@@ -78,7 +73,17 @@ pub(super) async fn create_agent(
             },
             e,
         )
-    })?;
+    })
+}
+
+pub(super) async fn create_agent(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<NewAgentBody>,
+) -> Result<(StatusCode, Json<AgentRecord>), ApiError> {
+    let name = AgentName::parse(&body.name).map_err(|e| ApiError::invalid("name", e))?;
+    let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
+    let capacity = parse_capacity(&body.capacity)?;
     let mut teams = Vec::new();
     for (i, raw) in body.teams.iter().enumerate() {
         let field = format!("teams[{i}]");
@@ -148,6 +153,41 @@ pub(super) async fn set_status(
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
     state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+    let agent = state.store.get_agent(&tenant.id, &id).await?;
+    agent
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CapacityBody {
+    capacity: serde_json::Value,
+}
+
+/// Set an agent's capacity per channel. Raising it retries the queue, and
+/// the response comes after that (a waiting conversation may now be theirs).
+pub(super) async fn set_capacity(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<CapacityBody>,
+) -> Result<Json<AgentRecord>, ApiError> {
+    let id = agent_id(&id)?;
+    let capacity = parse_capacity(&body.capacity)?;
+    let before = state
+        .store
+        .get_agent(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
+    let raised = capacity.raised_from(&before.capacity);
+    let event = state
+        .store
+        .set_capacity(&tenant.id, &id, &capacity, raised)
+        .await?;
+    if let Some(event) = event {
+        state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+    }
     let agent = state.store.get_agent(&tenant.id, &id).await?;
     agent
         .map(Json)

@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/agents/{id}", get(agents::get_agent))
         .route("/v1/agents/{id}/status", put(agents::set_status))
+        .route("/v1/agents/{id}/capacity", put(agents::set_capacity))
         .route(
             "/v1/teams/{id}/hours",
             put(agents::set_team_hours).delete(agents::clear_team_hours),

@@ -1,5 +1,7 @@
 //! Binding plugins to the routing slots, and rolling bindings back.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
@@ -12,6 +14,9 @@ use crate::domain::{Slot, TenantId};
 use crate::routing::spec::{self, BindError, Binding, Fallback};
 use crate::rules::{Condition, Conditions, Match};
 use crate::store::Store;
+
+/// How long a binding change waits for the queue retry it set off.
+const ROUTING_WAIT: Duration = Duration::from_secs(5);
 
 fn slot(raw: &str) -> Result<Slot, ApiError> {
     Slot::parse(raw).map_err(|_| {
@@ -251,8 +256,17 @@ pub(super) async fn put(
     };
     let binding = Binding { plugins, fallback };
     let spec = serde_json::to_value(&binding).map_err(ApiError::internal)?;
-    store.put_binding(&tenant.id, slot, &spec).await?;
+    let written = store.put_binding(&tenant.id, slot, &spec).await?;
+    retried(&state, written.retry).await;
     Ok(Json(view(slot, &binding, true)))
+}
+
+/// Wait (a bounded time) for the queue retry a binding change set off, so
+/// the answer comes after waiting conversations had their chance.
+async fn retried(state: &AppState, event: Option<i64>) {
+    if let Some(event) = event {
+        state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    }
 }
 
 /// Restore the previous binding (the built-in default after the first).
@@ -262,11 +276,12 @@ pub(super) async fn rollback(
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let slot = slot(&raw)?;
-    if !state.store.rollback_binding(&tenant.id, slot).await? {
+    let Some(written) = state.store.rollback_binding(&tenant.id, slot).await? else {
         return Err(ApiError::conflict(format!(
             "the {slot} slot already runs the built-in default"
         )));
-    }
+    };
+    retried(&state, written.retry).await;
     Ok(Json(current_view(&state.store, &tenant.id, slot).await?))
 }
 

@@ -126,6 +126,13 @@ impl Capacity {
         self.0.iter().map(|(c, n)| (*c, *n))
     }
 
+    /// Whether this capacity has room for more than `before` on some
+    /// channel: raising a limit may let a queued conversation through.
+    pub fn raised_from(&self, before: &Capacity) -> bool {
+        self.iter()
+            .any(|(channel, limit)| limit > before.on(channel))
+    }
+
     /// Stored form.
     pub fn to_json(&self) -> String {
         serde_json::to_string(&self.0).unwrap_or_else(|_| "{}".into())
@@ -158,6 +165,16 @@ mod tests {
         let (field, _) = Capacity::parse(&serde_json::json!({"call": 2})).unwrap_err();
         assert_eq!(field, "call");
         assert_eq!(Capacity::from_json(&ok.to_json()), ok);
+    }
+
+    #[test]
+    fn a_capacity_is_raised_when_any_channel_gains_room() {
+        let cap = |v| Capacity::parse(&v).expect("capacity");
+        let before = cap(serde_json::json!({"chat": 2, "email": 10}));
+        assert!(cap(serde_json::json!({"chat": 3, "email": 1})).raised_from(&before));
+        assert!(cap(serde_json::json!({"chat": 2, "email": 10, "call": 1})).raised_from(&before));
+        assert!(!cap(serde_json::json!({"chat": 2, "email": 10})).raised_from(&before));
+        assert!(!cap(serde_json::json!({"chat": 1})).raised_from(&before));
     }
 
     #[test]

@@ -21,6 +21,15 @@ text_enum!(
     }
 );
 
+impl ConversationStatus {
+    /// Whether an assigned conversation in this status takes up room in
+    /// its agent's capacity: only an open one. Snoozing or closing it frees
+    /// the room, so the queue gets another try.
+    pub fn holds_capacity(self) -> bool {
+        self == ConversationStatus::Open
+    }
+}
+
 text_enum!(
     /// Where a conversation stands in routing, beside its status.
     Routing {
@@ -141,5 +150,20 @@ impl StatusChange {
             StatusChange::Snooze(_) => ConversationStatus::Snoozed,
             StatusChange::Close => ConversationStatus::Closed,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_open_conversations_hold_capacity() {
+        let holding: Vec<ConversationStatus> = ConversationStatus::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.holds_capacity())
+            .collect();
+        assert_eq!(holding, vec![ConversationStatus::Open]);
     }
 }

@@ -24,5 +24,9 @@ text_enum!(
         ConversationReopened = "conversation.reopened",
         /// A ticket moved to another status. Not in the plugin contract yet.
         TicketStatusChanged = "ticket.status_changed",
+        /// Something that may let queued conversations through changed (the
+        /// assignment binding, an agent's capacity): the dispatcher drains
+        /// the tenant's queue. Not in the plugin contract.
+        QueueRetry = "queue.retry",
     }
 );

@@ -28,4 +28,27 @@ impl Slot {
             Slot::Workflows => PluginKind::Workflow,
         }
     }
+
+    /// Whether a new binding here may let queued conversations through, so
+    /// the queue is retried at once: the assignment strategy decides them
+    /// (one that failed or queued them may be gone); triggers and workflows
+    /// never pick an agent for a waiting conversation.
+    pub fn retries_queue(self) -> bool {
+        self == Slot::Assignment
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_assignment_slot_retries_the_queue() {
+        let retrying: Vec<Slot> = Slot::ALL
+            .iter()
+            .copied()
+            .filter(|s| s.retries_queue())
+            .collect();
+        assert_eq!(retrying, vec![Slot::Assignment]);
+    }
 }

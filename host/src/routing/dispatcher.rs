@@ -1,14 +1,16 @@
 //! The dispatcher: claims events from the outbox in order and applies each
 //! one's routing outcome in a single transaction with its "processed" mark,
-//! so an event is never lost and never applied twice.
+//! so an event is never lost and never applied twice. Between events it
+//! sweeps the queue now and then (see [`Router::dispatch`]).
 
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
 use super::{Router, Scope, spec::BindError};
-use crate::domain::{Author, ConversationStatus, EventKind, Presence, Routing};
+use crate::domain::{Author, ConversationStatus, EventKind, Millis, Presence, Routing, TenantId};
 use crate::store::{Change, EventRecord, Outcome, StoreError};
+use crate::worker::PassHandle;
 
 /// Events read per round trip.
 const BATCH: u32 = 64;
@@ -20,6 +22,7 @@ const MAX_ATTEMPTS: u32 = 5;
 pub struct DispatchHandle {
     wake: Notify,
     processed: watch::Sender<i64>,
+    sweeps: PassHandle,
 }
 
 impl DispatchHandle {
@@ -27,7 +30,14 @@ impl DispatchHandle {
         Self {
             wake: Notify::new(),
             processed: watch::Sender::new(0),
+            sweeps: PassHandle::new(),
         }
+    }
+
+    /// Counts the queue sweeps, so a caller can wait for the next one
+    /// ([`PassHandle::next`]); sweeps keep their own schedule.
+    pub fn sweeps(&self) -> &PassHandle {
+        &self.sweeps
     }
 
     /// Tell the dispatcher new events are waiting.
@@ -59,17 +69,28 @@ impl Default for DispatchHandle {
 }
 
 impl Router {
-    /// Run until `shutdown` resolves.
+    /// Run until `shutdown` resolves. Every `sweep_every` (between batches
+    /// of events) the queue is swept: tenants with a queued conversation
+    /// and someone free for it are drained. Events drain the queue when
+    /// capacity frees or routing changes; the sweep catches what no event
+    /// announces (a conversation deleted, a plugin that failed for a
+    /// passing reason, a change made by another process).
     pub async fn dispatch(
         self,
         handle: std::sync::Arc<DispatchHandle>,
         shutdown: watch::Receiver<bool>,
+        sweep_every: Duration,
     ) {
         let mut shutdown = shutdown;
         let mut attempts = 0u32;
+        let mut next_sweep = tokio::time::Instant::now() + sweep_every;
         loop {
             if *shutdown.borrow() {
                 return;
+            }
+            if tokio::time::Instant::now() >= next_sweep {
+                handle.sweeps.run_pass(self.sweep()).await;
+                next_sweep = tokio::time::Instant::now() + sweep_every;
             }
             // Read before the pending events: every event up to `written`
             // that is not pending has been handled, here or by another
@@ -92,9 +113,10 @@ impl Router {
                 moved
             });
             if batch.is_empty() {
+                let poll = (tokio::time::Instant::now() + Duration::from_secs(1)).min(next_sweep);
                 tokio::select! {
                     _ = handle.wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = tokio::time::sleep_until(poll) => {}
                     _ = shutdown.changed() => {}
                 }
                 continue;
@@ -190,22 +212,16 @@ impl Router {
                     None => false,
                 };
                 if available {
-                    summary = format!(
-                        "queue drained: {} assigned",
-                        self.drain(tenant, event).await?
-                    );
+                    summary = self.drained(tenant, event.created_at).await?;
                 }
             }
-            (EventKind::ConversationTransferred, _) => {
-                summary = format!("queue drained: {} assigned", self.drain(tenant, event).await?);
+            // A change of hands frees the previous owner's room; a retry
+            // follows a change of binding or a raised capacity.
+            (EventKind::ConversationTransferred | EventKind::QueueRetry, _) => {
+                summary = self.drained(tenant, event.created_at).await?;
             }
-            (EventKind::ConversationStatusChanged, Some(c))
-                if c.status == ConversationStatus::Closed =>
-            {
-                summary = format!(
-                    "queue drained: {} assigned",
-                    self.drain(tenant, event).await?
-                );
+            (EventKind::ConversationStatusChanged, Some(c)) if !c.status.holds_capacity() => {
+                summary = self.drained(tenant, event.created_at).await?;
             }
             _ => {}
         }
@@ -229,22 +245,48 @@ impl Router {
         Ok(())
     }
 
-    /// Offer queued conversations, oldest first, to agents with room. Each
+    /// [`Router::drain`], as an event's summary.
+    async fn drained(&self, tenant: &TenantId, now: Millis) -> Result<String, BindError> {
+        Ok(format!(
+            "queue drained: {} assigned",
+            self.drain(tenant, now).await?
+        ))
+    }
+
+    /// Drain every tenant the store finds with a queued conversation and
+    /// someone free for it. A tenant that fails is logged and left for the
+    /// next sweep.
+    async fn sweep(&self) {
+        let tenants = match self.store.tenants_with_drainable_queue().await {
+            Ok(tenants) => tenants,
+            Err(error) => {
+                tracing::error!(%error, "the queue sweep could not read the queue");
+                return;
+            }
+        };
+        for tenant in tenants {
+            match self.drain(&tenant, self.store.now()).await {
+                Ok(0) => {}
+                Ok(assigned) => tracing::info!(%tenant, assigned, "the queue sweep assigned"),
+                Err(error) => tracing::error!(%tenant, %error, "the queue sweep failed"),
+            }
+        }
+    }
+
+    /// Offer queued conversations (priority first, then oldest) to agents
+    /// with room, each within its team when it waits in one. Each
     /// assignment is its own transaction so capacity is fresh for the next.
-    async fn drain(
-        &self,
-        tenant: &crate::domain::TenantId,
-        event: &EventRecord,
-    ) -> Result<usize, BindError> {
+    async fn drain(&self, tenant: &TenantId, now: Millis) -> Result<usize, BindError> {
         let mut assigned = 0;
+        if !self.anyone_free(tenant).await? {
+            return Ok(assigned);
+        }
         for conversation in self.store.queued_conversations(tenant).await? {
             let scope = match &conversation.team {
                 Some(team) => Scope::Team(team.clone()),
                 None => Scope::Any,
             };
-            let changes = self
-                .assign(tenant, &conversation, &scope, event.created_at)
-                .await?;
+            let changes = self.assign(tenant, &conversation, &scope, now).await?;
             if changes.iter().any(|c| matches!(c, Change::Assign { .. })) {
                 assigned += 1;
             }
@@ -265,7 +307,7 @@ impl Router {
         Ok(assigned)
     }
 
-    async fn anyone_free(&self, tenant: &crate::domain::TenantId) -> Result<bool, StoreError> {
+    async fn anyone_free(&self, tenant: &TenantId) -> Result<bool, StoreError> {
         let agents = self.store.list_agents(tenant).await?;
         Ok(crate::domain::Channel::ALL
             .iter()

@@ -36,6 +36,8 @@ fn wit_event_kind(kind: EventKind) -> Option<types::EventKind> {
         EventKind::ConversationReopened => return None,
         // Not in the contract yet.
         EventKind::TicketStatusChanged => return None,
+        // Routing's own: workflows see the assignments it leads to.
+        EventKind::QueueRetry => return None,
     })
 }
 

@@ -3,8 +3,9 @@
 
 use sqlx::Row;
 
+use super::events::insert_event;
 use super::{Result, Store};
-use crate::domain::{Millis, Slot, TenantId};
+use crate::domain::{EventKind, Millis, Slot, TenantId};
 
 /// A binding in force.
 #[derive(Debug, Clone)]
@@ -39,43 +40,73 @@ impl Store {
         }))
     }
 
+    /// Put a new binding in force. A binding that may let queued
+    /// conversations through writes a `queue.retry` event with it.
     pub async fn put_binding(
         &self,
         tenant: &TenantId,
         slot: Slot,
         spec: &serde_json::Value,
-    ) -> Result<BindingRecord> {
+    ) -> Result<BindingWritten> {
         let now = self.now();
-        let result = sqlx::query(
-            "INSERT INTO bindings (tenant_id, slot, spec, created_at) VALUES (?, ?, ?, ?)",
-        )
-        .bind(tenant.as_str())
-        .bind(slot.as_str())
-        .bind(spec.to_string())
-        .bind(now.0)
-        .execute(&self.pool)
-        .await?;
-        Ok(BindingRecord {
-            id: result.last_insert_rowid(),
-            slot,
-            spec: spec.clone(),
-            created_at: now,
-        })
+        let mut tx = self.write().await?;
+        sqlx::query("INSERT INTO bindings (tenant_id, slot, spec, created_at) VALUES (?, ?, ?, ?)")
+            .bind(tenant.as_str())
+            .bind(slot.as_str())
+            .bind(spec.to_string())
+            .bind(now.0)
+            .execute(&mut *tx)
+            .await?;
+        let retry = retry_event(&mut tx, tenant, slot, now).await?;
+        tx.commit().await?;
+        Ok(BindingWritten { retry })
     }
 
-    /// Roll back the binding in force. Returns false if there was none, in
+    /// Roll back the binding in force. Returns `None` if there was none, in
     /// which case the slot already runs the built-in default.
-    pub async fn rollback_binding(&self, tenant: &TenantId, slot: Slot) -> Result<bool> {
+    pub async fn rollback_binding(
+        &self,
+        tenant: &TenantId,
+        slot: Slot,
+    ) -> Result<Option<BindingWritten>> {
+        let now = self.now();
+        let mut tx = self.write().await?;
         let result = sqlx::query(
             "UPDATE bindings SET rolled_back_at = ? WHERE id = (
                 SELECT id FROM bindings WHERE tenant_id = ? AND slot = ? AND rolled_back_at IS NULL
                 ORDER BY id DESC LIMIT 1)",
         )
-        .bind(self.now().0)
+        .bind(now.0)
         .bind(tenant.as_str())
         .bind(slot.as_str())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(result.rows_affected() > 0)
+        if result.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let retry = retry_event(&mut tx, tenant, slot, now).await?;
+        tx.commit().await?;
+        Ok(Some(BindingWritten { retry }))
     }
+}
+
+/// What a change of binding wrote besides the binding.
+#[derive(Debug, Clone, Copy)]
+pub struct BindingWritten {
+    /// The `queue.retry` event written with it, when the change may let
+    /// queued conversations through; callers wait for it to be handled.
+    pub retry: Option<i64>,
+}
+
+async fn retry_event(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    slot: Slot,
+    now: Millis,
+) -> Result<Option<i64>> {
+    if !slot.retries_queue() {
+        return Ok(None);
+    }
+    let event = insert_event(tx, tenant, EventKind::QueueRetry, None, None, None, now).await?;
+    Ok(Some(event))
 }

@@ -289,6 +289,36 @@ impl Store {
         Ok(rows.iter().filter_map(conversation).collect())
     }
 
+    /// Tenants where a queued conversation has someone free for it: an
+    /// available agent (of its team, when it waits in one) who has not
+    /// declined it and has room on its channel. One query for every tenant,
+    /// which the periodic queue sweep runs; the partial index
+    /// `conversations_queued` keeps it to the waiting rows.
+    pub async fn tenants_with_drainable_queue(&self) -> Result<Vec<TenantId>> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT c.tenant_id FROM conversations c
+             WHERE c.routing = 'queued' AND c.status = 'open'
+               AND EXISTS (
+                 SELECT 1 FROM agents a
+                 WHERE a.tenant_id = c.tenant_id AND a.presence = 'available'
+                   AND (c.team_id IS NULL OR EXISTS (
+                     SELECT 1 FROM agent_teams t WHERE t.agent_id = a.id AND t.team_id = c.team_id))
+                   AND NOT EXISTS (
+                     SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = a.id)
+                   AND COALESCE(json_extract(a.capacity, '$.' || c.channel), 0) > (
+                     SELECT COUNT(*) FROM conversations o
+                     WHERE o.tenant_id = a.tenant_id AND o.status = 'open'
+                       AND o.assignee_kind = 'agent' AND o.assignee_id = a.id
+                       AND o.channel = c.channel))",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| TenantId::parse(r.get("tenant_id")).ok())
+            .collect())
+    }
+
     /// Everything waiting for an agent (queued or on offer), in the order it
     /// will be served: oldest first.
     pub async fn waiting_conversations(

@@ -42,7 +42,7 @@ use crate::domain::Millis;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub use agents::{AgentRecord, NewAgent, TeamRecord};
-pub use bindings::BindingRecord;
+pub use bindings::{BindingRecord, BindingWritten};
 pub use bots::BotRecord;
 pub use collaboration::Stats;
 pub use conversations::{
