@@ -153,3 +153,249 @@ async fn malformed_json_and_wrong_content_types_get_json_errors() {
         .await;
     assert_eq!(bad_message.body["error"]["field"], "author");
 }
+
+/// One request to the router's edges and the JSON error it must get.
+struct EdgeCase {
+    what: &'static str,
+    method: reqwest::Method,
+    path: String,
+    /// Sent besides the tenant's API key.
+    headers: &'static [(&'static str, &'static str)],
+    body: Vec<u8>,
+    status: StatusCode,
+    code: &'static str,
+    field: Option<&'static str>,
+    /// Text the message must contain, e.g. the limit a body went over.
+    mentions: &'static str,
+    /// Methods the `Allow` header must list.
+    allow: &'static [&'static str],
+}
+
+/// Errors that axum would answer itself (a method a route does not take, a
+/// query string or path parameter that does not deserialize, a body over
+/// its limit, a route that does not exist) are the JSON error shape too,
+/// naming the field at fault.
+#[tokio::test]
+async fn errors_at_the_routers_edges_are_json_naming_the_field() {
+    // The built-in plugins load under the same limit at start-up, so it
+    // cannot be much smaller than they are (a few hundred KiB).
+    const COMPONENT_LIMIT: usize = 768 << 10;
+    const JSON_LIMIT: usize = 1 << 20;
+    let limits = baton_host::plugin::SandboxLimits {
+        max_component_bytes: COMPONENT_LIMIT,
+        ..Default::default()
+    };
+    let app = TestApp::spawn_with(tempfile::tempdir().expect("temp dir"), limits).await;
+    let key = app.tenant("Acme").await;
+    let json: &[(&str, &str)] = &[("content-type", "application/json")];
+    let wasm: &[(&str, &str)] = &[("content-type", "application/wasm")];
+    let big_json = serde_json::to_vec(&json!({"name": "x".repeat(JSON_LIMIT)})).expect("json");
+    let conversation = "cnv_00000000000000000000000000000000";
+    let ticket = "tkt_00000000000000000000000000000000";
+    let case = |what, method, path: &str, status, code, field| EdgeCase {
+        what,
+        method,
+        path: path.to_owned(),
+        headers: &[],
+        body: Vec::new(),
+        status,
+        code,
+        field,
+        mentions: "",
+        allow: &[],
+    };
+    use reqwest::Method;
+    let invalid = StatusCode::UNPROCESSABLE_ENTITY;
+    let cases = [
+        EdgeCase {
+            allow: &["GET", "POST"],
+            ..case(
+                "a method the route does not take",
+                Method::DELETE,
+                "/v1/teams",
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                None,
+            )
+        },
+        EdgeCase {
+            allow: &["PUT"],
+            ..case(
+                "a method a route with a parameter does not take",
+                Method::GET,
+                &format!("/v1/conversations/{conversation}/status"),
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                None,
+            )
+        },
+        case(
+            "a negative limit",
+            Method::GET,
+            "/v1/conversations?limit=-1",
+            invalid,
+            "invalid_field",
+            Some("limit"),
+        ),
+        case(
+            "a limit that is not a number",
+            Method::GET,
+            "/v1/tickets?limit=abc",
+            invalid,
+            "invalid_field",
+            Some("limit"),
+        ),
+        case(
+            "a limit that is not UTF-8",
+            Method::GET,
+            "/v1/conversations?limit=%FF",
+            invalid,
+            "invalid_field",
+            Some("limit"),
+        ),
+        case(
+            "a limit too large for its type",
+            Method::GET,
+            "/v1/plugins/failures?limit=4294967296",
+            invalid,
+            "invalid_field",
+            Some("limit"),
+        ),
+        case(
+            "an unknown query parameter",
+            Method::GET,
+            "/v1/workflows/runs?limit=5&colour=red",
+            invalid,
+            "invalid_field",
+            Some("colour"),
+        ),
+        case(
+            "a conversation id that is not UTF-8",
+            Method::GET,
+            "/v1/conversations/%FF",
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            Some("id"),
+        ),
+        case(
+            "the second of two path parameters not UTF-8",
+            Method::DELETE,
+            &format!("/v1/conversations/{conversation}/followers/%C3%28"),
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            Some("agent"),
+        ),
+        EdgeCase {
+            headers: json,
+            body: big_json.clone(),
+            mentions: "1048576",
+            ..case(
+                "a JSON body over the limit",
+                Method::POST,
+                "/v1/teams",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                None,
+            )
+        },
+        EdgeCase {
+            headers: json,
+            body: big_json,
+            mentions: "1048576",
+            ..case(
+                "a follow body over the limit",
+                Method::POST,
+                &format!("/v1/tickets/{ticket}/followers"),
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                None,
+            )
+        },
+        EdgeCase {
+            headers: wasm,
+            body: vec![0; COMPONENT_LIMIT + 1],
+            mentions: "786432",
+            ..case(
+                "a component one byte over the configured limit",
+                Method::POST,
+                "/v1/plugins",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                None,
+            )
+        },
+        EdgeCase {
+            headers: wasm,
+            body: vec![0; 2 * COMPONENT_LIMIT],
+            mentions: "786432",
+            ..case(
+                "a component well over the configured limit",
+                Method::POST,
+                "/v1/plugins",
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                None,
+            )
+        },
+        case(
+            "an unknown route",
+            Method::GET,
+            "/v1/nowhere",
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+        ),
+        case(
+            "an unknown route under a known one",
+            Method::POST,
+            "/v1/teams/x/y/z",
+            StatusCode::NOT_FOUND,
+            "not_found",
+            None,
+        ),
+    ];
+    for case in cases {
+        let mut request = app
+            .client
+            .request(case.method.clone(), format!("{}{}", app.base, case.path))
+            .bearer_auth(&key)
+            .body(case.body);
+        for (name, value) in case.headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap_or_default().to_owned())
+                .unwrap_or_default()
+        };
+        let kind = header("content-type");
+        let allow = header("allow");
+        let text = response.text().await.expect("body read");
+        let what = case.what;
+        assert_eq!(status, case.status, "{what}: {text}");
+        assert_eq!(kind, "application/json", "{what}: {text}");
+        let body: Value = serde_json::from_str(&text).expect("a JSON body");
+        let error = &body["error"];
+        assert_eq!(error["code"], case.code, "{what}: {text}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{what}: {text}");
+        assert!(message.contains(case.mentions), "{what}: {text}");
+        match case.field {
+            Some(field) => assert_eq!(error["field"], field, "{what}: {text}"),
+            None => assert!(error.get("field").is_none(), "{what}: {text}"),
+        }
+        let allowed: Vec<&str> = allow.split(',').map(str::trim).collect();
+        for method in case.allow {
+            assert!(allowed.contains(method), "{what}: Allow: {allow}");
+        }
+    }
+    // Nothing over a limit was written.
+    assert_eq!(app.get("/v1/teams", &key).await.body, json!([]));
+    let plugins = app.get("/v1/plugins", &key).await.body;
+    let uploaded = plugins.as_array().expect("plugins").iter();
+    assert_eq!(uploaded.filter(|p| p["builtin"] == false).count(), 0);
+}

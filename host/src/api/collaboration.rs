@@ -2,13 +2,13 @@
 //! notifications, and the tenant's statistics.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::extract::{JsonBody, Tenant};
+use super::extract::{JsonBody, Path, Tenant};
 use super::{AppState, lookup};
 use crate::domain::{AgentId, ConversationId, EventKind, TenantId};
 use crate::store::{AgentRecord, Change, HistoryEntry, Outcome, Stats};

@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, Tenant};
+use super::extract::{JsonBody, Path, Query, Tenant};
 use crate::domain::{
     AgentId, Author, Channel, ConversationId, ConversationStatus, Email, EventKind, Millis,
     Priority, Routing, StatusChange, TenantId, TimerKind, parse_duration_ms, parse_line,

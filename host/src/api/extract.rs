@@ -1,8 +1,10 @@
-//! Request extractors: JSON bodies whose every failure is an [`ApiError`]
-//! naming the field, and the credentials: the operator token, a tenant's
-//! API key and members' tokens.
+//! Request extractors: JSON bodies, raw bodies, path parameters and query
+//! strings whose every failure is an [`ApiError`] naming the field, and the
+//! credentials: the operator token, a tenant's API key and members' tokens.
 
 use axum::body::Bytes;
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -31,14 +33,120 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
                 ));
             }
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "body_unreadable",
-                e.body_text(),
-            )
-        })?;
+        let Body(bytes) = Body::from_request(req, state).await?;
         parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// The most bytes a route reads from a request body. It is set on a router
+/// together with axum's `DefaultBodyLimit` (see `api::limit_body`) so that a
+/// body over the limit is refused saying what the limit is.
+#[derive(Clone, Copy)]
+pub(super) struct BodyLimit(pub usize);
+
+/// A request body's bytes. A body over the route's [`BodyLimit`] is a 413
+/// `payload_too_large` giving the limit.
+pub(super) struct Body(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let limit = req.extensions().get::<BodyLimit>().copied();
+        Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(|rejection| body_error(&rejection, limit))
+    }
+}
+
+fn body_error(rejection: &BytesRejection, limit: Option<BodyLimit>) -> ApiError {
+    if rejection.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body_unreadable",
+            rejection.body_text(),
+        );
+    }
+    let message = match limit {
+        Some(BodyLimit(bytes)) => {
+            format!("the request body is larger than the limit of {bytes} bytes")
+        }
+        None => "the request body is too large".to_owned(),
+    };
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", message)
+}
+
+/// Path parameters. A parameter that cannot be read (e.g. `%FF`, which is
+/// not UTF-8 once decoded) is a 400 `invalid_path` naming the parameter.
+pub(super) struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(path_error(rejection)),
+        }
+    }
+}
+
+fn path_error(rejection: PathRejection) -> ApiError {
+    let invalid = |key: String, message: String| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_path",
+            format!("{key}: {message}"),
+        )
+        .with_field(key)
+    };
+    let PathRejection::FailedToDeserializePathParams(failed) = rejection else {
+        // The route has no parameters for this handler: a bug, not bad input.
+        return ApiError::internal(rejection.body_text());
+    };
+    if failed.status().is_server_error() {
+        return ApiError::internal(failed.body_text());
+    }
+    match failed.into_kind() {
+        ErrorKind::InvalidUtf8InPathParam { key } => {
+            invalid(key, "not valid UTF-8 once percent-decoded".to_owned())
+        }
+        ErrorKind::ParseErrorAtKey {
+            key,
+            value,
+            expected_type,
+        } => invalid(key, format!("`{value}` is not a valid {expected_type}")),
+        ErrorKind::DeserializeError {
+            key,
+            value,
+            message,
+        } => invalid(key, format!("`{value}`: {message}")),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "invalid_path", other.to_string()),
+    }
+}
+
+/// A query string. A parameter of the wrong type or an unknown parameter is
+/// a 422 naming it, e.g. `limit` for `?limit=-1`, as a JSON body's field is.
+pub(super) struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Query)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                invalid_at(path, error.into_inner().to_string(), "query")
+            })
     }
 }
 
@@ -57,36 +165,8 @@ pub(super) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
             );
         }
         let message = inner.to_string();
-        // serde reports a missing field at its parent; name the field itself.
-        let missing = message
-            .strip_prefix("missing field `")
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_owned);
-        let unknown = message
-            .strip_prefix("unknown field `")
-            .and_then(|rest| rest.split('`').next())
-            .map(str::to_owned);
-        let parent = if path == "." { String::new() } else { path };
-        let join = |name: String| {
-            if parent.is_empty() {
-                name
-            } else {
-                format!("{parent}.{name}")
-            }
-        };
-        // An unknown field's path already ends with its name.
-        let field = match (missing, unknown) {
-            (Some(name), _) => join(name),
-            (None, Some(name)) if parent.is_empty() => name,
-            (None, _) if parent.is_empty() => "body".to_owned(),
-            (None, _) => parent,
-        };
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        ApiError::invalid(field, message)
+        let message = message.split(" at line ").next().unwrap_or_default();
+        invalid_at(path, message.to_owned(), "body")
     })?;
     deserializer.end().map_err(|e| {
         ApiError::new(
@@ -96,6 +176,37 @@ pub(super) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
         )
     })?;
     Ok(value)
+}
+
+/// A 422 naming the field that serde's `message` at `path` (as
+/// serde_path_to_error writes it) concerns; `whole` when it concerns no one
+/// field, e.g. a body that is not an object.
+fn invalid_at(path: String, message: String, whole: &str) -> ApiError {
+    // serde reports a missing field at its parent; name the field itself.
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_owned);
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next())
+        .map(str::to_owned);
+    let parent = if path == "." { String::new() } else { path };
+    let join = |name: String| {
+        if parent.is_empty() {
+            name
+        } else {
+            format!("{parent}.{name}")
+        }
+    };
+    // An unknown field's path already ends with its name.
+    let field = match (missing, unknown) {
+        (Some(name), _) => join(name),
+        (None, Some(name)) if parent.is_empty() => name,
+        (None, _) if parent.is_empty() => whole.to_owned(),
+        (None, _) => parent,
+    };
+    ApiError::invalid(field, message)
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {

@@ -4,12 +4,12 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::extract::{JsonBody, Tenant};
+use super::extract::{JsonBody, Path, Tenant};
 use super::{AppState, lookup};
 use crate::domain::{
     AgentId, Channel, ConversationId, ConversationStatus, EventKind, Routing, TeamId, TenantId,

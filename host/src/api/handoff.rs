@@ -3,14 +3,14 @@
 //! custom trigger phrases at `/v1/handoff/triggers`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, Tenant};
+use super::extract::{JsonBody, Path, Tenant};
 use crate::domain::{
     AgentId, Desk, Destination, HandoffMessages, HandoffMode, HandoffSettings, PluginKind, Slot,
     TeamId, TenantId, WhenUnassigned, parse_line,

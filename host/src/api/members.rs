@@ -1,14 +1,14 @@
 //! Members' credentials and ticket access.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, Tenant};
+use super::extract::{JsonBody, Path, Tenant};
 use crate::domain::{AgentId, TicketAccess};
 use crate::store::AgentRecord;
 

@@ -27,15 +27,17 @@ mod workflow_runs;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{Method, Uri};
 use axum::routing::{get, post, put};
+use axum::{Extension, Router, middleware};
 
 use crate::plugin::PluginRegistry;
 use crate::routing::dispatcher::DispatchHandle;
 use crate::store::Store;
 use crate::worker::PassHandle;
 pub use error::ApiError;
+use extract::BodyLimit;
 
 /// What every handler can reach.
 #[derive(Clone)]
@@ -52,7 +54,7 @@ pub struct AppState {
 const JSON_LIMIT: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
-    let component_limit = state.plugins.runtime().limits().max_component_bytes + 1;
+    let component_limit = state.plugins.runtime().limits().max_component_bytes;
     let json_routes = Router::new()
         .route("/v1/tenants", post(tenants::create))
         .route("/v1/operator/stats", get(tenants::stats))
@@ -187,15 +189,37 @@ pub fn router(state: AppState) -> Router {
             put(routing::set_workflow_enabled),
         )
         .route("/v1/workflows/runs", get(workflow_runs::list))
-        .merge(help_desk_routes())
-        .layer(DefaultBodyLimit::max(JSON_LIMIT));
-    let upload = Router::new()
-        .route("/v1/plugins", post(plugins::upload))
-        .layer(DefaultBodyLimit::max(component_limit));
-    json_routes
-        .merge(upload)
+        .merge(help_desk_routes());
+    let upload = Router::new().route("/v1/plugins", post(plugins::upload));
+    limit_body(json_routes, JSON_LIMIT)
+        .merge(limit_body(upload, component_limit))
         .fallback(|| async { ApiError::not_found("such route") })
+        .method_not_allowed_fallback(method_not_allowed)
+        // Whatever error axum itself still answers in plain text (or with
+        // no body) gets the JSON shape too.
+        .layer(middleware::map_response(error::json_errors))
         .with_state(state)
+}
+
+/// Cap the bodies `routes` read at `bytes`, and tell the body extractors
+/// the cap so that their 413 can give it.
+fn limit_body(routes: Router<AppState>, bytes: usize) -> Router<AppState> {
+    routes
+        .layer(DefaultBodyLimit::max(bytes))
+        .layer(Extension(BodyLimit(bytes)))
+}
+
+/// A known route asked with a method it does not take. axum adds the
+/// `Allow` header to this response afterwards.
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{method} is not allowed on {}; the Allow header lists the methods that are",
+            uri.path()
+        ),
+    )
 }
 
 /// Help-desk tickets, their pipelines, companies, inbound channels and

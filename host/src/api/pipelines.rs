@@ -2,13 +2,13 @@
 //! associated with.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Actor, JsonBody, Tenant};
+use super::extract::{Actor, JsonBody, Path, Tenant};
 use crate::domain::{CompanyId, PipelineId, StatusSpec, check_statuses, parse_line};
 use crate::store::{CompanyRecord, PipelineRecord, PipelineRefusal};
 

@@ -1,14 +1,13 @@
 //! Uploading and listing plugins, and reading their recorded failures.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::Tenant;
+use super::extract::{Body, Query, Tenant};
 use crate::plugin::{LoadError, UploadError};
 use crate::store::{FailureRecord, PluginRecord};
 
@@ -16,7 +15,7 @@ pub(super) async fn upload(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
     let kind = headers
         .get(header::CONTENT_TYPE)

@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, Tenant};
+use super::extract::{JsonBody, Path, Tenant};
 use crate::domain::{Slot, TenantId};
 use crate::routing::spec::{self, BindError, Binding, Fallback};
 use crate::rules::{Condition, Conditions, Match};

@@ -2,14 +2,14 @@
 //! delete (recorded, no confirmation), and read the change record.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, Tenant};
+use super::extract::{JsonBody, Path, Tenant};
 use crate::domain::{Millis, PluginKind, RuleId, TenantId, parse_line};
 use crate::routing::spec;
 use crate::rules::{Condition, Conditions, Match, Rule, Target};

@@ -2,15 +2,14 @@
 //! pipeline.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::conversations::ROUTING_WAIT;
 use super::error::ApiError;
-use super::extract::{Actor, JsonBody, parse_json};
+use super::extract::{Actor, Body, JsonBody, Path, parse_json};
 use super::ticket_fields::{not_merged, pipeline, status_in};
 use super::tickets::{detail, fresh};
 use super::{AppState, lookup};
@@ -26,7 +25,7 @@ pub(super) struct FollowerBody {
 
 /// Who a follow or unfollow is for: the acting member, or someone an admin
 /// names. The body may be empty.
-async fn follower(state: &AppState, actor: &Actor, body: &Bytes) -> Result<AgentId, ApiError> {
+async fn follower(state: &AppState, actor: &Actor, body: &[u8]) -> Result<AgentId, ApiError> {
     let body: FollowerBody = if body.iter().all(u8::is_ascii_whitespace) {
         FollowerBody::default()
     } else {
@@ -49,7 +48,7 @@ pub(super) async fn follow(
     actor: Actor,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     not_merged(&ticket)?;
@@ -65,7 +64,7 @@ pub(super) async fn unfollow(
     actor: Actor,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Json<Value>, ApiError> {
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     let agent = follower(&state, &actor, &body).await?;

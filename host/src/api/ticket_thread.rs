@@ -2,7 +2,7 @@
 //! status change), comments with @mentions, and members' drafts.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::collaboration::mentioned;
 use super::conversations::{ROUTING_WAIT, body_text};
 use super::error::ApiError;
-use super::extract::{Actor, JsonBody};
+use super::extract::{Actor, JsonBody, Path};
 use super::ticket_fields::{not_merged, properties, status_in};
 use super::tickets::fresh;
 use super::{AppState, lookup};

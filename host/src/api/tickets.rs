@@ -3,14 +3,14 @@
 //! a 404 on every ticket call.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 
 use super::conversations::ROUTING_WAIT;
 use super::error::ApiError;
-use super::extract::{Actor, JsonBody};
+use super::extract::{Actor, JsonBody, Path, Query};
 use super::ticket_fields::{
     ContactBody, agent, company, contact, not_merged, pipeline, properties, status_in,
 };

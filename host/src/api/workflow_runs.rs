@@ -1,12 +1,12 @@
 //! `GET /v1/workflows/runs`: which workflow did what, event by event.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::Tenant;
+use super::extract::{Query, Tenant};
 use crate::domain::ConversationId;
 use crate::store::WorkflowRun;
 
