@@ -93,3 +93,85 @@ async fn requests_without_a_valid_key_are_refused() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+/// A list filtered by another tenant's conversation, agent, bot, pipeline
+/// or status is a 404 naming the filter, as reading that id directly is;
+/// the same filter with the tenant's own ids answers 200.
+#[tokio::test]
+async fn list_filters_naming_another_tenants_ids_are_not_found() {
+    let app = TestApp::spawn().await;
+    let a = app.tenant("Alpha").await;
+    let b = app.tenant("Beta").await;
+
+    // Each tenant gets an agent, a bot, a conversation and a pipeline.
+    let mut ids = Vec::new();
+    for key in [&a, &b] {
+        let agent = app.agent(key, "Ana", 5).await;
+        let bot = app
+            .post(
+                "/v1/bots",
+                key,
+                json!({"name": "Answer bot", "channels": ["call"]}),
+            )
+            .await;
+        assert_eq!(bot.status, StatusCode::CREATED, "{bot:?}");
+        let conversation = app.conversation(key, "hello").await;
+        let pipeline = app
+            .post(
+                "/v1/pipelines",
+                key,
+                json!({"name": "Returns", "statuses": [{"name": "Requested"}, {"name": "Done", "closed": true}]}),
+            )
+            .await;
+        assert_eq!(pipeline.status, StatusCode::CREATED, "{pipeline:?}");
+        let text = |v: &serde_json::Value| v.as_str().expect("id").to_owned();
+        ids.push([
+            (
+                "/v1/workflows/runs",
+                "conversation",
+                text(&conversation["id"]),
+            ),
+            ("/v1/conversations", "assignee", agent),
+            ("/v1/conversations", "assignee", text(&bot.body["id"])),
+            ("/v1/tickets", "owner", app.agent(key, "Bo", 5).await),
+            ("/v1/tickets", "pipeline", text(&pipeline.body["id"])),
+            (
+                "/v1/tickets",
+                "status",
+                text(&pipeline.body["statuses"][0]["id"]),
+            ),
+        ]);
+    }
+
+    for (own, theirs) in ids[0].iter().zip(&ids[1]) {
+        let (path, field, own_id) = own;
+        let mine = app.get(&format!("{path}?{field}={own_id}"), &a).await;
+        assert_eq!(mine.status, StatusCode::OK, "{path}?{field}: {mine:?}");
+        assert!(mine.body.is_array(), "{mine:?}");
+
+        let their_id = &theirs.2;
+        let other = app.get(&format!("{path}?{field}={their_id}"), &a).await;
+        assert_eq!(
+            other.status,
+            StatusCode::NOT_FOUND,
+            "{path}?{field}: {other:?}"
+        );
+        assert_eq!(other.body["error"]["code"], "not_found", "{other:?}");
+        assert_eq!(other.body["error"]["field"], *field, "{other:?}");
+        assert!(
+            other.body["error"]["message"]
+                .as_str()
+                .expect("message")
+                .contains(their_id.as_str()),
+            "{other:?}"
+        );
+        // Its owner still finds it.
+        let theirs_own = app.get(&format!("{path}?{field}={their_id}"), &b).await;
+        assert_eq!(theirs_own.status, StatusCode::OK, "{theirs_own:?}");
+    }
+
+    // An assignee that is neither an agent nor a bot id is a bad field.
+    let team = app.get("/v1/conversations?assignee=team_1", &a).await;
+    assert_eq!(team.status, StatusCode::UNPROCESSABLE_ENTITY, "{team:?}");
+    assert_eq!(team.body["error"]["field"], "assignee");
+}

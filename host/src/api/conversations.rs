@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Query, Tenant};
+use super::{AppState, lookup};
 use crate::domain::{
     AgentId, Author, Channel, ConversationId, ConversationStatus, Email, EventKind, Millis,
     Priority, Routing, StatusChange, TenantId, TimerKind, parse_duration_ms, parse_line,
@@ -222,6 +222,10 @@ pub(super) async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
+    let assignee = match query.assignee.as_deref() {
+        Some(raw) => Some(lookup::filter_assignee(&state, &tenant.id, raw, "assignee").await?),
+        None => None,
+    };
     let filter = ConversationFilter {
         status: query
             .status
@@ -233,7 +237,7 @@ pub(super) async fn list(
             .as_deref()
             .map(|s| Routing::parse(s).map_err(|e| ApiError::invalid("routing", e)))
             .transpose()?,
-        assignee: query.assignee,
+        assignee,
         limit: query.limit.unwrap_or(100).clamp(1, 1000),
     };
     let found = state.store.list_conversations(&tenant.id, &filter).await?;

@@ -6,7 +6,9 @@ use axum::http::{HeaderMap, StatusCode};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{self, Actor};
-use crate::domain::{AgentId, ConversationId, Role, TenantId, TicketId};
+use crate::domain::{
+    AgentId, Assignee, BotId, ConversationId, PipelineId, Role, StageId, TenantId, TicketId,
+};
 use crate::store::{ConversationRecord, TicketRecord};
 
 /// The tenant's conversation with this id; a malformed id is a 404 too.
@@ -65,4 +67,95 @@ pub(super) async fn ticket(
         .ticket(&actor.tenant.id, &id, &actor.visibility)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("ticket {id}")))
+}
+
+/// What a list's query filter names must be the tenant's: a malformed id
+/// is a 422 on `field`, and an id of another tenant (or of nothing) a 404
+/// naming `field`, as on every other call, rather than an empty list that
+/// would tell the caller nothing about whether the id exists elsewhere.
+fn unknown(field: &str, what: impl std::fmt::Display) -> ApiError {
+    ApiError::not_found(what).with_field(field)
+}
+
+/// A conversation named by a query filter.
+pub(super) async fn filter_conversation(
+    state: &AppState,
+    tenant: &TenantId,
+    raw: &str,
+    field: &str,
+) -> Result<ConversationId, ApiError> {
+    let id = ConversationId::parse(raw).map_err(|e| ApiError::invalid(field, e))?;
+    match state.store.get_conversation(tenant, &id).await? {
+        Some(_) => Ok(id),
+        None => Err(unknown(field, format_args!("conversation {id}"))),
+    }
+}
+
+/// An agent named by a query filter.
+pub(super) async fn filter_agent(
+    state: &AppState,
+    tenant: &TenantId,
+    raw: &str,
+    field: &str,
+) -> Result<AgentId, ApiError> {
+    let id = AgentId::parse(raw).map_err(|e| ApiError::invalid(field, e))?;
+    if state.store.agent_exists(tenant, &id).await? {
+        Ok(id)
+    } else {
+        Err(unknown(field, format_args!("agent {id}")))
+    }
+}
+
+/// A conversation's assignee named by a query filter: an agent or a bot.
+pub(super) async fn filter_assignee(
+    state: &AppState,
+    tenant: &TenantId,
+    raw: &str,
+    field: &str,
+) -> Result<Assignee, ApiError> {
+    if let Ok(bot) = BotId::parse(raw) {
+        return if state.store.bot_exists(tenant, &bot).await? {
+            Ok(Assignee::Bot(bot))
+        } else {
+            Err(unknown(field, format_args!("bot {bot}")))
+        };
+    }
+    if AgentId::parse(raw).is_err() {
+        return Err(ApiError::invalid(
+            field,
+            "expected an agent (agt_...) or bot (bot_...) id",
+        ));
+    }
+    filter_agent(state, tenant, raw, field)
+        .await
+        .map(Assignee::Agent)
+}
+
+/// A pipeline named by a query filter.
+pub(super) async fn filter_pipeline(
+    state: &AppState,
+    tenant: &TenantId,
+    raw: &str,
+    field: &str,
+) -> Result<PipelineId, ApiError> {
+    let id = PipelineId::parse(raw).map_err(|e| ApiError::invalid(field, e))?;
+    match state.store.pipeline(tenant, &id).await? {
+        Some(_) => Ok(id),
+        None => Err(unknown(field, format_args!("pipeline {id}"))),
+    }
+}
+
+/// A pipeline status named by a query filter.
+pub(super) async fn filter_stage(
+    state: &AppState,
+    tenant: &TenantId,
+    raw: &str,
+    field: &str,
+) -> Result<StageId, ApiError> {
+    let id = StageId::parse(raw).map_err(|e| ApiError::invalid(field, e))?;
+    if state.store.stage_exists(tenant, &id).await? {
+        Ok(id)
+    } else {
+        Err(unknown(field, format_args!("status {id}")))
+    }
 }

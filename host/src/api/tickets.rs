@@ -15,7 +15,7 @@ use super::ticket_fields::{
     ContactBody, agent, company, contact, not_merged, pipeline, properties, status_in,
 };
 use super::{AppState, lookup};
-use crate::domain::{AgentId, PipelineId, Priority, Properties, StageId, parse_line};
+use crate::domain::{Priority, Properties, parse_line};
 use crate::store::{NewTicket, TicketFilter, TicketPatch, TicketRecord, Visibility};
 
 /// Longest ticket name, as for conversation subjects.
@@ -170,22 +170,20 @@ pub(super) async fn list(
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
+    let tenant = &actor.tenant.id;
     let filter = TicketFilter {
-        pipeline: query
-            .pipeline
-            .as_deref()
-            .map(|p| PipelineId::parse(p).map_err(|e| ApiError::invalid("pipeline", e)))
-            .transpose()?,
-        stage: query
-            .status
-            .as_deref()
-            .map(|s| StageId::parse(s).map_err(|e| ApiError::invalid("status", e)))
-            .transpose()?,
-        owner: query
-            .owner
-            .as_deref()
-            .map(|o| AgentId::parse(o).map_err(|e| ApiError::invalid("owner", e)))
-            .transpose()?,
+        pipeline: match query.pipeline.as_deref() {
+            Some(raw) => Some(lookup::filter_pipeline(&state, tenant, raw, "pipeline").await?),
+            None => None,
+        },
+        stage: match query.status.as_deref() {
+            Some(raw) => Some(lookup::filter_stage(&state, tenant, raw, "status").await?),
+            None => None,
+        },
+        owner: match query.owner.as_deref() {
+            Some(raw) => Some(lookup::filter_agent(&state, tenant, raw, "owner").await?),
+            None => None,
+        },
         limit: query.limit.unwrap_or(100).clamp(1, 1000),
     };
     let found = state

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Query, Tenant};
-use crate::domain::ConversationId;
+use super::lookup;
 use crate::store::WorkflowRun;
 
 #[derive(Deserialize)]
@@ -22,11 +22,12 @@ pub(super) async fn list(
     State(state): State<AppState>,
     Query(query): Query<RunsQuery>,
 ) -> Result<Json<Vec<WorkflowRun>>, ApiError> {
-    let conversation = query
-        .conversation
-        .as_deref()
-        .map(|raw| ConversationId::parse(raw).map_err(|e| ApiError::invalid("conversation", e)))
-        .transpose()?;
+    let conversation = match query.conversation.as_deref() {
+        Some(raw) => {
+            Some(lookup::filter_conversation(&state, &tenant.id, raw, "conversation").await?)
+        }
+        None => None,
+    };
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(
         state

@@ -51,6 +51,16 @@ impl Store {
         Ok(bot)
     }
 
+    /// Whether `bot` belongs to `tenant`.
+    pub async fn bot_exists(&self, tenant: &TenantId, bot: &BotId) -> Result<bool> {
+        let found = sqlx::query("SELECT 1 FROM bots WHERE tenant_id = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(bot.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(found.is_some())
+    }
+
     pub async fn list_bots(&self, tenant: &TenantId) -> Result<Vec<BotRecord>> {
         let rows = sqlx::query(
             "SELECT id, name, channels, kind, paused_at, created_at FROM bots WHERE tenant_id = ? ORDER BY id",

@@ -78,8 +78,8 @@ pub struct HistoryRecord {
 pub struct ConversationFilter {
     pub status: Option<ConversationStatus>,
     pub routing: Option<Routing>,
-    /// An agent or bot id.
-    pub assignee: Option<String>,
+    /// The tenant's agent or bot.
+    pub assignee: Option<Assignee>,
     pub limit: u32,
 }
 
@@ -268,8 +268,8 @@ impl Store {
         .bind(filter.status.map(|s| s.as_str()))
         .bind(filter.routing.map(|s| s.as_str()))
         .bind(filter.routing.map(|s| s.as_str()))
-        .bind(&filter.assignee)
-        .bind(&filter.assignee)
+        .bind(filter.assignee.as_ref().map(Assignee::id))
+        .bind(filter.assignee.as_ref().map(Assignee::id))
         .bind(i64::from(filter.limit))
         .fetch_all(&self.pool)
         .await?;

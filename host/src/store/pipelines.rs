@@ -285,6 +285,19 @@ impl Store {
         pipeline_in(&mut conn, tenant, id).await
     }
 
+    /// Whether `stage` is a status of one of `tenant`'s pipelines.
+    pub async fn stage_exists(&self, tenant: &TenantId, stage: &StageId) -> Result<bool> {
+        let found = sqlx::query(
+            "SELECT 1 FROM pipeline_stages s JOIN pipelines p ON p.id = s.pipeline_id
+             WHERE p.tenant_id = ? AND s.id = ?",
+        )
+        .bind(tenant.as_str())
+        .bind(stage.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Replace a pipeline's name and statuses. A status given with its id
     /// keeps its tickets (renamed, reordered, its conditions changed); one
     /// left out is removed, which only an empty status may be.
