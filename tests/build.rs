@@ -73,6 +73,25 @@ const PLUGINS: &[(&str, &str)] = &[
          the host does not run.",
     ),
     (
+        "hostile-strategy",
+        "An assignment strategy that misbehaves as its config's `mode` says \
+         (recursion, huge-reason, many-offers, assign-agent, kv-abuse, file, \
+         network, env, clock, sleep-forever, exit, abort, log-flood).",
+    ),
+    (
+        "hostile-workflow",
+        "A workflow answering `conversation-created` with 100,000 actions \
+         (`{\"mode\": \"many\"}`) or 4 MiB ones (`{\"mode\": \"large\"}`).",
+    ),
+    (
+        "describe-spins",
+        "An assignment strategy whose `describe` never returns.",
+    ),
+    (
+        "describe-sleeps",
+        "An assignment strategy whose `describe` sleeps for ever, then answers.",
+    ),
+    (
         "not-a-plugin",
         "A valid component that implements none of Baton's worlds.",
     ),

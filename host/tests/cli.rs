@@ -307,3 +307,78 @@ fn mistakes_are_explained_with_what_to_do_next() {
         assert!(err.contains(hint), "{args:?}: {out}{err}");
     }
 }
+
+/// A plugin that sleeps in `describe` and `decide` and opens a UDP socket:
+/// `plugin build` and `plugin test` report what it did, never panic.
+#[test]
+fn a_plugin_that_sleeps_or_opens_a_socket_is_run_without_a_panic() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path().to_str().expect("utf-8 path");
+    let created = baton(
+        &[
+            "plugin",
+            "new",
+            "sleepy",
+            "--kind",
+            "assignment",
+            "--dir",
+            dir,
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{:?}", text(&created));
+    let crate_dir = work.path().join("sleepy");
+    std::fs::write(
+        crate_dir.join("src").join("lib.rs"),
+        r#"
+use std::time::Duration;
+use baton_sdk::{AssignmentDecision, AssignmentRequest, AssignmentStrategy, Manifest, PluginError, PluginKind};
+
+struct Sleepy;
+
+impl AssignmentStrategy for Sleepy {
+    fn describe() -> Manifest {
+        std::thread::sleep(Duration::MAX);
+        Manifest::new("sleepy", "0.1.0", PluginKind::AssignmentStrategy)
+    }
+
+    fn decide(_request: AssignmentRequest) -> Result<AssignmentDecision, PluginError> {
+        std::thread::sleep(Duration::from_secs(3600));
+        let udp = std::net::UdpSocket::bind("0.0.0.0:0");
+        Ok(AssignmentDecision::Queue(format!("udp bound: {}", udp.is_ok())))
+    }
+}
+
+baton_sdk::export_assignment_strategy!(Sleepy);
+"#,
+    )
+    .expect("write the plugin");
+    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
+    let target = workspace().join("target").join("wasm");
+    let built = baton(
+        &["plugin", "build", crate_dir.to_str().expect("utf-8")],
+        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8 path"))],
+    );
+    let (out, err) = text(&built);
+    assert!(built.status.success(), "{out}{err}");
+    let component = out
+        .lines()
+        .find_map(|l| l.strip_prefix("built "))
+        .expect("the component's path")
+        .to_owned();
+    let events = crate_dir.join("events.json");
+    let tested = baton(
+        &[
+            "plugin",
+            "test",
+            &component,
+            "--events",
+            events.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    let (out, err) = text(&tested);
+    assert!(!err.contains("panicked"), "{out}{err}");
+    // The sleep returned at once and the sandbox refused the socket.
+    assert!(out.contains("reason: udp bound: false"), "{out}{err}");
+}

@@ -5,6 +5,7 @@ mod collaboration;
 mod contracts;
 mod handoff;
 mod handoff_process;
+mod hostile;
 mod isolation;
 mod lifecycle;
 mod methods;

@@ -397,3 +397,17 @@ pub fn assigned_agent(conversation: &Value) -> Option<String> {
     let assignee = &conversation["assignee"];
     (assignee["kind"] == "agent").then(|| assignee["id"].as_str().unwrap_or_default().to_owned())
 }
+/// Rows in a table of the SQLite database a stopped [`TestApp`] left in
+/// `dir`: for checking what was, or was not, written.
+pub async fn count_rows(dir: &std::path::Path, table: &str) -> i64 {
+    use sqlx::Connection;
+    let url = format!("sqlite://{}", dir.join("baton.db").display());
+    let mut db = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("open the database");
+    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+        .fetch_one(&mut db)
+        .await
+        .expect("count rows")
+}
+

@@ -62,6 +62,14 @@ fn upload_error(error: UploadError) -> ApiError {
         UploadError::Describe(_) => unprocessable("describe_failed", error.to_string()),
         UploadError::Manifest(_) => unprocessable("invalid_manifest", error.to_string()),
         UploadError::CompileTimeout(_) => unprocessable("compile_timeout", error.to_string()),
+        UploadError::Duplicate { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string()).with_field("body")
+        }
+        UploadError::Busy(_) => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_uploads",
+            error.to_string(),
+        ),
         UploadError::Store(store) => store.into(),
     }
 }

@@ -64,6 +64,17 @@ pub(crate) async fn plugin(args: &[String]) -> i32 {
     }
 }
 
+/// Run a command that calls the plugin outside the async runtime's threads:
+/// WASI's synchronous host functions (a socket, a poll) enter the runtime
+/// themselves, which panics on one of its own threads.
+async fn off_runtime(
+    command: impl FnOnce() -> Result<(), CliError> + Send + 'static,
+) -> Result<(), CliError> {
+    tokio::task::spawn_blocking(command)
+        .await
+        .map_err(|e| CliError::failed(format!("the command failed: {e}")))?
+}
+
 async fn dispatch(args: &[String]) -> Result<(), CliError> {
     let (command, rest) = args
         .split_first()
@@ -87,12 +98,12 @@ async fn dispatch(args: &[String]) -> Result<(), CliError> {
         }
         "build" => {
             let dir = args.optional_positional(0).unwrap_or_else(|| ".".into());
-            build::build(Path::new(&dir))
+            off_runtime(move || build::build(Path::new(&dir))).await
         }
         "test" => {
             let component = args.positional(0, "the component (.wasm) to test")?;
             let events = args.required("events")?;
-            run_cases::run(Path::new(&component), Path::new(&events))
+            off_runtime(move || run_cases::run(Path::new(&component), Path::new(&events))).await
         }
         "upload" => {
             let component = args.positional(0, "the component (.wasm) to upload")?;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-use super::bindings;
+use super::imports;
 use super::limits::SandboxLimits;
 use super::state::PluginState;
 
@@ -75,14 +75,15 @@ pub(super) fn engine_hash(engine: &Engine) -> String {
 pub(super) fn build_linker(engine: &Engine) -> wasmtime::Result<Linker<PluginState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    bindings::strategy::AssignmentStrategy::add_to_linker::<_, HasSelf<PluginState>>(
-        &mut linker,
-        |state| state,
-    )?;
-    // Plugins built against a released older contract import its `host`.
-    bindings::v0_1::strategy::AssignmentStrategy::add_to_linker::<_, HasSelf<PluginState>>(
-        &mut linker,
-        |state| state,
-    )?;
+    // WASI's monotonic clock sleeps on the host's timer, where neither fuel
+    // nor the epoch deadline reaches; the event's frozen clock replaces it.
+    linker.allow_shadowing(true);
+    wasmtime_wasi::p2::bindings::clocks::monotonic_clock::add_to_linker::<
+        PluginState,
+        HasSelf<PluginState>,
+    >(&mut linker, |state| state)?;
+    linker.allow_shadowing(false);
+    // Every contract version's `host` interface, the released ones too.
+    imports::add_to_linker(&mut linker)?;
     Ok(linker)
 }

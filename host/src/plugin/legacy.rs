@@ -12,9 +12,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::bindings::v0_1;
 use super::runtime::CallError;
-use super::state::PluginState;
 
 /// Convert a value between two contract versions' types.
 ///
@@ -30,51 +28,11 @@ pub(super) fn convert<A: Serialize, B: DeserializeOwned>(value: &A) -> Result<B,
     })
 }
 
-// The 0.1.0 host capabilities are the current ones under the old names.
-impl v0_1::types::Host for PluginState {}
-
-impl v0_1::host::Host for PluginState {
-    fn log(&mut self, level: v0_1::host::LogLevel, message: String) {
-        use super::bindings::host::{Host, LogLevel};
-        let level = match level {
-            v0_1::host::LogLevel::Trace => LogLevel::Trace,
-            v0_1::host::LogLevel::Debug => LogLevel::Debug,
-            v0_1::host::LogLevel::Info => LogLevel::Info,
-            v0_1::host::LogLevel::Warn => LogLevel::Warn,
-            v0_1::host::LogLevel::Error => LogLevel::Error,
-        };
-        Host::log(self, level, message);
-    }
-
-    fn now_ms(&mut self) -> i64 {
-        super::bindings::host::Host::now_ms(self)
-    }
-
-    fn config(&mut self) -> String {
-        super::bindings::host::Host::config(self)
-    }
-
-    fn kv_get(&mut self, key: String) -> Option<Vec<u8>> {
-        super::bindings::host::Host::kv_get(self, key)
-    }
-
-    fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), v0_1::host::KvError> {
-        use super::bindings::host::KvError;
-        super::bindings::host::Host::kv_set(self, key, value).map_err(|e| match e {
-            KvError::QuotaExceeded => v0_1::host::KvError::QuotaExceeded,
-            KvError::KeyTooLong => v0_1::host::KvError::KeyTooLong,
-        })
-    }
-
-    fn kv_delete(&mut self, key: String) {
-        super::bindings::host::Host::kv_delete(self, key);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::plugin::bindings::types;
+    use crate::plugin::bindings::v0_1;
 
     #[test]
     fn answers_convert_up_and_new_only_values_are_refused_down() {

@@ -35,6 +35,9 @@ pub struct SandboxLimits {
     pub max_actions: usize,
     /// Largest text (reason, note, log) accepted from a plugin's answer.
     pub max_answer_text: usize,
+    /// Bytes of compiled code kept in memory across all plugins; the least
+    /// recently used are dropped past it and reloaded from their artefact.
+    pub compiled_cache_bytes: usize,
 }
 
 impl Default for SandboxLimits {
@@ -54,6 +57,7 @@ impl Default for SandboxLimits {
             max_recent_messages: 20,
             max_actions: 32,
             max_answer_text: 4096,
+            compiled_cache_bytes: 256 << 20,
         }
     }
 }

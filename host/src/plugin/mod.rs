@@ -2,9 +2,11 @@
 //! hash, and calls that run under fuel, epoch and memory limits.
 
 pub mod bindings;
+mod cache;
 pub mod cases;
 pub mod defaults;
 mod engine;
+mod imports;
 mod legacy;
 mod limits;
 pub mod manifest;

@@ -3,10 +3,11 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 
+use super::cache::LruCache;
 use super::defaults::BUILTINS;
 use super::manifest::{self, Manifest};
 use super::runtime::{CallError, Compiled, LoadError, PluginRuntime};
@@ -25,18 +26,51 @@ pub enum UploadError {
     Manifest(String),
     #[error("compiling took longer than the {0} s limit")]
     CompileTimeout(u64),
+    #[error("this component is already uploaded, as {name} version {version}")]
+    Duplicate { name: String, version: String },
+    #[error("{0} uploads of this tenant are being validated; wait for one to finish")]
+    Busy(usize),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
+/// Uploads one tenant may have in validation at once: more get 429, so one
+/// tenant cannot fill the validation queue.
+const UPLOADS_PER_TENANT: usize = 2;
+/// `describe` calls of uploads running at once, across tenants. Each holds
+/// an instance of the engine's pool; routing calls need the rest.
+const VALIDATIONS_AT_ONCE: usize = 4;
+
 pub struct PluginRegistry {
     runtime: Arc<PluginRuntime>,
     store: Store,
-    loaded: RwLock<HashMap<String, Arc<Compiled>>>,
+    loaded: Mutex<LruCache<Compiled>>,
     /// Compiling is CPU- and memory-heavy and wasmtime does not bound it:
     /// one compile at a time keeps uploads from starving routing.
     compile_gate: tokio::sync::Semaphore,
+    /// Validation's own budget of instances (see [`VALIDATIONS_AT_ONCE`]).
+    validation_gate: tokio::sync::Semaphore,
+    /// Uploads in validation per tenant.
+    uploading: Mutex<HashMap<TenantId, usize>>,
     artifact_loads: AtomicU64,
+}
+
+/// A tenant's place among the uploads in validation, given back on drop.
+struct UploadSlot<'a> {
+    uploading: &'a Mutex<HashMap<TenantId, usize>>,
+    tenant: TenantId,
+}
+
+impl Drop for UploadSlot<'_> {
+    fn drop(&mut self) {
+        let mut uploading = self.uploading.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = uploading.get_mut(&self.tenant) {
+            *count -= 1;
+            if *count == 0 {
+                uploading.remove(&self.tenant);
+            }
+        }
+    }
 }
 
 fn sha256(bytes: &[u8]) -> String {
@@ -46,12 +80,37 @@ fn sha256(bytes: &[u8]) -> String {
 impl PluginRegistry {
     pub fn new(runtime: Arc<PluginRuntime>, store: Store) -> Self {
         Self {
-            runtime,
             store,
-            loaded: RwLock::new(HashMap::new()),
+            loaded: Mutex::new(LruCache::new(runtime.limits().compiled_cache_bytes)),
             compile_gate: tokio::sync::Semaphore::new(1),
+            validation_gate: tokio::sync::Semaphore::new(VALIDATIONS_AT_ONCE),
+            uploading: Mutex::new(HashMap::new()),
             artifact_loads: AtomicU64::new(0),
+            runtime,
         }
+    }
+
+    /// Compiled components held in memory, and the bytes of their code.
+    pub fn cached(&self) -> (usize, usize) {
+        self.cache().usage()
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, LruCache<Compiled>> {
+        // The cache holds no invariant a panic elsewhere could break.
+        self.loaded.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn upload_slot(&self, tenant: &TenantId) -> Result<UploadSlot<'_>, UploadError> {
+        let mut uploading = self.uploading.lock().unwrap_or_else(|e| e.into_inner());
+        let count = uploading.entry(tenant.clone()).or_insert(0);
+        if *count >= UPLOADS_PER_TENANT {
+            return Err(UploadError::Busy(*count));
+        }
+        *count += 1;
+        Ok(UploadSlot {
+            uploading: &self.uploading,
+            tenant: tenant.clone(),
+        })
     }
 
     pub fn runtime(&self) -> &Arc<PluginRuntime> {
@@ -94,6 +153,11 @@ impl PluginRegistry {
     }
 
     /// Validate, compile, describe and store an uploaded component.
+    ///
+    /// A refused upload leaves nothing behind: what can be refused before
+    /// compiling is (size, the tenant's uploads in flight, the same bytes
+    /// uploaded before), and the bytes, the artefact and the plugin row are
+    /// written in one transaction only once everything has been accepted.
     pub async fn upload(
         &self,
         tenant: &TenantId,
@@ -107,8 +171,18 @@ impl PluginRegistry {
             }
             .into());
         }
+        let _slot = self.upload_slot(tenant)?;
         let sha = sha256(&wasm);
-        let (compiled, artifact) = self.compile(&sha, wasm.clone()).await?;
+        // `describe` is deterministic, so the same bytes would name the same
+        // version again: refuse without compiling.
+        if let Some(existing) = self.store.tenant_plugin_by_sha(tenant, &sha).await? {
+            return Err(UploadError::Duplicate {
+                name: existing.name,
+                version: existing.version,
+            });
+        }
+        let (compiled, artifact) = self.compile(wasm.clone()).await?;
+        let compiled = Arc::new(compiled);
         let manifest = self.describe(&compiled, tenant.as_str()).await?;
         // Built-in names are reserved so that "round-robin" means the same
         // plugin in every tenant's bindings and fallbacks.
@@ -127,13 +201,10 @@ impl PluginRegistry {
             wasm.len(),
             self.store.now(),
         );
-        // Content-addressed: a failure between these writes leaves at most an
-        // unused component, never a plugin row without its code.
-        self.store.put_component(&sha, &wasm).await?;
         self.store
-            .put_artifact(&sha, self.runtime.engine_hash(), &artifact)
+            .put_upload(&plugin, &wasm, self.runtime.engine_hash(), &artifact)
             .await?;
-        self.store.put_plugin(&plugin).await?;
+        self.cache().insert(&sha, compiled);
         Ok(plugin)
     }
 
@@ -152,21 +223,21 @@ impl PluginRegistry {
             kv: Default::default(),
         };
         let kind = compiled.kind;
-        let raw = tokio::task::spawn_blocking(move || runtime.describe(&compiled, ctx))
+        let _permit = self
+            .validation_gate
+            .acquire()
             .await
-            .map_err(|e| UploadError::Describe(CallError::Trap(e.to_string())))?
+            .map_err(|e| UploadError::Describe(CallError::Unavailable(e.to_string())))?;
+        let raw = runtime
+            .call_bounded(move |runtime| runtime.describe(&compiled, ctx))
+            .await
             .map_err(UploadError::Describe)?;
         manifest::check(raw, kind).map_err(UploadError::Manifest)
     }
 
     /// The instantiable component for a stored plugin version.
     pub async fn compiled(&self, sha: &str) -> Result<Arc<Compiled>, CallError> {
-        if let Some(found) = self
-            .loaded
-            .read()
-            .ok()
-            .and_then(|map| map.get(sha).cloned())
-        {
+        if let Some(found) = self.cache().get(sha) {
             return Ok(found);
         }
         self.load(sha, None)
@@ -194,7 +265,9 @@ impl PluginRegistry {
             match loaded {
                 Ok(compiled) => {
                     self.artifact_loads.fetch_add(1, Ordering::Relaxed);
-                    return Ok(self.remember(sha, compiled));
+                    let compiled = Arc::new(compiled);
+                    self.cache().insert(sha, compiled.clone());
+                    return Ok(compiled);
                 }
                 Err(error) => tracing::warn!(%sha, %error, "cached artefact unusable; recompiling"),
             }
@@ -207,20 +280,18 @@ impl PluginRegistry {
                 .await?
                 .ok_or_else(|| LoadError::Invalid(format!("no stored component {sha}")))?,
         };
-        let (compiled, artifact) = self.compile(sha, wasm).await?;
+        let (compiled, artifact) = self.compile(wasm).await?;
         self.store.put_artifact(sha, &engine, &artifact).await?;
         if source.is_some() {
             builtin_artifacts::put(sha, &engine, artifact);
         }
+        let compiled = Arc::new(compiled);
+        self.cache().insert(sha, compiled.clone());
         Ok(compiled)
     }
 
     /// Compile on a bounded worker; returns the component and its artefact.
-    async fn compile(
-        &self,
-        sha: &str,
-        wasm: Vec<u8>,
-    ) -> Result<(Arc<Compiled>, Vec<u8>), UploadError> {
+    async fn compile(&self, wasm: Vec<u8>) -> Result<(Compiled, Vec<u8>), UploadError> {
         let _permit = self
             .compile_gate
             .acquire()
@@ -239,15 +310,7 @@ impl PluginRegistry {
             .await
             .map_err(|_| UploadError::CompileTimeout(timeout.as_secs()))?
             .map_err(|e| LoadError::Invalid(e.to_string()))??;
-        Ok((self.remember(sha, compiled), artifact))
-    }
-
-    fn remember(&self, sha: &str, compiled: Compiled) -> Arc<Compiled> {
-        let compiled = Arc::new(compiled);
-        if let Ok(mut map) = self.loaded.write() {
-            map.insert(sha.to_owned(), compiled.clone());
-        }
-        compiled
+        Ok((compiled, artifact))
     }
 }
 

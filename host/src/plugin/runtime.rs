@@ -1,6 +1,8 @@
 //! Compiling components and calling them under the sandbox limits.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Engine, Store, Trap};
@@ -111,6 +113,10 @@ pub struct PluginRuntime {
     compiles: AtomicU64,
 }
 
+/// The least time a call is waited for beyond its own limit: instantiation
+/// and copying the answer out happen before and after the epoch deadline.
+const CALL_GRACE: Duration = Duration::from_millis(250);
+
 const COMPONENT_MAGIC: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x00];
 const MODULE_MAGIC: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
@@ -140,6 +146,37 @@ impl PluginRuntime {
     /// How many components this process has compiled (not loaded from cache).
     pub fn compiles(&self) -> u64 {
         self.compiles.load(Ordering::Relaxed)
+    }
+
+    /// Run a plugin call on a blocking worker, and wait for it no longer
+    /// than the call's time limit plus a grace period. Fuel and the epoch
+    /// deadline stop the guest's own code; this bounds everything else a
+    /// call might do on the host's side, so no call can hold its caller
+    /// (the dispatcher, an upload) however it misbehaves. A call given up
+    /// on is a timeout; its worker finishes or dies on its own.
+    pub async fn call_bounded<R: Send + 'static>(
+        self: &Arc<Self>,
+        call: impl FnOnce(&PluginRuntime) -> Result<R, CallError> + Send + 'static,
+    ) -> Result<R, CallError> {
+        let runtime = self.clone();
+        let limit = self.limits.timeout;
+        let wait = limit + limit.max(CALL_GRACE);
+        match tokio::time::timeout(wait, tokio::task::spawn_blocking(move || call(&runtime))).await
+        {
+            Ok(Ok(result)) => result,
+            Ok(Err(error)) => Err(CallError::Trap(format!(
+                "the call's worker failed: {error}"
+            ))),
+            Err(_) => {
+                tracing::error!(
+                    wait_ms = wait.as_millis(),
+                    "a plugin call outlived its time limit on the host's side; given up"
+                );
+                Err(CallError::Timeout {
+                    ms: limit.as_millis(),
+                })
+            }
+        }
     }
 
     /// Validate and compile an uploaded component, and find its world.
@@ -546,6 +583,14 @@ impl PluginRuntime {
     }
 }
 
+impl super::cache::Weighed for Compiled {
+    /// The compiled code's image: what a cached component keeps in memory.
+    fn weight(&self) -> usize {
+        let code = self.component.image_range();
+        code.end.addr() - code.start.addr()
+    }
+}
+
 impl Compiled {
     /// The compiled form, for the artefact cache.
     pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
@@ -577,5 +622,33 @@ fn flatten<T>(answer: Answer<Result<T, types::PluginError>>) -> Result<Answer<T>
             types::PluginError::InvalidInput(m) => format!("invalid input: {m}"),
             types::PluginError::Other(m) => m,
         })),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_call_held_up_on_the_hosts_side_is_given_up_as_a_timeout() {
+        let limits = SandboxLimits {
+            timeout: Duration::from_millis(20),
+            ..SandboxLimits::default()
+        };
+        let runtime = Arc::new(PluginRuntime::new(limits).expect("engine"));
+        // Host-side work the guest's limits cannot interrupt.
+        let held = runtime
+            .call_bounded(|_| {
+                std::thread::sleep(Duration::from_secs(2));
+                Ok(())
+            })
+            .await;
+        assert!(
+            matches!(held, Err(CallError::Timeout { ms: 20 })),
+            "{:?}",
+            held.err()
+        );
+        let quick = runtime.call_bounded(|_| Ok(7)).await;
+        assert_eq!(quick.ok(), Some(7));
     }
 }

@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use wasmtime::StoreLimits;
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Resource, ResourceTable};
+use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::host::{Host, KvError, LogLevel};
 use super::limits::SandboxLimits;
 
 /// The inputs of one call that the plugin may read through host imports.
@@ -130,7 +130,7 @@ impl PluginState {
         }
     }
 
-    fn kv_usage_with(&self, key: &str, value: Option<&[u8]>) -> usize {
+    fn kv_usage_with(&self, key: &str, value_len: Option<usize>) -> usize {
         let mut keys: BTreeMap<&str, usize> = self
             .ctx
             .kv
@@ -143,8 +143,8 @@ impl PluginState {
                 None => keys.remove(k.as_str()),
             };
         }
-        match value {
-            Some(v) => keys.insert(key, key.len() + v.len()),
+        match value_len {
+            Some(len) => keys.insert(key, key.len() + len),
             None => keys.remove(key),
         };
         keys.values().sum()
@@ -160,23 +160,51 @@ impl WasiView for PluginState {
     }
 }
 
-impl super::bindings::types::Host for PluginState {}
+/// How loud a plugin's log line is, whichever contract version sent it.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
 
-impl Host for PluginState {
-    fn log(&mut self, level: LogLevel, message: String) {
+/// Why the key-value store refused a write, whichever contract version asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KvRefusal {
+    QuotaExceeded,
+    KeyTooLong,
+}
+
+/// The host capabilities behind `baton:plugin/host` (see `imports`, which
+/// reads the arguments in the guest's memory and calls these).
+impl PluginState {
+    /// Take one line of the call's log budget; false when it is spent, and
+    /// the line is then counted as dropped.
+    pub(super) fn take_log_slot(&mut self) -> bool {
         if self.log_budget == 0 {
             self.dropped_logs += 1;
-            return;
+            return false;
         }
         self.log_budget -= 1;
-        let mut message = message;
-        if message.len() > self.log_line_bytes {
-            let mut cut = self.log_line_bytes;
-            while !message.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            message.truncate(cut);
+        true
+    }
+
+    /// The part of a line that is kept: at most the line limit, cut on a
+    /// character boundary.
+    pub(super) fn cut_log_line<'a>(&self, message: &'a str) -> &'a str {
+        if message.len() <= self.log_line_bytes {
+            return message;
         }
+        let mut cut = self.log_line_bytes;
+        while !message.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        &message[..cut]
+    }
+
+    pub(super) fn emit_log(&self, level: LogLevel, message: &str) {
         let (tenant, plugin) = (&self.ctx.tenant, &self.ctx.plugin);
         match level {
             LogLevel::Trace => {
@@ -197,32 +225,83 @@ impl Host for PluginState {
         }
     }
 
-    fn now_ms(&mut self) -> i64 {
+    pub(super) fn now_ms(&self) -> i64 {
         self.ctx.now_ms
     }
 
-    fn config(&mut self) -> String {
-        self.ctx.config.clone()
+    pub(super) fn config(&self) -> &str {
+        &self.ctx.config
     }
 
-    fn kv_get(&mut self, key: String) -> Option<Vec<u8>> {
-        self.kv_value(&key).cloned()
+    pub(super) fn kv_key_fits(&self, key: &str) -> bool {
+        key.len() <= self.kv_max_key
     }
 
-    fn kv_set(&mut self, key: String, value: Vec<u8>) -> Result<(), KvError> {
-        if key.len() > self.kv_max_key {
-            return Err(KvError::KeyTooLong);
+    pub(super) fn kv_get(&self, key: &str) -> Option<&Vec<u8>> {
+        if !self.kv_key_fits(key) {
+            return None;
         }
-        if self.kv_usage_with(&key, Some(&value)) > self.kv_quota {
-            return Err(KvError::QuotaExceeded);
+        self.kv_value(key)
+    }
+
+    /// Whether a write of `value_len` bytes under `key` would be accepted;
+    /// asked before the value is copied out of the guest.
+    pub(super) fn kv_admit(&self, key: &str, value_len: usize) -> Result<(), KvRefusal> {
+        if !self.kv_key_fits(key) {
+            return Err(KvRefusal::KeyTooLong);
         }
-        self.writes.insert(key, Some(value));
+        if self.kv_usage_with(key, Some(value_len)) > self.kv_quota {
+            return Err(KvRefusal::QuotaExceeded);
+        }
         Ok(())
     }
 
-    fn kv_delete(&mut self, key: String) {
+    /// Record a write that [`Self::kv_admit`] accepted.
+    pub(super) fn kv_set(&mut self, key: String, value: Vec<u8>) {
+        self.writes.insert(key, Some(value));
+    }
+
+    pub(super) fn kv_delete(&mut self, key: String) {
         self.writes.insert(key, None);
     }
+}
+
+/// The guest's monotonic clock, in place of WASI's: frozen at the event's
+/// time, so a sleep has nothing to wait for. A subscription is ready at
+/// once, whatever its length; a plugin that waits for the clock to move
+/// loops until its fuel runs out. WASI's own clock would park the calling
+/// thread on the host's timer, outside the reach of fuel and epochs.
+impl wasmtime_wasi::p2::bindings::clocks::monotonic_clock::Host for PluginState {
+    fn now(&mut self) -> wasmtime::Result<u64> {
+        Ok(HostMonotonicClock::now(&EventClock(self.ctx.now_ms)))
+    }
+
+    fn resolution(&mut self) -> wasmtime::Result<u64> {
+        Ok(HostMonotonicClock::resolution(&EventClock(self.ctx.now_ms)))
+    }
+
+    fn subscribe_instant(&mut self, _when: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.elapsed()
+    }
+
+    fn subscribe_duration(&mut self, _duration: u64) -> wasmtime::Result<Resource<DynPollable>> {
+        self.elapsed()
+    }
+}
+
+impl PluginState {
+    fn elapsed(&mut self) -> wasmtime::Result<Resource<DynPollable>> {
+        let elapsed = self.table.push(Elapsed)?;
+        wasmtime_wasi::p2::subscribe(&mut self.table, elapsed)
+    }
+}
+
+/// A clock subscription under the frozen clock: always ready.
+struct Elapsed;
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for Elapsed {
+    async fn ready(&mut self) {}
 }
 
 #[cfg(test)]
@@ -245,31 +324,39 @@ mod tests {
         PluginState::new(ctx, &limits)
     }
 
+    /// What the `kv-set` import does: admit, then write.
+    fn set(s: &mut PluginState, key: &str, value: Vec<u8>) -> Result<(), KvRefusal> {
+        s.kv_admit(key, value.len())?;
+        s.kv_set(key.to_owned(), value);
+        Ok(())
+    }
+
     #[test]
     fn kv_counts_existing_state_against_the_quota() {
         let mut s = state(40);
         // "old" (3 + 10) is already stored: 13 + 4 + 20 = 37 fits.
-        assert!(s.kv_set("next".into(), vec![1; 20]).is_ok());
-        assert!(matches!(
-            s.kv_set("more".into(), vec![1; 10]),
-            Err(KvError::QuotaExceeded)
-        ));
+        assert_eq!(set(&mut s, "next", vec![1; 20]), Ok(()));
+        assert_eq!(
+            set(&mut s, "more", vec![1; 10]),
+            Err(KvRefusal::QuotaExceeded)
+        );
         // Deleting frees room; overwriting counts only the new value.
         s.kv_delete("old".into());
-        assert!(s.kv_set("more".into(), vec![1; 10]).is_ok());
-        assert!(s.kv_set("next".into(), vec![1; 2]).is_ok());
-        assert_eq!(s.kv_get("old".into()), None);
-        assert_eq!(s.kv_get("next".into()), Some(vec![1; 2]));
+        assert_eq!(set(&mut s, "more", vec![1; 10]), Ok(()));
+        assert_eq!(set(&mut s, "next", vec![1; 2]), Ok(()));
+        assert_eq!(s.kv_get("old"), None);
+        assert_eq!(s.kv_get("next"), Some(&vec![1; 2]));
     }
 
     #[test]
     fn kv_rejects_long_keys_and_hands_back_only_the_writes() {
         let mut s = state(1 << 10);
-        assert!(matches!(
-            s.kv_set("much-too-long".into(), vec![]),
-            Err(KvError::KeyTooLong)
-        ));
-        s.kv_set("a".into(), b"1".to_vec()).expect("fits");
+        assert_eq!(s.kv_admit("much-too-long", 0), Err(KvRefusal::KeyTooLong));
+        // A key no write could have stored reads as absent, and deleting it
+        // is not a write.
+        assert!(!s.kv_key_fits("much-too-long"));
+        assert_eq!(s.kv_get("much-too-long"), None);
+        set(&mut s, "a", b"1".to_vec()).expect("fits");
         s.kv_delete("old".into());
         assert_eq!(
             s.take_writes(),
@@ -284,9 +371,18 @@ mod tests {
     fn the_clock_is_the_events_and_logs_are_capped() {
         let mut s = state(1 << 10);
         assert_eq!(s.now_ms(), 1_000);
-        for i in 0..30 {
-            s.log(LogLevel::Info, format!("line {i}"));
-        }
+        let kept = (0..30).filter(|_| s.take_log_slot()).count();
+        assert_eq!(kept, 20);
         assert_eq!(s.dropped_logs, 10);
+    }
+
+    #[test]
+    fn log_lines_are_cut_on_a_character_boundary() {
+        let s = state(1 << 10);
+        let long = "é".repeat(1000);
+        let kept = s.cut_log_line(&long);
+        assert!(kept.len() <= SandboxLimits::default().log_line_bytes);
+        assert!(kept.len() >= SandboxLimits::default().log_line_bytes - 1);
+        assert_eq!(s.cut_log_line("short"), "short");
     }
 }

@@ -89,6 +89,15 @@ fn validate(
             let unique: BTreeSet<String> = offer.agents.into_iter().collect();
             if unique.is_empty() {
                 return Err("offered the conversation to nobody".into());
+            // More names than there are candidates can only be repeats;
+            // refusing them also bounds the work an answer can cause.
+            if offer.agents.len() > agents.len() {
+                return Err(format!(
+                    "offered the conversation {} times; there are {} candidates",
+                    offer.agents.len(),
+                    agents.len()
+                ));
+            }
             }
             let agents = unique
                 .iter()
@@ -491,3 +500,7 @@ mod tests {
         );
     }
 }
+        // More names than candidates: repeats beyond any use.
+        let flood = offer(vec![free.id.to_string(); 3]);
+        let error = validate(flood, &agents, &chat()).err().expect("refused");
+        assert!(error.contains("3 times; there are 2 candidates"), "{error}");

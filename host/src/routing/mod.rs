@@ -134,8 +134,9 @@ impl Router {
         })
     }
 
-    /// Run one plugin call on a blocking worker: a call may use its whole
-    /// budget, and must not hold up the async runtime meanwhile.
+    /// Run one plugin call on a blocking worker, bounded in time: a call
+    /// may use its whole budget, and must not hold up the async runtime or
+    /// the dispatcher meanwhile.
     async fn call<T: Send + 'static>(
         &self,
         tenant: &TenantId,
@@ -154,10 +155,10 @@ impl Router {
             .context(tenant, plugin, now)
             .await
             .map_err(|e| CallError::Unavailable(e.to_string()))?;
-        let runtime = self.plugins.runtime().clone();
-        tokio::task::spawn_blocking(move || run(&runtime, &compiled, ctx))
+        self.plugins
+            .runtime()
+            .call_bounded(move |runtime| run(runtime, &compiled, ctx))
             .await
-            .map_err(|e| CallError::Trap(format!("the call's worker failed: {e}")))?
     }
 
     async fn decide(

@@ -124,32 +124,55 @@ impl Store {
                 .execute(&self.pool)
                 .await?;
         }
-        sqlx::query(&format!(
-            "INSERT INTO plugins ({PLUGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        let mut conn = self.pool.acquire().await?;
+        insert_plugin(&mut conn, record).await
+    }
+
+    /// The tenant's upload of exactly these bytes, if any.
+    pub async fn tenant_plugin_by_sha(
+        &self,
+        tenant: &TenantId,
+        sha256: &str,
+    ) -> Result<Option<PluginRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id = ? AND sha256 = ? LIMIT 1"
         ))
-        .bind(&record.id)
-        .bind(record.tenant_id.as_ref().map(TenantId::as_str))
-        .bind(&record.name)
-        .bind(&record.version)
-        .bind(record.kind.as_str())
-        .bind(&record.description)
-        .bind(record.config_schema.to_string())
-        .bind(serde_json::to_string(&record.subscribes).unwrap_or_else(|_| "[]".into()))
-        .bind(&record.contract)
+        .bind(tenant.as_str())
+        .bind(sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().and_then(plugin))
+    }
+
+    /// Keep an accepted upload: its bytes, its artefact and its plugin row
+    /// in one transaction, so a refused one (a repeated name and version)
+    /// writes nothing.
+    pub async fn put_upload(
+        &self,
+        record: &PluginRecord,
+        wasm: &[u8],
+        engine_hash: &str,
+        compiled: &[u8],
+    ) -> Result<()> {
+        let mut tx = self.write().await?;
+        // The component first: the plugin row refers to it.
+        sqlx::query("INSERT OR IGNORE INTO components (sha256, wasm, created_at) VALUES (?, ?, ?)")
+            .bind(&record.sha256)
+            .bind(wasm)
+            .bind(self.now().0)
+            .execute(&mut *tx)
+            .await?;
+        insert_plugin(&mut tx, record).await?;
+        sqlx::query(
+            "INSERT OR REPLACE INTO artifacts (sha256, engine_hash, compiled, created_at) VALUES (?, ?, ?, ?)",
+        )
         .bind(&record.sha256)
-        .bind(record.size)
-        .bind(record.created_at.0)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| {
-            StoreError::conflict_on_unique(
-                e,
-                &format!(
-                    "plugin {} version {} is already uploaded",
-                    record.name, record.version
-                ),
-            )
-        })?;
+        .bind(engine_hash)
+        .bind(compiled)
+        .bind(self.now().0)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -229,4 +252,34 @@ impl Store {
             })
             .collect())
     }
+}
+
+async fn insert_plugin(conn: &mut sqlx::SqliteConnection, record: &PluginRecord) -> Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO plugins ({PLUGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(&record.id)
+    .bind(record.tenant_id.as_ref().map(TenantId::as_str))
+    .bind(&record.name)
+    .bind(&record.version)
+    .bind(record.kind.as_str())
+    .bind(&record.description)
+    .bind(record.config_schema.to_string())
+    .bind(serde_json::to_string(&record.subscribes).unwrap_or_else(|_| "[]".into()))
+    .bind(&record.contract)
+    .bind(&record.sha256)
+    .bind(record.size)
+    .bind(record.created_at.0)
+    .execute(conn)
+    .await
+    .map_err(|e| {
+        StoreError::conflict_on_unique(
+            e,
+            &format!(
+                "plugin {} version {} is already uploaded",
+                record.name, record.version
+            ),
+        )
+    })?;
+    Ok(())
 }

@@ -1,0 +1,443 @@
+//! The hostile catalogue: plugins that do what a hostile tenant's code
+//! would. For each, the upload or call is refused or falls back, the
+//! failure is recorded with its kind, and another tenant's conversation is
+//! still assigned while it happens.
+
+use baton_e2e::{TestApp, assigned_agent, plugins};
+use baton_host::plugin::SandboxLimits;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// Fuel for answers that take the guest long to build; the wall-clock limit
+/// still applies.
+const ENOUGH_FUEL: u64 = 400_000_000;
+
+/// Where a plugin is bound.
+#[derive(Clone, Copy)]
+enum Slot {
+    Assignment,
+    Workflows,
+}
+
+/// Two tenants on one server, each with one available agent: `hostile`
+/// binds a misbehaving plugin, `bystander` stays on round-robin.
+struct Scene {
+    app: TestApp,
+    hostile: String,
+    hostile_agent: String,
+    bystander: String,
+    bystander_agent: String,
+}
+
+impl Scene {
+    async fn new() -> Self {
+        Self::with_fuel(SandboxLimits::default().fuel).await
+    }
+
+    /// With another fuel budget per call: answers that are expensive to
+    /// build (100,000 entries) need more than the default to reach the
+    /// host's checks at all.
+    async fn with_fuel(fuel: u64) -> Self {
+        let limits = SandboxLimits {
+            fuel,
+            ..SandboxLimits::default()
+        };
+        let app = TestApp::spawn_with(tempfile::tempdir().expect("dir"), limits).await;
+        let hostile = app.tenant("Hostile").await;
+        let bystander = app.tenant("Bystander").await;
+        let hostile_agent = app.agent(&hostile, "Hal", 5).await;
+        app.presence(&hostile, &hostile_agent, "available").await;
+        let bystander_agent = app.agent(&bystander, "Bea", 50).await;
+        app.presence(&bystander, &bystander_agent, "available")
+            .await;
+        Self {
+            app,
+            hostile,
+            hostile_agent,
+            bystander,
+            bystander_agent,
+        }
+    }
+
+    /// Upload `path` for the hostile tenant (once: the same bytes again
+    /// are refused) and bind it at `slot` with `config`.
+    async fn bind(&self, path: &str, slot: Slot, config: Value) {
+        let uploaded = self.app.upload(&self.hostile, path).await;
+        let id = match uploaded.status {
+            StatusCode::CREATED => uploaded.body["id"].clone(),
+            _ => {
+                assert_eq!(uploaded.status, StatusCode::CONFLICT, "{uploaded:?}");
+                let name = if path == plugins::HOSTILE_STRATEGY {
+                    "hostile-strategy"
+                } else {
+                    "hostile-workflow"
+                };
+                json!(name)
+            }
+        };
+        let (route, body) = match slot {
+            Slot::Assignment => (
+                "/v1/routing/assignment",
+                json!({"plugin": id, "config": config}),
+            ),
+            Slot::Workflows => (
+                "/v1/routing/workflows",
+                json!({"workflows": [{"plugin": id, "config": config}]}),
+            ),
+        };
+        let bound = self.app.put(route, &self.hostile, body).await;
+        assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    }
+
+    /// A hostile conversation and a bystander's, created at the same time.
+    /// Asserts the bystander's is assigned; returns the hostile one and the
+    /// hostile tenant's recorded failures.
+    async fn attack(&self) -> (Value, Vec<Value>) {
+        let (hostile, bystander) = tokio::join!(
+            self.app.conversation(&self.hostile, "hello"),
+            self.app.conversation(&self.bystander, "meanwhile")
+        );
+        assert_eq!(
+            assigned_agent(&bystander),
+            Some(self.bystander_agent.clone()),
+            "another tenant's conversation waited: {bystander}"
+        );
+        (hostile, self.failures().await)
+    }
+
+    async fn failures(&self) -> Vec<Value> {
+        self.app
+            .get("/v1/plugins/failures", &self.hostile)
+            .await
+            .body
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    async fn strategy(mode: &str) -> (Self, Value, Vec<Value>) {
+        Self::strategy_with(json!({"mode": mode})).await
+    }
+
+    async fn strategy_with(config: Value) -> (Self, Value, Vec<Value>) {
+        let scene = Self::with_fuel(ENOUGH_FUEL).await;
+        scene
+            .bind(plugins::HOSTILE_STRATEGY, Slot::Assignment, config)
+            .await;
+        let (conversation, failures) = scene.attack().await;
+        (scene, conversation, failures)
+    }
+}
+
+fn last_history(conversation: &Value) -> &Value {
+    conversation["history"]
+        .as_array()
+        .and_then(|h| h.last())
+        .unwrap_or(&Value::Null)
+}
+
+/// The hostile strategy's call failed with `kind`, and round-robin
+/// assigned instead.
+fn fell_back(scene: &Scene, conversation: &Value, failures: &[Value], kind: &str) {
+    plugin_fell_back(scene, conversation, failures, "hostile-strategy", kind);
+}
+
+fn plugin_fell_back(
+    scene: &Scene,
+    conversation: &Value,
+    failures: &[Value],
+    plugin: &str,
+    kind: &str,
+) {
+    assert_eq!(
+        assigned_agent(conversation),
+        Some(scene.hostile_agent.clone()),
+        "{conversation}"
+    );
+    let last = last_history(conversation);
+    assert_eq!(last["decided_by"], "fallback", "{last}");
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["plugin"], plugin);
+    assert_eq!(failures[0]["failure"], kind, "{failures:?}");
+    assert_eq!(failures[0]["fallback"], "round-robin@0.1.0");
+}
+
+/// The plugin's own answer was applied, with no failure; returns its reason.
+fn answered(scene: &Scene, conversation: &Value, failures: &[Value]) -> String {
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        assigned_agent(conversation),
+        Some(scene.hostile_agent.clone()),
+        "{conversation}"
+    );
+    let last = last_history(conversation);
+    assert_eq!(last["plugin"], "hostile-strategy", "{last}");
+    last["reason"].as_str().unwrap_or_default().to_owned()
+}
+
+#[tokio::test]
+async fn an_endless_loop_and_a_memory_bomb_are_stopped_and_fall_back() {
+    for (path, plugin, kind) in [
+        (plugins::SPIN_FOREVER, "spin-forever", "out-of-fuel"),
+        (plugins::MEMORY_HOG, "memory-hog", "memory-cap"),
+    ] {
+        let scene = Scene::new().await;
+        let uploaded = scene.app.upload(&scene.hostile, path).await;
+        assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+        let id = uploaded.body["id"].as_str().expect("id");
+        scene.app.bind_strategy(&scene.hostile, id).await;
+        let (conversation, failures) = scene.attack().await;
+        plugin_fell_back(&scene, &conversation, &failures, plugin, kind);
+    }
+}
+
+#[tokio::test]
+async fn deep_recursion_traps_and_falls_back() {
+    let (scene, conversation, failures) = Scene::strategy("recursion").await;
+    fell_back(&scene, &conversation, &failures, "trap");
+}
+
+#[tokio::test]
+async fn a_ten_megabyte_reason_is_cut_to_the_limit() {
+    let (scene, conversation, failures) = Scene::strategy("huge-reason").await;
+    let reason = answered(&scene, &conversation, &failures);
+    assert!(reason.starts_with("xxxx"), "{reason:.40}");
+    assert!(reason.len() <= 4096 + '…'.len_utf8(), "{}", reason.len());
+}
+
+#[tokio::test]
+async fn an_offer_naming_one_agent_a_hundred_thousand_times_is_refused() {
+    let (scene, conversation, failures) = Scene::strategy("many-offers").await;
+    fell_back(&scene, &conversation, &failures, "invalid-answer");
+    let message = failures[0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("100000 times"), "{message}");
+}
+
+#[tokio::test]
+async fn another_tenants_agent_or_a_malformed_id_is_refused() {
+    let scene = Scene::new().await;
+    let foreign = scene.bystander_agent.clone();
+    for (agent, expected) in [
+        (foreign.as_str(), "not a candidate"),
+        ("agt_\u{0}not an id", "not a candidate"),
+        ("", "not a candidate"),
+    ] {
+        scene
+            .bind(
+                plugins::HOSTILE_STRATEGY,
+                Slot::Assignment,
+                json!({"mode": "assign-agent", "agent": agent}),
+            )
+            .await;
+        let before = scene.failures().await.len();
+        let (conversation, failures) = scene.attack().await;
+        assert_eq!(last_history(&conversation)["decided_by"], "fallback");
+        assert_eq!(failures.len(), before + 1, "{failures:?}");
+        // Failures are listed newest first.
+        assert_eq!(failures[0]["failure"], "invalid-answer");
+        let message = failures[0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{message}");
+        // The bystander's agent took only the bystander's conversations.
+        let bea = scene
+            .app
+            .get(
+                &format!("/v1/agents/{}", scene.bystander_agent),
+                &scene.bystander,
+            )
+            .await;
+        assert_eq!(bea.status, StatusCode::OK);
+        // Close the hostile conversation so the agent has room again.
+        let id = conversation["id"].as_str().expect("id");
+        scene.app.close(&scene.hostile, id).await;
+    }
+}
+
+#[tokio::test]
+async fn key_value_abuse_keeps_nothing_over_the_limits() {
+    let (scene, conversation, failures) = Scene::strategy("kv-abuse").await;
+    let reason = answered(&scene, &conversation, &failures);
+    // A 1 MiB key is never read, stored or kept by a delete; small values
+    // fill the 64 KiB quota and no more.
+    let stored: usize = reason
+        .strip_prefix("kv: read-huge false refused-huge true stored ")
+        .unwrap_or_else(|| panic!("{reason}"))
+        .parse()
+        .expect("a count");
+    assert!((1..64).contains(&stored), "{reason}");
+}
+
+#[tokio::test]
+async fn file_network_and_environment_probes_are_refused() {
+    for mode in ["file", "network", "env"] {
+        let (scene, conversation, failures) = Scene::strategy(mode).await;
+        fell_back(&scene, &conversation, &failures, "plugin-error");
+        let message = failures[0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("probe refused"), "{mode}: {message}");
+        assert!(!message.contains("LEAK"), "{mode}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn the_clock_is_frozen_and_a_sleep_returns_at_once() {
+    let (scene, conversation, failures) = Scene::strategy("clock").await;
+    let reason = answered(&scene, &conversation, &failures);
+    assert_eq!(reason, "clock: wall-is-event true slept-ms 0");
+}
+
+#[tokio::test]
+async fn a_plugin_sleeping_for_ever_stalls_nothing() {
+    let (scene, conversation, failures) = Scene::strategy("sleep-forever").await;
+    assert_eq!(answered(&scene, &conversation, &failures), "woke up");
+    // And again: nothing was left holding the dispatcher or an instance.
+    let (again, failures) = scene.attack().await;
+    assert_eq!(answered(&scene, &again, &failures), "woke up");
+}
+
+#[tokio::test]
+async fn exit_and_abort_trap_and_fall_back() {
+    for mode in ["exit", "abort"] {
+        let (scene, conversation, failures) = Scene::strategy(mode).await;
+        fell_back(&scene, &conversation, &failures, "trap");
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_megabyte_log_lines_is_dropped_unread() {
+    let (scene, conversation, failures) = Scene::strategy("log-flood").await;
+    assert_eq!(
+        answered(&scene, &conversation, &failures),
+        "logged 20000 lines of 1 MiB"
+    );
+}
+
+#[tokio::test]
+async fn a_workflow_returning_too_many_or_too_large_actions_is_refused() {
+    for (mode, expected) in [("many", "100000 actions"), ("large", "a tag")] {
+        let scene = Scene::with_fuel(ENOUGH_FUEL).await;
+        scene
+            .bind(
+                plugins::HOSTILE_WORKFLOW,
+                Slot::Workflows,
+                json!({"mode": mode}),
+            )
+            .await;
+        let (conversation, failures) = scene.attack().await;
+        assert_eq!(
+            assigned_agent(&conversation),
+            Some(scene.hostile_agent.clone())
+        );
+        assert_eq!(failures.len(), 1, "{mode}: {failures:?}");
+        assert_eq!(failures[0]["plugin"], "hostile-workflow");
+        assert_eq!(failures[0]["failure"], "invalid-answer");
+        let message = failures[0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(expected), "{mode}: {message}");
+        // Nothing of the refused list landed.
+        let id = conversation["id"].as_str().expect("id");
+        let now = scene
+            .app
+            .get(&format!("/v1/conversations/{id}"), &scene.hostile)
+            .await
+            .body;
+        assert_eq!(now["tags"], json!([]), "{mode}: {now}");
+    }
+}
+
+#[tokio::test]
+async fn a_describe_that_loops_is_refused_and_one_that_sleeps_is_accepted_at_once() {
+    let scene = Scene::new().await;
+    let spins = scene
+        .app
+        .upload(&scene.hostile, plugins::DESCRIBE_SPINS)
+        .await;
+    assert_eq!(spins.status, StatusCode::UNPROCESSABLE_ENTITY, "{spins:?}");
+    assert_eq!(spins.body["error"]["code"], "describe_failed");
+    let sleeps = scene
+        .app
+        .upload(&scene.hostile, plugins::DESCRIBE_SLEEPS)
+        .await;
+    assert_eq!(sleeps.status, StatusCode::CREATED, "{sleeps:?}");
+    assert_eq!(sleeps.body["name"], "describe-sleeps");
+}
+
+#[tokio::test]
+async fn uploads_whose_describe_loops_never_starve_another_tenants_routing() {
+    let scene = Scene::new().await;
+    // Many tenants upload at once, each more than its share of uploads in
+    // validation; meanwhile the bystander's conversations keep arriving.
+    let mut uploaders = Vec::new();
+    for n in 0..6 {
+        uploaders.push(scene.app.tenant(&format!("Uploader {n}")).await);
+    }
+    let app = &scene.app;
+    let uploads = futures_util::future::join_all(
+        uploaders
+            .iter()
+            .flat_map(|key| std::iter::repeat_n(key, 4))
+            .map(|key| app.upload(key, plugins::DESCRIBE_SPINS)),
+    );
+    let texts: Vec<String> = (0..10).map(|i| format!("chat {i}")).collect();
+    let conversations = futures_util::future::join_all(
+        texts
+            .iter()
+            .map(|text| app.conversation(&scene.bystander, text)),
+    );
+    let (uploads, conversations) = tokio::join!(uploads, conversations);
+    for conversation in &conversations {
+        assert_eq!(
+            assigned_agent(conversation),
+            Some(scene.bystander_agent.clone()),
+            "{conversation}"
+        );
+    }
+    // Every upload was refused: by its describe, or for too many at once.
+    let mut busy = 0;
+    for upload in &uploads {
+        match upload.status {
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                assert_eq!(upload.body["error"]["code"], "describe_failed")
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(upload.body["error"]["code"], "too_many_uploads");
+                busy += 1;
+            }
+            other => panic!("unexpected {other}: {upload:?}"),
+        }
+    }
+    assert!(busy > 0, "no tenant was held to its share");
+    let failures = scene
+        .app
+        .get("/v1/plugins/failures", &scene.bystander)
+        .await
+        .body;
+    assert_eq!(failures, json!([]));
+}
+
+#[tokio::test]
+async fn a_refused_upload_stores_nothing() {
+    let scene = Scene::new().await;
+    let first = scene.app.upload(&scene.hostile, plugins::PICK_LAST).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    // The same bytes again: refused before compiling, naming the version.
+    let again = scene.app.upload(&scene.hostile, plugins::PICK_LAST).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+    let message = again.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("pick-last version 0.1.0"), "{message}");
+    // Refused at describe (it panics): no component row is left behind,
+    // and the panic's message is in the error.
+    let refused = scene
+        .app
+        .upload(&scene.hostile, plugins::DESCRIBE_FAILS)
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let message = refused.body["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(message.contains("describe always fails"), "{message}");
+    let dir = scene.app.stop().await;
+    let components = baton_e2e::count_rows(dir.path(), "components").await;
+    let plugins_rows = baton_e2e::count_rows(dir.path(), "plugins").await;
+    let builtins = baton_host::plugin::defaults::BUILTINS.len();
+    // The built-ins' components and the one accepted upload.
+    assert_eq!(components, builtins as i64 + 1);
+    assert_eq!(plugins_rows, builtins as i64 + 1);
+}
