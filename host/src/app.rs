@@ -53,10 +53,10 @@ impl App {
             shutdown_rx.clone(),
             settings.queue_sweep,
         ));
-        let notify_handle = Arc::new(NotifyHandle::new());
+        let notify_handle = Arc::new(NotifyHandle::new(settings.webhooks));
         let notifier = tokio::spawn(notify::run(
             store.clone(),
-            Delivery::new(settings.smtp.clone()),
+            Delivery::new(settings.smtp.clone(), settings.webhooks)?,
             notify_handle.clone(),
             dispatch.handled(),
             shutdown_rx.clone(),

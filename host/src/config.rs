@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::notify::address::{ALLOW_PRIVATE_VAR, WebhookPolicy};
 use crate::notify::email::SmtpConfig;
 use crate::plugin::SandboxLimits;
 
@@ -15,6 +16,8 @@ pub struct Settings {
     pub limits: SandboxLimits,
     /// Where notification e-mail goes; `None`: e-mail deliveries are skipped.
     pub smtp: Option<SmtpConfig>,
+    /// Which addresses webhooks may reach (`BATON_WEBHOOK_ALLOW_PRIVATE`).
+    pub webhooks: WebhookPolicy,
     /// How often the dispatcher sweeps the queue for conversations someone
     /// could take now (`BATON_QUEUE_SWEEP_SECS`).
     pub queue_sweep: Duration,
@@ -113,12 +116,27 @@ impl Settings {
                 message: "must be at least 1",
             });
         }
+        let allow_private = match get(ALLOW_PRIVATE_VAR) {
+            None => false,
+            Some(value) => match value.trim().to_ascii_lowercase().as_str() {
+                "" | "false" | "0" | "no" => false,
+                "true" | "1" | "yes" => true,
+                _ => {
+                    return Err(SettingError {
+                        name: ALLOW_PRIVATE_VAR,
+                        value,
+                        message: "must be true or false",
+                    });
+                }
+            },
+        };
         Ok(Self {
             addr: get("BATON_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
             database_url: get("BATON_DATABASE_URL").unwrap_or_else(|| "sqlite://baton.db".into()),
             operator_token: get("BATON_OPERATOR_TOKEN").filter(|t| !t.trim().is_empty()),
             limits,
             smtp,
+            webhooks: WebhookPolicy { allow_private },
             queue_sweep: Duration::from_secs(queue_sweep),
         })
     }
@@ -152,5 +170,16 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn webhooks_refuse_private_addresses_unless_the_operator_allows_them() {
+        assert!(!with(&[]).expect("defaults").webhooks.allow_private);
+        for (value, allowed) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+            let set = with(&[(ALLOW_PRIVATE_VAR, value)]).expect(value);
+            assert_eq!(set.webhooks.allow_private, allowed, "{value}");
+        }
+        let error = with(&[(ALLOW_PRIVATE_VAR, "sometimes")]).expect_err("refused");
+        assert!(error.to_string().contains(ALLOW_PRIVATE_VAR), "{error}");
     }
 }

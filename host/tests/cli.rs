@@ -50,6 +50,7 @@ async fn serve(dir: &Path) -> String {
         operator_token: Some(OPERATOR.into()),
         limits: Default::default(),
         smtp: None,
+        webhooks: Default::default(),
         queue_sweep: Settings::DEFAULT_QUEUE_SWEEP,
     };
     let app = App::start(&settings, OPERATOR.into())

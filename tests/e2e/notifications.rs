@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use baton_e2e::receivers::{SmtpSink, SseClient, WebhookReceiver, signature_valid};
 use baton_e2e::{MONDAY_0000_UTC, Reply, TestApp, assigned_agent};
+use baton_host::Clock;
+use baton_host::notify::address::WebhookPolicy;
 use baton_host::plugin::SandboxLimits;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -833,4 +835,146 @@ fn the_receivers_signature_check_agrees_with_the_server() {
     assert!(!signature_valid("other", body, &signature));
     assert!(!signature_valid("s3cret", b"{}", &signature));
     assert!(!signature_valid("s3cret", body, "sha256=00"));
+}
+
+/// The production default: webhooks may not reach the server's own network.
+const STRICT: WebhookPolicy = WebhookPolicy {
+    allow_private: false,
+};
+
+#[tokio::test]
+async fn a_webhook_url_on_the_servers_own_network_is_refused_unless_the_operator_allows_it() {
+    let strict = TestApp::spawn_with_webhooks(
+        tempfile::tempdir().expect("temp dir"),
+        Clock::manual(MONDAY_0000_UTC),
+        STRICT,
+    )
+    .await;
+    let key = strict.tenant("Acme").await;
+    let ana = member(&strict, &key, "Ana", &[], 3, "available").await;
+    for (field, url, kind) in [
+        ("chat_webhook_url", "http://127.0.0.1:9/x", "loopback"),
+        ("push_webhook_url", "http://[::1]:9/x", "loopback"),
+        ("chat_webhook_url", "http://0x7f.1:9/x", "loopback"),
+        ("push_webhook_url", "http://10.1.2.3/x", "private"),
+        ("chat_webhook_url", "http://169.254.169.254/x", "link-local"),
+        ("push_webhook_url", "http://[fd00::1]/x", "unique-local"),
+        (
+            "chat_webhook_url",
+            "http://100.64.0.1/x",
+            "carrier-grade NAT",
+        ),
+        ("push_webhook_url", "http://192.0.2.1/x", "documentation"),
+    ] {
+        let refused = put_settings(&strict, &key, &ana, json!({ field: url })).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{url}: {refused:?}"
+        );
+        assert_eq!(refused.body["error"]["field"], field, "{refused:?}");
+        let message = refused.body["error"]["message"].as_str().expect("message");
+        assert!(message.contains(kind), "{url}: {message}");
+    }
+    let kept = strict
+        .get(&format!("/v1/agents/{ana}/notifications/settings"), &key)
+        .await;
+    assert_eq!(kept.body["chat_webhook_url"], Value::Null, "{kept:?}");
+    assert_eq!(kept.body["push_webhook_url"], Value::Null, "{kept:?}");
+    // A public address and a host name are accepted: a name is checked
+    // when it is resolved, at delivery.
+    for url in ["https://93.184.215.14/hook", "http://localhost:9/x"] {
+        let set = put_settings(&strict, &key, &ana, json!({ "chat_webhook_url": url })).await;
+        assert_eq!(set.status, StatusCode::OK, "{url}: {set:?}");
+    }
+
+    // With the setting on (as on every other test server), the same
+    // loopback URL is accepted.
+    let open = TestApp::spawn_at(MONDAY_0000_UTC).await;
+    let key = open.tenant("Acme").await;
+    let ana = member(&open, &key, "Ana", &[], 3, "available").await;
+    let set = put_settings(
+        &open,
+        &key,
+        &ana,
+        json!({"chat_webhook_url": "http://127.0.0.1:9/x"}),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    assert_eq!(set.body["chat_webhook_url"], "http://127.0.0.1:9/x");
+}
+
+/// The delivery's state after the first attempt, and that the receiver
+/// never heard of it, even a day later.
+async fn refused_once(app: &TestApp, key: &str, agent: &str, hook: &WebhookReceiver) -> Value {
+    app.conversation(key, "hello").await;
+    app.deliver().await;
+    let first = of_type(app, key, agent, "assigned").await[0]["deliveries"]["chat_webhook"].clone();
+    app.advance(Duration::from_secs(24 * 3600)).await;
+    app.deliver().await;
+    let later = &of_type(app, key, agent, "assigned").await[0]["deliveries"]["chat_webhook"];
+    assert_eq!(*later, first, "not retried");
+    assert!(hook.requests().is_empty(), "{:?}", hook.requests());
+    first
+}
+
+#[tokio::test]
+async fn a_host_name_resolving_to_the_servers_own_network_fails_at_delivery_without_retries() {
+    let app = TestApp::spawn_with_webhooks(
+        tempfile::tempdir().expect("temp dir"),
+        Clock::manual(MONDAY_0000_UTC),
+        STRICT,
+    )
+    .await;
+    let key = app.tenant("Acme").await;
+    let hook = WebhookReceiver::start(&secret(&app, &key).await).await;
+    let ana = member(&app, &key, "Ana", &[], 3, "available").await;
+    // The receiver listens on 127.0.0.1; "localhost" names it.
+    let url = hook.url.replace("127.0.0.1", "localhost");
+    let set = put_settings(
+        &app,
+        &key,
+        &ana,
+        json!({"types": {"assigned": ["chat_webhook"], "new_chat": []}, "chat_webhook_url": url}),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    let chat = refused_once(&app, &key, &ana, &hook).await;
+    assert_eq!(chat["state"], "failed", "{chat}");
+    assert_eq!(chat["attempts"], 1, "{chat}");
+    let error = chat["last_error"].as_str().expect("last_error");
+    assert!(
+        error.starts_with("refused: localhost resolves only to refused addresses"),
+        "{error}"
+    );
+    assert!(error.contains("loopback"), "{error}");
+}
+
+#[tokio::test]
+async fn an_ip_literal_url_set_while_allowed_is_refused_at_delivery_once_the_setting_is_off() {
+    let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
+    let key = app.tenant("Acme").await;
+    let hook = WebhookReceiver::start(&secret(&app, &key).await).await;
+    let ana = member(&app, &key, "Ana", &[], 3, "available").await;
+    let set = put_settings(
+        &app,
+        &key,
+        &ana,
+        json!({"types": {"assigned": ["chat_webhook"], "new_chat": []}, "chat_webhook_url": hook.url}),
+    )
+    .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+
+    // The operator turns the setting off and restarts.
+    let clock = app.clock.clone();
+    let dir = app.stop().await;
+    let app = TestApp::spawn_with_webhooks(dir, clock, STRICT).await;
+    let chat = refused_once(&app, &key, &ana, &hook).await;
+    assert_eq!(chat["state"], "failed", "{chat}");
+    assert_eq!(chat["attempts"], 1, "{chat}");
+    let error = chat["last_error"].as_str().expect("last_error");
+    assert!(
+        error.starts_with("refused: 127.0.0.1 is a loopback address"),
+        "{error}"
+    );
 }

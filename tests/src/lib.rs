@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use baton_host::api::AppState;
 use baton_host::domain::Millis;
+use baton_host::notify::address::WebhookPolicy;
 use baton_host::notify::email::SmtpConfig;
 use baton_host::plugin::SandboxLimits;
 use baton_host::{App, Clock, Settings};
@@ -29,6 +30,13 @@ pub const OPERATOR_TOKEN: &str = "test-operator-token";
 /// sees the queue retried only by what it does, unless it starts a server
 /// with [`TestApp::spawn_sweeping`].
 pub const TEST_QUEUE_SWEEP: std::time::Duration = std::time::Duration::from_secs(3_600);
+
+/// Where test servers let webhooks go: every receiver in these tests
+/// listens on loopback, so private addresses are allowed unless a test
+/// starts its server with [`TestApp::spawn_with_webhooks`].
+pub const TEST_WEBHOOKS: WebhookPolicy = WebhookPolicy {
+    allow_private: true,
+};
 
 /// A running server and an HTTP client for it.
 pub struct TestApp {
@@ -102,7 +110,16 @@ impl TestApp {
         smtp: Option<SmtpConfig>,
     ) -> Self {
         let db: PathBuf = dir.path().join("baton.db");
-        Self::start(db, dir, limits, clock, smtp, TEST_QUEUE_SWEEP).await
+        Self::start(
+            db,
+            dir,
+            limits,
+            clock,
+            smtp,
+            TEST_QUEUE_SWEEP,
+            TEST_WEBHOOKS,
+        )
+        .await
     }
 
     /// Start a server on a fresh database that sweeps the queue every
@@ -117,6 +134,7 @@ impl TestApp {
             Clock::system(),
             None,
             every,
+            TEST_WEBHOOKS,
         )
         .await
     }
@@ -133,6 +151,27 @@ impl TestApp {
             self.clock.clone(),
             None,
             TEST_QUEUE_SWEEP,
+            TEST_WEBHOOKS,
+        )
+        .await
+    }
+
+    /// Start a server on the database in `dir`, on `clock`, with webhooks
+    /// limited by `webhooks` instead of [`TEST_WEBHOOKS`].
+    pub async fn spawn_with_webhooks(
+        dir: tempfile::TempDir,
+        clock: Clock,
+        webhooks: WebhookPolicy,
+    ) -> Self {
+        let db = dir.path().join("baton.db");
+        Self::start(
+            db,
+            dir,
+            SandboxLimits::default(),
+            clock,
+            None,
+            TEST_QUEUE_SWEEP,
+            webhooks,
         )
         .await
     }
@@ -144,6 +183,7 @@ impl TestApp {
         clock: Clock,
         smtp: Option<SmtpConfig>,
         queue_sweep: std::time::Duration,
+        webhooks: WebhookPolicy,
     ) -> Self {
         let settings = Settings {
             addr: "127.0.0.1:0".into(),
@@ -151,6 +191,7 @@ impl TestApp {
             operator_token: Some(OPERATOR_TOKEN.into()),
             limits,
             smtp,
+            webhooks,
             queue_sweep,
         };
         let app = App::start_with_clock(&settings, OPERATOR_TOKEN.into(), clock.clone())

@@ -17,6 +17,7 @@ use crate::domain::{
     AgentId, NotificationId, NotificationKind, NotifyChannel, NotifyPreferences, TenantId,
     WebhookUrl,
 };
+use crate::notify::address::WebhookPolicy;
 use crate::notify::stream;
 use crate::notify::webhook::SIGNATURE_HEADER;
 use crate::store::{AgentRecord, NotifySettings};
@@ -52,18 +53,25 @@ pub(super) async fn get_settings(
     Ok(Json(settings_json(&agent, &settings)))
 }
 
-/// An optional URL field: absent keeps it, `null` clears it.
+/// An optional URL field: absent keeps it, `null` clears it. A URL whose
+/// host is an IP literal the policy refuses is refused here; a host name
+/// is checked when resolved, at each delivery.
 fn url_field(
     body: &serde_json::Map<String, Value>,
     field: &str,
     current: Option<WebhookUrl>,
+    policy: WebhookPolicy,
 ) -> Result<Option<WebhookUrl>, ApiError> {
     match body.get(field) {
         None => Ok(current),
         Some(Value::Null) => Ok(None),
-        Some(Value::String(url)) => WebhookUrl::parse(url)
-            .map(Some)
-            .map_err(|e| ApiError::invalid(field, e)),
+        Some(Value::String(url)) => {
+            let url = WebhookUrl::parse(url).map_err(|e| ApiError::invalid(field, e))?;
+            policy
+                .check_url(url.as_str())
+                .map_err(|refused| ApiError::invalid(field, refused))?;
+            Ok(Some(url))
+        }
         Some(_) => Err(ApiError::invalid(field, "must be a URL or null")),
     }
 }
@@ -95,8 +103,18 @@ pub(super) async fn put_settings(
             .map_err(|(field, e)| ApiError::invalid(field, e))?,
     };
     let settings = NotifySettings {
-        chat_webhook_url: url_field(&body, "chat_webhook_url", current.chat_webhook_url)?,
-        push_webhook_url: url_field(&body, "push_webhook_url", current.push_webhook_url)?,
+        chat_webhook_url: url_field(
+            &body,
+            "chat_webhook_url",
+            current.chat_webhook_url,
+            state.notify.webhooks,
+        )?,
+        push_webhook_url: url_field(
+            &body,
+            "push_webhook_url",
+            current.push_webhook_url,
+            state.notify.webhooks,
+        )?,
         types,
     };
     // A webhook channel without its address would only ever be skipped.

@@ -12,6 +12,7 @@
 //! de-duplicates the repeat that a crash between sending and marking
 //! causes (at-least-once delivery).
 
+pub mod address;
 pub mod email;
 pub mod events;
 pub mod stream;
@@ -25,6 +26,7 @@ use tokio::sync::watch;
 use crate::domain::{Millis, NotifyChannel};
 use crate::store::{AttemptResult, Outgoing, Store, StoreError};
 use crate::worker::PassHandle;
+use address::WebhookPolicy;
 use email::SmtpConfig;
 use stream::Hub;
 
@@ -53,33 +55,36 @@ pub fn backoff(attempt: u32) -> Duration {
 #[derive(Clone)]
 pub struct Delivery {
     pub smtp: Option<SmtpConfig>,
+    /// The webhook client: it follows no redirect and connects only to
+    /// addresses `webhooks` allows.
     pub http: reqwest::Client,
+    pub webhooks: WebhookPolicy,
 }
 
 impl Delivery {
-    pub fn new(smtp: Option<SmtpConfig>) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(SEND_TIMEOUT)
-            // A webhook answers where it is; following redirects would send
-            // a signed body somewhere the member did not name.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap_or_default();
-        Self { smtp, http }
+    pub fn new(smtp: Option<SmtpConfig>, webhooks: WebhookPolicy) -> reqwest::Result<Self> {
+        Ok(Self {
+            smtp,
+            http: webhooks.client(SEND_TIMEOUT)?,
+            webhooks,
+        })
     }
 }
 
-/// The worker's pass handle and the in-app stream's hub.
+/// The worker's pass handle, the in-app stream's hub, and where webhooks
+/// may go (checked when a member sets a URL, as well as at delivery).
 pub struct NotifyHandle {
     pub passes: PassHandle,
     pub hub: Hub,
+    pub webhooks: WebhookPolicy,
 }
 
 impl NotifyHandle {
-    pub fn new() -> Self {
+    pub fn new(webhooks: WebhookPolicy) -> Self {
         Self {
             passes: PassHandle::new(),
             hub: Hub::new(),
+            webhooks,
         }
     }
 
@@ -97,7 +102,7 @@ impl NotifyHandle {
 
 impl Default for NotifyHandle {
     fn default() -> Self {
-        Self::new()
+        Self::new(WebhookPolicy::default())
     }
 }
 
@@ -258,14 +263,17 @@ async fn attempt_mail(
 
 /// One attempt on one channel.
 async fn send(store: &Store, delivery: &Delivery, hub: &Hub, out: &Outgoing) -> AttemptResult {
-    let sent: Result<(), String> = match out.channel {
+    // `Err((error, final))`: a final failure is not retried.
+    let sent: Result<(), (String, bool)> = match out.channel {
         NotifyChannel::InApp => {
             hub.publish(&out.notification);
             Ok(())
         }
         NotifyChannel::Email => match &delivery.smtp {
             None => return AttemptResult::Skipped("no SMTP server is configured".into()),
-            Some(smtp) => email::send(smtp, out).await.map_err(|e| e.to_string()),
+            Some(smtp) => email::send(smtp, out)
+                .await
+                .map_err(|e| (e.to_string(), false)),
         },
         NotifyChannel::ChatWebhook | NotifyChannel::PushWebhook => {
             let url = match out.channel {
@@ -279,18 +287,28 @@ async fn send(store: &Store, delivery: &Delivery, hub: &Hub, out: &Outgoing) -> 
                 ));
             };
             match store.signing_secret(&out.notification.tenant).await {
-                Ok(secret) => webhook::send(&delivery.http, url, &secret, out, store.now())
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(error) => Err(format!("reading the signing secret failed: {error}")),
+                Ok(secret) => webhook::send(
+                    &delivery.http,
+                    delivery.webhooks,
+                    url,
+                    &secret,
+                    out,
+                    store.now(),
+                )
+                .await
+                .map_err(|e| {
+                    let refused = matches!(e, webhook::WebhookError::Refused(_));
+                    (e.to_string(), refused)
+                }),
+                Err(error) => Err((format!("reading the signing secret failed: {error}"), false)),
             }
         }
     };
     match sent {
         Ok(()) => AttemptResult::Delivered,
-        Err(error) => AttemptResult::Failed {
+        Err((error, last)) => AttemptResult::Failed {
             error,
-            give_up: out.attempt >= MAX_ATTEMPTS,
+            give_up: last || out.attempt >= MAX_ATTEMPTS,
         },
     }
 }

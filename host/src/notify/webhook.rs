@@ -4,11 +4,13 @@
 //! for de-duplication), `X-Baton-Timestamp` (seconds since the epoch, by the
 //! server's clock) and `X-Baton-Signature: sha256=<hex>`, the HMAC-SHA256 of
 //! the exact body bytes under the tenant's signing secret. Anything but a
-//! 2xx answer is a failed attempt and is retried.
+//! 2xx answer is a failed attempt and is retried. A URL whose address the
+//! [`WebhookPolicy`] refuses is not sent to at all, and not retried.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::address::{self, WebhookPolicy};
 use crate::domain::{Millis, NotifyChannel};
 use crate::store::Outgoing;
 
@@ -96,16 +98,26 @@ pub enum WebhookError {
     Request(String),
     #[error("the webhook answered {0}")]
     Status(u16),
+    /// The URL's address is one the policy refuses: trying again would
+    /// only be refused again.
+    #[error("refused: {0}")]
+    Refused(String),
 }
 
-/// Post one signed notification.
+/// Post one signed notification. `client` must be `policy`'s
+/// ([`WebhookPolicy::client`]): it checks the addresses of host names, and
+/// this checks IP-literal hosts, which no resolver sees.
 pub async fn send(
     client: &reqwest::Client,
+    policy: WebhookPolicy,
     url: &str,
     secret: &str,
     out: &Outgoing,
     now: Millis,
 ) -> Result<(), WebhookError> {
+    policy
+        .check_url(url)
+        .map_err(|refused| WebhookError::Refused(refused.to_string()))?;
     let body = serde_json::to_vec(&payload(out)).unwrap_or_default();
     let response = client
         .post(url)
@@ -118,6 +130,9 @@ pub async fn send(
         .await
         // The full error chain: "connection refused" is in a source.
         .map_err(|e| {
+            if let Some(refused) = address::refusal(&e) {
+                return WebhookError::Refused(refused);
+            }
             let mut text = e.to_string();
             let mut source = std::error::Error::source(&e);
             while let Some(inner) = source {
