@@ -75,15 +75,15 @@ impl Settings {
             )?)
             .unwrap_or(64)
                 << 10,
-            ..defaults
-        };
-        let smtp = match get("BATON_SMTP_URL").filter(|u| !u.trim().is_empty()) {
             compiled_cache_bytes: usize::try_from(number(
                 "BATON_PLUGIN_CACHE_MB",
                 (defaults.compiled_cache_bytes >> 20) as u64,
             )?)
             .unwrap_or(256)
                 << 20,
+            ..defaults
+        };
+        let smtp = match get("BATON_SMTP_URL").filter(|u| !u.trim().is_empty()) {
             None => None,
             Some(url) => {
                 let from = get("BATON_SMTP_FROM").unwrap_or_else(|| "baton@localhost".into());

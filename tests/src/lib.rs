@@ -433,11 +433,6 @@ impl TestApp {
     }
 }
 
-/// The assignee id of a conversation, if an agent has it.
-pub fn assigned_agent(conversation: &Value) -> Option<String> {
-    let assignee = &conversation["assignee"];
-    (assignee["kind"] == "agent").then(|| assignee["id"].as_str().unwrap_or_default().to_owned())
-}
 /// Rows in a table of the SQLite database a stopped [`TestApp`] left in
 /// `dir`: for checking what was, or was not, written.
 pub async fn count_rows(dir: &std::path::Path, table: &str) -> i64 {
@@ -452,3 +447,8 @@ pub async fn count_rows(dir: &std::path::Path, table: &str) -> i64 {
         .expect("count rows")
 }
 
+/// The assignee id of a conversation, if an agent has it.
+pub fn assigned_agent(conversation: &Value) -> Option<String> {
+    let assignee = &conversation["assignee"];
+    (assignee["kind"] == "agent").then(|| assignee["id"].as_str().unwrap_or_default().to_owned())
+}

@@ -86,9 +86,6 @@ fn validate(
     match decision {
         types::AssignmentDecision::Assign(to) => Ok(Verdict::Assign(check(&to.agent)?, to.reason)),
         types::AssignmentDecision::Offer(offer) => {
-            let unique: BTreeSet<String> = offer.agents.into_iter().collect();
-            if unique.is_empty() {
-                return Err("offered the conversation to nobody".into());
             // More names than there are candidates can only be repeats;
             // refusing them also bounds the work an answer can cause.
             if offer.agents.len() > agents.len() {
@@ -98,6 +95,9 @@ fn validate(
                     agents.len()
                 ));
             }
+            let unique: BTreeSet<String> = offer.agents.into_iter().collect();
+            if unique.is_empty() {
+                return Err("offered the conversation to nobody".into());
             }
             let agents = unique
                 .iter()
@@ -498,9 +498,9 @@ mod tests {
         assert!(
             matches!(validate(twice, &agents, &chat()), Ok(Verdict::Offer(ids, _)) if ids == vec![free.id.clone()])
         );
-    }
-}
         // More names than candidates: repeats beyond any use.
         let flood = offer(vec![free.id.to_string(); 3]);
         let error = validate(flood, &agents, &chat()).err().expect("refused");
         assert!(error.contains("3 times; there are 2 candidates"), "{error}");
+    }
+}
