@@ -3,6 +3,7 @@
 use baton_e2e::TestApp;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use sha2::Digest;
 
 fn id(c: &Value) -> String {
     c["id"].as_str().expect("id").to_owned()
@@ -75,6 +76,78 @@ async fn tags_and_notes_are_kept_and_notes_are_at_most_500_characters() {
     assert_eq!(too_long.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// Make a customer link for the conversation at `path`; returns its URL path.
+async fn customer_link(app: &TestApp, key: &str, path: &str) -> String {
+    let made = app.post(&format!("{path}/links"), key, json!({})).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{made:?}");
+    assert_eq!(made.body["member"], path);
+    made.body["customer"]
+        .as_str()
+        .expect("customer link")
+        .to_owned()
+}
+
+/// Every byte of the server's database files (the WAL included).
+fn database_bytes(app: &TestApp) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(app.dir.path()).expect("database directory") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            bytes.extend(std::fs::read(&path).expect("readable"));
+        }
+    }
+    bytes
+}
+
+fn holds(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test]
+async fn the_customer_link_is_shown_once_and_only_its_hash_is_stored() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let c = app.conversation(&key, "where is my parcel").await;
+    let path = format!("/v1/conversations/{}", id(&c));
+    let first = customer_link(&app, &key, &path).await;
+    let token = first.strip_prefix("/v1/customer/").expect("token");
+    assert!(token.starts_with("ct_") && token.len() > 60, "{token}");
+    let view = app.get(&first, "").await;
+    assert_eq!(view.status, StatusCode::OK, "{view:?}");
+    assert!(view.body.to_string().contains("where is my parcel"));
+
+    // Afterwards the links say one exists, but never show it again.
+    let links = app.get(&format!("{path}/links"), &key).await;
+    assert_eq!(links.status, StatusCode::OK, "{links:?}");
+    assert_eq!(links.body["customer"], Value::Null);
+    assert_eq!(links.body["customer_issued"], true);
+    assert!(!links.body.to_string().contains(token));
+
+    // The database holds the token's SHA-256, not the token.
+    let bytes = database_bytes(&app);
+    let hash: String = sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert!(holds(&bytes, &hash), "the hash is stored");
+    assert!(!holds(&bytes, token), "the plain token is not");
+    assert!(!holds(&bytes, &token[3..]), "nor its secret part");
+
+    // A new link replaces the old one, which stops working.
+    let second = customer_link(&app, &key, &path).await;
+    assert_ne!(second, first);
+    assert_eq!(app.get(&first, "").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.get(&second, "").await.status, StatusCode::OK);
+
+    // Another tenant cannot make one for this conversation.
+    let other = app.tenant("Other").await;
+    let theirs = app.post(&format!("{path}/links"), &other, json!({})).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND, "{theirs:?}");
+    assert_eq!(app.get(&second, "").await.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn the_customer_link_shows_one_conversation_without_internal_notes() {
     let app = TestApp::spawn().await;
@@ -93,22 +166,13 @@ async fn the_customer_link_shows_one_conversation_without_internal_notes() {
     )
     .await;
 
-    let links = app.get(&format!("{path}/links"), &key).await.body;
-    assert_eq!(links["member"], path.as_str());
-    let customer = links["customer"]
-        .as_str()
-        .expect("customer link")
-        .to_owned();
-    let other = app
-        .get(&format!("/v1/conversations/{}/links", id(&theirs)), &key)
-        .await
-        .body["customer"]
-        .clone();
-    assert_ne!(
-        customer,
-        other.as_str().unwrap_or_default(),
-        "one secret per conversation"
-    );
+    let before = app.get(&format!("{path}/links"), &key).await.body;
+    assert_eq!(before["member"], path.as_str());
+    assert_eq!(before["customer"], Value::Null);
+    assert_eq!(before["customer_issued"], false);
+    let customer = customer_link(&app, &key, &path).await;
+    let other = customer_link(&app, &key, &format!("/v1/conversations/{}", id(&theirs))).await;
+    assert_ne!(customer, other, "one secret per conversation");
 
     // No API key: the link alone is the credential.
     let view = app.get(&customer, "").await.body;
@@ -178,10 +242,7 @@ async fn permanent_delete_needs_an_admin_and_a_confirmation_and_leaves_nothing()
         )
         .await;
     assert_eq!(snooze.status, StatusCode::OK, "{snooze:?}");
-    let customer = app.get(&format!("{path}/links"), &key).await.body["customer"]
-        .as_str()
-        .expect("link")
-        .to_owned();
+    let customer = customer_link(&app, &key, &path).await;
     let delete = |who: &str, body: Value| {
         app.client
             .delete(format!("{}{path}", app.base))

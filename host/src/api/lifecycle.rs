@@ -119,19 +119,46 @@ pub(super) async fn get_contact(
     Ok(Json(json!({ "email": email, "note": note })))
 }
 
-/// The member link (for agents, behind the API key) and the customer link
-/// (a secret URL that shows this conversation only, without internal notes).
+/// The member link (for agents, behind the API key), and whether the
+/// conversation has a customer link. The customer link's token is kept only
+/// as a hash, so it is shown once, by [`new_link`].
 pub(super) async fn links(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
-    let token = state.store.customer_token(&id).await?;
+    let issued = state.store.has_customer_token(&id).await?;
     Ok(Json(json!({
         "member": format!("/v1/conversations/{id}"),
-        "customer": format!("/v1/customer/{token}"),
+        "customer": null,
+        "customer_issued": issued,
     })))
+}
+
+/// A new customer link (a secret URL that shows this conversation only,
+/// without internal notes), shown this once. Any earlier customer link of
+/// the conversation stops working: that is how a lost or leaked one is
+/// replaced.
+pub(super) async fn new_link(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
+    let token = state
+        .store
+        .new_customer_token(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "member": format!("/v1/conversations/{id}"),
+            "customer": format!("/v1/customer/{token}"),
+            "customer_issued": true,
+        })),
+    ))
 }
 
 /// What the customer sees: the subject, the status and the public

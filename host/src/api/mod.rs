@@ -152,7 +152,10 @@ pub fn router(state: AppState) -> Router {
             "/v1/conversations/{id}/note",
             put(lifecycle::set_conversation_note),
         )
-        .route("/v1/conversations/{id}/links", get(lifecycle::links))
+        .route(
+            "/v1/conversations/{id}/links",
+            get(lifecycle::links).post(lifecycle::new_link),
+        )
         .route("/v1/contacts/{email}", get(lifecycle::get_contact))
         .route(
             "/v1/contacts/{email}/note",

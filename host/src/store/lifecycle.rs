@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::tenants::key_hash;
 use super::{Result, Store};
 use crate::domain::{ConversationId, TenantId};
 
@@ -80,34 +81,79 @@ impl Store {
         Ok(row.map(|r| r.get("note")))
     }
 
-    /// The customer token of a conversation, made on first use.
-    pub async fn customer_token(&self, conversation: &ConversationId) -> Result<String> {
-        let fresh = format!(
+    /// A new customer link token for the conversation, replacing any
+    /// earlier one (which stops working). Only its hash is stored, so this
+    /// is the one time the token is known; `None` if there is no such
+    /// conversation in the tenant.
+    pub async fn new_customer_token(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+    ) -> Result<Option<String>> {
+        let token = format!(
             "ct_{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        sqlx::query(
-            "UPDATE conversations SET customer_token = ? WHERE id = ? AND customer_token IS NULL",
+        let done = sqlx::query(
+            "UPDATE conversations SET customer_token_hash = ? WHERE tenant_id = ? AND id = ?",
         )
-        .bind(&fresh)
+        .bind(key_hash(&token))
+        .bind(tenant.as_str())
         .bind(conversation.as_str())
         .execute(&self.pool)
         .await?;
-        let row = sqlx::query("SELECT customer_token FROM conversations WHERE id = ?")
-            .bind(conversation.as_str())
-            .fetch_one(&self.pool)
+        Ok((done.rows_affected() == 1).then_some(token))
+    }
+
+    /// Whether the conversation has a customer link.
+    pub async fn has_customer_token(&self, conversation: &ConversationId) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT customer_token_hash IS NOT NULL AS issued FROM conversations WHERE id = ?",
+        )
+        .bind(conversation.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some_and(|r| r.get::<bool, _>("issued")))
+    }
+
+    /// Hash the customer tokens a database from before hashing still
+    /// holds in plain text (see migration 0030: SQLite cannot hash them).
+    /// A plain token starts with `ct_`, a hash is hex only, so running this
+    /// again, or from a second process at once, changes nothing. Returns
+    /// how many were hashed.
+    pub(super) async fn hash_plain_customer_tokens(&self) -> Result<u64> {
+        let rows = sqlx::query(
+            "SELECT id, customer_token_hash FROM conversations
+             WHERE customer_token_hash LIKE 'ct\\_%' ESCAPE '\\'",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut hashed = 0;
+        for row in rows {
+            let plain: String = row.get("customer_token_hash");
+            let done = sqlx::query(
+                "UPDATE conversations SET customer_token_hash = ?
+                 WHERE id = ? AND customer_token_hash = ?",
+            )
+            .bind(key_hash(&plain))
+            .bind(row.get::<String, _>("id"))
+            .bind(&plain)
+            .execute(&self.pool)
             .await?;
-        Ok(row.get("customer_token"))
+            hashed += done.rows_affected();
+        }
+        Ok(hashed)
     }
 
     /// The conversation behind a customer token: its public messages only.
     pub async fn customer_view(&self, token: &str) -> Result<Option<CustomerView>> {
-        let row =
-            sqlx::query("SELECT id, subject, status FROM conversations WHERE customer_token = ?")
-                .bind(token)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, subject, status FROM conversations WHERE customer_token_hash = ?",
+        )
+        .bind(key_hash(token))
+        .fetch_optional(&self.pool)
+        .await?;
         let Some(row) = row else { return Ok(None) };
         let Ok(id) = ConversationId::parse(row.get("id")) else {
             return Ok(None);
@@ -131,10 +177,11 @@ impl Store {
         &self,
         token: &str,
     ) -> Result<Option<(TenantId, ConversationId)>> {
-        let row = sqlx::query("SELECT tenant_id, id FROM conversations WHERE customer_token = ?")
-            .bind(token)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT tenant_id, id FROM conversations WHERE customer_token_hash = ?")
+                .bind(key_hash(token))
+                .fetch_optional(&self.pool)
+                .await?;
         Ok(row.and_then(|r| {
             Some((
                 TenantId::parse(r.get("tenant_id")).ok()?,
@@ -187,5 +234,97 @@ impl Store {
         }
         tx.commit().await?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::domain::{Channel, Millis, Priority};
+    use crate::store::NewConversation;
+
+    /// A database from before hashing holds its customer tokens in plain
+    /// text; opening it hashes them, and the links keep working.
+    #[tokio::test]
+    async fn plain_tokens_of_an_older_database_are_hashed_when_it_is_opened() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("baton.db").display());
+        let store = Store::connect(&url, Clock::manual(Millis(1_000)))
+            .await
+            .expect("store");
+        let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+        let new = NewConversation {
+            channel: Channel::Chat,
+            subject: Some("Help".into()),
+            contact_name: None,
+            contact_email: Some("kim@example.com".into()),
+            contact_owner: None,
+            attributes: serde_json::Map::new(),
+            message: Some("hello".into()),
+            priority: Priority::Normal,
+        };
+        let (conversation, _) = store
+            .create_conversation(&tenant.id, new, None)
+            .await
+            .expect("conversation");
+        // As the rename in migration 0030 leaves an older link.
+        let plain = "ct_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        sqlx::query("UPDATE conversations SET customer_token_hash = ? WHERE id = ?")
+            .bind(plain)
+            .bind(conversation.id.as_str())
+            .execute(&store.pool)
+            .await
+            .expect("old token");
+        drop(store);
+
+        let store = Store::connect(&url, Clock::manual(Millis(1_000)))
+            .await
+            .expect("reopened");
+        let stored: String =
+            sqlx::query_scalar("SELECT customer_token_hash FROM conversations WHERE id = ?")
+                .bind(conversation.id.as_str())
+                .fetch_one(&store.pool)
+                .await
+                .expect("stored");
+        assert_eq!(stored, key_hash(plain));
+        assert_eq!(
+            store.customer_conversation(plain).await.expect("lookup"),
+            Some((tenant.id.clone(), conversation.id.clone())),
+            "the old link still works"
+        );
+        assert_eq!(
+            store.customer_conversation(&stored).await.expect("lookup"),
+            None,
+            "the hash is not a token"
+        );
+        assert_eq!(
+            store.hash_plain_customer_tokens().await.expect("again"),
+            0,
+            "a hash is never hashed again"
+        );
+
+        // A new link replaces it; only the new token's hash is stored.
+        let token = store
+            .new_customer_token(&tenant.id, &conversation.id)
+            .await
+            .expect("new")
+            .expect("the tenant's conversation");
+        assert_eq!(store.customer_conversation(plain).await.expect("old"), None);
+        assert!(
+            store
+                .customer_conversation(&token)
+                .await
+                .expect("new")
+                .is_some()
+        );
+        let other = TenantId::generate();
+        assert_eq!(
+            store
+                .new_customer_token(&other, &conversation.id)
+                .await
+                .expect("another tenant"),
+            None
+        );
     }
 }

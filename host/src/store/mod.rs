@@ -133,7 +133,10 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
-        Ok(Self { pool, clock })
+        let store = Self { pool, clock };
+        // What migration 0030 could not do in SQL.
+        store.hash_plain_customer_tokens().await?;
+        Ok(store)
     }
 
     /// The current time by the store's clock.

@@ -317,7 +317,10 @@ async fn a_comment_mention_notifies_with_a_link_and_never_reaches_the_customer()
     // The customer's link shows the thread, never the comment.
     let conversation = mail.body["conversation"].as_str().expect("conversation");
     let links = desk
-        .get(&format!("/v1/conversations/{conversation}/links"))
+        .post(
+            &format!("/v1/conversations/{conversation}/links"),
+            json!({}),
+        )
         .await
         .body;
     let customer = desk
