@@ -441,3 +441,197 @@ async fn a_refused_upload_stores_nothing() {
     assert_eq!(components, builtins as i64 + 1);
     assert_eq!(plugins_rows, builtins as i64 + 1);
 }
+
+/// The server in a process of its own, so its memory can be read.
+struct ServerProcess {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl ServerProcess {
+    const OPERATOR: &str = "memory-test-operator";
+
+    fn start() -> Self {
+        use std::io::BufRead as _;
+        let dir = tempfile::tempdir().expect("dir");
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_baton-e2e-serve"))
+            .env("BATON_ADDR", "127.0.0.1:0")
+            .env(
+                "BATON_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("baton.db").display()),
+            )
+            .env("BATON_OPERATOR_TOKEN", Self::OPERATOR)
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the server says where it listens");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        Self {
+            base: format!("http://{addr}"),
+            child,
+            _dir: dir,
+        }
+    }
+
+    /// Resident memory now and at its peak, in MiB, from /proc.
+    fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("the server's /proc status");
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|kb| kb.parse::<u64>().ok())
+                .map(|kb| kb / 1024)
+                .unwrap_or_else(|| panic!("no {name} in /proc status"))
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, key: &str, body: Body) -> Value {
+        let request = reqwest::Client::new()
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(key);
+        let request = match body {
+            Body::Json(json) => request.json(&json),
+            Body::Wasm(bytes) => request
+                .header("content-type", "application/wasm")
+                .body(bytes),
+        };
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let mut body: Value = response.json().await.unwrap_or(Value::Null);
+        body["_status"] = json!(status.as_u16());
+        body
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+enum Body {
+    Json(Value),
+    Wasm(Vec<u8>),
+}
+
+#[tokio::test]
+async fn the_servers_memory_stays_bounded_through_the_size_cases() {
+    use reqwest::Method;
+    let server = ServerProcess::start();
+    let tenant = server
+        .call(
+            Method::POST,
+            "/v1/tenants",
+            ServerProcess::OPERATOR,
+            Body::Json(json!({"name": "Hostile"})),
+        )
+        .await;
+    let key = tenant["api_key"].as_str().expect("key").to_owned();
+    let agent = server
+        .call(
+            Method::POST,
+            "/v1/agents",
+            &key,
+            Body::Json(
+                json!({"name": "Hal", "email": "hal@example.com", "role": "agent",
+                              "capacity": {"chat": 1000, "email": 10, "call": 1}}),
+            ),
+        )
+        .await;
+    let agent = agent["id"].as_str().expect("agent").to_owned();
+    server
+        .call(
+            Method::PUT,
+            &format!("/v1/agents/{agent}/status"),
+            &key,
+            Body::Json(json!({"status": "available"})),
+        )
+        .await;
+    let wasm = |path: &str| std::fs::read(path).expect("built");
+    let hostile = server
+        .call(
+            Method::POST,
+            "/v1/plugins",
+            &key,
+            Body::Wasm(wasm(plugins::HOSTILE_STRATEGY)),
+        )
+        .await;
+    assert_eq!(hostile["_status"], 201, "{hostile}");
+    let converse = |mode: &'static str| {
+        let (server, key, plugin) = (&server, key.clone(), hostile["id"].clone());
+        async move {
+            let bound = server
+                .call(
+                    Method::PUT,
+                    "/v1/routing/assignment",
+                    &key,
+                    Body::Json(json!({"plugin": plugin, "config": {"mode": mode}})),
+                )
+                .await;
+            assert_eq!(bound["_status"], 200, "{bound}");
+            for _ in 0..10 {
+                let conversation = server
+                    .call(
+                        Method::POST,
+                        "/v1/conversations",
+                        &key,
+                        Body::Json(json!({"channel": "chat", "subject": "x",
+                            "contact": {"name": "K", "email": "k@example.com"},
+                            "message": "hi"})),
+                    )
+                    .await;
+                assert_eq!(conversation["_status"], 201, "{conversation}");
+            }
+        }
+    };
+    // Warm up: every code path once, so what follows measures growth.
+    converse("clock").await;
+    let (_, before) = server.memory();
+    // Each of these cost hundreds of MB, for good, before the host checked
+    // sizes first and kept refused uploads out of memory.
+    converse("kv-abuse").await;
+    converse("log-flood").await;
+    converse("huge-reason").await;
+    for _ in 0..100 {
+        let again = server
+            .call(
+                Method::POST,
+                "/v1/plugins",
+                &key,
+                Body::Wasm(wasm(plugins::HOSTILE_STRATEGY)),
+            )
+            .await;
+        assert_eq!(again["_status"], 409, "{again}");
+    }
+    for _ in 0..100 {
+        let refused = server
+            .call(
+                Method::POST,
+                "/v1/plugins",
+                &key,
+                Body::Wasm(wasm(plugins::DESCRIBE_FAILS)),
+            )
+            .await;
+        assert_eq!(refused["_status"], 422, "{refused}");
+    }
+    let (now, peak) = server.memory();
+    assert!(
+        peak - before < 150,
+        "the server's peak grew by {} MiB (now {now} MiB, peak {peak} MiB)",
+        peak - before
+    );
+}
