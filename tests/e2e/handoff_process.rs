@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use baton_e2e::{MONDAY_0000_UTC, TestApp, assigned_agent};
+use baton_e2e::{MONDAY_0000_UTC, TestApp, assigned_agent, plugins};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -392,7 +392,7 @@ async fn outside_business_hours_a_real_time_handoff_waits_with_the_unavailable_m
 }
 
 #[tokio::test]
-async fn a_real_time_handoff_nobody_takes_stays_open_or_closes_as_the_tenant_chose() {
+async fn a_real_time_handoff_with_nobody_free_says_unavailable_and_stays_open_or_closes() {
     let d = desk(TestApp::spawn().await).await;
     d.agent("Ana", false).await;
     let c = d.chat().await;
@@ -401,13 +401,20 @@ async fn a_real_time_handoff_nobody_takes_stays_open_or_closes_as_the_tenant_cho
     assert_eq!(open["routing"], "queued");
     assert_eq!(
         told(&open),
-        vec!["We have your request and will follow up as soon as someone from our team is free."]
+        vec![
+            "Our team is away right now. We have your message and will reply as soon as we are back."
+        ],
+        "nobody is free: the unavailable message, as outside business hours"
     );
 
     d.settings(json!({
         "mode": "real-time",
         "destination": {"desk": "inbox"},
-        "messages": {"unassigned": "Nobody is free: please write to us by e-mail.", "available": null},
+        "messages": {
+            "unavailable": "Nobody is online: please write to us by e-mail.",
+            "unassigned": "Someone will follow up.",
+            "available": null
+        },
         "when_unassigned": "close"
     }))
     .await;
@@ -416,7 +423,42 @@ async fn a_real_time_handoff_nobody_takes_stays_open_or_closes_as_the_tenant_cho
     assert_eq!(closed["status"], "closed", "{closed}");
     assert_eq!(
         told(&closed),
-        vec!["Nobody is free: please write to us by e-mail."]
+        vec!["Nobody is online: please write to us by e-mail."]
+    );
+}
+
+#[tokio::test]
+async fn a_real_time_handoff_routing_left_waiting_with_someone_free_says_unassigned() {
+    let d = desk(TestApp::spawn().await).await;
+    d.agent("Ana", true).await;
+    // Ana is free, but the strategy fails and its fallback is the queue.
+    let bad = d.app.upload(&d.key, plugins::BAD_DECISION).await;
+    assert_eq!(bad.status, StatusCode::CREATED, "{bad:?}");
+    let bound = d
+        .app
+        .put(
+            "/v1/routing/assignment",
+            &d.key,
+            json!({"plugin": bad.body["id"], "fallback": "queue"}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    d.settings(json!({
+        "mode": "real-time",
+        "destination": {"desk": "inbox"},
+        "messages": {
+            "unavailable": "Nobody is online.",
+            "unassigned": "We have your request; someone will follow up."
+        },
+        "when_unassigned": "close"
+    }))
+    .await;
+    let c = d.chat().await;
+    let closed = d.customer(&c, "refund please").await;
+    assert_eq!(closed["status"], "closed", "{closed}");
+    assert_eq!(
+        told(&closed),
+        vec!["We have your request; someone will follow up."]
     );
 }
 

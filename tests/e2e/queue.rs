@@ -143,7 +143,8 @@ async fn answering_a_queued_call_ends_the_current_one_and_declining_keeps_it_wai
 
 #[tokio::test]
 async fn a_transfer_to_an_agent_waits_for_acceptance_and_a_team_transfer_waits_in_the_team() {
-    let app = TestApp::spawn().await;
+    // Sweeping often: the sweep must leave the team's conversation alone too.
+    let app = TestApp::spawn_sweeping(Duration::from_millis(100)).await;
     let key = app.tenant("Acme").await;
     let billing = app
         .post("/v1/teams", &key, json!({"name": "Billing"}))
@@ -210,22 +211,50 @@ async fn a_transfer_to_an_agent_waits_for_acceptance_and_a_team_transfer_waits_i
         "{last}"
     );
 
-    // To a team: nobody there is free, so it waits in the team; Cho gets it
-    // when she becomes available (Ana, also free, is not in Billing).
+    // To a team (LiveAgent): it is not given to the team's agents by
+    // itself, though Cho is free. It waits unclaimed in Billing's list until
+    // a member takes it; nothing that drains the queue hands it out.
+    app.presence(&key, &cho, "available").await;
     let moved = app
         .post(
             &format!("{path}/transfer"),
             &key,
-            json!({"to": {"team": billing}}),
+            json!({"to": {"team": billing}, "note": "billing question"}),
         )
         .await;
     assert_eq!(moved.status, StatusCode::OK, "{moved:?}");
     let waiting = app.get(&path, &key).await.body;
-    assert_eq!(waiting["routing"], "queued", "{waiting}");
+    assert_eq!(waiting["routing"], "unclaimed", "{waiting}");
     assert_eq!(waiting["team"], billing);
+    assert_eq!(assigned_agent(&waiting), None, "{waiting}");
+    let last = last_history(&waiting);
+    assert_eq!(last["action"], "unclaimed", "{last}");
+    assert_eq!(last["team"], billing, "{last}");
+    app.presence(&key, &cho, "away").await;
     app.presence(&key, &cho, "available").await;
+    app.sweep().await;
+    let listed = app.get("/v1/queue", &key).await.body;
+    let entry = listed["waiting"]
+        .as_array()
+        .expect("waiting")
+        .iter()
+        .find(|w| w["id"] == c["id"])
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entry["routing"], "unclaimed", "{listed}");
+    assert_eq!(entry["team"], billing, "{listed}");
+
+    let answered = app
+        .post(
+            &format!("/v1/queue/{}/answer", id(&c)),
+            &key,
+            json!({"agent": cho}),
+        )
+        .await;
+    assert_eq!(answered.status, StatusCode::OK, "{answered:?}");
     let taken = app.get(&path, &key).await.body;
     assert_eq!(assigned_agent(&taken), Some(cho));
+    assert_eq!(taken["team"], billing, "{taken}");
 }
 
 #[tokio::test]

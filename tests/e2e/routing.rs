@@ -1,4 +1,5 @@
-//! Built-in strategies, presence and the queue.
+//! Built-in strategies, presence, the queue, and the assignment mode
+//! (automatic, or manual: new conversations wait for a person).
 
 use std::collections::HashMap;
 
@@ -171,4 +172,152 @@ async fn the_queue_shows_position_and_waiting_time_oldest_first() {
     assert_eq!(queue["length"], 2, "{queue}");
     assert_eq!(queue["waiting"][0]["id"], ids[1]);
     assert_eq!(queue["waiting"][0]["position"], 1);
+}
+
+#[tokio::test]
+async fn in_manual_mode_new_conversations_wait_unclaimed_unless_a_rule_assigns_them() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 3).await;
+    let ben = app.agent(&key, "Ben", 3).await;
+    for agent in [&ana, &ben] {
+        app.presence(&key, agent, "available").await;
+    }
+    let defaults = app.get("/v1/settings/assignment", &key).await;
+    assert_eq!(defaults.status, StatusCode::OK, "{defaults:?}");
+    assert_eq!(defaults.body, json!({"mode": "automatic"}));
+    let set = app
+        .put("/v1/settings/assignment", &key, json!({"mode": "manual"}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    assert_eq!(set.body, json!({"mode": "manual"}));
+    assert_eq!(
+        app.get("/v1/settings/assignment", &key).await.body,
+        json!({"mode": "manual"})
+    );
+
+    // LiveAgent with several agents: a new conversation stays unassigned,
+    // though both are free, and stays so while routing reacts to a status.
+    let waiting = app.conversation(&key, "my order is late").await;
+    assert_eq!(waiting["routing"], "unclaimed", "{waiting}");
+    assert_eq!(assigned_agent(&waiting), None);
+    let path = format!("/v1/conversations/{}", waiting["id"].as_str().expect("id"));
+    app.presence(&key, &ana, "away").await;
+    app.presence(&key, &ana, "available").await;
+    assert_eq!(app.get(&path, &key).await.body["routing"], "unclaimed");
+    let customer = app
+        .post(
+            &format!("{path}/messages"),
+            &key,
+            json!({"author": "customer", "body": "hello?"}),
+        )
+        .await;
+    assert_eq!(customer.status, StatusCode::CREATED, "{customer:?}");
+    assert_eq!(
+        app.get(&path, &key).await.body["routing"],
+        "unclaimed",
+        "a customer's message does not send it to the strategy"
+    );
+    let queue = app.get("/v1/queue", &key).await.body;
+    assert_eq!(queue["waiting"][0]["id"], waiting["id"], "{queue}");
+    assert_eq!(queue["waiting"][0]["routing"], "unclaimed", "{queue}");
+
+    // A rule that assigns still applies.
+    let rule = app
+        .post(
+            "/v1/rules",
+            &key,
+            json!({"name": "Orders to Ben",
+                   "conditions": {"items": [{"field": "subject", "op": "equals", "value": "Order"}]},
+                   "target": {"kind": "members", "agents": [ben]}}),
+        )
+        .await;
+    assert_eq!(rule.status, StatusCode::CREATED, "{rule:?}");
+    let routed = app
+        .post(
+            "/v1/conversations",
+            &key,
+            json!({"channel": "chat", "subject": "Order", "message": "where is it?"}),
+        )
+        .await;
+    assert_eq!(routed.status, StatusCode::CREATED, "{routed:?}");
+    assert_eq!(
+        assigned_agent(&routed.body),
+        Some(ben.clone()),
+        "{routed:?}"
+    );
+
+    // An agent takes the unclaimed one.
+    let taken = app
+        .post(
+            &format!("/v1/queue/{}/answer", waiting["id"].as_str().expect("id")),
+            &key,
+            json!({"agent": ana}),
+        )
+        .await;
+    assert_eq!(taken.status, StatusCode::OK, "{taken:?}");
+    assert_eq!(
+        assigned_agent(&app.get(&path, &key).await.body),
+        Some(ana.clone())
+    );
+
+    // Back to automatic: new conversations go to the strategy again.
+    let set = app
+        .put(
+            "/v1/settings/assignment",
+            &key,
+            json!({"mode": "automatic"}),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    let automatic = app.conversation(&key, "another question").await;
+    assert_eq!(automatic["routing"], "assigned", "{automatic}");
+}
+
+#[tokio::test]
+async fn a_sole_admin_still_gets_everything_in_manual_mode() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Solo shop").await;
+    let me = app
+        .post("/v1/agents", &key, json!({"name": "Owner", "email": "owner@example.com", "role": "admin", "capacity": {"chat": 1}}))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let set = app
+        .put("/v1/settings/assignment", &key, json!({"mode": "manual"}))
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{set:?}");
+    let c = app.conversation(&key, "hello").await;
+    assert_eq!(assigned_agent(&c), Some(me), "{c}");
+}
+
+#[tokio::test]
+async fn the_assignment_mode_is_checked() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    for (body, field) in [
+        (json!({"mode": "random"}), "mode"),
+        (json!({"mode": "manual", "rules": true}), "rules"),
+    ] {
+        let refused = app.put("/v1/settings/assignment", &key, body.clone()).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {refused:?}"
+        );
+        assert_eq!(refused.body["error"]["field"], field, "{body}: {refused:?}");
+    }
+    let missing = app.put("/v1/settings/assignment", &key, json!({})).await;
+    assert_eq!(
+        missing.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{missing:?}"
+    );
+    assert_eq!(
+        app.get("/v1/settings/assignment", &key).await.body,
+        json!({"mode": "automatic"}),
+        "refused changes left the default"
+    );
 }

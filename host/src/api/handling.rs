@@ -1,5 +1,7 @@
-//! What agents do by hand: answer or decline a queued conversation, and
-//! transfer one to a colleague (who must accept) or to a team.
+//! What agents do by hand: answer or decline a waiting conversation, and
+//! transfer one to a colleague (who must accept) or to a team; and the
+//! settings deciding what waits for them: the queue policy and the
+//! assignment mode.
 
 use std::time::Duration;
 
@@ -12,7 +14,8 @@ use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
 use super::{AppState, lookup};
 use crate::domain::{
-    AgentId, Channel, ConversationId, ConversationStatus, EventKind, Routing, TeamId, TenantId,
+    AgentId, AssignmentSettings, Channel, ConversationId, ConversationStatus, EventKind, TeamId,
+    TenantId,
 };
 use crate::routing::queue::{self, QueuePolicy};
 use crate::store::{Change, ConversationRecord, HistoryEntry, Outcome, transferred};
@@ -73,9 +76,7 @@ async fn apply(
 }
 
 fn waiting(c: &ConversationRecord) -> Result<(), ApiError> {
-    if matches!(c.routing, Routing::Queued | Routing::Offered)
-        && c.status == ConversationStatus::Open
-    {
+    if c.routing.takeable() && c.status == ConversationStatus::Open {
         Ok(())
     } else {
         Err(ApiError::conflict(format!(
@@ -159,7 +160,9 @@ pub(super) struct TransferBody {
 }
 
 /// Transfer to an agent (it stays with the current one until the receiver
-/// accepts) or to a team (it leaves the agent and waits in the team).
+/// accepts) or to a team (it leaves the agent and waits unclaimed in the
+/// team until a member takes it or someone assigns it: LiveAgent does not
+/// hand a transferred ticket to the team's agents by itself).
 pub(super) async fn transfer(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
@@ -213,10 +216,12 @@ pub(super) async fn transfer(
                 return Err(ApiError::invalid("to.team", format!("no team {team}")));
             }
             let changes = vec![
-                Change::Queue {
+                Change::Unclaim {
                     conversation: c.id.clone(),
                     team: Some(team.clone()),
-                    history: by_agent(format!("transferred to team {team}{note}")),
+                    history: by_agent(format!(
+                        "transferred to team {team}{note}; waits there for a member to take it"
+                    )),
                 },
                 transferred(&c.id),
             ];
@@ -333,4 +338,27 @@ pub(super) async fn put_queue_policy(
         .put_setting(&tenant.id, queue::TOPIC, &value)
         .await?;
     Ok(Json(policy))
+}
+
+pub(super) async fn get_assignment_settings(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+) -> Result<Json<AssignmentSettings>, ApiError> {
+    Ok(Json(state.store.assignment_settings(&tenant.id).await?))
+}
+
+/// Choose how new conversations find an owner: `automatic` (the strategy
+/// picks) or `manual` (they wait unclaimed for an agent to take them;
+/// rules that assign still apply). Conversations already waiting stay as
+/// they are.
+pub(super) async fn put_assignment_settings(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    JsonBody(settings): JsonBody<AssignmentSettings>,
+) -> Result<Json<AssignmentSettings>, ApiError> {
+    state
+        .store
+        .put_assignment_settings(&tenant.id, &settings)
+        .await?;
+    Ok(Json(settings))
 }

@@ -113,6 +113,10 @@ pub fn router(state: AppState) -> Router {
             get(handling::get_queue_policy).put(handling::put_queue_policy),
         )
         .route(
+            "/v1/settings/assignment",
+            get(handling::get_assignment_settings).put(handling::put_assignment_settings),
+        )
+        .route(
             "/v1/settings/lifecycle",
             get(auto_close::get).put(auto_close::put),
         )

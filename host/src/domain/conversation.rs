@@ -45,6 +45,11 @@ text_enum!(
         Unassigned = "unassigned",
         /// Turned away because the queue was full.
         Rejected = "rejected",
+        /// Waiting in its team (or the inbox) for a person: a member takes
+        /// it (`/v1/queue/{id}/answer`, joining as assignee) or someone
+        /// assigns it. Neither the strategy nor a queue drain gives it out:
+        /// a transfer to a team, or a new conversation in manual mode.
+        Unclaimed = "unclaimed",
     }
 );
 

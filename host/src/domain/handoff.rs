@@ -79,6 +79,64 @@ impl Default for HandoffMessages {
     }
 }
 
+/// Which of the [`HandoffMessages`] the customer is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffNotice {
+    Available,
+    Unavailable,
+    Unassigned,
+}
+
+impl HandoffMessages {
+    /// The text for `notice`; `None` says nothing.
+    pub fn text(&self, notice: HandoffNotice) -> Option<&String> {
+        match notice {
+            HandoffNotice::Available => self.available.as_ref(),
+            HandoffNotice::Unavailable => self.unavailable.as_ref(),
+            HandoffNotice::Unassigned => self.unassigned.as_ref(),
+        }
+    }
+}
+
+/// How a handoff went, for the customer and for `when_unassigned`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HandoffResult {
+    pub notice: HandoffNotice,
+    /// A real-time handoff nobody took: `when_unassigned` applies.
+    pub ended_unassigned: bool,
+}
+
+/// What a handoff tells the customer. `in_hours` and `free`: the
+/// destination is inside its business hours, and someone in it had room;
+/// `taken`: a real-time handoff was assigned or offered. Outside business
+/// hours or with nobody free the team is unavailable, whatever the mode; the
+/// unassigned message is for a real-time handoff someone could have taken
+/// but routing left waiting (the strategy queued it, or failed).
+pub fn handoff_result(
+    asynchronous: bool,
+    in_hours: bool,
+    free: bool,
+    taken: bool,
+) -> HandoffResult {
+    let notice = if asynchronous {
+        if in_hours && free {
+            HandoffNotice::Available
+        } else {
+            HandoffNotice::Unavailable
+        }
+    } else if taken {
+        HandoffNotice::Available
+    } else if !in_hours || !free {
+        HandoffNotice::Unavailable
+    } else {
+        HandoffNotice::Unassigned
+    };
+    HandoffResult {
+        notice,
+        ended_unassigned: !asynchronous && !taken,
+    }
+}
+
 /// The whole handoff process of a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HandoffSettings {
@@ -102,5 +160,70 @@ impl Default for HandoffSettings {
             messages: HandoffMessages::default(),
             when_unassigned: WhenUnassigned::KeepOpen,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(notice: HandoffNotice, ended_unassigned: bool) -> HandoffResult {
+        HandoffResult {
+            notice,
+            ended_unassigned,
+        }
+    }
+
+    #[test]
+    fn a_real_time_handoff_with_nobody_free_gets_the_unavailable_message() {
+        // (in hours, someone free, taken)
+        assert_eq!(
+            handoff_result(false, true, true, true),
+            result(HandoffNotice::Available, false)
+        );
+        assert_eq!(
+            handoff_result(false, true, false, false),
+            result(HandoffNotice::Unavailable, true)
+        );
+        assert_eq!(
+            handoff_result(false, false, true, false),
+            result(HandoffNotice::Unavailable, true)
+        );
+        assert_eq!(
+            handoff_result(false, true, true, false),
+            result(HandoffNotice::Unassigned, true)
+        );
+    }
+
+    #[test]
+    fn an_asynchronous_handoff_never_ends_unassigned() {
+        assert_eq!(
+            handoff_result(true, true, true, false),
+            result(HandoffNotice::Available, false)
+        );
+        for (in_hours, free) in [(true, false), (false, true), (false, false)] {
+            assert_eq!(
+                handoff_result(true, in_hours, free, false),
+                result(HandoffNotice::Unavailable, false)
+            );
+        }
+    }
+
+    #[test]
+    fn each_notice_reads_its_own_message() {
+        let messages = HandoffMessages {
+            available: Some("a".into()),
+            unavailable: None,
+            unassigned: Some("u".into()),
+        };
+        assert_eq!(
+            messages.text(HandoffNotice::Available).map(String::as_str),
+            Some("a")
+        );
+        assert_eq!(messages.text(HandoffNotice::Unavailable), None);
+        assert_eq!(
+            messages.text(HandoffNotice::Unassigned).map(String::as_str),
+            Some("u")
+        );
     }
 }

@@ -56,6 +56,7 @@ macro_rules! text_enum {
 }
 
 mod agent;
+mod assignment;
 mod conversation;
 mod email;
 mod event;
@@ -69,13 +70,15 @@ mod time;
 mod timer;
 
 pub use agent::{AgentName, Capacity, Email, Presence, Role};
+pub use assignment::{Arrival, AssignmentMode, AssignmentSettings, RuleVerdict, arrival};
 pub use conversation::{
     Assignee, Author, Channel, ConversationStatus, Priority, Routing, StatusChange,
 };
 pub use email::EmailMessageId;
 pub use event::EventKind;
 pub use handoff::{
-    Desk, Destination, HandoffMessages, HandoffMode, HandoffSettings, WhenUnassigned,
+    Desk, Destination, HandoffMessages, HandoffMode, HandoffNotice, HandoffResult, HandoffSettings,
+    WhenUnassigned, handoff_result,
 };
 pub use hours::BusinessHours;
 pub use ids::NotificationId;

@@ -6,7 +6,10 @@ use std::collections::BTreeSet;
 use super::rules::RuleDecision;
 use super::spec::{self, Fallback, PluginUse};
 use super::{Router, bounded, failure_change, snapshot};
-use crate::domain::{AgentId, ConversationStatus, EventKind, Millis, Role, Slot, TeamId, TenantId};
+use crate::domain::{
+    AgentId, Arrival, AssignmentMode, ConversationStatus, EventKind, Millis, Role, Slot, TeamId,
+    TenantId, arrival,
+};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::plugin::defaults::ROUND_ROBIN;
@@ -121,21 +124,51 @@ impl Router {
         scope: &Scope,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
+        self.assign_in_mode(tenant, conversation, scope, now, AssignmentMode::Automatic)
+            .await
+    }
+
+    /// Route a conversation that arrives (created, or written to again by
+    /// the customer while nobody owns it) as the tenant's assignment mode
+    /// says: in manual mode it waits for a person unless a rule assigns it.
+    /// Everything else routing assigns (queue drains, handoffs, workflows'
+    /// targets) was asked for, and goes by [`Router::assign`].
+    pub(super) async fn assign_arrival(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationRecord,
+        now: Millis,
+    ) -> Result<Vec<Change>, spec::BindError> {
+        let mode = self.store.assignment_settings(tenant).await?.mode;
+        self.assign_in_mode(tenant, conversation, &Scope::Any, now, mode)
+            .await
+    }
+
+    async fn assign_in_mode(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationRecord,
+        scope: &Scope,
+        now: Millis,
+        mode: AssignmentMode,
+    ) -> Result<Vec<Change>, spec::BindError> {
         let mut changes = Vec::new();
         let decided = self
-            .assign_recording(tenant, conversation, scope, now, &mut changes)
+            .assign_recording(tenant, conversation, scope, now, mode, &mut changes)
             .await?;
         changes.extend(decided);
         Ok(changes)
     }
 
-    /// [`Router::assign`], pushing condition-plugin failures to `failures`.
+    /// [`Router::assign_in_mode`], pushing condition-plugin failures to
+    /// `failures`.
     async fn assign_recording(
         &self,
         tenant: &TenantId,
         conversation: &ConversationRecord,
         scope: &Scope,
         now: Millis,
+        mode: AssignmentMode,
         failures: &mut Vec<Change>,
     ) -> Result<Vec<Change>, spec::BindError> {
         let messages = self
@@ -145,32 +178,41 @@ impl Router {
                 self.plugins.runtime().limits().max_recent_messages as u32,
             )
             .await?;
+        let all_agents = self.store.list_agents(tenant).await?;
+        // Solo mode (LiveAgent): a desk run by one admin gives them everything,
+        // whatever their presence or load.
+        let solo = match all_agents.as_slice() {
+            [only] if only.role == Role::Admin => Some(only),
+            _ => None,
+        };
         // Rules apply when nothing narrower (a handoff or a workflow target)
         // already decided who may get the conversation. Failed condition
         // plugins are recorded with whatever is decided.
         let (scope, rule, method) = if *scope == Scope::Any {
-            match self
+            let decision = self
                 .match_rule(tenant, conversation, &messages, failures)
-                .await?
-            {
-                RuleDecision::NoMatch => (Scope::Any, None, None),
-                RuleDecision::Route {
-                    rule,
-                    scope,
-                    method,
-                } => (scope, Some(rule), method),
-                RuleDecision::Nobody { rule } => {
-                    let history = HistoryEntry {
-                        decided_by: "rule".into(),
-                        reason: format!("rule {rule:?} sends it to nobody: ended unhandled"),
-                        rule: Some(rule),
-                        plugin_name: None,
-                        plugin_version: None,
-                    };
+                .await?;
+            let history = |decided_by: &str, reason: String| HistoryEntry {
+                decided_by: decided_by.into(),
+                rule: decision.rule().map(str::to_owned),
+                plugin_name: None,
+                plugin_version: None,
+                reason,
+            };
+            let rule_said = match &decision {
+                RuleDecision::Unresolved { rule, reason } => format!("rule {rule:?}: {reason}; "),
+                _ => String::new(),
+            };
+            match arrival(mode, decision.verdict(), solo.is_some()) {
+                Arrival::Close => {
+                    let rule = decision.rule().unwrap_or_default();
                     return Ok(vec![
                         Change::Unassign {
                             conversation: conversation.id.clone(),
-                            history,
+                            history: history(
+                                "rule",
+                                format!("rule {rule:?} sends it to nobody: ended unhandled"),
+                            ),
                         },
                         Change::SetStatus {
                             conversation: conversation.id.clone(),
@@ -178,27 +220,37 @@ impl Router {
                         },
                     ]);
                 }
-                RuleDecision::Unresolved { rule, reason } => {
-                    let history = HistoryEntry {
-                        decided_by: "rule".into(),
-                        reason: format!("rule {rule:?}: {reason}; waiting in the queue"),
-                        rule: Some(rule),
-                        plugin_name: None,
-                        plugin_version: None,
-                    };
+                Arrival::Queue => {
+                    let history = history("rule", format!("{rule_said}waiting in the queue"));
                     return self.enqueue(tenant, conversation, None, history).await;
                 }
+                Arrival::WaitForPerson => {
+                    let history = history(
+                        "host",
+                        format!(
+                            "{rule_said}the desk assigns by hand: waiting unclaimed for an agent to take it"
+                        ),
+                    );
+                    return Ok(vec![Change::Unclaim {
+                        conversation: conversation.id.clone(),
+                        team: conversation.team.clone(),
+                        history,
+                    }]);
+                }
+                Arrival::Strategy => match decision {
+                    RuleDecision::Route {
+                        rule,
+                        scope,
+                        method,
+                    } => (scope, Some(rule), method),
+                    other => (Scope::Any, other.rule().map(str::to_owned), None),
+                },
             }
         } else {
             (scope.clone(), None, None)
         };
         let scope = &scope;
-        let all_agents = self.store.list_agents(tenant).await?;
-        // Solo mode (LiveAgent): a desk run by one admin gives them everything,
-        // whatever their presence or load.
-        if let [solo] = all_agents.as_slice()
-            && solo.role == Role::Admin
-        {
+        if let Some(solo) = solo {
             let history = HistoryEntry {
                 decided_by: "solo".into(),
                 rule: rule.clone(),

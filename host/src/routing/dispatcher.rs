@@ -172,10 +172,7 @@ impl Router {
                     && c.assignee.is_none()
                     && message.as_ref().is_none_or(|m| m.author == Author::Customer) =>
             {
-                changes.extend(
-                    self.assign(tenant, c, &Scope::Any, event.created_at)
-                        .await?,
-                );
+                changes.extend(self.assign_arrival(tenant, c, event.created_at).await?);
                 summary = "assignment".into();
             }
             (EventKind::MessageReceived, Some(c)) if c.routing == Routing::Bot => {
@@ -274,8 +271,10 @@ impl Router {
     }
 
     /// Offer queued conversations (priority first, then oldest) to agents
-    /// with room, each within its team when it waits in one. Each
-    /// assignment is its own transaction so capacity is fresh for the next.
+    /// with room, each within its team when it waits in one. Only queued
+    /// conversations are drained: an unclaimed one waits for a person.
+    /// Each assignment is its own transaction so capacity is fresh for the
+    /// next.
     async fn drain(&self, tenant: &TenantId, now: Millis) -> Result<usize, BindError> {
         let mut assigned = 0;
         if !self.anyone_free(tenant).await? {

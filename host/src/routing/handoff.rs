@@ -8,7 +8,7 @@ use super::spec::{self, PluginUse};
 use super::{Router, assign::Scope, bounded, failure_change, snapshot};
 use crate::domain::{
     Channel, ConversationStatus, Desk, EventKind, HandoffMode, Millis, Routing, Slot, TenantId,
-    WhenUnassigned,
+    WhenUnassigned, handoff_result,
 };
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
@@ -269,8 +269,7 @@ impl Router {
             "{mode} handoff to the {}: {}",
             destination.desk, handover.reason
         );
-        let messages = &settings.messages;
-        let (message, unassigned) = if asynchronous {
+        let taken = if asynchronous {
             match &scope {
                 // Theirs for later follow-up, whether or not they are online now.
                 Scope::Agent(agent) => {
@@ -292,12 +291,7 @@ impl Router {
                     history: entry(reason),
                 }),
             }
-            let message = if in_hours && free {
-                &messages.available
-            } else {
-                &messages.unavailable
-            };
-            (message, false)
+            matches!(scope, Scope::Agent(_))
         } else if !in_hours {
             // Real time is not possible outside business hours: it waits for
             // the team, and the customer is told so.
@@ -306,7 +300,7 @@ impl Router {
                 team,
                 history: entry(format!("{reason}; outside the team's business hours")),
             });
-            (&messages.unavailable, true)
+            false
         } else {
             changes.push(Change::Queue {
                 conversation: id.clone(),
@@ -322,13 +316,10 @@ impl Router {
                 .iter()
                 .any(|c| matches!(c, Change::Assign { .. } | Change::Offer { .. }));
             changes.extend(assigned);
-            if taken {
-                (&messages.available, false)
-            } else {
-                (&messages.unassigned, true)
-            }
+            taken
         };
-        if unassigned && settings.when_unassigned == WhenUnassigned::Close {
+        let result = handoff_result(asynchronous, in_hours, free, taken);
+        if result.ended_unassigned && settings.when_unassigned == WhenUnassigned::Close {
             changes.push(Change::SetStatus {
                 conversation: id.clone(),
                 status: ConversationStatus::Closed,
@@ -343,7 +334,7 @@ impl Router {
                 ),
             });
         }
-        if let Some(body) = message {
+        if let Some(body) = settings.messages.text(result.notice) {
             changes.push(Change::Say {
                 conversation: id.clone(),
                 body: body.clone(),

@@ -4,7 +4,7 @@
 use super::assign::Scope;
 use super::spec::{BindError, PluginUse};
 use super::{Router, failure_change, snapshot};
-use crate::domain::{Author, TenantId};
+use crate::domain::{Author, RuleVerdict, TenantId};
 use crate::rules::{Facts, Match, Rule, Target, Verdict};
 use crate::store::{Change, ConversationRecord, MessageRecord};
 
@@ -22,6 +22,28 @@ pub(super) enum RuleDecision {
     Nobody { rule: String },
     /// A rule's target does not resolve (no owner, no earlier agent).
     Unresolved { rule: String, reason: String },
+}
+
+impl RuleDecision {
+    /// The name of the rule that matched, if one did.
+    pub(super) fn rule(&self) -> Option<&str> {
+        match self {
+            RuleDecision::NoMatch => None,
+            RuleDecision::Route { rule, .. }
+            | RuleDecision::Nobody { rule }
+            | RuleDecision::Unresolved { rule, .. } => Some(rule),
+        }
+    }
+
+    /// What the decision amounts to, for [`crate::domain::arrival`].
+    pub(super) fn verdict(&self) -> RuleVerdict {
+        match self {
+            RuleDecision::NoMatch => RuleVerdict::NoMatch,
+            RuleDecision::Route { .. } => RuleVerdict::Assigns,
+            RuleDecision::Nobody { .. } => RuleVerdict::Nobody,
+            RuleDecision::Unresolved { .. } => RuleVerdict::Unresolved,
+        }
+    }
 }
 
 /// The facts conditions test, from a conversation and its recent messages.

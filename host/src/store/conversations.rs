@@ -319,18 +319,26 @@ impl Store {
             .collect())
     }
 
-    /// Everything waiting for an agent (queued or on offer), in the order it
-    /// will be served: oldest first.
+    /// Everything an agent may take from the waiting list
+    /// ([`Routing::takeable`]: queued, on offer, or unclaimed in a team), in
+    /// the order it is served: priority first, then oldest.
     pub async fn waiting_conversations(
         &self,
         tenant: &TenantId,
     ) -> Result<Vec<ConversationRecord>> {
+        let takeable: Vec<&str> = Routing::ALL
+            .iter()
+            .filter(|r| r.takeable())
+            .map(|r| r.as_str())
+            .collect();
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM conversations
-             WHERE tenant_id = ? AND routing IN ('queued', 'offered') AND status = 'open'
+             WHERE tenant_id = ? AND routing IN (SELECT value FROM json_each(?))
+               AND status = 'open'
              ORDER BY priority DESC, queued_at, id"
         ))
         .bind(tenant.as_str())
+        .bind(serde_json::to_string(&takeable).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().filter_map(conversation).collect())

@@ -38,6 +38,13 @@ pub enum Change {
         team: Option<TeamId>,
         history: HistoryEntry,
     },
+    /// Leave it without an owner, waiting in its team (or the inbox) for
+    /// a person to take it or assign it; queue drains leave it alone.
+    Unclaim {
+        conversation: ConversationId,
+        team: Option<TeamId>,
+        history: HistoryEntry,
+    },
     /// Offer it to several agents at once.
     Offer {
         conversation: ConversationId,
@@ -276,6 +283,39 @@ impl Store {
                         conversation,
                         now,
                         "queued",
+                        None,
+                        team.as_ref(),
+                        entry,
+                    )
+                    .await?;
+                }
+                Change::Unclaim {
+                    conversation,
+                    team,
+                    history: entry,
+                } => {
+                    sqlx::query(
+                        "UPDATE conversations SET routing = 'unclaimed', assignee_kind = NULL,
+                            assignee_id = NULL, team_id = COALESCE(?, team_id),
+                            queued_at = COALESCE(queued_at, ?), updated_at = ?
+                         WHERE tenant_id = ? AND id = ?",
+                    )
+                    .bind(team.as_ref().map(TeamId::as_str))
+                    .bind(now.0)
+                    .bind(now.0)
+                    .bind(tenant.as_str())
+                    .bind(conversation.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query("DELETE FROM offers WHERE conversation_id = ?")
+                        .bind(conversation.as_str())
+                        .execute(&mut *tx)
+                        .await?;
+                    history(
+                        &mut tx,
+                        conversation,
+                        now,
+                        "unclaimed",
                         None,
                         team.as_ref(),
                         entry,

@@ -3,10 +3,12 @@
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{HandoffSettings, TenantId};
+use crate::domain::{AssignmentSettings, HandoffSettings, TenantId};
 
 /// The settings topic holding the tenant's [`HandoffSettings`].
 const HANDOFF_TOPIC: &str = "handoff";
+/// The settings topic holding the tenant's [`AssignmentSettings`].
+const ASSIGNMENT_TOPIC: &str = "assignment";
 
 /// A topic's settings read inside a transaction; the defaults when unset
 /// (or unreadable).
@@ -77,5 +79,25 @@ impl Store {
     ) -> Result<()> {
         let value = serde_json::to_value(settings).unwrap_or_default();
         self.put_setting(tenant, HANDOFF_TOPIC, &value).await
+    }
+}
+
+impl Store {
+    /// The tenant's assignment mode; automatic until they choose.
+    pub async fn assignment_settings(&self, tenant: &TenantId) -> Result<AssignmentSettings> {
+        Ok(self
+            .setting(tenant, ASSIGNMENT_TOPIC)
+            .await?
+            .and_then(|v| serde_json::from_value(v).ok())
+            .unwrap_or_default())
+    }
+
+    pub async fn put_assignment_settings(
+        &self,
+        tenant: &TenantId,
+        settings: &AssignmentSettings,
+    ) -> Result<()> {
+        let value = serde_json::to_value(settings).unwrap_or_default();
+        self.put_setting(tenant, ASSIGNMENT_TOPIC, &value).await
     }
 }
