@@ -294,6 +294,41 @@ async fn compiled_plugins_survive_a_restart_without_recompiling() {
 }
 
 #[tokio::test]
+async fn compiled_code_past_the_cache_budget_is_dropped_and_reloaded_from_its_artefact() {
+    // A budget smaller than any component: only the last one used stays.
+    let limits = SandboxLimits {
+        compiled_cache_bytes: 1,
+        ..SandboxLimits::default()
+    };
+    let app = TestApp::spawn_with(tempfile::tempdir().expect("dir"), limits).await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 50).await;
+    app.presence(&key, &ana, "available").await;
+    let stats = || async {
+        app.get("/v1/operator/stats", baton_e2e::OPERATOR_TOKEN)
+            .await
+            .body
+    };
+    let loads_before = stats().await["artifact_loads"].as_u64().expect("loads");
+    for (round, strategy) in ["least-loaded", "round-robin", "least-loaded"]
+        .into_iter()
+        .enumerate()
+    {
+        app.bind_strategy(&key, strategy).await;
+        let conversation = app.conversation(&key, &format!("round {round}")).await;
+        assert_eq!(assigned_agent(&conversation), Some(ana.clone()));
+        assert_eq!(last_history(&conversation)["plugin"], strategy);
+        let now = stats().await;
+        assert_eq!(now["cached"]["components"], 1, "{now}");
+    }
+    // Each switch found the other strategy evicted and loaded its artefact
+    // again; nothing was compiled.
+    let after = stats().await;
+    let loads = after["artifact_loads"].as_u64().expect("loads");
+    assert!(loads >= loads_before + 3, "{after}");
+}
+
+#[tokio::test]
 async fn a_workflow_tags_and_notes_new_conversations() {
     let (app, key, _) = three_agents().await;
     let uploaded = app.upload(&key, plugins::TAG_ON_CREATE).await;

@@ -30,12 +30,15 @@ pub(super) async fn create(
 }
 
 /// Compile-cache figures: an operator checks here that a restart reused
-/// the artefacts instead of recompiling.
+/// the artefacts instead of recompiling, and what compiled code the
+/// process keeps in memory.
 pub(super) async fn stats(_: Operator, State(state): State<AppState>) -> Json<serde_json::Value> {
     let runtime = state.plugins.runtime();
+    let (components, bytes) = state.plugins.cached();
     Json(serde_json::json!({
         "engine": runtime.engine_hash(),
         "compiles": runtime.compiles(),
         "artifact_loads": state.plugins.artifact_loads(),
+        "cached": {"components": components, "bytes": bytes},
     }))
 }
