@@ -214,6 +214,42 @@ async fn the_queue_fallback_leaves_the_conversation_waiting() {
 }
 
 #[tokio::test]
+async fn a_drain_stops_at_the_first_conversation_a_broken_strategy_leaves_waiting() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let ana = app.agent(&key, "Ana", 5).await;
+    app.presence(&key, &ana, "available").await;
+    upload_and_bind(
+        &app,
+        &key,
+        plugins::SPIN_FOREVER,
+        json!({"fallback": "queue"}),
+    )
+    .await;
+    for i in 0..3 {
+        let conversation = app.conversation(&key, &format!("hello {i}")).await;
+        assert_eq!(conversation["routing"], "queued", "{conversation}");
+    }
+    let failures = || async {
+        app.get("/v1/plugins/failures", &key)
+            .await
+            .body
+            .as_array()
+            .map_or(0, Vec::len)
+    };
+    assert_eq!(failures().await, 3);
+    // Ana coming back drains the queue: the first call fails again and
+    // the drain stops there instead of running the broken strategy on every
+    // waiting conversation while other tenants' events wait.
+    app.presence(&key, &ana, "away").await;
+    app.presence(&key, &ana, "available").await;
+    app.settle().await;
+    assert_eq!(failures().await, 4);
+    let queue = app.get("/v1/queue", &key).await.body;
+    assert_eq!(queue["length"], 3, "{queue}");
+}
+
+#[tokio::test]
 async fn uploads_that_are_not_plugins_are_refused_with_the_reason() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;

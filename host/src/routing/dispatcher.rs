@@ -289,6 +289,10 @@ impl Router {
             if changes.iter().any(|c| matches!(c, Change::Assign { .. })) {
                 assigned += 1;
             }
+            let placed = changes
+                .iter()
+                .any(|c| matches!(c, Change::Assign { .. } | Change::Offer { .. }));
+            let failed = changes.iter().any(|c| matches!(c, Change::Failure { .. }));
             if !changes.is_empty() {
                 self.store
                     .apply(&Outcome {
@@ -298,6 +302,14 @@ impl Router {
                         changes,
                     })
                     .await?;
+            }
+            // A strategy that failed and left this conversation waiting
+            // would most likely fail the next one the same way: one failed
+            // call per drain bounds what a broken plugin costs the
+            // dispatcher, and so every other tenant. The next sweep tries
+            // again.
+            if failed && !placed {
+                break;
             }
             if !self.anyone_free(tenant).await? {
                 break;
