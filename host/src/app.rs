@@ -96,7 +96,7 @@ impl App {
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = api::router(self.state.clone());
-        axum::serve(listener, app)
+        axum::serve(api::parse_errors::JsonParseErrors(listener), app)
             .with_graceful_shutdown(signal)
             .await?;
         let _ = self.shutdown.send(true);

@@ -399,3 +399,55 @@ async fn errors_at_the_routers_edges_are_json_naming_the_field() {
     let uploaded = plugins.as_array().expect("plugins").iter();
     assert_eq!(uploaded.filter(|p| p["builtin"] == false).count(), 0);
 }
+
+/// Send raw bytes on a fresh connection and read the whole answer.
+async fn raw_exchange(base: &str, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let addr = base.strip_prefix("http://").expect("http base");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(request).await.expect("send");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    String::from_utf8(answer).expect("utf-8")
+}
+
+#[tokio::test]
+async fn requests_refused_by_the_http_parser_get_the_json_error_shape_too() {
+    let app = TestApp::spawn().await;
+    let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000));
+    let cases: [(&str, Vec<u8>, &str, &str); 2] = [
+        (
+            "a NUL byte in a header",
+            b"GET /v1/agents HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n".to_vec(),
+            "HTTP/1.1 400 ",
+            "bad_request",
+        ),
+        (
+            "a 100 KB URL",
+            long_uri.into_bytes(),
+            "HTTP/1.1 414 ",
+            "uri_too_long",
+        ),
+    ];
+    for (what, request, status, code) in cases {
+        let answer = raw_exchange(&app.base, &request).await;
+        assert!(answer.starts_with(status), "{what}: {answer}");
+        let (head, body) = answer.split_once("\r\n\r\n").expect("head and body");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{what}: {head}"
+        );
+        let body: Value = serde_json::from_str(body).expect("a JSON body");
+        assert_eq!(body["error"]["code"], code, "{what}");
+        assert!(body["error"]["message"].is_string(), "{what}");
+    }
+    // The connection handling is otherwise unchanged.
+    let fine = raw_exchange(
+        &app.base,
+        b"GET /v1/agents HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(fine.starts_with("HTTP/1.1 401 "), "{fine}");
+    assert!(fine.contains("\"unauthorized\""), "{fine}");
+}

@@ -13,6 +13,7 @@ mod lifecycle;
 mod lookup;
 mod members;
 mod notifications;
+pub mod parse_errors;
 mod pipelines;
 mod plugins;
 mod queue;
