@@ -43,6 +43,27 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
+/// `baton plugin build` on a scaffolded crate. Its dependencies are pinned
+/// to the versions this workspace already builds, and its build directory
+/// is shared, so the test neither fetches nor recompiles what CI has.
+/// Returns the component's path and what the build printed.
+fn build(crate_dir: &Path) -> (String, String) {
+    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
+    let target = workspace().join("target").join("wasm");
+    let built = baton(
+        &["plugin", "build", crate_dir.to_str().expect("utf-8")],
+        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8 path"))],
+    );
+    let (out, err) = text(&built);
+    assert!(built.status.success(), "{out}{err}");
+    let component = out
+        .lines()
+        .find_map(|l| l.strip_prefix("built "))
+        .expect("the component's path")
+        .to_owned();
+    (component, out)
+}
+
 async fn serve(dir: &Path) -> String {
     let settings = Settings {
         addr: "127.0.0.1:0".into(),
@@ -114,23 +135,7 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     assert!(!again.status.success());
     assert!(text(&again).1.contains("already exists"));
 
-    // Pin the plugin's dependencies to the versions this workspace already
-    // builds, and share its build directory, so the test neither fetches
-    // nor recompiles what CI has.
-    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
-    let target = workspace().join("target").join("wasm");
-    let target = target.to_str().expect("utf-8 path");
-    let built = baton(
-        &["plugin", "build", crate_dir.to_str().expect("utf-8")],
-        &[("CARGO_TARGET_DIR", target)],
-    );
-    let (out, err) = text(&built);
-    assert!(built.status.success(), "{out}{err}");
-    let component = out
-        .lines()
-        .find_map(|l| l.strip_prefix("built "))
-        .expect("the component's path")
-        .to_owned();
+    let (component, out) = build(&crate_dir);
     assert!(
         out.contains("fewest-first@0.1.0 (assignment-strategy, built against baton:plugin@0.2.0"),
         "{out}"
@@ -354,19 +359,7 @@ baton_sdk::export_assignment_strategy!(Sleepy);
 "#,
     )
     .expect("write the plugin");
-    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
-    let target = workspace().join("target").join("wasm");
-    let built = baton(
-        &["plugin", "build", crate_dir.to_str().expect("utf-8")],
-        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8 path"))],
-    );
-    let (out, err) = text(&built);
-    assert!(built.status.success(), "{out}{err}");
-    let component = out
-        .lines()
-        .find_map(|l| l.strip_prefix("built "))
-        .expect("the component's path")
-        .to_owned();
+    let (component, _) = build(&crate_dir);
     let events = crate_dir.join("events.json");
     let tested = baton(
         &[
