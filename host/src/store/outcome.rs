@@ -170,6 +170,34 @@ pub struct Outcome {
     pub changes: Vec<Change>,
 }
 
+/// A conversation leaves its assignee to wait, as `routing` (queued for
+/// room, or unclaimed for a person), in `team` if one is given; its place
+/// in the queue keeps the time it first started waiting.
+async fn wait(
+    tx: &mut sqlx::SqliteConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    team: Option<&TeamId>,
+    routing: &str,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE conversations SET routing = ?, assignee_kind = NULL,
+            assignee_id = NULL, team_id = COALESCE(?, team_id),
+            queued_at = COALESCE(queued_at, ?), updated_at = ?
+         WHERE tenant_id = ? AND id = ?",
+    )
+    .bind(routing)
+    .bind(team.map(TeamId::as_str))
+    .bind(now.0)
+    .bind(now.0)
+    .bind(tenant.as_str())
+    .bind(conversation.as_str())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 async fn history(
     tx: &mut sqlx::SqliteConnection,
     conversation: &ConversationId,
@@ -265,19 +293,7 @@ impl Store {
                     team,
                     history: entry,
                 } => {
-                    sqlx::query(
-                        "UPDATE conversations SET routing = 'queued', assignee_kind = NULL,
-                            assignee_id = NULL, team_id = COALESCE(?, team_id),
-                            queued_at = COALESCE(queued_at, ?), updated_at = ?
-                         WHERE tenant_id = ? AND id = ?",
-                    )
-                    .bind(team.as_ref().map(TeamId::as_str))
-                    .bind(now.0)
-                    .bind(now.0)
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+                    wait(&mut tx, tenant, conversation, team.as_ref(), "queued", now).await?;
                     history(
                         &mut tx,
                         conversation,
@@ -294,18 +310,14 @@ impl Store {
                     team,
                     history: entry,
                 } => {
-                    sqlx::query(
-                        "UPDATE conversations SET routing = 'unclaimed', assignee_kind = NULL,
-                            assignee_id = NULL, team_id = COALESCE(?, team_id),
-                            queued_at = COALESCE(queued_at, ?), updated_at = ?
-                         WHERE tenant_id = ? AND id = ?",
+                    wait(
+                        &mut tx,
+                        tenant,
+                        conversation,
+                        team.as_ref(),
+                        "unclaimed",
+                        now,
                     )
-                    .bind(team.as_ref().map(TeamId::as_str))
-                    .bind(now.0)
-                    .bind(now.0)
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .execute(&mut *tx)
                     .await?;
                     sqlx::query("DELETE FROM offers WHERE conversation_id = ?")
                         .bind(conversation.as_str())
