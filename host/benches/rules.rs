@@ -9,12 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use baton_host::domain::{Millis, RuleId};
+use baton_host::domain::{Conditions, Millis, PluginUse, Rule, RuleId, Target};
 use baton_host::plugin::bindings::types;
 use baton_host::plugin::defaults::{BUILTINS, LONGEST_WAITING};
 use baton_host::plugin::{CallContext, PluginRuntime, SandboxLimits};
-use baton_host::routing::spec::PluginUse;
-use baton_host::rules::{Conditions, Facts, Rule, Target, first_match};
+use baton_host::rules::{Facts, first_match};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 

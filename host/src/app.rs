@@ -52,6 +52,7 @@ impl App {
             dispatch.clone(),
             shutdown_rx.clone(),
             settings.queue_sweep,
+            settings.dispatch_lease,
         ));
         let notify_handle = Arc::new(NotifyHandle::new(settings.webhooks));
         let notifier = tokio::spawn(notify::run(

@@ -21,11 +21,17 @@ pub struct Settings {
     /// How often the dispatcher sweeps the queue for conversations someone
     /// could take now (`BATON_QUEUE_SWEEP_SECS`).
     pub queue_sweep: Duration,
+    /// How long a process's claim on a tenant's events lasts without being
+    /// renewed (`BATON_DISPATCH_LEASE_SECS`): when a process dies, another
+    /// takes its tenants over after at most this long.
+    pub dispatch_lease: Duration,
 }
 
 impl Settings {
     /// The queue sweep's interval when `BATON_QUEUE_SWEEP_SECS` is unset.
     pub const DEFAULT_QUEUE_SWEEP: Duration = Duration::from_secs(10);
+    /// The dispatch lease when `BATON_DISPATCH_LEASE_SECS` is unset.
+    pub const DEFAULT_DISPATCH_LEASE: Duration = Duration::from_secs(10);
 }
 
 /// A setting with a bad value.
@@ -116,6 +122,18 @@ impl Settings {
                 message: "must be at least 1",
             });
         }
+        let dispatch_lease = number(
+            "BATON_DISPATCH_LEASE_SECS",
+            Self::DEFAULT_DISPATCH_LEASE.as_secs(),
+        )?;
+        // A lease must outlive a batch of events between renewals.
+        if dispatch_lease == 0 {
+            return Err(SettingError {
+                name: "BATON_DISPATCH_LEASE_SECS",
+                value: "0".into(),
+                message: "must be at least 1",
+            });
+        }
         let allow_private = match get(ALLOW_PRIVATE_VAR) {
             None => false,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
@@ -138,6 +156,7 @@ impl Settings {
             smtp,
             webhooks: WebhookPolicy { allow_private },
             queue_sweep: Duration::from_secs(queue_sweep),
+            dispatch_lease: Duration::from_secs(dispatch_lease),
         })
     }
 }
@@ -161,6 +180,11 @@ mod tests {
             with(&[]).expect("defaults").queue_sweep,
             Duration::from_secs(10)
         );
+        assert_eq!(
+            with(&[]).expect("defaults").dispatch_lease,
+            Duration::from_secs(10)
+        );
+        assert!(with(&[("BATON_DISPATCH_LEASE_SECS", "0")]).is_err());
         let set = with(&[("BATON_QUEUE_SWEEP_SECS", "3")]).expect("3 s");
         assert_eq!(set.queue_sweep, Duration::from_secs(3));
         for bad in ["0", "soon", "-1"] {

@@ -6,7 +6,8 @@
 //! - [`plugin`]: the wasmtime engine, compile cache and sandboxed calls.
 //! - [`routing`]: the event dispatcher, assignment, handoff, workflows and
 //!   the timer worker.
-//! - [`rules`]: assignment rules: conditions, targets, first match.
+//! - [`rules`]: evaluating assignment rules: conditions against facts,
+//!   first match.
 //! - [`notify`]: notification delivery: e-mail, webhooks, the in-app stream.
 //! - [`api`]: the axum HTTP API.
 //! - [`app`]: wiring; [`config`]: settings from the environment;

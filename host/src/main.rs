@@ -10,7 +10,9 @@ const USAGE: &str = "usage: baton serve | baton plugin <command> (baton plugin h
 
 Settings come from the environment:
   BATON_ADDR               listen address (default 127.0.0.1:8080)
-  BATON_DATABASE_URL       database (default sqlite://baton.db, created if missing)
+  BATON_DATABASE_URL       database: sqlite://path (default sqlite://baton.db, created
+                           if missing) or postgres://user@host/db (several processes
+                           may share one PostgreSQL database)
   BATON_OPERATOR_TOKEN     operator token (generated and printed once if unset)
   BATON_PLUGIN_FUEL        CPU budget per plugin call, in fuel (default 20000000)
   BATON_PLUGIN_TIMEOUT_MS  wall-clock limit per plugin call (default 500)
@@ -20,6 +22,9 @@ Settings come from the environment:
   BATON_SMTP_FROM          sender of notification e-mail (default baton@localhost)
   BATON_QUEUE_SWEEP_SECS   seconds between sweeps of the queue for conversations
                            someone free could take (default 10)
+  BATON_DISPATCH_LEASE_SECS  how long a process keeps a tenant's events without
+                           renewing its claim; another process takes over after
+                           a crash within this long (default 10)
   RUST_LOG                 log filter (default info)";
 
 #[tokio::main]

@@ -73,6 +73,7 @@ async fn serve(dir: &Path) -> String {
         smtp: None,
         webhooks: Default::default(),
         queue_sweep: Settings::DEFAULT_QUEUE_SWEEP,
+        dispatch_lease: Settings::DEFAULT_DISPATCH_LEASE,
     };
     let app = App::start(&settings, OPERATOR.into())
         .await

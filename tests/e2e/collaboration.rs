@@ -18,7 +18,7 @@ async fn member(app: &TestApp, key: &str, name: &str, role: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn agents_join_admins_add_followers_and_mentions_follow_and_notify() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -91,7 +91,7 @@ async fn agents_join_admins_add_followers_and_mentions_follow_and_notify() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn statistics_count_by_tag_channel_and_status_and_time_responses() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;

@@ -6,7 +6,7 @@ use baton_e2e::{TestApp, plugins};
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_host_lists_the_contract_versions_it_runs() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -24,7 +24,7 @@ async fn the_host_lists_the_contract_versions_it_runs() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_workflow_built_against_0_1_0_still_runs() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -63,7 +63,7 @@ async fn a_workflow_built_against_0_1_0_still_runs() {
     assert_eq!(failures, json!([]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_contract_version_the_host_does_not_run_is_refused_at_upload() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;

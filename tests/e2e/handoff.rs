@@ -32,7 +32,7 @@ async fn say(app: &TestApp, key: &str, conversation: &str, body: &str) -> serde_
     reply.body["conversation"].clone()
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn asking_for_a_refund_hands_a_bot_conversation_to_a_human() {
     let (app, key, ana) = bot_setup().await;
     let conversation = app.conversation(&key, "Hello").await;
@@ -64,7 +64,7 @@ async fn asking_for_a_refund_hands_a_bot_conversation_to_a_human() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn japanese_phrases_and_asking_for_a_human_hand_over_too() {
     let (app, key, ana) = bot_setup().await;
     for phrase in ["返金してください", "Can I talk to a human?"] {
@@ -79,7 +79,7 @@ async fn japanese_phrases_and_asking_for_a_human_hand_over_too() {
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn custom_trigger_phrases_replace_the_defaults_and_can_target_a_team() {
     let (app, key, _ana) = bot_setup().await;
     let team = app
@@ -135,7 +135,7 @@ async fn custom_trigger_phrases_replace_the_defaults_and_can_target_a_team() {
     assert_eq!(bad.body["error"]["field"], "triggers[0].config.mode");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn assignment_rules_wait_until_the_bot_hands_over() {
     let (app, key, ana) = bot_setup().await;
     // A rule for every conversation: it must not run while the bot has one.

@@ -113,7 +113,7 @@ fn handoff_entry(conversation: &Value) -> Value {
         .unwrap_or_else(|| panic!("no handoff in {conversation}"))
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_bot_saying_it_cannot_answer_hands_over() {
     let d = desk(TestApp::spawn().await).await;
     let ana = d.agent("Ana", true).await;
@@ -175,7 +175,7 @@ async fn the_bot_saying_it_cannot_answer_hands_over() {
     assert_eq!(refused.body["error"]["field"], "cannot_answer");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn pausing_a_bot_hands_its_conversations_over_and_new_ones_skip_it() {
     let d = desk(TestApp::spawn().await).await;
     let ana = d.agent("Ana", true).await;
@@ -235,7 +235,7 @@ async fn pausing_a_bot_hands_its_conversations_over_and_new_ones_skip_it() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn custom_trigger_phrases_are_added_and_removed_over_the_api() {
     let d = desk(TestApp::spawn().await).await;
     d.agent("Ana", true).await;
@@ -305,7 +305,7 @@ async fn custom_trigger_phrases_are_added_and_removed_over_the_api() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn with_handoff_mode_none_the_bot_keeps_answering() {
     let d = desk(TestApp::spawn().await).await;
     d.agent("Ana", true).await;
@@ -329,7 +329,7 @@ async fn with_handoff_mode_none_the_bot_keeps_answering() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn asynchronous_handoff_to_a_fixed_agent_assigns_them_even_when_away() {
     let d = desk(TestApp::spawn().await).await;
     let ben = d.agent("Ben", false).await;
@@ -356,7 +356,7 @@ async fn asynchronous_handoff_to_a_fixed_agent_assigns_them_even_when_away() {
     assert_eq!(told(&handed), vec!["Ben will write back tomorrow."]);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn outside_business_hours_a_real_time_handoff_waits_with_the_unavailable_message() {
     // 09:00 on a Monday in Tokyo; the team opens at 10:00.
     let d = desk(TestApp::spawn_at(MONDAY_0000_UTC).await).await;
@@ -391,7 +391,7 @@ async fn outside_business_hours_a_real_time_handoff_waits_with_the_unavailable_m
     assert_eq!(told(&handed), vec!["Kai is joining."]);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_real_time_handoff_with_nobody_free_says_unavailable_and_stays_open_or_closes() {
     let d = desk(TestApp::spawn().await).await;
     d.agent("Ana", false).await;
@@ -427,7 +427,7 @@ async fn a_real_time_handoff_with_nobody_free_says_unavailable_and_stays_open_or
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_real_time_handoff_routing_left_waiting_with_someone_free_says_unassigned() {
     let d = desk(TestApp::spawn().await).await;
     d.agent("Ana", true).await;
@@ -462,7 +462,7 @@ async fn a_real_time_handoff_routing_left_waiting_with_someone_free_says_unassig
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn handoff_settings_are_checked_field_by_field() {
     let d = desk(TestApp::spawn().await).await;
     let ana = d.agent("Ana", true).await;

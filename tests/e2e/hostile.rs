@@ -175,7 +175,7 @@ fn answered(scene: &Scene, conversation: &Value, failures: &[Value]) -> String {
     last["reason"].as_str().unwrap_or_default().to_owned()
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn an_endless_loop_and_a_memory_bomb_are_stopped_and_fall_back() {
     for (path, plugin, kind) in [
         (plugins::SPIN_FOREVER, "spin-forever", "out-of-fuel"),
@@ -191,13 +191,13 @@ async fn an_endless_loop_and_a_memory_bomb_are_stopped_and_fall_back() {
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn deep_recursion_traps_and_falls_back() {
     let (scene, conversation, failures) = Scene::strategy("recursion").await;
     fell_back(&scene, &conversation, &failures, "trap");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_ten_megabyte_reason_is_cut_to_the_limit() {
     let (scene, conversation, failures) = Scene::strategy("huge-reason").await;
     let reason = answered(&scene, &conversation, &failures);
@@ -205,7 +205,7 @@ async fn a_ten_megabyte_reason_is_cut_to_the_limit() {
     assert!(reason.len() <= 4096 + '…'.len_utf8(), "{}", reason.len());
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn an_offer_naming_one_agent_a_hundred_thousand_times_is_refused() {
     let (scene, conversation, failures) = Scene::strategy("many-offers").await;
     fell_back(&scene, &conversation, &failures, "invalid-answer");
@@ -213,7 +213,7 @@ async fn an_offer_naming_one_agent_a_hundred_thousand_times_is_refused() {
     assert!(message.contains("100000 times"), "{message}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn another_tenants_agent_or_a_malformed_id_is_refused() {
     let scene = Scene::new().await;
     let foreign = scene.bystander_agent.clone();
@@ -252,7 +252,7 @@ async fn another_tenants_agent_or_a_malformed_id_is_refused() {
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn key_value_abuse_keeps_nothing_over_the_limits() {
     let (scene, conversation, failures) = Scene::strategy("kv-abuse").await;
     let reason = answered(&scene, &conversation, &failures);
@@ -266,7 +266,7 @@ async fn key_value_abuse_keeps_nothing_over_the_limits() {
     assert!((1..64).contains(&stored), "{reason}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn file_network_and_environment_probes_are_refused() {
     for mode in ["file", "network", "env"] {
         let (scene, conversation, failures) = Scene::strategy(mode).await;
@@ -277,14 +277,14 @@ async fn file_network_and_environment_probes_are_refused() {
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_clock_is_frozen_and_a_sleep_returns_at_once() {
     let (scene, conversation, failures) = Scene::strategy("clock").await;
     let reason = answered(&scene, &conversation, &failures);
     assert_eq!(reason, "clock: wall-is-event true slept-ms 0");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_plugin_sleeping_for_ever_stalls_nothing() {
     let (scene, conversation, failures) = Scene::strategy("sleep-forever").await;
     assert_eq!(answered(&scene, &conversation, &failures), "woke up");
@@ -293,7 +293,7 @@ async fn a_plugin_sleeping_for_ever_stalls_nothing() {
     assert_eq!(answered(&scene, &again, &failures), "woke up");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn exit_and_abort_trap_and_fall_back() {
     for mode in ["exit", "abort"] {
         let (scene, conversation, failures) = Scene::strategy(mode).await;
@@ -301,7 +301,7 @@ async fn exit_and_abort_trap_and_fall_back() {
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_flood_of_megabyte_log_lines_is_dropped_unread() {
     let (scene, conversation, failures) = Scene::strategy("log-flood").await;
     assert_eq!(
@@ -310,7 +310,7 @@ async fn a_flood_of_megabyte_log_lines_is_dropped_unread() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_workflow_returning_too_many_or_too_large_actions_is_refused() {
     for (mode, expected) in [("many", "100000 actions"), ("large", "a tag")] {
         let scene = Scene::with_fuel(ENOUGH_FUEL).await;
@@ -342,7 +342,7 @@ async fn a_workflow_returning_too_many_or_too_large_actions_is_refused() {
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_describe_that_loops_is_refused_and_one_that_sleeps_is_accepted_at_once() {
     let scene = Scene::new().await;
     let spins = scene
@@ -359,7 +359,7 @@ async fn a_describe_that_loops_is_refused_and_one_that_sleeps_is_accepted_at_onc
     assert_eq!(sleeps.body["name"], "describe-sleeps");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn uploads_whose_describe_loops_never_starve_another_tenants_routing() {
     let scene = Scene::new().await;
     // Many tenants upload at once, each more than its share of uploads in
@@ -412,7 +412,7 @@ async fn uploads_whose_describe_loops_never_starve_another_tenants_routing() {
     assert_eq!(failures, json!([]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_refused_upload_stores_nothing() {
     let scene = Scene::new().await;
     let first = scene.app.upload(&scene.hostile, plugins::PICK_LAST).await;
@@ -447,6 +447,8 @@ struct ServerProcess {
     child: std::process::Child,
     base: String,
     _dir: tempfile::TempDir,
+    /// After `_dir`: the PostgreSQL half's database goes with it.
+    _database: baton_e2e::Database,
 }
 
 impl ServerProcess {
@@ -455,12 +457,10 @@ impl ServerProcess {
     fn start() -> Self {
         use std::io::BufRead as _;
         let dir = tempfile::tempdir().expect("dir");
+        let database = baton_e2e::Database::open_blocking(dir.path());
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_baton-e2e-serve"))
             .env("BATON_ADDR", "127.0.0.1:0")
-            .env(
-                "BATON_DATABASE_URL",
-                format!("sqlite://{}", dir.path().join("baton.db").display()),
-            )
+            .env("BATON_DATABASE_URL", database.url())
             .env("BATON_OPERATOR_TOKEN", Self::OPERATOR)
             .env("RUST_LOG", "error")
             .stdout(std::process::Stdio::piped())
@@ -479,6 +479,7 @@ impl ServerProcess {
             base: format!("http://{addr}"),
             child,
             _dir: dir,
+            _database: database,
         }
     }
 
@@ -528,7 +529,7 @@ enum Body {
     Wasm(Vec<u8>),
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_servers_memory_stays_bounded_through_the_size_cases() {
     use reqwest::Method;
     let server = ServerProcess::start();

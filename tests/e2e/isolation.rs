@@ -4,7 +4,7 @@ use baton_e2e::{TestApp, assigned_agent, plugins};
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn tenants_cannot_see_or_use_each_others_conversations_agents_or_plugins() {
     let app = TestApp::spawn().await;
     let a = app.tenant("Alpha").await;
@@ -72,7 +72,7 @@ async fn tenants_cannot_see_or_use_each_others_conversations_agents_or_plugins()
     assert_eq!(bea["status"], "available");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn requests_without_a_valid_key_are_refused() {
     let app = TestApp::spawn().await;
     assert_eq!(
@@ -97,7 +97,7 @@ async fn requests_without_a_valid_key_are_refused() {
 /// A list filtered by another tenant's conversation, agent, bot, pipeline
 /// or status is a 404 naming the filter, as reading that id directly is;
 /// the same filter with the tenant's own ids answers 200.
-#[tokio::test]
+#[baton_e2e::test]
 async fn list_filters_naming_another_tenants_ids_are_not_found() {
     let app = TestApp::spawn().await;
     let a = app.tenant("Alpha").await;

@@ -9,7 +9,7 @@ fn id(c: &Value) -> String {
     c["id"].as_str().expect("id").to_owned()
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn tags_and_notes_are_kept_and_notes_are_at_most_500_characters() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -87,16 +87,10 @@ async fn customer_link(app: &TestApp, key: &str, path: &str) -> String {
         .to_owned()
 }
 
-/// Every byte of the server's database files (the WAL included).
+/// Everything the server's database holds: every byte of its SQLite files
+/// (the WAL included), or every row of its PostgreSQL database as text.
 fn database_bytes(app: &TestApp) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for entry in std::fs::read_dir(app.dir.path()).expect("database directory") {
-        let path = entry.expect("entry").path();
-        if path.is_file() {
-            bytes.extend(std::fs::read(&path).expect("readable"));
-        }
-    }
-    bytes
+    baton_e2e::database_bytes(app.dir.path())
 }
 
 fn holds(haystack: &[u8], needle: &str) -> bool {
@@ -105,7 +99,7 @@ fn holds(haystack: &[u8], needle: &str) -> bool {
         .any(|w| w == needle.as_bytes())
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_customer_link_is_shown_once_and_only_its_hash_is_stored() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -148,7 +142,7 @@ async fn the_customer_link_is_shown_once_and_only_its_hash_is_stored() {
     assert_eq!(app.get(&second, "").await.status, StatusCode::OK);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_customer_link_shows_one_conversation_without_internal_notes() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -207,7 +201,7 @@ async fn the_customer_link_shows_one_conversation_without_internal_notes() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn permanent_delete_needs_an_admin_and_a_confirmation_and_leaves_nothing() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;

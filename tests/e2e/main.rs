@@ -1,5 +1,7 @@
 //! End-to-end tests: each starts the real server on a random loopback port
-//! with a fresh SQLite file and drives it over HTTP.
+//! with a fresh database and drives it over HTTP, once on SQLite
+//! (`name::sqlite`) and once on PostgreSQL (`name::postgres`, skipped
+//! without `BATON_TEST_POSTGRES_URL`; see the `baton_e2e` crate's docs).
 
 mod collaboration;
 mod contracts;
@@ -11,6 +13,7 @@ mod lifecycle;
 mod methods;
 mod notifications;
 mod plugins;
+mod processes;
 mod queue;
 mod routing;
 mod rules;

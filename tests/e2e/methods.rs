@@ -22,7 +22,7 @@ fn id(conversation: &serde_json::Value) -> String {
 
 /// Zoho's example: ten agents all on calls; A finishes first, then B. The
 /// next call goes to A, who has waited longest, and the one after to B.
-#[tokio::test]
+#[baton_e2e::test]
 async fn longest_waiting_follows_the_seeds_ten_agent_example() {
     let app = TestApp::spawn().await;
     let names = ["A", "B", "C", "D", "E", "F", "G", "H", "I", "J"];
@@ -75,7 +75,7 @@ async fn longest_waiting_follows_the_seeds_ten_agent_example() {
 
 /// Fewest handled counts every conversation an agent was given, open or
 /// not: Ana has none open but has handled two, so she is last in line.
-#[tokio::test]
+#[baton_e2e::test]
 async fn fewest_handled_counts_conversations_handled_not_open() {
     let app = TestApp::spawn().await;
     let (key, agents) = team(&app, &["Ana", "Ben", "Cho"], 10).await;
@@ -105,7 +105,7 @@ async fn fewest_handled_counts_conversations_handled_not_open() {
 
 /// Zoho's fixed order: C is away when their turn comes, so the turn passes
 /// to D; when C is back, C is served first and the order carries on.
-#[tokio::test]
+#[baton_e2e::test]
 async fn fixed_order_serves_a_skipped_agent_first_when_back() {
     let app = TestApp::spawn().await;
     let (key, agents) = team(&app, &["A", "B", "C", "D"], 10).await;
@@ -131,7 +131,7 @@ async fn fixed_order_serves_a_skipped_agent_first_when_back() {
 
 /// Simultaneous offer is a built-in method too: every agent who can take
 /// the conversation is offered it.
-#[tokio::test]
+#[baton_e2e::test]
 async fn simultaneous_offer_offers_everyone_in_scope_who_can_take_it() {
     let app = TestApp::spawn().await;
     let (key, agents) = team(&app, &["A", "B", "C"], 10).await;

@@ -107,7 +107,7 @@ async fn message(app: &TestApp, key: &str, conversation: &str, author: &str, bod
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn email_goes_through_smtp_with_the_subject_link_and_a_message_id_from_the_notification() {
     let sink = SmtpSink::start().await;
     let app = TestApp::spawn_with_smtp(MONDAY_0000_UTC, &sink.url()).await;
@@ -156,7 +156,7 @@ async fn email_goes_through_smtp_with_the_subject_link_and_a_message_id_from_the
     assert!(new_chat[0]["deliveries"].get("email").is_none());
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn email_is_skipped_and_recorded_as_such_without_smtp() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -170,7 +170,7 @@ async fn email_is_skipped_and_recorded_as_such_without_smtp() {
     assert_eq!(email["attempts"], 1);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn chat_webhook_gets_slack_compatible_json_signed_with_the_tenant_secret() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -233,7 +233,7 @@ async fn chat_webhook_gets_slack_compatible_json_signed_with_the_tenant_secret()
     assert!(notification["deliveries"].get("in_app").is_none());
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn push_webhook_gets_the_flat_payload_and_a_rotated_secret_signs_from_then_on() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -298,7 +298,7 @@ async fn push_webhook_gets_the_flat_payload_and_a_rotated_secret_signs_from_then
     assert_eq!(hook.unique().len(), 2);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_in_app_stream_delivers_live_and_replays_after_last_event_id() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -377,7 +377,7 @@ async fn the_in_app_stream_delivers_live_and_replays_after_last_event_id() {
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn preferences_decide_the_channels_and_bad_fields_are_named() {
     let sink = SmtpSink::start().await;
     let app = TestApp::spawn_with_smtp(MONDAY_0000_UTC, &sink.url()).await;
@@ -469,7 +469,7 @@ async fn preferences_decide_the_channels_and_bad_fields_are_named() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn assigned_new_chat_new_message_and_missed_chat_reach_the_right_members() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -538,7 +538,7 @@ async fn assigned_new_chat_new_message_and_missed_chat_reach_the_right_members()
 /// A new chat rings for whoever receives it, not for every member online:
 /// the agent it is given to, each agent it is offered to, and only while
 /// nobody has it, everyone available for chats in its scope.
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_new_chat_rings_for_the_agents_who_receive_it_and_for_everyone_only_while_it_waits() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -596,7 +596,7 @@ async fn a_new_chat_rings_for_the_agents_who_receive_it_and_for_everyone_only_wh
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn customer_replied_new_in_team_and_reopened_reach_the_right_members() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -690,7 +690,7 @@ async fn customer_replied_new_in_team_and_reopened_reach_the_right_members() {
     assert_eq!(of_type(&app, &key, &ben, "reopened").await.len(), 2);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_failing_webhook_is_retried_with_backoff_on_the_servers_clock() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -744,7 +744,7 @@ async fn a_failing_webhook_is_retried_with_backoff_on_the_servers_clock() {
     assert_eq!(hook.requests().len(), 3, "nothing after delivery");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_webhook_that_never_answers_fails_after_the_last_attempt() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -775,7 +775,7 @@ async fn a_webhook_that_never_answers_fails_after_the_last_attempt() {
     assert_eq!(hook.requests().len(), 8, "given up");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_pending_delivery_survives_a_restart_and_the_receiver_processes_it_once() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -842,7 +842,7 @@ const STRICT: WebhookPolicy = WebhookPolicy {
     allow_private: false,
 };
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_webhook_url_on_the_servers_own_network_is_refused_unless_the_operator_allows_it() {
     let strict = TestApp::spawn_with_webhooks(
         tempfile::tempdir().expect("temp dir"),
@@ -918,7 +918,7 @@ async fn refused_once(app: &TestApp, key: &str, agent: &str, hook: &WebhookRecei
     first
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_host_name_resolving_to_the_servers_own_network_fails_at_delivery_without_retries() {
     let app = TestApp::spawn_with_webhooks(
         tempfile::tempdir().expect("temp dir"),
@@ -950,7 +950,7 @@ async fn a_host_name_resolving_to_the_servers_own_network_fails_at_delivery_with
     assert!(error.contains("loopback"), "{error}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn an_ip_literal_url_set_while_allowed_is_refused_at_delivery_once_the_setting_is_off() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;

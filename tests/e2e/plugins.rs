@@ -37,7 +37,7 @@ fn last_history(conversation: &Value) -> Value {
         .unwrap_or(Value::Null)
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn an_uploaded_strategy_replaces_round_robin_and_rollback_restores_it() {
     let (app, key, agents) = three_agents().await;
     let plugin = upload_and_bind(
@@ -86,7 +86,7 @@ async fn an_uploaded_strategy_replaces_round_robin_and_rollback_restores_it() {
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_config_that_breaks_the_plugins_schema_is_refused_naming_the_field() {
     let (app, key, _) = three_agents().await;
     let uploaded = app.upload(&key, plugins::PICK_LAST).await;
@@ -140,7 +140,7 @@ async fn misbehave(path: &str, limits: SandboxLimits) -> (Value, Vec<Value>, Str
     (conversation, failures, ana)
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_plugin_that_loops_forever_is_stopped_and_the_fallback_assigns() {
     let (conversation, failures, ana) =
         misbehave(plugins::SPIN_FOREVER, SandboxLimits::default()).await;
@@ -155,7 +155,7 @@ async fn a_plugin_that_loops_forever_is_stopped_and_the_fallback_assigns() {
     assert_eq!(failures[0]["fallback"], "round-robin@0.1.0");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_wall_clock_limit_stops_a_loop_when_fuel_would_last_too_long() {
     let limits = SandboxLimits {
         fuel: u64::MAX / 2,
@@ -167,7 +167,7 @@ async fn the_wall_clock_limit_stops_a_loop_when_fuel_would_last_too_long() {
     assert_eq!(failures[0]["failure"], "timeout", "{failures:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_plugin_that_allocates_without_bound_is_stopped_by_the_memory_cap() {
     let (conversation, failures, ana) =
         misbehave(plugins::MEMORY_HOG, SandboxLimits::default()).await;
@@ -176,7 +176,7 @@ async fn a_plugin_that_allocates_without_bound_is_stopped_by_the_memory_cap() {
     assert_eq!(failures[0]["failure"], "memory-cap", "{failures:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_decision_for_an_agent_that_is_not_a_candidate_is_rejected() {
     let (conversation, failures, ana) =
         misbehave(plugins::BAD_DECISION, SandboxLimits::default()).await;
@@ -190,7 +190,7 @@ async fn a_decision_for_an_agent_that_is_not_a_candidate_is_rejected() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_queue_fallback_leaves_the_conversation_waiting() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -213,7 +213,7 @@ async fn the_queue_fallback_leaves_the_conversation_waiting() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_drain_stops_at_the_first_conversation_a_broken_strategy_leaves_waiting() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -249,7 +249,7 @@ async fn a_drain_stops_at_the_first_conversation_a_broken_strategy_leaves_waitin
     assert_eq!(queue["length"], 3, "{queue}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn uploads_that_are_not_plugins_are_refused_with_the_reason() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -300,7 +300,7 @@ async fn uploads_that_are_not_plugins_are_refused_with_the_reason() {
     assert_eq!(uploads, 0, "nothing was stored: {listed}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn compiled_plugins_survive_a_restart_without_recompiling() {
     let (app, key, agents) = three_agents().await;
     upload_and_bind(
@@ -329,7 +329,7 @@ async fn compiled_plugins_survive_a_restart_without_recompiling() {
     assert_eq!(stats["artifact_loads"].as_u64(), Some(count), "{stats}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn compiled_code_past_the_cache_budget_is_dropped_and_reloaded_from_its_artefact() {
     // A budget smaller than any component: only the last one used stays.
     let limits = SandboxLimits {
@@ -364,7 +364,7 @@ async fn compiled_code_past_the_cache_budget_is_dropped_and_reloaded_from_its_ar
     assert!(loads >= loads_before + 3, "{after}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_workflow_tags_and_notes_new_conversations() {
     let (app, key, _) = three_agents().await;
     let uploaded = app.upload(&key, plugins::TAG_ON_CREATE).await;
@@ -391,7 +391,7 @@ async fn a_workflow_tags_and_notes_new_conversations() {
     assert_eq!(notes[0]["body"], "created by tag-on-create");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn built_in_names_are_reserved() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -400,7 +400,7 @@ async fn built_in_names_are_reserved() {
     assert_eq!(copy.body["error"]["code"], "invalid_manifest");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn swapping_bindings_while_conversations_arrive_drops_and_repeats_nothing() {
     let (app, key, _) = three_agents().await;
     let app = std::sync::Arc::new(app);
@@ -442,7 +442,7 @@ async fn swapping_bindings_while_conversations_arrive_drops_and_repeats_nothing(
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_simultaneous_offer_goes_to_exactly_one_of_two_agents_accepting_at_once() {
     let (app, key, agents) = three_agents().await;
     app.bind_strategy(&key, "simultaneous-offer").await;

@@ -18,7 +18,7 @@ async fn create(app: &TestApp, key: &str, body: Value) -> Value {
     reply.body
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_queue_serves_higher_priority_first_then_oldest() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -47,7 +47,7 @@ async fn the_queue_serves_higher_priority_first_then_oldest() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn past_the_maximum_a_conversation_is_turned_away_or_sent_to_the_overflow_team() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -92,7 +92,7 @@ async fn past_the_maximum_a_conversation_is_turned_away_or_sent_to_the_overflow_
     assert_eq!(bad.body["error"]["field"], "overflow.team");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn answering_a_queued_call_ends_the_current_one_and_declining_keeps_it_waiting() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -141,7 +141,7 @@ async fn answering_a_queued_call_ends_the_current_one_and_declining_keeps_it_wai
     assert_eq!(ended["status"], "closed", "{ended}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_transfer_to_an_agent_waits_for_acceptance_and_a_team_transfer_waits_in_the_team() {
     // Sweeping often: the sweep must leave the team's conversation alone too.
     let app = TestApp::spawn_sweeping(Duration::from_millis(100)).await;
@@ -257,7 +257,7 @@ async fn a_transfer_to_an_agent_waits_for_acceptance_and_a_team_transfer_waits_i
     assert_eq!(taken["team"], billing, "{taken}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_sole_admin_gets_every_conversation() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Solo shop").await;
@@ -290,7 +290,7 @@ fn last_history(conversation: &Value) -> Value {
         .unwrap_or(Value::Null)
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_conversation_a_failing_strategy_queued_is_assigned_once_a_working_one_is_bound() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -340,7 +340,7 @@ async fn a_conversation_a_failing_strategy_queued_is_assigned_once_a_working_one
     assert_eq!(assigned_agent(&now), Some(ana), "{now}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn closing_or_snoozing_a_conversation_gives_its_room_to_the_queue() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -369,7 +369,7 @@ async fn closing_or_snoozing_a_conversation_gives_its_room_to_the_queue() {
     assert_eq!(assigned_agent(&now), Some(ana), "{now}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn raising_a_capacity_retries_the_queue_within_the_conversations_team() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -444,7 +444,7 @@ async fn raising_a_capacity_retries_the_queue_within_the_conversations_team() {
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{unknown:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_periodic_sweep_assigns_what_no_event_announced() {
     let app = TestApp::spawn_sweeping(Duration::from_millis(200)).await;
     let key = app.tenant("Acme").await;

@@ -7,7 +7,7 @@ use baton_e2e::{TestApp, assigned_agent};
 use reqwest::StatusCode;
 use serde_json::json;
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn round_robin_spreads_nine_conversations_three_three_three() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -37,7 +37,7 @@ async fn round_robin_spreads_nine_conversations_three_three_three() {
     assert!(order.windows(2).all(|pair| pair[0] != pair[1]), "{order:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn least_loaded_picks_the_agent_with_fewest_open() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -80,7 +80,7 @@ async fn least_loaded_picks_the_agent_with_fewest_open() {
     assert_eq!(next["history"][0]["plugin"], "least-loaded");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn an_away_or_offline_agent_gets_nothing() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -96,7 +96,7 @@ async fn an_away_or_offline_agent_gets_nothing() {
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_waiting_conversation_is_assigned_when_an_agent_becomes_available() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -146,7 +146,7 @@ async fn a_waiting_conversation_is_assigned_when_an_agent_becomes_available() {
     assert_eq!(actions, ["queued", "assigned"]);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_queue_shows_position_and_waiting_time_oldest_first() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -174,7 +174,7 @@ async fn the_queue_shows_position_and_waiting_time_oldest_first() {
     assert_eq!(queue["waiting"][0]["position"], 1);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn in_manual_mode_new_conversations_wait_unclaimed_unless_a_rule_assigns_them() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -274,7 +274,7 @@ async fn in_manual_mode_new_conversations_wait_unclaimed_unless_a_rule_assigns_t
     assert_eq!(automatic["routing"], "assigned", "{automatic}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_sole_admin_still_gets_everything_in_manual_mode() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Solo shop").await;
@@ -293,7 +293,7 @@ async fn a_sole_admin_still_gets_everything_in_manual_mode() {
     assert_eq!(assigned_agent(&c), Some(me), "{c}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_assignment_mode_is_checked() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;

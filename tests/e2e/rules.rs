@@ -74,7 +74,7 @@ fn equals(field: &str, value: &str) -> Value {
     json!({"items": [{"field": field, "op": "equals", "value": value}]})
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn rules_apply_top_to_bottom_and_disabled_ones_are_skipped() {
     let d = desk().await;
     let disabled = d
@@ -133,7 +133,7 @@ async fn rules_apply_top_to_bottom_and_disabled_ones_are_skipped() {
     assert_eq!(assigned_agent(&now).as_ref(), Some(&d.agents[3]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_target_can_mix_a_team_with_single_agents_and_a_rule_can_name_its_method() {
     let d = desk().await;
     d.rule(json!({"name": "Support plus Dan", "target": {"kind": "members", "teams": [d.support], "agents": [d.agents[3]]},
@@ -157,7 +157,7 @@ async fn a_target_can_mix_a_team_with_single_agents_and_a_rule_can_name_its_meth
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn contact_owner_last_agent_and_nobody_targets() {
     let d = desk().await;
     d.rule(json!({"name": "VIP to owner", "conditions": equals("attributes.crm.tier", "gold"), "target": {"kind": "contact_owner"}})).await;
@@ -205,7 +205,7 @@ async fn contact_owner_last_agent_and_nobody_targets() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn rules_are_reordered_and_deleted_and_every_change_is_recorded() {
     let d = desk().await;
     let first = d
@@ -262,7 +262,7 @@ async fn rules_are_reordered_and_deleted_and_every_change_is_recorded() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn bad_rules_are_refused_naming_the_field() {
     let d = desk().await;
     let cases = [
@@ -308,7 +308,7 @@ async fn bad_rules_are_refused_naming_the_field() {
     assert_eq!(d.app.get("/v1/rules", &d.key).await.body, json!([]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_rule_condition_can_be_a_plugin() {
     let d = desk().await;
     let uploaded = d.app.upload(&d.key, baton_e2e::plugins::VIP_DOMAIN).await;

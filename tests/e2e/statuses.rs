@@ -30,7 +30,7 @@ async fn say(app: &TestApp, key: &str, conversation: &str, author: &str, body: &
     assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_snooze_ends_when_its_time_passes_and_fires_once() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -68,7 +68,7 @@ async fn a_snooze_ends_when_its_time_passes_and_fires_once() {
     assert_eq!(reopenings, 1, "{later}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_customer_message_wakes_a_snoozed_conversation_and_cancels_its_timer() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -102,7 +102,7 @@ async fn a_customer_message_wakes_a_snoozed_conversation_and_cancels_its_timer()
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_new_message_from_either_side_reopens_a_closed_conversation() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -127,7 +127,7 @@ async fn a_new_message_from_either_side_reopens_a_closed_conversation() {
     assert_eq!(status(&app, &key, &c).await["status"], "closed");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn snoozing_needs_a_future_end_and_other_statuses_take_none() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -178,7 +178,7 @@ async fn snoozing_needs_a_future_end_and_other_statuses_take_none() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn conversations_close_after_the_tenants_inactivity_period() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -239,7 +239,7 @@ async fn conversations_close_after_the_tenants_inactivity_period() {
     assert_eq!(status(&app, &key, &fresh).await["status"], "open");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn timers_survive_a_restart_and_fire_once() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -272,7 +272,7 @@ async fn timers_survive_a_restart_and_fire_once() {
     assert_eq!(fired, 1, "{history}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn two_servers_on_one_database_fire_a_timer_once() {
     let first = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let second = first.spawn_beside().await;

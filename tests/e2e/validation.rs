@@ -11,7 +11,7 @@ struct Case {
     field: &'static str,
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn bad_fields_are_refused_naming_the_field() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -115,7 +115,7 @@ async fn bad_fields_are_refused_naming_the_field() {
     assert_eq!(app.get("/v1/conversations", &key).await.body, json!([]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn malformed_json_and_wrong_content_types_get_json_errors() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -175,7 +175,7 @@ struct EdgeCase {
 /// query string or path parameter that does not deserialize, a body over
 /// its limit, a route that does not exist) are the JSON error shape too,
 /// naming the field at fault.
-#[tokio::test]
+#[baton_e2e::test]
 async fn errors_at_the_routers_edges_are_json_naming_the_field() {
     // The built-in plugins load under the same limit at start-up, so it
     // cannot be much smaller than they are (a few hundred KiB).
@@ -411,7 +411,7 @@ async fn raw_exchange(base: &str, request: &[u8]) -> String {
     String::from_utf8(answer).expect("utf-8")
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn requests_refused_by_the_http_parser_get_the_json_error_shape_too() {
     let app = TestApp::spawn().await;
     let long_uri = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000));

@@ -49,7 +49,7 @@ async fn runs(app: &TestApp, key: &str, conversation: &str) -> Vec<Value> {
     .unwrap_or_default()
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn assign_by_content_gives_questions_about_returns_to_their_agent() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -83,7 +83,7 @@ async fn assign_by_content_gives_questions_about_returns_to_their_agent() {
     assert_eq!(get(&app, &key, &other).await["tags"], json!([]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn handoff_rotation_gives_handed_over_conversations_to_owners_in_turn_per_channel() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -121,7 +121,7 @@ async fn handoff_rotation_gives_handed_over_conversations_to_owners_in_turn_per_
     assert_eq!(owners, vec![a.clone(), b, c, a]);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn inactivity_close_closes_quiet_conversations_and_its_timer_survives_a_restart() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -170,7 +170,7 @@ async fn inactivity_close_closes_quiet_conversations_and_its_timer_survives_a_re
     assert_eq!(closings, 1, "the timer fired once");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn reply_deadline_reassigns_when_the_assignee_stays_silent() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -223,7 +223,7 @@ async fn reply_deadline_reassigns_when_the_assignee_stays_silent() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn escalate_waiting_notifies_and_assigns_the_supervisor_after_the_limit() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -259,7 +259,7 @@ async fn escalate_waiting_notifies_and_assigns_the_supervisor_after_the_limit() 
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_loop_between_workflows_is_stopped_and_recorded() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -308,7 +308,7 @@ async fn a_loop_between_workflows_is_stopped_and_recorded() {
     assert_eq!(next["routing"], "assigned", "{next}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn workflows_run_only_when_enabled_and_their_conditions_hold() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -360,7 +360,7 @@ async fn workflows_run_only_when_enabled_and_their_conditions_hold() {
     assert_eq!(get(&app, &key, &later).await["tags"], json!([]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn template_configs_are_checked_at_binding() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;

@@ -1,7 +1,27 @@
 //! Test support: start the real server on a random loopback port with a
-//! fresh SQLite file, and talk to it over HTTP.
-
-use std::path::PathBuf;
+//! fresh database, and talk to it over HTTP.
+//!
+//! # Two halves: SQLite and PostgreSQL
+//!
+//! Every end-to-end test is written once, as `#[baton_e2e::test] async fn
+//! name() { .. }`, and runs twice: `name::sqlite` and `name::postgres` (see
+//! the `baton-e2e-macros` crate). Each half selects its engine for the
+//! test's thread ([`engine::run`]); [`TestApp`] then starts its servers on
+//! that engine:
+//!
+//! - SQLite: a `baton.db` file in the server's temporary directory.
+//! - PostgreSQL: a fresh database per server directory,
+//!   `baton_e2e_<pid>_<n>`, created on the server that the environment
+//!   variable `BATON_TEST_POSTGRES_URL` points at (an admin URL such as
+//!   `postgres://root@127.0.0.1:5432/test`; its user needs `CREATEDB`). A
+//!   server restarted on the same directory, or started beside another
+//!   with [`TestApp::spawn_beside`], uses the same database; it is dropped
+//!   when no longer used (see [`engine`]).
+//!
+//! Without `BATON_TEST_POSTGRES_URL` (unset or empty) the PostgreSQL half
+//! prints `skipped: PostgreSQL half needs BATON_TEST_POSTGRES_URL ...` on
+//! stderr and passes without running. One half alone: `cargo test -p
+//! baton-e2e -- ::sqlite` or `-- ::postgres`.
 
 use baton_host::api::AppState;
 use baton_host::domain::Millis;
@@ -13,6 +33,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
+pub use baton_e2e_macros::test;
+pub use engine::{Database, Engine};
+
+pub mod engine;
 pub mod receivers;
 
 /// Paths of the plugin components built from source by `build.rs`.
@@ -42,13 +66,18 @@ pub const TEST_WEBHOOKS: WebhookPolicy = WebhookPolicy {
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
-    /// Keeps the database directory alive as long as the app.
+    /// Keeps the database directory alive as long as the app: the SQLite
+    /// file, or the name of the PostgreSQL database (see [`engine`]).
     pub dir: tempfile::TempDir,
     /// The server's clock: manual for tests that move time by hand.
     pub clock: Clock,
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// Holds the server's database; after `dir`, so that it is dropped
+    /// after the directory (a PostgreSQL database goes with the last
+    /// server on it once its directory is gone).
+    _database: Database,
 }
 
 /// A response: status and JSON body (`null` if the body is not JSON).
@@ -109,9 +138,9 @@ impl TestApp {
         clock: Clock,
         smtp: Option<SmtpConfig>,
     ) -> Self {
-        let db: PathBuf = dir.path().join("baton.db");
+        let database = Database::open(dir.path()).await;
         Self::start(
-            db,
+            database,
             dir,
             limits,
             clock,
@@ -126,9 +155,9 @@ impl TestApp {
     /// `every` (see [`TestApp::sweep`]).
     pub async fn spawn_sweeping(every: std::time::Duration) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = dir.path().join("baton.db");
+        let database = Database::open(dir.path()).await;
         Self::start(
-            db,
+            database,
             dir,
             SandboxLimits::default(),
             Clock::system(),
@@ -139,13 +168,13 @@ impl TestApp {
         .await
     }
 
-    /// A second server process on this server's database file and clock,
-    /// as when several `baton` processes share one database.
+    /// A second server process on this server's database and clock, as
+    /// when several `baton` processes share one database.
     pub async fn spawn_beside(&self) -> Self {
-        let db = self.dir.path().join("baton.db");
+        let database = Database::open(self.dir.path()).await;
         let own = tempfile::tempdir().expect("temp dir");
         Self::start(
-            db,
+            database,
             own,
             SandboxLimits::default(),
             self.clock.clone(),
@@ -163,9 +192,9 @@ impl TestApp {
         clock: Clock,
         webhooks: WebhookPolicy,
     ) -> Self {
-        let db = dir.path().join("baton.db");
+        let database = Database::open(dir.path()).await;
         Self::start(
-            db,
+            database,
             dir,
             SandboxLimits::default(),
             clock,
@@ -177,7 +206,7 @@ impl TestApp {
     }
 
     async fn start(
-        db: PathBuf,
+        database: Database,
         dir: tempfile::TempDir,
         limits: SandboxLimits,
         clock: Clock,
@@ -187,12 +216,13 @@ impl TestApp {
     ) -> Self {
         let settings = Settings {
             addr: "127.0.0.1:0".into(),
-            database_url: format!("sqlite://{}", db.display()),
+            database_url: database.url().to_owned(),
             operator_token: Some(OPERATOR_TOKEN.into()),
             limits,
             smtp,
             webhooks,
             queue_sweep,
+            dispatch_lease: Settings::DEFAULT_DISPATCH_LEASE,
         };
         let app = App::start_with_clock(&settings, OPERATOR_TOKEN.into(), clock.clone())
             .await
@@ -218,6 +248,7 @@ impl TestApp {
             state,
             stop: Some(stop),
             task: Some(task),
+            _database: database,
         }
     }
 
@@ -433,18 +464,77 @@ impl TestApp {
     }
 }
 
-/// Rows in a table of the SQLite database a stopped [`TestApp`] left in
-/// `dir`: for checking what was, or was not, written.
+/// Rows in a table of the database a stopped [`TestApp`] left in `dir`
+/// (SQLite or PostgreSQL, whichever it ran on): for checking what was, or
+/// was not, written.
 pub async fn count_rows(dir: &std::path::Path, table: &str) -> i64 {
     use sqlx::Connection;
-    let url = format!("sqlite://{}", dir.join("baton.db").display());
-    let mut db = sqlx::SqliteConnection::connect(&url)
+    let url = engine::url_of(dir);
+    let sql = format!("SELECT COUNT(*) FROM {table}");
+    if engine::tied_database(dir).is_some() {
+        let mut db = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("open the database");
+        let count = sqlx::query_scalar(&sql)
+            .fetch_one(&mut db)
+            .await
+            .expect("count rows");
+        let _ = db.close().await;
+        count
+    } else {
+        let mut db = sqlx::SqliteConnection::connect(&url)
+            .await
+            .expect("open the database");
+        sqlx::query_scalar(&sql)
+            .fetch_one(&mut db)
+            .await
+            .expect("count rows")
+    }
+}
+
+/// Everything the database of the server in `dir` holds, to search for
+/// what must not be stored: every byte of its SQLite files (the WAL
+/// included), or every row of every table of its PostgreSQL database as
+/// text. Blocks: for code that cannot await.
+pub fn database_bytes(dir: &std::path::Path) -> Vec<u8> {
+    if engine::tied_database(dir).is_none() {
+        let mut bytes = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("database directory") {
+            let path = entry.expect("entry").path();
+            if path.is_file() {
+                bytes.extend(std::fs::read(&path).expect("readable"));
+            }
+        }
+        return bytes;
+    }
+    let url = engine::url_of(dir);
+    engine::block_on_own_runtime(async move {
+        use sqlx::Connection;
+        let mut db = sqlx::PgConnection::connect(&url)
+            .await
+            .expect("open the database");
+        let tables: Vec<(String, String)> = sqlx::query_as(
+            "SELECT schemaname::text, tablename::text FROM pg_tables \
+             WHERE schemaname NOT IN ('pg_catalog', 'information_schema')",
+        )
+        .fetch_all(&mut db)
         .await
-        .expect("open the database");
-    sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
-        .fetch_one(&mut db)
-        .await
-        .expect("count rows")
+        .expect("list tables");
+        let mut bytes = Vec::new();
+        for (schema, table) in tables {
+            let sql = format!(
+                r#"SELECT COALESCE(string_agg(t::text, E'\n'), '') FROM "{schema}"."{table}" t"#
+            );
+            let rows: String = sqlx::query_scalar(&sql)
+                .fetch_one(&mut db)
+                .await
+                .expect("read a table");
+            bytes.extend(rows.into_bytes());
+            bytes.push(b'\n');
+        }
+        let _ = db.close().await;
+        bytes
+    })
 }
 
 /// The assignee id of a conversation, if an agent has it.

@@ -11,10 +11,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
 use crate::domain::{
-    AgentId, AgentName, BotId, BotKind, BusinessHours, Capacity, Channel, Email, Presence, Role,
-    TeamId, TicketAccess, parse_line,
+    AgentId, AgentName, AgentRecord, BotId, BotKind, BotRecord, BusinessHours, Capacity, Channel,
+    Email, NewAgent, Presence, Role, TeamId, TeamRecord, TicketAccess, parse_line,
 };
-use crate::store::{AgentRecord, BotRecord, NewAgent, TeamRecord};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -10,8 +10,10 @@ use serde_json::{Value, json};
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
 use super::{AppState, lookup};
-use crate::domain::{AgentId, ConversationId, EventKind, TenantId};
-use crate::store::{AgentRecord, Change, HistoryEntry, Outcome, Stats};
+use crate::domain::{
+    AgentId, AgentRecord, Change, ConversationId, EventKind, HistoryEntry, Outcome, TenantId,
+};
+use crate::store::Stats;
 
 async fn member(
     state: &AppState,

@@ -12,11 +12,11 @@ use super::error::ApiError;
 use super::extract::{JsonBody, Path, Query, Tenant};
 use super::{AppState, lookup};
 use crate::domain::{
-    AgentId, Author, Channel, ConversationId, ConversationStatus, Email, EventKind, Millis,
-    Priority, Routing, StatusChange, TenantId, TimerKind, parse_duration_ms, parse_line,
-    parse_time,
+    AgentId, Author, Channel, ConversationId, ConversationRecord, ConversationStatus, Email,
+    EventKind, Millis, NewConversation, Priority, Routing, StatusChange, TenantId, TimerKind,
+    parse_duration_ms, parse_line, parse_time,
 };
-use crate::store::{AcceptRefusal, ConversationFilter, ConversationRecord, NewConversation};
+use crate::store::{AcceptRefusal, ConversationFilter};
 
 /// How long a request waits for routing to react before answering with the
 /// state as it is; the outbox finishes the work either way.

@@ -12,8 +12,8 @@ use serde::de::DeserializeOwned;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::{AgentId, Role, TicketAccess};
-use crate::store::{AgentRecord, TenantRecord, Visibility};
+use crate::domain::{AgentId, AgentRecord, Role, TicketAccess};
+use crate::store::{TenantRecord, Visibility};
 
 /// A JSON body. Malformed JSON is a 400; a value of the wrong shape is a 422
 /// naming the field, e.g. `capacity.chat` or `teams[0]`.

@@ -14,11 +14,11 @@ use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
 use super::{AppState, lookup};
 use crate::domain::{
-    AgentId, AssignmentSettings, Channel, ConversationId, ConversationStatus, EventKind, TeamId,
-    TenantId,
+    AgentId, AssignmentSettings, Change, Channel, ConversationId, ConversationRecord,
+    ConversationStatus, EventKind, HistoryEntry, Outcome, TeamId, TenantId,
 };
 use crate::routing::queue::{self, QueuePolicy};
-use crate::store::{Change, ConversationRecord, HistoryEntry, Outcome, transferred};
+use crate::store::transferred;
 
 const ROUTING_WAIT: Duration = Duration::from_secs(5);
 

@@ -15,9 +15,10 @@ use super::extract::{JsonBody, Tenant};
 use super::ticket_fields::pipeline;
 use super::tickets::view;
 use crate::domain::{
-    Channel, ConversationId, Email, EmailMessageId, Priority, TenantId, parse_line,
+    Channel, ConversationId, Email, EmailMessageId, HelpDesk, NewConversation, Priority, TenantId,
+    parse_line,
 };
-use crate::store::{Delivery, HelpDesk, InboundEmail, NewConversation};
+use crate::store::{Delivery, InboundEmail};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -7,9 +7,10 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{self, Actor};
 use crate::domain::{
-    AgentId, Assignee, BotId, ConversationId, PipelineId, Role, StageId, TenantId, TicketId,
+    AgentId, Assignee, BotId, ConversationId, ConversationRecord, PipelineId, Role, StageId,
+    TenantId, TicketId,
 };
-use crate::store::{ConversationRecord, TicketRecord};
+use crate::store::TicketRecord;
 
 /// The tenant's conversation with this id; a malformed id is a 404 too.
 pub(super) async fn conversation(

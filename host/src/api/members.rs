@@ -9,8 +9,7 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
-use crate::domain::{AgentId, TicketAccess};
-use crate::store::AgentRecord;
+use crate::domain::{AgentId, AgentRecord, TicketAccess};
 
 fn agent_id(raw: &str) -> Result<AgentId, ApiError> {
     AgentId::parse(raw).map_err(|_| ApiError::not_found(format_args!("agent {raw}")))

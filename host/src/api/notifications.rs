@@ -14,13 +14,13 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
 use crate::domain::{
-    AgentId, NotificationId, NotificationKind, NotifyChannel, NotifyPreferences, TenantId,
-    WebhookUrl,
+    AgentId, AgentRecord, NotificationId, NotificationKind, NotifyChannel, NotifyPreferences,
+    TenantId, WebhookUrl,
 };
 use crate::notify::address::WebhookPolicy;
 use crate::notify::stream;
 use crate::notify::webhook::SIGNATURE_HEADER;
-use crate::store::{AgentRecord, NotifySettings};
+use crate::store::NotifySettings;
 
 /// The tenant's member named in the path; anything else is a 404.
 async fn member(state: &AppState, tenant: &TenantId, raw: &str) -> Result<AgentRecord, ApiError> {

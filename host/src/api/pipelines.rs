@@ -9,8 +9,10 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Actor, JsonBody, Path, Tenant};
-use crate::domain::{CompanyId, PipelineId, StatusSpec, check_statuses, parse_line};
-use crate::store::{CompanyRecord, PipelineRecord, PipelineRefusal};
+use crate::domain::{
+    CompanyId, PipelineId, PipelineRecord, StatusSpec, check_statuses, parse_line,
+};
+use crate::store::{CompanyRecord, PipelineRefusal};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

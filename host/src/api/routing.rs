@@ -10,9 +10,8 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
-use crate::domain::{Slot, TenantId};
+use crate::domain::{Condition, Conditions, Match, Slot, TenantId};
 use crate::routing::spec::{self, BindError, Binding, Fallback};
-use crate::rules::{Condition, Conditions, Match};
 use crate::store::Store;
 
 /// How long a binding change waits for the queue retry it set off.

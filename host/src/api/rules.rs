@@ -10,9 +10,11 @@ use serde_json::{Value, json};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
-use crate::domain::{Millis, PluginKind, RuleId, TenantId, parse_line};
+use crate::domain::{
+    Condition, Conditions, Match, Millis, PluginKind, PluginUse, Rule, RuleId, Target, TenantId,
+    parse_line,
+};
 use crate::routing::spec;
-use crate::rules::{Condition, Conditions, Match, Rule, Target};
 
 /// A rule as an admin writes it.
 #[derive(Deserialize)]
@@ -59,7 +61,7 @@ fn empty() -> Value {
     json!({})
 }
 
-fn plugin_view(p: &spec::PluginUse) -> Value {
+fn plugin_view(p: &PluginUse) -> Value {
     json!({"plugin": p.id, "name": p.name, "version": p.version, "config": p.config})
 }
 

@@ -8,9 +8,10 @@ use serde_json::{Map, Value};
 use super::AppState;
 use super::error::ApiError;
 use crate::domain::{
-    AgentId, CompanyId, Email, PipelineId, Properties, StageId, TenantId, parse_line,
+    AgentId, CompanyId, Email, PipelineId, PipelineRecord, Properties, StageId, StageRecord,
+    TenantId, parse_line,
 };
-use crate::store::{PipelineRecord, StageRecord, TicketRecord};
+use crate::store::TicketRecord;
 
 /// A merged ticket lives on in the one it was merged into.
 pub(super) fn not_merged(ticket: &TicketRecord) -> Result<(), ApiError> {

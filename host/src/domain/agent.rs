@@ -1,8 +1,8 @@
 //! Agents: roles, presence and per-channel capacity.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::{Channel, Invalid, parse_line};
+use super::{AgentId, Channel, Invalid, Millis, TeamId, TicketAccess, parse_line};
 
 text_enum!(
     /// What an agent may do in the tenant.
@@ -149,6 +149,72 @@ impl Capacity {
     }
 }
 
+/// A team as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TeamRecord {
+    pub id: TeamId,
+    pub name: String,
+    /// Weekly business hours; `None`: always open.
+    pub hours: Option<serde_json::Value>,
+    pub created_at: Millis,
+}
+
+/// A new agent, already validated.
+#[derive(Debug, Clone)]
+pub struct NewAgent {
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub teams: Vec<TeamId>,
+    pub capacity: Capacity,
+    /// Which help-desk tickets the agent sees.
+    pub ticket_access: TicketAccess,
+}
+
+/// An agent as stored, with their open load per channel.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AgentRecord {
+    pub id: AgentId,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    #[serde(rename = "status")]
+    pub presence: Presence,
+    pub teams: Vec<TeamId>,
+    pub capacity: Capacity,
+    /// Which help-desk tickets the agent sees.
+    pub ticket_access: TicketAccess,
+    /// Open conversations per channel right now.
+    pub load: HashMap<Channel, u32>,
+    pub available_since: Option<Millis>,
+    /// When the agent last finished (closed) a conversation.
+    pub freed_at: Option<Millis>,
+    pub last_assigned_at: Option<Millis>,
+    /// Conversations given to this agent in all.
+    pub handled: u32,
+    pub created_at: Millis,
+}
+
+impl AgentRecord {
+    /// Since when an available agent has been waiting for work: the later of
+    /// becoming available and finishing their last conversation.
+    pub fn idle_since(&self) -> Option<Millis> {
+        if self.presence != Presence::Available {
+            return None;
+        }
+        match (self.available_since, self.freed_at) {
+            (Some(a), Some(f)) => Some(a.max(f)),
+            (a, f) => a.or(f),
+        }
+    }
+
+    /// Whether the agent can take one more conversation on `channel` now.
+    pub fn can_take(&self, channel: Channel) -> bool {
+        self.presence == Presence::Available
+            && self.load.get(&channel).copied().unwrap_or(0) < self.capacity.on(channel)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +241,71 @@ mod tests {
         assert!(cap(serde_json::json!({"chat": 2, "email": 10, "call": 1})).raised_from(&before));
         assert!(!cap(serde_json::json!({"chat": 2, "email": 10})).raised_from(&before));
         assert!(!cap(serde_json::json!({"chat": 1})).raised_from(&before));
+    }
+
+    fn agent(presence: Presence, capacity: serde_json::Value) -> AgentRecord {
+        AgentRecord {
+            id: AgentId::generate(),
+            name: "Ana".into(),
+            email: "ana@example.com".into(),
+            role: Role::Agent,
+            presence,
+            teams: Vec::new(),
+            capacity: Capacity::parse(&capacity).expect("capacity"),
+            ticket_access: TicketAccess::Team,
+            load: HashMap::new(),
+            available_since: None,
+            freed_at: None,
+            last_assigned_at: None,
+            handled: 0,
+            created_at: Millis(0),
+        }
+    }
+
+    #[test]
+    fn an_available_agent_takes_work_while_the_channel_has_room() {
+        let mut ana = agent(
+            Presence::Available,
+            serde_json::json!({"chat": 2, "call": 1}),
+        );
+        assert!(ana.can_take(Channel::Chat));
+        assert!(
+            !ana.can_take(Channel::Email),
+            "a channel not set up takes none"
+        );
+        ana.load.insert(Channel::Chat, 1);
+        assert!(ana.can_take(Channel::Chat));
+        ana.load.insert(Channel::Chat, 2);
+        assert!(!ana.can_take(Channel::Chat), "full");
+        assert!(ana.can_take(Channel::Call), "load counts per channel");
+        ana.load.insert(Channel::Chat, 5);
+        assert!(!ana.can_take(Channel::Chat), "over a lowered limit");
+    }
+
+    #[test]
+    fn an_agent_away_or_offline_takes_nothing() {
+        for presence in [Presence::Away, Presence::Offline] {
+            let bo = agent(presence, serde_json::json!({"chat": 3}));
+            assert!(!bo.can_take(Channel::Chat), "{presence}");
+        }
+    }
+
+    #[test]
+    fn an_agent_is_idle_since_the_later_of_becoming_available_and_finishing() {
+        let mut ana = agent(Presence::Available, serde_json::json!({"chat": 1}));
+        assert_eq!(ana.idle_since(), None, "never available, never freed");
+        ana.available_since = Some(Millis(100));
+        assert_eq!(ana.idle_since(), Some(Millis(100)));
+        ana.freed_at = Some(Millis(250));
+        assert_eq!(ana.idle_since(), Some(Millis(250)));
+        ana.available_since = Some(Millis(300));
+        assert_eq!(ana.idle_since(), Some(Millis(300)));
+        ana.available_since = None;
+        assert_eq!(ana.idle_since(), Some(Millis(250)), "freed only");
+        for presence in [Presence::Away, Presence::Offline] {
+            ana.presence = presence;
+            assert_eq!(ana.idle_since(), None, "{presence}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Conversation states and the parties in one.
 
-use super::{AgentId, BotId};
+use super::{AgentId, BotId, ConversationId, MessageId, Millis, TeamId, TenantId};
 
 text_enum!(
     /// The channel a conversation arrived on.
@@ -156,6 +156,70 @@ impl StatusChange {
             StatusChange::Close => ConversationStatus::Closed,
         }
     }
+}
+
+/// A new conversation, already validated.
+#[derive(Debug, Clone)]
+pub struct NewConversation {
+    pub channel: Channel,
+    pub subject: Option<String>,
+    pub contact_name: Option<String>,
+    pub contact_email: Option<String>,
+    /// The agent who owns the contact (CRM-style), if any.
+    pub contact_owner: Option<AgentId>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub message: Option<String>,
+    pub priority: Priority,
+}
+
+/// A conversation as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ConversationRecord {
+    pub id: ConversationId,
+    #[serde(skip)]
+    pub tenant_id: TenantId,
+    pub channel: Channel,
+    pub subject: Option<String>,
+    #[serde(skip)]
+    pub contact_name: Option<String>,
+    #[serde(skip)]
+    pub contact_email: Option<String>,
+    #[serde(skip)]
+    pub contact_owner: Option<AgentId>,
+    pub attributes: serde_json::Value,
+    pub status: ConversationStatus,
+    pub routing: Routing,
+    pub priority: Priority,
+    pub assignee: Option<Assignee>,
+    pub team: Option<TeamId>,
+    pub queued_at: Option<Millis>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A message as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub author: Author,
+    pub body: String,
+    pub internal: bool,
+    pub created_at: Millis,
+}
+
+/// One entry of a conversation's responsibility history.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HistoryRecord {
+    pub at: Millis,
+    pub action: String,
+    pub assignee: Option<Assignee>,
+    pub team: Option<TeamId>,
+    pub decided_by: String,
+    /// The assignment rule that matched, if one did.
+    pub rule: Option<String>,
+    pub plugin: Option<String>,
+    pub plugin_version: Option<String>,
+    pub reason: String,
 }
 
 #[cfg(test)]

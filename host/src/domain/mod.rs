@@ -57,23 +57,30 @@ macro_rules! text_enum {
 
 mod agent;
 mod assignment;
+mod bot;
 mod conversation;
+mod decision;
 mod email;
 mod event;
 mod handoff;
 mod hours;
 mod ids;
+mod lifecycle;
 mod notification;
 mod plugin;
+mod rule;
 mod ticket;
 mod time;
 mod timer;
 
-pub use agent::{AgentName, Capacity, Email, Presence, Role};
+pub use agent::{AgentName, AgentRecord, Capacity, Email, NewAgent, Presence, Role, TeamRecord};
 pub use assignment::{Arrival, AssignmentMode, AssignmentSettings, RuleVerdict, arrival};
+pub use bot::{BotRecord, answering_bot, first_owner};
 pub use conversation::{
-    Assignee, Author, Channel, ConversationStatus, Priority, Routing, StatusChange,
+    Assignee, Author, Channel, ConversationRecord, ConversationStatus, HistoryRecord,
+    MessageRecord, NewConversation, Priority, Routing, StatusChange,
 };
+pub use decision::{Change, HistoryEntry, Notice, Outcome};
 pub use email::EmailMessageId;
 pub use event::EventKind;
 pub use handoff::{
@@ -86,13 +93,19 @@ pub use ids::{
     AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,
 };
 pub use ids::{CompanyId, PipelineId, StageId, TicketId};
+pub use lifecycle::{
+    MessageEffect, StatusEffect, TimerFiring, message_effect, status_effects, status_events,
+    timer_firing,
+};
 pub use notification::{
     DeliveryState, NotificationKind, NotifyChannel, NotifyPreferences, WebhookUrl,
 };
-pub use plugin::{PluginKind, Slot};
+pub use plugin::{PluginKind, PluginUse, Slot};
+pub use rule::{Condition, Conditions, Field, Match, Operator, Rule, Target};
 pub use ticket::{
-    BotKind, DEFAULT_PIPELINE, Properties, StatusSpec, TicketAccess, check_statuses,
-    default_statuses, property_name, ticket_name,
+    BotKind, DEFAULT_PIPELINE, HelpDesk, PipelineRecord, Properties, StageMove, StageRecord,
+    StatusSpec, TicketAccess, check_statuses, default_statuses, filed_ticket_name, following_stage,
+    property_name, stage_move, ticket_name,
 };
 pub use time::{Millis, parse_duration_ms, parse_time};
 pub use timer::TimerKind;

@@ -1,4 +1,9 @@
-//! What kind of plugin something is, and which routing slot it fills.
+//! What kind of plugin something is, which routing slot it fills, and a
+//! plugin version with its config as a binding, a rule's method or a
+//! rule-condition plugin names it. A use names an exact version, so
+//! uploading a newer version changes nothing until an admin binds it.
+
+use serde::{Deserialize, Serialize};
 
 text_enum!(
     /// The three kinds of plugin, one per WIT world.
@@ -35,6 +40,39 @@ impl Slot {
     /// never pick an agent for a waiting conversation.
     pub fn retries_queue(self) -> bool {
         self == Slot::Assignment
+    }
+}
+
+/// One plugin version with its config, as bound.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PluginUse {
+    /// The plugin's id (a built-in's name, or an upload's `plg_` id).
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    #[serde(default)]
+    pub subscribes: Vec<String>,
+    pub config: serde_json::Value,
+    /// A workflow can be switched off without unbinding it.
+    #[serde(default = "enabled", skip_serializing_if = "is_enabled")]
+    pub enabled: bool,
+    /// A workflow runs only on events whose conversation these hold for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Box<super::Conditions>>,
+}
+
+fn enabled() -> bool {
+    true
+}
+
+fn is_enabled(value: &bool) -> bool {
+    *value
+}
+
+impl PluginUse {
+    pub fn label(&self) -> String {
+        format!("{}@{}", self.name, self.version)
     }
 }
 

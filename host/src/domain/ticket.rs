@@ -3,7 +3,10 @@
 
 use serde_json::{Map, Value};
 
-use super::{Channel, Invalid, Role, StageId, parse_line};
+use super::{
+    Channel, ConversationStatus, EventKind, Invalid, Millis, PipelineId, Role, StageId,
+    StatusChange, parse_line,
+};
 
 text_enum!(
     /// Which tickets a member sees (HubSpot's "ticket access").
@@ -36,6 +39,35 @@ text_enum!(
         Ai = "ai",
     }
 );
+
+/// Which channels the help desk is connected to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HelpDesk {
+    /// Each new conversation on one of these becomes a ticket.
+    pub channels: Vec<Channel>,
+    /// Where automatic tickets go; the default pipeline when absent.
+    pub pipeline: Option<PipelineId>,
+}
+
+impl Default for HelpDesk {
+    /// Forms and e-mail, as a help desk is usually set up.
+    fn default() -> Self {
+        Self {
+            channels: vec![Channel::Email, Channel::Form],
+            pipeline: None,
+        }
+    }
+}
+
+impl HelpDesk {
+    /// Whether a new conversation on `channel` (an inbound e-mail, a form,
+    /// a chat) is filed as a ticket automatically: its channel is connected
+    /// and no rule-based bot owns it, since such a bot makes its own tickets.
+    /// `owner` is the kind of the bot owning it, if a known bot does.
+    pub fn files(&self, channel: Channel, owner: Option<BotKind>) -> bool {
+        self.channels.contains(&channel) && owner != Some(BotKind::RuleBased)
+    }
+}
 
 /// The pipeline every tenant gets when it first needs one.
 pub const DEFAULT_PIPELINE: &str = "Support pipeline";
@@ -236,6 +268,122 @@ pub fn ticket_name(subject: Option<&str>, channel: Channel, contact: Option<&str
     }
 }
 
+/// One status of a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StageRecord {
+    pub id: StageId,
+    pub name: String,
+    /// A ticket in a closed status has its conversation closed.
+    pub closed: bool,
+    /// Properties a ticket needs to move into this status.
+    pub requires: Vec<String>,
+}
+
+/// A pipeline with its statuses in order (never empty; the first is open).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PipelineRecord {
+    pub id: PipelineId,
+    pub name: String,
+    #[serde(rename = "default")]
+    pub is_default: bool,
+    pub statuses: Vec<StageRecord>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+impl PipelineRecord {
+    pub fn stage(&self, id: &StageId) -> Option<&StageRecord> {
+        self.statuses.iter().find(|s| &s.id == id)
+    }
+
+    /// Where new tickets start.
+    pub fn first(&self) -> Option<&StageRecord> {
+        self.statuses.first()
+    }
+
+    /// Where a merged ticket goes: the first closed status, if any.
+    pub fn first_closed(&self) -> Option<&StageRecord> {
+        self.statuses.iter().find(|s| s.closed)
+    }
+}
+
+/// Where a ticket goes when its conversation is closed (`closed`) or
+/// reopened from outside the ticket (the conversation API, a message, the
+/// inactivity timer, a workflow), given its pipeline's `statuses` in order
+/// and whether the status it is in (`in_closed`) is closed: closing moves
+/// it to the first closed status that needs no properties, reopening to the
+/// first open one. A ticket already in such a status stays (`None`); so
+/// does one whose pipeline has none to offer.
+pub fn following_stage(
+    statuses: &[StageRecord],
+    in_closed: bool,
+    closed: bool,
+) -> Option<&StageRecord> {
+    if in_closed == closed {
+        return None;
+    }
+    statuses
+        .iter()
+        .find(|s| s.closed == closed && (!closed || s.requires.is_empty()))
+}
+
+/// What moving a ticket to another status brings with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageMove {
+    /// The change of its conversation's status, if the move closes or
+    /// reopens it; done after the move.
+    pub conversation: Option<StatusChange>,
+    /// The events to write, in order.
+    pub events: Vec<EventKind>,
+}
+
+/// Moving a ticket from status `from` (`from_closed`: a closed one) to
+/// `to`, its conversation being in `conversation` (if known). A move to
+/// another status is a `ticket.status_changed`. A closed status closes the
+/// conversation unless it already is; leaving a closed status for an open
+/// one reopens a closed conversation (one reopened meanwhile stays as it
+/// is). Either writes `conversation.status_changed`.
+pub fn stage_move(
+    from: Option<&StageId>,
+    from_closed: bool,
+    to: &StageRecord,
+    conversation: Option<ConversationStatus>,
+) -> StageMove {
+    let mut events = Vec::new();
+    if from != Some(&to.id) {
+        events.push(EventKind::TicketStatusChanged);
+    }
+    let closed = conversation == Some(ConversationStatus::Closed);
+    let change = if to.closed && !closed {
+        Some(StatusChange::Close)
+    } else if !to.closed && from_closed && closed {
+        Some(StatusChange::Open)
+    } else {
+        None
+    };
+    if change.is_some() {
+        events.push(EventKind::ConversationStatusChanged);
+    }
+    StageMove {
+        conversation: change,
+        events,
+    }
+}
+
+/// A name for a ticket a workflow files: the name it gives, unless blank,
+/// else one made from the conversation as for an automatic ticket.
+pub fn filed_ticket_name(
+    given: &str,
+    subject: Option<&str>,
+    channel: Channel,
+    contact: Option<&str>,
+) -> String {
+    match given.trim() {
+        "" => ticket_name(subject, channel, contact),
+        given => given.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,6 +469,182 @@ mod tests {
             ticket_name(Some(""), Channel::Chat, None),
             "Chat with a visitor"
         );
+    }
+
+    #[test]
+    fn a_workflow_names_its_ticket_or_leaves_it_to_the_conversation() {
+        assert_eq!(
+            filed_ticket_name(" Escalated ", Some("Help"), Channel::Chat, None),
+            "Escalated"
+        );
+        assert_eq!(
+            filed_ticket_name("  ", Some("Help"), Channel::Chat, None),
+            "Help"
+        );
+        assert_eq!(
+            filed_ticket_name("", None, Channel::Email, Some("kim@example.com")),
+            "E-mail from kim@example.com"
+        );
+    }
+
+    #[test]
+    fn connected_channels_file_tickets_unless_a_rule_based_bot_owns_them() {
+        let desk = HelpDesk::default();
+        assert!(desk.files(Channel::Email, None));
+        assert!(desk.files(Channel::Form, None));
+        assert!(!desk.files(Channel::Chat, None), "not connected by default");
+        assert!(desk.files(Channel::Email, Some(BotKind::Ai)));
+        assert!(!desk.files(Channel::Email, Some(BotKind::RuleBased)));
+        let chat = HelpDesk {
+            channels: vec![Channel::Chat],
+            pipeline: None,
+        };
+        assert!(chat.files(Channel::Chat, None));
+        assert!(!chat.files(Channel::Email, None));
+        assert!(!chat.files(Channel::Chat, Some(BotKind::RuleBased)));
+    }
+
+    fn stage(name: &str, closed: bool, requires: &[&str]) -> StageRecord {
+        StageRecord {
+            id: StageId::generate(),
+            name: name.into(),
+            closed,
+            requires: requires.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    fn board() -> Vec<StageRecord> {
+        vec![
+            stage("New", false, &[]),
+            stage("Waiting", false, &[]),
+            stage("Resolved", true, &["resolution"]),
+            stage("Closed", true, &[]),
+            stage("Spam", true, &[]),
+        ]
+    }
+
+    #[test]
+    fn closing_the_conversation_moves_its_ticket_to_the_first_closed_status_needing_nothing() {
+        let statuses = board();
+        let to = following_stage(&statuses, false, true).map(|s| s.name.as_str());
+        assert_eq!(to, Some("Closed"), "Resolved needs a property");
+        assert_eq!(
+            following_stage(&statuses, true, true),
+            None,
+            "already closed"
+        );
+    }
+
+    #[test]
+    fn reopening_the_conversation_moves_its_ticket_to_the_first_open_status() {
+        let statuses = board();
+        let to = following_stage(&statuses, true, false).map(|s| s.name.as_str());
+        assert_eq!(to, Some("New"));
+        assert_eq!(
+            following_stage(&statuses, false, false),
+            None,
+            "already open"
+        );
+    }
+
+    #[test]
+    fn a_ticket_stays_when_its_pipeline_has_no_status_to_follow_into() {
+        let only_conditional = vec![stage("New", false, &[]), stage("Done", true, &["why"])];
+        assert_eq!(following_stage(&only_conditional, false, true), None);
+        let only_closed = vec![stage("Done", true, &[])];
+        assert_eq!(following_stage(&only_closed, true, false), None);
+        assert_eq!(following_stage(&[], false, true), None);
+    }
+
+    #[test]
+    fn moving_a_ticket_into_a_closed_status_closes_its_conversation() {
+        let statuses = board();
+        let (new, closed) = (&statuses[0], &statuses[3]);
+        let moved = stage_move(Some(&new.id), false, closed, Some(ConversationStatus::Open));
+        assert_eq!(moved.conversation, Some(StatusChange::Close));
+        assert_eq!(
+            moved.events,
+            vec![
+                EventKind::TicketStatusChanged,
+                EventKind::ConversationStatusChanged
+            ]
+        );
+        let snoozed = stage_move(
+            Some(&new.id),
+            false,
+            closed,
+            Some(ConversationStatus::Snoozed),
+        );
+        assert_eq!(snoozed.conversation, Some(StatusChange::Close));
+        let already = stage_move(
+            Some(&new.id),
+            false,
+            closed,
+            Some(ConversationStatus::Closed),
+        );
+        assert_eq!(already.conversation, None);
+        assert_eq!(already.events, vec![EventKind::TicketStatusChanged]);
+    }
+
+    #[test]
+    fn leaving_a_closed_status_reopens_a_closed_conversation() {
+        let statuses = board();
+        let (new, closed, spam) = (&statuses[0], &statuses[3], &statuses[4]);
+        let reopened = stage_move(
+            Some(&closed.id),
+            true,
+            new,
+            Some(ConversationStatus::Closed),
+        );
+        assert_eq!(reopened.conversation, Some(StatusChange::Open));
+        assert_eq!(
+            reopened.events,
+            vec![
+                EventKind::TicketStatusChanged,
+                EventKind::ConversationStatusChanged
+            ]
+        );
+        // Reopened meanwhile: nothing to do to the conversation.
+        let open = stage_move(Some(&closed.id), true, new, Some(ConversationStatus::Open));
+        assert_eq!(open.conversation, None);
+        // Between two closed statuses the conversation stays closed.
+        let sideways = stage_move(
+            Some(&closed.id),
+            true,
+            spam,
+            Some(ConversationStatus::Closed),
+        );
+        assert_eq!(sideways.conversation, None);
+        assert_eq!(sideways.events, vec![EventKind::TicketStatusChanged]);
+        // From an open status, an open one never reopens anything.
+        let open_to_open = stage_move(
+            Some(&new.id),
+            false,
+            &statuses[1],
+            Some(ConversationStatus::Closed),
+        );
+        assert_eq!(open_to_open.conversation, None);
+    }
+
+    #[test]
+    fn staying_in_the_same_status_writes_no_ticket_event() {
+        let statuses = board();
+        let new = &statuses[0];
+        let same = stage_move(Some(&new.id), false, new, Some(ConversationStatus::Open));
+        assert_eq!(same.conversation, None);
+        assert!(same.events.is_empty());
+        let closed = &statuses[3];
+        let reclose = stage_move(
+            Some(&closed.id),
+            true,
+            closed,
+            Some(ConversationStatus::Open),
+        );
+        assert_eq!(reclose.conversation, Some(StatusChange::Close));
+        assert_eq!(reclose.events, vec![EventKind::ConversationStatusChanged]);
+        let unknown = stage_move(None, false, new, None);
+        assert_eq!(unknown.events, vec![EventKind::TicketStatusChanged]);
+        assert_eq!(unknown.conversation, None);
     }
 
     #[test]

@@ -15,6 +15,12 @@ impl Millis {
         humantime::format_rfc3339_millis(time).to_string()
     }
 
+    /// The time `by` after this one (saturating).
+    pub fn plus(self, by: Duration) -> Millis {
+        let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        Millis(self.0.saturating_add(by))
+    }
+
     /// Milliseconds from `self` until `later` (zero if `later` is earlier).
     pub fn until(self, later: Millis) -> i64 {
         (later.0 - self.0).max(0)

@@ -16,12 +16,10 @@
 use std::collections::BTreeSet;
 
 use crate::domain::{
-    AgentId, Assignee, Author, Channel, ConversationStatus, EventKind, NotificationKind, Presence,
-    Routing, TeamId,
+    AgentId, Assignee, Author, Change, Channel, ConversationRecord, ConversationStatus, EventKind,
+    MessageRecord, Notice, NotificationKind, Presence, Routing, TeamId,
 };
-use crate::store::{
-    Change, ConversationRecord, EventRecord, MessageRecord, Notice, Store, StoreError,
-};
+use crate::store::{EventRecord, Store, StoreError};
 
 /// Longest excerpt of a customer message in a notification.
 const EXCERPT: usize = 200;
@@ -152,19 +150,6 @@ pub async fn notices(
         );
     }
     Ok(out.changes)
-}
-
-impl crate::routing::Router {
-    /// [`notices`] for the dispatcher, on its store.
-    pub(crate) async fn notices(
-        &self,
-        event: &EventRecord,
-        conversation: Option<&ConversationRecord>,
-        message: Option<&MessageRecord>,
-        routed: &[Change],
-    ) -> Result<Vec<Change>, StoreError> {
-        notices(self.store(), event, conversation, message, routed).await
-    }
 }
 
 struct Notices<'a> {

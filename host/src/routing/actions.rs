@@ -2,12 +2,14 @@
 //! action rejects the workflow's whole list: its actions land together or
 //! not at all.
 
-use super::spec::PluginUse;
 use super::{Router, Scope, bounded, snapshot};
-use crate::domain::{AgentId, ConversationId, EventKind, Millis, NotificationKind};
+use crate::domain::{
+    AgentId, Change, ConversationId, ConversationRecord, EventKind, HistoryEntry, Millis, Notice,
+    NotificationKind, PluginUse,
+};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
-use crate::store::{Change, ConversationRecord, EventRecord, HistoryEntry, Notice};
+use crate::store::EventRecord;
 
 /// Longest timer a workflow may start: a year.
 const MAX_TIMER_MS: u64 = 366 * 24 * 3_600_000;

@@ -4,16 +4,15 @@
 use std::collections::BTreeSet;
 
 use super::rules::RuleDecision;
-use super::spec::{self, Fallback, PluginUse};
+use super::spec::{self, Fallback};
 use super::{Router, bounded, failure_change, snapshot};
 use crate::domain::{
-    AgentId, Arrival, AssignmentMode, ConversationStatus, EventKind, Millis, Role, Slot, TeamId,
-    TenantId, arrival,
+    AgentId, AgentRecord, Arrival, AssignmentMode, Change, ConversationRecord, ConversationStatus,
+    EventKind, HistoryEntry, Millis, PluginUse, Role, Slot, TeamId, TenantId, arrival,
 };
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::plugin::defaults::ROUND_ROBIN;
-use crate::store::{AgentRecord, Change, ConversationRecord, HistoryEntry};
 
 /// Which agents may get the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]

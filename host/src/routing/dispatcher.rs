@@ -8,9 +8,16 @@ use std::time::Duration;
 use tokio::sync::{Notify, watch};
 
 use super::{Router, Scope, spec::BindError};
-use crate::domain::{Author, ConversationStatus, EventKind, Millis, Presence, Routing, TenantId};
-use crate::store::{Change, EventRecord, Outcome, StoreError};
+use crate::domain::{
+    Author, Change, ConversationStatus, EventKind, Millis, Outcome, Presence, Routing, TenantId,
+};
+use crate::notify;
+use crate::store::{EventRecord, StoreError};
 use crate::worker::PassHandle;
+
+/// How often a dispatcher with nothing of its own looks again while
+/// another process handles pending events.
+const OTHERS_POLL: Duration = Duration::from_millis(20);
 
 /// Events read per round trip.
 const BATCH: u32 = 64;
@@ -80,23 +87,32 @@ impl Router {
         handle: std::sync::Arc<DispatchHandle>,
         shutdown: watch::Receiver<bool>,
         sweep_every: Duration,
+        lease: Duration,
     ) {
         let mut shutdown = shutdown;
         let mut attempts = 0u32;
         let mut next_sweep = tokio::time::Instant::now() + sweep_every;
         loop {
             if *shutdown.borrow() {
+                // Let another process take this one's tenants at once.
+                if let Err(error) = self.store.release_leases().await {
+                    tracing::warn!(%error, "releasing the dispatch leases failed");
+                }
                 return;
             }
             if tokio::time::Instant::now() >= next_sweep {
-                handle.sweeps.run_pass(self.sweep()).await;
+                handle.sweeps.run_pass(self.sweep(lease)).await;
                 next_sweep = tokio::time::Instant::now() + sweep_every;
             }
             // Read before the pending events: every event up to `written`
             // that is not pending has been handled, here or by another
             // process sharing the database, so waiters may go on.
             let written = self.store.last_event_id().await.unwrap_or(0);
-            let batch = match self.store.pending_events(BATCH).await {
+            // Claim the tenants with pending events that no live process
+            // holds, renew our own, then read the events of those alone:
+            // each tenant's events are handled by one process, in order.
+            let renewed = tokio::time::Instant::now();
+            let batch = match self.claimed_events(lease).await {
                 Ok(batch) => batch,
                 Err(error) => {
                     tracing::error!(%error, "reading the outbox failed");
@@ -104,7 +120,8 @@ impl Router {
                     continue;
                 }
             };
-            let settled = batch.first().map_or(written, |first| first.id - 1);
+            let oldest = self.store.oldest_pending_event().await.unwrap_or(None);
+            let settled = oldest.map_or(written, |first| first - 1);
             handle.processed.send_if_modified(|done| {
                 let moved = settled > *done;
                 if moved {
@@ -113,7 +130,15 @@ impl Router {
                 moved
             });
             if batch.is_empty() {
-                let poll = (tokio::time::Instant::now() + Duration::from_secs(1)).min(next_sweep);
+                // Events pending that another process holds: look again
+                // soon, for the callers here waiting on them (an HTTP reply
+                // waits for its routing); otherwise only when woken.
+                let idle = if oldest.is_some() {
+                    OTHERS_POLL
+                } else {
+                    Duration::from_secs(1)
+                };
+                let poll = (tokio::time::Instant::now() + idle).min(next_sweep);
                 tokio::select! {
                     _ = handle.wake.notified() => {}
                     _ = tokio::time::sleep_until(poll) => {}
@@ -122,6 +147,12 @@ impl Router {
                 continue;
             }
             for event in batch {
+                // Renew before the lease could run out mid-batch (a batch
+                // of slow plugin calls); an expired lease is another
+                // process's to take.
+                if renewed.elapsed() > lease / 2 {
+                    break;
+                }
                 match self.handle(&event).await {
                     Ok(()) => attempts = 0,
                     // Handled by another process on the same database.
@@ -147,6 +178,15 @@ impl Router {
                 handle.processed.send_replace(event.id);
             }
         }
+    }
+
+    /// Claim (and renew) tenants' leases, then read the pending events of
+    /// the tenants this process holds.
+    async fn claimed_events(&self, lease: Duration) -> Result<Vec<EventRecord>, StoreError> {
+        self.store
+            .claim_pending_tenants(self.store.now().plus(lease))
+            .await?;
+        self.store.pending_events_held(BATCH).await
     }
 
     /// Handle one event: decide, then apply everything in one transaction.
@@ -222,9 +262,14 @@ impl Router {
             }
             _ => {}
         }
-        let notices = self
-            .notices(event, conversation.as_ref(), message.as_ref(), &changes)
-            .await?;
+        let notices = notify::events::notices(
+            &self.store,
+            event,
+            conversation.as_ref(),
+            message.as_ref(),
+            &changes,
+        )
+        .await?;
         changes.extend(notices);
         // Workflows see the conversation as the routing left it.
         changes.extend(
@@ -253,7 +298,7 @@ impl Router {
     /// Drain every tenant the store finds with a queued conversation and
     /// someone free for it. A tenant that fails is logged and left for the
     /// next sweep.
-    async fn sweep(&self) {
+    async fn sweep(&self, lease: Duration) {
         let tenants = match self.store.tenants_with_drainable_queue().await {
             Ok(tenants) => tenants,
             Err(error) => {
@@ -262,6 +307,19 @@ impl Router {
             }
         };
         for tenant in tenants {
+            // Another process dispatching this tenant drains it there.
+            match self
+                .store
+                .claim_tenant(&tenant, self.store.now().plus(lease))
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(error) => {
+                    tracing::error!(%tenant, %error, "the queue sweep could not claim a tenant");
+                    continue;
+                }
+            }
             match self.drain(&tenant, self.store.now()).await {
                 Ok(0) => {}
                 Ok(assigned) => tracing::info!(%tenant, assigned, "the queue sweep assigned"),

@@ -4,16 +4,16 @@
 //! says what happens next. The host's own default triggers (the bot cannot
 //! answer, the bot was paused) go the same way.
 
-use super::spec::{self, PluginUse};
+use super::spec;
 use super::{Router, assign::Scope, bounded, failure_change, snapshot};
 use crate::domain::{
-    Channel, ConversationStatus, Desk, EventKind, HandoffMode, Millis, Routing, Slot, TenantId,
-    WhenUnassigned, handoff_result,
+    Change, Channel, ConversationRecord, ConversationStatus, Desk, EventKind, HandoffMode,
+    HistoryEntry, MessageRecord, Millis, PluginUse, Routing, Slot, TenantId, WhenUnassigned,
+    handoff_result,
 };
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::plugin::defaults::KEYWORD_HANDOFF;
-use crate::store::{Change, ConversationRecord, HistoryEntry, MessageRecord};
 
 /// A validated decision to hand over.
 struct Handover {

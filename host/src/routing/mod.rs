@@ -19,11 +19,10 @@ pub mod workflow;
 
 use std::sync::Arc;
 
-use crate::domain::{AgentId, ConversationId, Millis, TeamId, TenantId};
+use crate::domain::{AgentId, Change, ConversationId, Millis, PluginUse, TeamId, TenantId};
 use crate::plugin::bindings::types;
 use crate::plugin::{Answer, CallContext, CallError, PluginRegistry};
-use crate::store::{Change, Store, StoreError};
-use spec::PluginUse;
+use crate::store::{Store, StoreError};
 
 pub use assign::Scope;
 

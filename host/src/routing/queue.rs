@@ -5,8 +5,10 @@ use serde::{Deserialize, Serialize};
 
 use super::Router;
 use super::spec::BindError;
-use crate::domain::{EventKind, Routing, TeamId, TenantId};
-use crate::store::{Change, ConversationRecord, HistoryEntry, Store};
+use crate::domain::{
+    Change, ConversationRecord, EventKind, HistoryEntry, Routing, TeamId, TenantId,
+};
+use crate::store::Store;
 
 /// The settings topic the policy is stored under.
 pub const TOPIC: &str = "queue";

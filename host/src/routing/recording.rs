@@ -5,9 +5,10 @@
 use serde_json::{Value, json};
 
 use super::snapshot;
+use crate::domain::ConversationRecord;
 use crate::plugin::SandboxLimits;
 use crate::plugin::bindings::types;
-use crate::store::{ConversationRecord, Store, StoreError};
+use crate::store::{Store, StoreError};
 
 /// One case per kind of plugin for `conversation`: the assignment request
 /// (every agent of the tenant as a candidate), the handoff input (with its

@@ -2,11 +2,13 @@
 //! enabled match sets who may get it and which method picks.
 
 use super::assign::Scope;
-use super::spec::{BindError, PluginUse};
+use super::spec::BindError;
 use super::{Router, failure_change, snapshot};
-use crate::domain::{Author, RuleVerdict, TenantId};
-use crate::rules::{Facts, Match, Rule, Target, Verdict};
-use crate::store::{Change, ConversationRecord, MessageRecord};
+use crate::domain::{
+    Author, Change, ConversationRecord, Match, MessageRecord, PluginUse, Rule, RuleVerdict, Target,
+    TenantId,
+};
+use crate::rules::{Facts, Verdict};
 
 /// What the rules say about one conversation.
 pub(super) enum RuleDecision {

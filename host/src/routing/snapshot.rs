@@ -1,8 +1,10 @@
 //! Building the immutable snapshot a plugin sees from domain records.
 
-use crate::domain::{Assignee, Author, Channel, ConversationStatus, Presence};
+use crate::domain::{
+    AgentRecord, Assignee, Author, Channel, ConversationRecord, ConversationStatus, MessageRecord,
+    Presence,
+};
 use crate::plugin::bindings::types;
-use crate::store::{AgentRecord, ConversationRecord, MessageRecord};
 
 pub(super) fn channel(channel: Channel) -> types::Channel {
     match channel {

@@ -4,37 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{PluginKind, Slot, TenantId};
+use crate::domain::{PluginKind, PluginUse, Slot, TenantId};
 use crate::plugin::defaults::{KEYWORD_HANDOFF, ROUND_ROBIN};
 use crate::plugin::schema::validate_config;
 use crate::store::{PluginRecord, Store, StoreError};
-
-/// One plugin version with its config, as bound.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct PluginUse {
-    /// The plugin's id (a built-in's name, or an upload's `plg_` id).
-    pub id: String,
-    pub name: String,
-    pub version: String,
-    pub sha256: String,
-    #[serde(default)]
-    pub subscribes: Vec<String>,
-    pub config: serde_json::Value,
-    /// A workflow can be switched off without unbinding it.
-    #[serde(default = "enabled", skip_serializing_if = "is_enabled")]
-    pub enabled: bool,
-    /// A workflow runs only on events whose conversation these hold for.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub conditions: Option<Box<crate::rules::Conditions>>,
-}
-
-fn enabled() -> bool {
-    true
-}
-
-fn is_enabled(value: &bool) -> bool {
-    *value
-}
 
 /// What to do when the bound strategy fails.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -72,22 +45,18 @@ fn field(field: impl Into<String>, message: impl Into<String>) -> BindError {
     }
 }
 
-impl PluginUse {
-    pub fn label(&self) -> String {
-        format!("{}@{}", self.name, self.version)
-    }
-
-    fn from_record(record: &PluginRecord, config: serde_json::Value) -> Self {
-        Self {
-            id: record.id.clone(),
-            name: record.name.clone(),
-            version: record.version.clone(),
-            sha256: record.sha256.clone(),
-            subscribes: record.subscribes.clone(),
-            config,
-            enabled: true,
-            conditions: None,
-        }
+/// The use of a stored plugin version with `config`, enabled and with no
+/// conditions.
+fn use_of(record: &PluginRecord, config: serde_json::Value) -> PluginUse {
+    PluginUse {
+        id: record.id.clone(),
+        name: record.name.clone(),
+        version: record.version.clone(),
+        sha256: record.sha256.clone(),
+        subscribes: record.subscribes.clone(),
+        config,
+        enabled: true,
+        conditions: None,
     }
 }
 
@@ -129,7 +98,7 @@ pub async fn resolve(
         };
         return Err(field(name, error.message));
     }
-    Ok(PluginUse::from_record(&record, config))
+    Ok(use_of(&record, config))
 }
 
 /// The binding a slot has when the tenant bound nothing.

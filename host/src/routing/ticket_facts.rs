@@ -2,10 +2,9 @@
 
 use super::Router;
 use super::spec::BindError;
-use crate::domain::{ConversationId, StageId, TenantId};
+use crate::domain::{Change, ConversationId, StageId, TenantId};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
-use crate::store::Change;
 
 impl Router {
     /// The ticket of a conversation, as workflows see it.

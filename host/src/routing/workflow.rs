@@ -4,12 +4,12 @@
 //! workflow did. Events caused by workflow actions run workflows again, up to
 //! a depth: past it the chain is a loop, stopped and recorded.
 
-use super::spec::{self, PluginUse};
+use super::spec;
 use super::{Router, failure_change, rules, snapshot};
-use crate::domain::{EventKind, Slot};
+use crate::domain::{Change, ConversationRecord, EventKind, MessageRecord, PluginUse, Slot};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
-use crate::store::{Change, ConversationRecord, EventRecord, MessageRecord};
+use crate::store::EventRecord;
 
 /// How deep a chain of events caused by events may go before workflows stop
 /// running on it. A legitimate chain (a message → an assignment → a

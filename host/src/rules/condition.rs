@@ -1,113 +1,11 @@
-//! Rule conditions: a field of the conversation, an operator and a value,
-//! combined with all/any. Parsed once when the rule is saved, so evaluating
-//! one is a walk over typed values.
+//! Evaluating rule conditions (a field of the conversation, an operator
+//! and a value, combined with all/any; see [`Conditions`]). They are parsed
+//! once when the rule is saved, so evaluating one is a walk over typed
+//! values.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// What a condition looks at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub enum Field {
-    Channel,
-    Subject,
-    /// The text of the customer's messages so far.
-    Message,
-    ContactName,
-    ContactEmail,
-    /// The team the conversation waits in.
-    Team,
-    /// How many earlier conversations the same contact (by e-mail) had.
-    PastConversations,
-    /// A free attribute: website, browser, os, utm_source, campaign, crm.tier, ...
-    Attribute(String),
-}
-
-impl TryFrom<String> for Field {
-    type Error = String;
-    fn try_from(value: String) -> Result<Self, String> {
-        Ok(match value.as_str() {
-            "channel" => Field::Channel,
-            "subject" => Field::Subject,
-            "message" => Field::Message,
-            "contact.name" => Field::ContactName,
-            "contact.email" => Field::ContactEmail,
-            "team" => Field::Team,
-            "past_conversations" => Field::PastConversations,
-            other => match other.strip_prefix("attributes.") {
-                Some(key) if !key.is_empty() && key.len() <= 100 => {
-                    Field::Attribute(key.to_owned())
-                }
-                _ => {
-                    return Err(format!(
-                        "unknown field {other:?}; use channel, subject, message, contact.name, \
-                         contact.email, team, past_conversations or attributes.<name>"
-                    ));
-                }
-            },
-        })
-    }
-}
-
-impl From<Field> for String {
-    fn from(field: Field) -> String {
-        match field {
-            Field::Channel => "channel".into(),
-            Field::Subject => "subject".into(),
-            Field::Message => "message".into(),
-            Field::ContactName => "contact.name".into(),
-            Field::ContactEmail => "contact.email".into(),
-            Field::Team => "team".into(),
-            Field::PastConversations => "past_conversations".into(),
-            Field::Attribute(key) => format!("attributes.{key}"),
-        }
-    }
-}
-
-/// How a field is compared with the condition's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operator {
-    Equals,
-    NotEquals,
-    Contains,
-    NotContains,
-    /// The value is a list; the field equals one of its items.
-    In,
-    GreaterThan,
-    LessThan,
-}
-
-/// One test on one field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Condition {
-    pub field: Field,
-    pub op: Operator,
-    pub value: Value,
-}
-
-/// How the conditions of a rule combine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Match {
-    #[default]
-    All,
-    Any,
-}
-
-/// The conditions of a rule. No conditions matches every conversation.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Conditions {
-    #[serde(rename = "match", default)]
-    pub combine: Match,
-    #[serde(default)]
-    pub items: Vec<Condition>,
-    /// Rule-condition plugins, combined with the items in the same way.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub plugins: Vec<crate::routing::spec::PluginUse>,
-}
+use crate::domain::{Condition, Conditions, Field, Match, Operator};
 
 /// The facts about a conversation that conditions test.
 #[derive(Debug, Clone, Default)]

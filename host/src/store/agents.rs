@@ -6,75 +6,9 @@ use sqlx::Row;
 
 use super::{Result, Store, StoreError};
 use crate::domain::{
-    AgentId, BusinessHours, Capacity, Channel, Millis, Presence, Role, TeamId, TenantId,
-    TicketAccess,
+    AgentId, AgentRecord, BusinessHours, Capacity, Channel, Millis, NewAgent, Presence, Role,
+    TeamId, TeamRecord, TenantId, TicketAccess,
 };
-
-/// A team as stored.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct TeamRecord {
-    pub id: TeamId,
-    pub name: String,
-    /// Weekly business hours; `None`: always open.
-    pub hours: Option<serde_json::Value>,
-    pub created_at: Millis,
-}
-
-/// A new agent, already validated.
-#[derive(Debug, Clone)]
-pub struct NewAgent {
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-    pub teams: Vec<TeamId>,
-    pub capacity: Capacity,
-    /// Which help-desk tickets the agent sees.
-    pub ticket_access: TicketAccess,
-}
-
-/// An agent as stored, with their open load per channel.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct AgentRecord {
-    pub id: AgentId,
-    pub name: String,
-    pub email: String,
-    pub role: Role,
-    #[serde(rename = "status")]
-    pub presence: Presence,
-    pub teams: Vec<TeamId>,
-    pub capacity: Capacity,
-    /// Which help-desk tickets the agent sees.
-    pub ticket_access: TicketAccess,
-    /// Open conversations per channel right now.
-    pub load: HashMap<Channel, u32>,
-    pub available_since: Option<Millis>,
-    /// When the agent last finished (closed) a conversation.
-    pub freed_at: Option<Millis>,
-    pub last_assigned_at: Option<Millis>,
-    /// Conversations given to this agent in all.
-    pub handled: u32,
-    pub created_at: Millis,
-}
-
-impl AgentRecord {
-    /// Since when an available agent has been waiting for work: the later of
-    /// becoming available and finishing their last conversation.
-    pub fn idle_since(&self) -> Option<Millis> {
-        if self.presence != Presence::Available {
-            return None;
-        }
-        match (self.available_since, self.freed_at) {
-            (Some(a), Some(f)) => Some(a.max(f)),
-            (a, f) => a.or(f),
-        }
-    }
-
-    /// Whether the agent can take one more conversation on `channel` now.
-    pub fn can_take(&self, channel: Channel) -> bool {
-        self.presence == Presence::Available
-            && self.load.get(&channel).copied().unwrap_or(0) < self.capacity.on(channel)
-    }
-}
 
 impl Store {
     pub async fn create_team(&self, tenant: &TenantId, name: &str) -> Result<TeamRecord> {
@@ -84,7 +18,7 @@ impl Store {
             hours: None,
             created_at: self.now(),
         };
-        sqlx::query("INSERT INTO teams (id, tenant_id, name, created_at) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO teams (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
             .bind(team.id.as_str())
             .bind(tenant.as_str())
             .bind(name)
@@ -97,7 +31,7 @@ impl Store {
 
     pub async fn list_teams(&self, tenant: &TenantId) -> Result<Vec<TeamRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, hours, created_at FROM teams WHERE tenant_id = ? ORDER BY id",
+            "SELECT id, name, hours, created_at FROM teams WHERE tenant_id = $1 ORDER BY id",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
@@ -124,7 +58,7 @@ impl Store {
         team: &TeamId,
         hours: Option<&BusinessHours>,
     ) -> Result<bool> {
-        let done = sqlx::query("UPDATE teams SET hours = ? WHERE tenant_id = ? AND id = ?")
+        let done = sqlx::query("UPDATE teams SET hours = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(hours.map(|h| h.to_json().to_string()))
             .bind(tenant.as_str())
             .bind(team.as_str())
@@ -139,7 +73,7 @@ impl Store {
         tenant: &TenantId,
         team: &TeamId,
     ) -> Result<Option<BusinessHours>> {
-        let row = sqlx::query("SELECT hours FROM teams WHERE tenant_id = ? AND id = ?")
+        let row = sqlx::query("SELECT hours FROM teams WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(team.as_str())
             .fetch_optional(&self.pool)
@@ -152,7 +86,7 @@ impl Store {
 
     /// Whether `team` belongs to `tenant`.
     pub async fn team_exists(&self, tenant: &TenantId, team: &TeamId) -> Result<bool> {
-        let found = sqlx::query("SELECT 1 FROM teams WHERE tenant_id = ? AND id = ?")
+        let found = sqlx::query("SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(team.as_str())
             .fetch_optional(&self.pool)
@@ -168,7 +102,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO agents (id, tenant_id, name, email, role, presence, capacity,
                 ticket_access, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(id.as_str())
         .bind(tenant.as_str())
@@ -183,7 +117,7 @@ impl Store {
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, "an agent with this email exists"))?;
         for team in &agent.teams {
-            sqlx::query("INSERT OR IGNORE INTO agent_teams (agent_id, team_id) VALUES (?, ?)")
+            sqlx::query("INSERT INTO agent_teams (agent_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(id.as_str())
                 .bind(team.as_str())
                 .execute(&mut *tx)
@@ -213,7 +147,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, name, email, role, presence, capacity, available_since, freed_at, last_assigned_at,
                     handled, ticket_access, created_at
-             FROM agents WHERE tenant_id = ? ORDER BY id",
+             FROM agents WHERE tenant_id = $1 ORDER BY id",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
@@ -221,7 +155,7 @@ impl Store {
         let mut teams: HashMap<String, Vec<TeamId>> = HashMap::new();
         for row in sqlx::query(
             "SELECT at.agent_id, at.team_id FROM agent_teams at
-             JOIN agents a ON a.id = at.agent_id WHERE a.tenant_id = ? ORDER BY at.team_id",
+             JOIN agents a ON a.id = at.agent_id WHERE a.tenant_id = $1 ORDER BY at.team_id",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
@@ -232,10 +166,11 @@ impl Store {
             }
         }
         let mut load: HashMap<String, HashMap<Channel, u32>> = HashMap::new();
+        // The counter the conversation triggers keep (migration 0040).
         for row in sqlx::query(
-            "SELECT assignee_id, channel, COUNT(*) AS n FROM conversations
-             WHERE tenant_id = ? AND assignee_kind = 'agent' AND status = 'open'
-             GROUP BY assignee_id, channel",
+            "SELECT l.agent_id AS assignee_id, l.channel, l.open_count AS n FROM agent_load l
+             JOIN agents a ON a.id = l.agent_id
+             WHERE a.tenant_id = $1 AND l.open_count > 0",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
@@ -275,7 +210,7 @@ impl Store {
 
     /// Whether `agent` belongs to `tenant` (cheaper than loading it).
     pub async fn agent_exists(&self, tenant: &TenantId, agent: &AgentId) -> Result<bool> {
-        let found = sqlx::query("SELECT 1 FROM agents WHERE tenant_id = ? AND id = ?")
+        let found = sqlx::query("SELECT 1 FROM agents WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(agent.as_str())
             .fetch_optional(&self.pool)
@@ -303,7 +238,7 @@ impl Store {
     ) -> Result<Option<i64>> {
         let now = self.now();
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE agents SET capacity = ? WHERE tenant_id = ? AND id = ?")
+        sqlx::query("UPDATE agents SET capacity = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(capacity.to_json())
             .bind(tenant.as_str())
             .bind(agent.as_str())
@@ -344,11 +279,11 @@ impl Store {
         let updated = sqlx::query(
             "UPDATE agents SET
                 available_since = CASE
-                    WHEN ? = 'available' AND presence <> 'available' THEN ?
-                    WHEN ? = 'available' THEN available_since
+                    WHEN $1 = 'available' AND presence <> 'available' THEN $2
+                    WHEN $3 = 'available' THEN available_since
                     ELSE NULL END,
-                presence = ?
-             WHERE tenant_id = ? AND id = ?",
+                presence = $4
+             WHERE tenant_id = $5 AND id = $6",
         )
         .bind(presence.as_str())
         .bind(now.0)

@@ -25,7 +25,7 @@ impl Store {
     ) -> Result<Option<BindingRecord>> {
         let row = sqlx::query(
             "SELECT id, spec, created_at FROM bindings
-             WHERE tenant_id = ? AND slot = ? AND rolled_back_at IS NULL
+             WHERE tenant_id = $1 AND slot = $2 AND rolled_back_at IS NULL
              ORDER BY id DESC LIMIT 1",
         )
         .bind(tenant.as_str())
@@ -50,13 +50,15 @@ impl Store {
     ) -> Result<BindingWritten> {
         let now = self.now();
         let mut tx = self.write().await?;
-        sqlx::query("INSERT INTO bindings (tenant_id, slot, spec, created_at) VALUES (?, ?, ?, ?)")
-            .bind(tenant.as_str())
-            .bind(slot.as_str())
-            .bind(spec.to_string())
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO bindings (tenant_id, slot, spec, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(tenant.as_str())
+        .bind(slot.as_str())
+        .bind(spec.to_string())
+        .bind(now.0)
+        .execute(&mut *tx)
+        .await?;
         let retry = retry_event(&mut tx, tenant, slot, now).await?;
         tx.commit().await?;
         Ok(BindingWritten { retry })
@@ -72,8 +74,8 @@ impl Store {
         let now = self.now();
         let mut tx = self.write().await?;
         let result = sqlx::query(
-            "UPDATE bindings SET rolled_back_at = ? WHERE id = (
-                SELECT id FROM bindings WHERE tenant_id = ? AND slot = ? AND rolled_back_at IS NULL
+            "UPDATE bindings SET rolled_back_at = $1 WHERE id = (
+                SELECT id FROM bindings WHERE tenant_id = $2 AND slot = $3 AND rolled_back_at IS NULL
                 ORDER BY id DESC LIMIT 1)",
         )
         .bind(now.0)
@@ -99,7 +101,7 @@ pub struct BindingWritten {
 }
 
 async fn retry_event(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     slot: Slot,
     now: Millis,

@@ -4,20 +4,9 @@ use sqlx::Row;
 
 use super::events::insert_event;
 use super::{Result, Store};
-use crate::domain::{BotId, BotKind, Channel, ConversationId, EventKind, Millis, TenantId};
-
-/// A bot as stored.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct BotRecord {
-    pub id: BotId,
-    pub name: String,
-    pub channels: Vec<Channel>,
-    /// A rule-based bot's conversations get no automatic ticket.
-    pub kind: BotKind,
-    /// Since when the bot is paused; `None` while it answers.
-    pub paused_at: Option<Millis>,
-    pub created_at: Millis,
-}
+use crate::domain::{
+    BotId, BotKind, BotRecord, Channel, ConversationId, EventKind, Millis, TenantId, answering_bot,
+};
 
 impl Store {
     pub async fn create_bot(
@@ -38,7 +27,7 @@ impl Store {
         let channels: Vec<&str> = bot.channels.iter().map(|c| c.as_str()).collect();
         sqlx::query(
             "INSERT INTO bots (id, tenant_id, name, channels, kind, created_at)
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(bot.id.as_str())
         .bind(tenant.as_str())
@@ -53,7 +42,7 @@ impl Store {
 
     /// Whether `bot` belongs to `tenant`.
     pub async fn bot_exists(&self, tenant: &TenantId, bot: &BotId) -> Result<bool> {
-        let found = sqlx::query("SELECT 1 FROM bots WHERE tenant_id = ? AND id = ?")
+        let found = sqlx::query("SELECT 1 FROM bots WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(bot.as_str())
             .fetch_optional(&self.pool)
@@ -63,7 +52,7 @@ impl Store {
 
     pub async fn list_bots(&self, tenant: &TenantId) -> Result<Vec<BotRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, channels, kind, paused_at, created_at FROM bots WHERE tenant_id = ? ORDER BY id",
+            "SELECT id, name, channels, kind, paused_at, created_at FROM bots WHERE tenant_id = $1 ORDER BY id",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
@@ -100,8 +89,8 @@ impl Store {
         let now = self.now();
         let mut tx = self.write().await?;
         let updated = sqlx::query(
-            "UPDATE bots SET paused_at = CASE WHEN ? THEN COALESCE(paused_at, ?) ELSE NULL END
-             WHERE tenant_id = ? AND id = ?",
+            "UPDATE bots SET paused_at = CASE WHEN $1 THEN COALESCE(paused_at, $2) ELSE NULL END
+             WHERE tenant_id = $3 AND id = $4",
         )
         .bind(paused)
         .bind(now.0)
@@ -115,8 +104,8 @@ impl Store {
         let mut last = None;
         if paused {
             let owned = sqlx::query(
-                "SELECT id FROM conversations WHERE tenant_id = ? AND routing = 'bot'
-                   AND assignee_kind = 'bot' AND assignee_id = ? AND status <> 'closed'
+                "SELECT id FROM conversations WHERE tenant_id = $1 AND routing = 'bot'
+                   AND assignee_kind = 'bot' AND assignee_id = $2 AND status <> 'closed'
                  ORDER BY id",
             )
             .bind(tenant.as_str())
@@ -145,18 +134,14 @@ impl Store {
         Ok(Some(last))
     }
 
-    /// The bot answering `channel` first, if any (the oldest one wins); a
-    /// paused bot answers nothing.
+    /// The bot answering `channel` first, if any ([`answering_bot`] of the
+    /// tenant's bots, oldest first).
     pub async fn bot_for_channel(
         &self,
         tenant: &TenantId,
         channel: Channel,
     ) -> Result<Option<BotId>> {
-        Ok(self
-            .list_bots(tenant)
-            .await?
-            .into_iter()
-            .find(|bot| bot.paused_at.is_none() && bot.channels.contains(&channel))
-            .map(|bot| bot.id))
+        let bots = self.list_bots(tenant).await?;
+        Ok(answering_bot(&bots, channel).map(|bot| bot.id.clone()))
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{AgentId, ConversationId, NotificationKind, TenantId};
+use crate::domain::{AgentId, ConversationId, Notice, NotificationKind, TenantId};
 
 /// Aggregates over the tenant's conversations.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -30,7 +30,7 @@ fn median(mut values: Vec<i64>) -> Option<i64> {
 impl Store {
     pub async fn followers(&self, conversation: &ConversationId) -> Result<Vec<AgentId>> {
         let rows = sqlx::query(
-            "SELECT agent_id FROM followers WHERE conversation_id = ? ORDER BY at, agent_id",
+            "SELECT agent_id FROM followers WHERE conversation_id = $1 ORDER BY at, agent_id",
         )
         .bind(conversation.as_str())
         .fetch_all(&self.pool)
@@ -49,7 +49,7 @@ impl Store {
         by: Option<&AgentId>,
     ) -> Result<bool> {
         let added = sqlx::query(
-            "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO followers (conversation_id, agent_id, added_by, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
         .bind(conversation.as_str())
         .bind(agent.as_str())
@@ -62,7 +62,7 @@ impl Store {
 
     pub async fn unfollow(&self, conversation: &ConversationId, agent: &AgentId) -> Result<bool> {
         let removed =
-            sqlx::query("DELETE FROM followers WHERE conversation_id = ? AND agent_id = ?")
+            sqlx::query("DELETE FROM followers WHERE conversation_id = $1 AND agent_id = $2")
                 .bind(conversation.as_str())
                 .bind(agent.as_str())
                 .execute(&self.pool)
@@ -79,7 +79,7 @@ impl Store {
         agent: &AgentId,
         message: &str,
     ) -> Result<()> {
-        let notice = super::Notice {
+        let notice = Notice {
             kind: NotificationKind::Mention,
             conversation: Some(conversation.clone()),
             recipient: serde_json::json!({ "agent": agent }),
@@ -107,7 +107,7 @@ impl Store {
     }
 
     pub async fn stats(&self, tenant: &TenantId) -> Result<Stats> {
-        let count = |rows: Vec<sqlx::sqlite::SqliteRow>| -> BTreeMap<String, u64> {
+        let count = |rows: Vec<sqlx::any::AnyRow>| -> BTreeMap<String, u64> {
             rows.iter()
                 .map(|r| {
                     (
@@ -118,13 +118,13 @@ impl Store {
                 .collect()
         };
         let by_status = count(
-            sqlx::query("SELECT status AS k, COUNT(*) AS n FROM conversations WHERE tenant_id = ? GROUP BY status")
+            sqlx::query("SELECT status AS k, COUNT(*) AS n FROM conversations WHERE tenant_id = $1 GROUP BY status")
                 .bind(tenant.as_str())
                 .fetch_all(&self.pool)
                 .await?,
         );
         let by_channel = count(
-            sqlx::query("SELECT channel AS k, COUNT(*) AS n FROM conversations WHERE tenant_id = ? GROUP BY channel")
+            sqlx::query("SELECT channel AS k, COUNT(*) AS n FROM conversations WHERE tenant_id = $1 GROUP BY channel")
                 .bind(tenant.as_str())
                 .fetch_all(&self.pool)
                 .await?,
@@ -132,7 +132,7 @@ impl Store {
         let by_tag = count(
             sqlx::query(
                 "SELECT t.tag AS k, COUNT(*) AS n FROM conversation_tags t
-                 JOIN conversations c ON c.id = t.conversation_id WHERE c.tenant_id = ? GROUP BY t.tag",
+                 JOIN conversations c ON c.id = t.conversation_id WHERE c.tenant_id = $1 GROUP BY t.tag",
             )
             .bind(tenant.as_str())
             .fetch_all(&self.pool)
@@ -140,7 +140,7 @@ impl Store {
         );
         let times = sqlx::query(
             "SELECT first_response_at - created_at AS first, closed_at - created_at AS resolved
-             FROM conversations WHERE tenant_id = ?",
+             FROM conversations WHERE tenant_id = $1",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)

@@ -15,7 +15,7 @@ pub struct CompanyRecord {
     pub created_at: Millis,
 }
 
-fn company(row: &sqlx::sqlite::SqliteRow) -> Option<CompanyRecord> {
+fn company(row: &sqlx::any::AnyRow) -> Option<CompanyRecord> {
     Some(CompanyRecord {
         id: CompanyId::parse(row.get("id")).ok()?,
         name: row.get("name"),
@@ -38,7 +38,7 @@ impl Store {
             created_at: self.now(),
         };
         sqlx::query(
-            "INSERT INTO companies (id, tenant_id, name, domain, created_at) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO companies (id, tenant_id, name, domain, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(record.id.as_str())
         .bind(tenant.as_str())
@@ -53,7 +53,7 @@ impl Store {
 
     pub async fn companies(&self, tenant: &TenantId) -> Result<Vec<CompanyRecord>> {
         let rows = sqlx::query(
-            "SELECT id, name, domain, created_at FROM companies WHERE tenant_id = ? ORDER BY name, id",
+            "SELECT id, name, domain, created_at FROM companies WHERE tenant_id = $1 ORDER BY name, id",
         )
         .bind(tenant.as_str())
         .fetch_all(&self.pool)
@@ -67,7 +67,7 @@ impl Store {
         id: &CompanyId,
     ) -> Result<Option<CompanyRecord>> {
         let row = sqlx::query(
-            "SELECT id, name, domain, created_at FROM companies WHERE tenant_id = ? AND id = ?",
+            "SELECT id, name, domain, created_at FROM companies WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.as_str())
         .bind(id.as_str())

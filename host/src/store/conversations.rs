@@ -1,77 +1,15 @@
 //! Conversations, their messages, tags and responsibility history.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::{Result, Store, events::insert_event, help_desk, opt_id, timers};
 use crate::domain::{
-    AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationStatus, EventKind,
-    MessageId, Millis, Priority, Routing, StatusChange, TeamId, TenantId,
+    AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationRecord,
+    ConversationStatus, EventKind, HistoryRecord, MessageEffect, MessageId, MessageRecord, Millis,
+    NewConversation, Priority, Routing, StatusChange, TeamId, TenantId, first_owner,
+    message_effect, status_events,
 };
-
-/// A new conversation, already validated.
-#[derive(Debug, Clone)]
-pub struct NewConversation {
-    pub channel: Channel,
-    pub subject: Option<String>,
-    pub contact_name: Option<String>,
-    pub contact_email: Option<String>,
-    /// The agent who owns the contact (CRM-style), if any.
-    pub contact_owner: Option<AgentId>,
-    pub attributes: serde_json::Map<String, serde_json::Value>,
-    pub message: Option<String>,
-    pub priority: Priority,
-}
-
-/// A conversation as stored.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ConversationRecord {
-    pub id: ConversationId,
-    #[serde(skip)]
-    pub tenant_id: TenantId,
-    pub channel: Channel,
-    pub subject: Option<String>,
-    #[serde(skip)]
-    pub contact_name: Option<String>,
-    #[serde(skip)]
-    pub contact_email: Option<String>,
-    #[serde(skip)]
-    pub contact_owner: Option<AgentId>,
-    pub attributes: serde_json::Value,
-    pub status: ConversationStatus,
-    pub routing: Routing,
-    pub priority: Priority,
-    pub assignee: Option<Assignee>,
-    pub team: Option<TeamId>,
-    pub queued_at: Option<Millis>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-/// A message as stored.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct MessageRecord {
-    pub id: MessageId,
-    pub author: Author,
-    pub body: String,
-    pub internal: bool,
-    pub created_at: Millis,
-}
-
-/// One entry of a conversation's responsibility history.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct HistoryRecord {
-    pub at: Millis,
-    pub action: String,
-    pub assignee: Option<Assignee>,
-    pub team: Option<TeamId>,
-    pub decided_by: String,
-    /// The assignment rule that matched, if one did.
-    pub rule: Option<String>,
-    pub plugin: Option<String>,
-    pub plugin_version: Option<String>,
-    pub reason: String,
-}
 
 /// Filters for listing conversations.
 #[derive(Debug, Clone, Default)]
@@ -87,7 +25,7 @@ const COLUMNS: &str =
     "id, tenant_id, channel, subject, contact_name, contact_email, contact_owner, attributes,
     status, routing, priority, assignee_kind, assignee_id, team_id, queued_at, created_at, updated_at";
 
-fn message_row(row: &SqliteRow) -> Option<MessageRecord> {
+fn message_row(row: &AnyRow) -> Option<MessageRecord> {
     Some(MessageRecord {
         id: MessageId::parse(row.get("id")).ok()?,
         author: Author::parse(row.get("author")).ok()?,
@@ -97,7 +35,7 @@ fn message_row(row: &SqliteRow) -> Option<MessageRecord> {
     })
 }
 
-fn conversation(row: &SqliteRow) -> Option<ConversationRecord> {
+fn conversation(row: &AnyRow) -> Option<ConversationRecord> {
     Some(ConversationRecord {
         id: ConversationId::parse(row.get("id")).ok()?,
         tenant_id: TenantId::parse(row.get("tenant_id")).ok()?,
@@ -138,7 +76,7 @@ impl Store {
     /// [`Store::create_conversation`] inside a transaction the caller
     /// commits; also returns the first message's id.
     pub(super) async fn open_conversation(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         tenant: &TenantId,
         new: NewConversation,
         bot: Option<BotId>,
@@ -162,23 +100,20 @@ impl Store {
     /// Insert a conversation and its first message (whose id is returned)
     /// inside a transaction; the caller writes the event that routes it.
     pub(super) async fn insert_conversation(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         tenant: &TenantId,
         new: NewConversation,
         bot: Option<BotId>,
         now: Millis,
     ) -> Result<(ConversationRecord, Option<MessageId>)> {
         let id = ConversationId::generate();
-        let (routing, assignee) = match &bot {
-            Some(bot) => (Routing::Bot, Some(Assignee::Bot(bot.clone()))),
-            None => (Routing::Unassigned, None),
-        };
+        let (routing, assignee) = first_owner(bot.as_ref());
         let attributes = serde_json::Value::Object(new.attributes);
         sqlx::query(
             "INSERT INTO conversations (id, tenant_id, channel, subject, contact_name, contact_email,
                 contact_owner, attributes, status, routing, priority, assignee_kind, assignee_id,
                 created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(id.as_str())
         .bind(tenant.as_str())
@@ -204,7 +139,7 @@ impl Store {
         if let Some(bot) = &bot {
             sqlx::query(
                 "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
-                    decided_by, reason) VALUES (?, ?, 'assigned', 'bot', ?, 'bot', ?)",
+                    decided_by, reason) VALUES ($1, $2, 'assigned', 'bot', $3, 'bot', $4)",
             )
             .bind(id.as_str())
             .bind(now.0)
@@ -241,7 +176,7 @@ impl Store {
         id: &ConversationId,
     ) -> Result<Option<ConversationRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM conversations WHERE tenant_id = ? AND id = ?"
+            "SELECT {COLUMNS} FROM conversations WHERE tenant_id = $1 AND id = $2"
         ))
         .bind(tenant.as_str())
         .bind(id.as_str())
@@ -257,11 +192,11 @@ impl Store {
     ) -> Result<Vec<ConversationRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM conversations
-             WHERE tenant_id = ?
-               AND (? IS NULL OR status = ?)
-               AND (? IS NULL OR routing = ?)
-               AND (? IS NULL OR assignee_id = ?)
-             ORDER BY id DESC LIMIT ?"
+             WHERE tenant_id = $1
+               AND ($2 IS NULL OR status = $3)
+               AND ($4 IS NULL OR routing = $5)
+               AND ($6 IS NULL OR assignee_id = $7)
+             ORDER BY id DESC LIMIT $8"
         ))
         .bind(tenant.as_str())
         .bind(filter.status.map(|s| s.as_str()))
@@ -280,7 +215,7 @@ impl Store {
     pub async fn queued_conversations(&self, tenant: &TenantId) -> Result<Vec<ConversationRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM conversations
-             WHERE tenant_id = ? AND routing = 'queued' AND status = 'open'
+             WHERE tenant_id = $1 AND routing = 'queued' AND status = 'open'
              ORDER BY priority DESC, queued_at, id"
         ))
         .bind(tenant.as_str())
@@ -295,7 +230,7 @@ impl Store {
     /// which the periodic queue sweep runs; the partial index
     /// `conversations_queued` keeps it to the waiting rows.
     pub async fn tenants_with_drainable_queue(&self) -> Result<Vec<TenantId>> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT DISTINCT c.tenant_id FROM conversations c
              WHERE c.routing = 'queued' AND c.status = 'open'
                AND EXISTS (
@@ -305,14 +240,12 @@ impl Store {
                      SELECT 1 FROM agent_teams t WHERE t.agent_id = a.id AND t.team_id = c.team_id))
                    AND NOT EXISTS (
                      SELECT 1 FROM declines d WHERE d.conversation_id = c.id AND d.agent_id = a.id)
-                   AND COALESCE(json_extract(a.capacity, '$.' || c.channel), 0) > (
-                     SELECT COUNT(*) FROM conversations o
-                     WHERE o.tenant_id = a.tenant_id AND o.status = 'open'
-                       AND o.assignee_kind = 'agent' AND o.assignee_id = a.id
-                       AND o.channel = c.channel))",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+                   AND COALESCE({capacity}, 0) > COALESCE((
+                     SELECT l.open_count FROM agent_load l
+                     WHERE l.agent_id = a.id AND l.channel = c.channel), 0))",
+            capacity = self.engine.capacity_on_channel("a.capacity", "c.channel"),
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         Ok(rows
             .iter()
             .filter_map(|r| TenantId::parse(r.get("tenant_id")).ok())
@@ -326,19 +259,21 @@ impl Store {
         &self,
         tenant: &TenantId,
     ) -> Result<Vec<ConversationRecord>> {
-        let takeable: Vec<&str> = Routing::ALL
+        // The states are the enum's own constant names, so they can be
+        // written into the SQL as literals.
+        let takeable: Vec<String> = Routing::ALL
             .iter()
             .filter(|r| r.takeable())
-            .map(|r| r.as_str())
+            .map(|r| format!("'{}'", r.as_str()))
             .collect();
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM conversations
-             WHERE tenant_id = ? AND routing IN (SELECT value FROM json_each(?))
+             WHERE tenant_id = $1 AND routing IN ({takeable})
                AND status = 'open'
-             ORDER BY priority DESC, queued_at, id"
+             ORDER BY priority DESC, queued_at, id",
+            takeable = takeable.join(", ")
         ))
         .bind(tenant.as_str())
-        .bind(serde_json::to_string(&takeable).unwrap_or_else(|_| "[]".into()))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows.iter().filter_map(conversation).collect())
@@ -353,8 +288,8 @@ impl Store {
     ) -> Result<u64> {
         let row = sqlx::query(
             "SELECT COUNT(*) AS n FROM conversations
-             WHERE tenant_id = ? AND routing = 'queued' AND status = 'open'
-               AND (? IS NULL OR team_id IS NULL OR team_id <> ?)",
+             WHERE tenant_id = $1 AND routing = 'queued' AND status = 'open'
+               AND ($2 IS NULL OR team_id IS NULL OR team_id <> $3)",
         )
         .bind(tenant.as_str())
         .bind(except_team.map(TeamId::as_str))
@@ -372,7 +307,7 @@ impl Store {
         // The newest `limit`, returned oldest first.
         let rows = sqlx::query(
             "SELECT * FROM (SELECT id, author, body, internal, created_at FROM messages
-               WHERE conversation_id = ? ORDER BY created_at DESC, id DESC LIMIT ?)
+               WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2) newest
              ORDER BY created_at, id",
         )
         .bind(conversation.as_str())
@@ -383,11 +318,12 @@ impl Store {
     }
 
     pub async fn message(&self, id: &MessageId) -> Result<Option<MessageRecord>> {
-        let row =
-            sqlx::query("SELECT id, author, body, internal, created_at FROM messages WHERE id = ?")
-                .bind(id.as_str())
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, author, body, internal, created_at FROM messages WHERE id = $1",
+        )
+        .bind(id.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.as_ref().and_then(message_row))
     }
 
@@ -395,7 +331,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT at, action, assignee_kind, assignee_id, team_id, decided_by, rule_name, plugin_name,
                     plugin_version, reason
-             FROM assignment_history WHERE conversation_id = ? ORDER BY id",
+             FROM assignment_history WHERE conversation_id = $1 ORDER BY id",
         )
         .bind(conversation.as_str())
         .fetch_all(&self.pool)
@@ -417,11 +353,12 @@ impl Store {
     }
 
     pub async fn tags(&self, conversation: &ConversationId) -> Result<Vec<String>> {
-        let rows =
-            sqlx::query("SELECT tag FROM conversation_tags WHERE conversation_id = ? ORDER BY tag")
-                .bind(conversation.as_str())
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT tag FROM conversation_tags WHERE conversation_id = $1 ORDER BY tag",
+        )
+        .bind(conversation.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.into_iter().map(|row| row.get("tag")).collect())
     }
 
@@ -472,7 +409,7 @@ impl Store {
     /// [`Store::add_message_with`] inside a transaction the caller commits.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn append_message(
-        tx: &mut sqlx::SqliteConnection,
+        tx: &mut sqlx::AnyConnection,
         tenant: &TenantId,
         conversation: &ConversationId,
         author: Author,
@@ -485,10 +422,10 @@ impl Store {
         // The first public agent message is the first response, for statistics.
         let first_response = !internal && author == Author::Agent;
         sqlx::query(
-            "UPDATE conversations SET updated_at = ?,
-                first_response_at = CASE WHEN ? THEN COALESCE(first_response_at, ?)
+            "UPDATE conversations SET updated_at = $1,
+                first_response_at = CASE WHEN $2 THEN COALESCE(first_response_at, $3)
                     ELSE first_response_at END
-             WHERE id = ?",
+             WHERE id = $4",
         )
         .bind(now.0)
         .bind(first_response)
@@ -498,24 +435,22 @@ impl Store {
         .await?;
         let mut events = Vec::new();
         if !internal {
-            let status = sqlx::query("SELECT status FROM conversations WHERE id = ?")
+            let status = sqlx::query("SELECT status FROM conversations WHERE id = $1")
                 .bind(conversation.as_str())
                 .fetch_one(&mut *tx)
                 .await?;
-            let status = ConversationStatus::parse(status.get("status")).ok();
-            let reopen = match status {
-                Some(ConversationStatus::Closed) => author != Author::Bot,
-                Some(ConversationStatus::Snoozed) => author == Author::Customer,
-                _ => false,
-            };
-            if reopen {
-                timers::change_status(tx, tenant, conversation, StatusChange::Open, now).await?;
-                events.push(EventKind::ConversationStatusChanged);
-                if status == Some(ConversationStatus::Closed) {
-                    events.push(EventKind::ConversationReopened);
+            if let Ok(status) = ConversationStatus::parse(status.get("status")) {
+                match message_effect(status, author) {
+                    MessageEffect::Reopen => {
+                        let open = StatusChange::Open;
+                        timers::change_status(tx, tenant, conversation, open, now).await?;
+                        events.extend(status_events(status, open));
+                    }
+                    MessageEffect::RestartInactivity => {
+                        timers::touch(tx, tenant, conversation, now).await?;
+                    }
+                    MessageEffect::Nothing => {}
                 }
-            } else if status == Some(ConversationStatus::Open) {
-                timers::touch(tx, tenant, conversation, now).await?;
             }
             events.push(EventKind::MessageReceived);
         }
@@ -538,7 +473,7 @@ impl Store {
 }
 
 pub(super) async fn insert_message(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     conversation: &ConversationId,
     author: Author,
     body: &str,
@@ -548,13 +483,13 @@ pub(super) async fn insert_message(
     let id = MessageId::generate();
     sqlx::query(
         "INSERT INTO messages (id, conversation_id, author, body, internal, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id.as_str())
     .bind(conversation.as_str())
     .bind(author.as_str())
     .bind(body)
-    .bind(internal)
+    .bind(i64::from(internal))
     .bind(at.0)
     .execute(tx)
     .await?;
@@ -577,29 +512,12 @@ impl Store {
         else {
             return Ok(None);
         };
-        let mut event = insert_event(
-            &mut tx,
-            tenant,
-            EventKind::ConversationStatusChanged,
-            Some(conversation),
-            None,
-            None,
-            now,
-        )
-        .await?;
-        if previous == ConversationStatus::Closed && change == StatusChange::Open {
-            event = insert_event(
-                &mut tx,
-                tenant,
-                EventKind::ConversationReopened,
-                Some(conversation),
-                None,
-                None,
-                now,
-            )
-            .await?;
+        let mut event = None;
+        for kind in status_events(previous, change) {
+            let conversation = Some(conversation);
+            event = Some(insert_event(&mut tx, tenant, kind, conversation, None, None, now).await?);
         }
         tx.commit().await?;
-        Ok(Some(event))
+        Ok(event)
     }
 }

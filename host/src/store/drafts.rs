@@ -15,7 +15,7 @@ pub struct DraftRecord {
     pub updated_at: Millis,
 }
 
-fn draft(row: &sqlx::sqlite::SqliteRow) -> Option<DraftRecord> {
+fn draft(row: &sqlx::any::AnyRow) -> Option<DraftRecord> {
     Some(DraftRecord {
         ticket: TicketId::parse(row.get("ticket_id")).ok()?,
         ticket_name: row.get("name"),
@@ -33,7 +33,7 @@ impl Store {
         body: &str,
     ) -> Result<Option<DraftRecord>> {
         sqlx::query(
-            "INSERT INTO ticket_drafts (ticket_id, agent_id, body, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO ticket_drafts (ticket_id, agent_id, body, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (ticket_id, agent_id) DO UPDATE SET body = excluded.body,
                 updated_at = excluded.updated_at",
         )
@@ -51,7 +51,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT d.ticket_id, t.name, d.body, d.updated_at FROM ticket_drafts d
              JOIN tickets t ON t.id = d.ticket_id
-             WHERE d.ticket_id = ? AND d.agent_id = ?",
+             WHERE d.ticket_id = $1 AND d.agent_id = $2",
         )
         .bind(ticket.as_str())
         .bind(author.as_str())
@@ -61,11 +61,12 @@ impl Store {
     }
 
     pub async fn delete_draft(&self, ticket: &TicketId, author: &AgentId) -> Result<bool> {
-        let deleted = sqlx::query("DELETE FROM ticket_drafts WHERE ticket_id = ? AND agent_id = ?")
-            .bind(ticket.as_str())
-            .bind(author.as_str())
-            .execute(&self.pool)
-            .await?;
+        let deleted =
+            sqlx::query("DELETE FROM ticket_drafts WHERE ticket_id = $1 AND agent_id = $2")
+                .bind(ticket.as_str())
+                .bind(author.as_str())
+                .execute(&self.pool)
+                .await?;
         Ok(deleted.rows_affected() > 0)
     }
 
@@ -80,7 +81,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT d.ticket_id, t.name, d.body, d.updated_at FROM ticket_drafts d
              JOIN tickets t ON t.id = d.ticket_id
-             WHERE t.tenant_id = ? AND d.agent_id = ? ORDER BY d.updated_at DESC",
+             WHERE t.tenant_id = $1 AND d.agent_id = $2 ORDER BY d.updated_at DESC",
         )
         .bind(tenant.as_str())
         .bind(author.as_str())

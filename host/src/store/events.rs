@@ -38,7 +38,7 @@ pub(super) struct Origin {
 }
 
 pub(super) async fn insert_event(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     kind: EventKind,
     conversation: Option<&ConversationId>,
@@ -61,7 +61,7 @@ pub(super) async fn insert_event(
 
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn insert_event_from(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     kind: EventKind,
     conversation: Option<&ConversationId>,
@@ -70,10 +70,11 @@ pub(super) async fn insert_event_from(
     at: Millis,
     origin: &Origin,
 ) -> Result<i64> {
-    let result = sqlx::query(
+    let id: i64 = sqlx::query_scalar(
         "INSERT INTO events (tenant_id, kind, conversation_id, agent_id, message_id, created_at,
             depth, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         RETURNING id",
     )
     .bind(tenant.as_str())
     .bind(kind.as_str())
@@ -83,14 +84,36 @@ pub(super) async fn insert_event_from(
     .bind(at.0)
     .bind(i64::from(origin.depth))
     .bind(origin.detail.as_ref().map(ToString::to_string))
-    .execute(tx)
+    .fetch_one(tx)
     .await?;
-    Ok(result.last_insert_rowid())
+    Ok(id)
+}
+
+/// The columns [`event_row`] reads, of `events` aliased `e`.
+pub(super) const EVENT_COLUMNS: &str = "e.id, e.tenant_id, e.kind, e.conversation_id, e.agent_id,
+    e.message_id, e.created_at, e.depth, e.detail";
+
+pub(super) fn event_row(row: &sqlx::any::AnyRow) -> Option<EventRecord> {
+    Some(EventRecord {
+        id: row.get("id"),
+        tenant_id: TenantId::parse(row.get("tenant_id")).ok()?,
+        kind: EventKind::parse(row.get("kind")).ok()?,
+        conversation: opt_id(row.get("conversation_id"), |s| {
+            ConversationId::parse(s).ok()
+        }),
+        agent: opt_id(row.get("agent_id"), |s| AgentId::parse(s).ok()),
+        message: opt_id(row.get("message_id"), |s| MessageId::parse(s).ok()),
+        created_at: Millis(row.get("created_at")),
+        depth: u32::try_from(row.get::<i64, _>("depth")).unwrap_or(0),
+        detail: row
+            .get::<Option<String>, _>("detail")
+            .and_then(|d| serde_json::from_str(&d).ok()),
+    })
 }
 
 /// The depth of an event, for the events it causes.
-pub(super) async fn depth_of(tx: &mut sqlx::SqliteConnection, event: i64) -> Result<u32> {
-    let row = sqlx::query("SELECT depth FROM events WHERE id = ?")
+pub(super) async fn depth_of(tx: &mut sqlx::AnyConnection, event: i64) -> Result<u32> {
+    let row = sqlx::query("SELECT depth FROM events WHERE id = $1")
         .bind(event)
         .fetch_optional(tx)
         .await?;
@@ -98,42 +121,23 @@ pub(super) async fn depth_of(tx: &mut sqlx::SqliteConnection, event: i64) -> Res
 }
 
 impl Store {
-    /// The oldest events not yet dispatched, in order.
+    /// The oldest events not yet dispatched, in order, whoever holds
+    /// their tenant's lease.
     pub async fn pending_events(&self, limit: u32) -> Result<Vec<EventRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, tenant_id, kind, conversation_id, agent_id, message_id, created_at,
-                    depth, detail
-             FROM events WHERE processed_at IS NULL ORDER BY id LIMIT ?",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.processed_at IS NULL
+             ORDER BY e.id LIMIT $1"
+        ))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|row| {
-                Some(EventRecord {
-                    id: row.get("id"),
-                    tenant_id: TenantId::parse(row.get("tenant_id")).ok()?,
-                    kind: EventKind::parse(row.get("kind")).ok()?,
-                    conversation: opt_id(row.get("conversation_id"), |s| {
-                        ConversationId::parse(s).ok()
-                    }),
-                    agent: opt_id(row.get("agent_id"), |s| AgentId::parse(s).ok()),
-                    message: opt_id(row.get("message_id"), |s| MessageId::parse(s).ok()),
-                    created_at: Millis(row.get("created_at")),
-                    depth: u32::try_from(row.get::<i64, _>("depth")).unwrap_or(0),
-                    detail: row
-                        .get::<Option<String>, _>("detail")
-                        .and_then(|d| serde_json::from_str(&d).ok()),
-                })
-            })
-            .collect())
+        Ok(rows.iter().filter_map(event_row).collect())
     }
 
     /// Mark an event done without other changes (e.g. one that needs nothing).
     pub async fn mark_processed(&self, event: i64, outcome: &str) -> Result<()> {
         sqlx::query(
-            "UPDATE events SET processed_at = ?, outcome = ? WHERE id = ? AND processed_at IS NULL",
+            "UPDATE events SET processed_at = $1, outcome = $2 WHERE id = $3 AND processed_at IS NULL",
         )
         .bind(self.now().0)
         .bind(outcome)

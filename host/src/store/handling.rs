@@ -3,9 +3,10 @@
 
 use sqlx::Row;
 
-use super::outcome::{Change, HistoryEntry, Outcome};
 use super::{Result, Store};
-use crate::domain::{AgentId, Channel, ConversationId, EventKind, Millis, TenantId};
+use crate::domain::{
+    AgentId, Change, Channel, ConversationId, EventKind, HistoryEntry, Millis, Outcome, TenantId,
+};
 
 /// A transfer waiting for its receiver.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -31,7 +32,7 @@ fn manual(reason: String) -> HistoryEntry {
 impl Store {
     /// Agents who declined this conversation.
     pub async fn declined(&self, conversation: &ConversationId) -> Result<Vec<AgentId>> {
-        let rows = sqlx::query("SELECT agent_id FROM declines WHERE conversation_id = ?")
+        let rows = sqlx::query("SELECT agent_id FROM declines WHERE conversation_id = $1")
             .bind(conversation.as_str())
             .fetch_all(&self.pool)
             .await?;
@@ -49,7 +50,7 @@ impl Store {
     ) -> Result<()> {
         let now = self.now();
         sqlx::query(
-            "INSERT OR IGNORE INTO declines (conversation_id, agent_id, at) VALUES (?, ?, ?)",
+            "INSERT INTO declines (conversation_id, agent_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(conversation.as_str())
         .bind(agent.as_str())
@@ -79,8 +80,8 @@ impl Store {
         agent: &AgentId,
     ) -> Result<Vec<ConversationId>> {
         let rows = sqlx::query(
-            "SELECT id FROM conversations WHERE tenant_id = ? AND assignee_kind = 'agent'
-               AND assignee_id = ? AND channel = ? AND status = 'open'",
+            "SELECT id FROM conversations WHERE tenant_id = $1 AND assignee_kind = 'agent'
+               AND assignee_id = $2 AND channel = $3 AND status = 'open'",
         )
         .bind(tenant.as_str())
         .bind(agent.as_str())
@@ -101,22 +102,23 @@ impl Store {
         note: &str,
     ) -> Result<i64> {
         // A newer transfer replaces any still pending.
-        sqlx::query("UPDATE transfers SET status = 'replaced' WHERE conversation_id = ? AND status = 'pending'")
+        sqlx::query("UPDATE transfers SET status = 'replaced' WHERE conversation_id = $1 AND status = 'pending'")
             .bind(conversation.as_str())
             .execute(&self.pool)
             .await?;
-        let result = sqlx::query(
+        let id: i64 = sqlx::query_scalar(
             "INSERT INTO transfers (conversation_id, from_agent, to_agent, note, status, created_at)
-             VALUES (?, ?, ?, ?, 'pending', ?)",
+             VALUES ($1, $2, $3, $4, 'pending', $5)
+             RETURNING id",
         )
         .bind(conversation.as_str())
         .bind(from.map(AgentId::as_str))
         .bind(to.as_str())
         .bind(note)
         .bind(self.now().0)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(result.last_insert_rowid())
+        Ok(id)
     }
 
     pub async fn pending_transfer(
@@ -125,7 +127,7 @@ impl Store {
     ) -> Result<Option<TransferRecord>> {
         let row = sqlx::query(
             "SELECT id, from_agent, to_agent, note, status, created_at FROM transfers
-             WHERE conversation_id = ? AND status = 'pending' ORDER BY id DESC LIMIT 1",
+             WHERE conversation_id = $1 AND status = 'pending' ORDER BY id DESC LIMIT 1",
         )
         .bind(conversation.as_str())
         .fetch_optional(&self.pool)
@@ -143,7 +145,7 @@ impl Store {
     /// Close a transfer as accepted or declined; `false` if it was no longer pending.
     pub async fn settle_transfer(&self, id: i64, status: &str) -> Result<bool> {
         let done =
-            sqlx::query("UPDATE transfers SET status = ? WHERE id = ? AND status = 'pending'")
+            sqlx::query("UPDATE transfers SET status = $1 WHERE id = $2 AND status = 'pending'")
                 .bind(status)
                 .bind(id)
                 .execute(&self.pool)

@@ -2,63 +2,41 @@
 //! is filed as a ticket, and an inbound e-mail that answers a known message
 //! joins that thread instead of starting a new one.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
-use super::conversations::{ConversationRecord, NewConversation};
 use super::events::insert_event;
 use super::pipelines::{default_pipeline_in, pipeline_in};
 use super::settings::setting_in;
 use super::ticket_changes::file_conversation;
 use super::{Result, Store};
 use crate::domain::{
-    Assignee, BotId, BotKind, Channel, ConversationId, EmailMessageId, EventKind, MessageId,
-    Millis, PipelineId, Priority, TenantId, ticket_name,
+    Assignee, BotId, BotKind, Channel, ConversationId, ConversationRecord, EmailMessageId,
+    EventKind, HelpDesk, MessageId, Millis, NewConversation, Priority, TenantId, ticket_name,
 };
 
 /// The settings topic holding [`HelpDesk`].
 pub const HELP_DESK_TOPIC: &str = "help_desk";
 
-/// Which channels the help desk is connected to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct HelpDesk {
-    /// Each new conversation on one of these becomes a ticket.
-    pub channels: Vec<Channel>,
-    /// Where automatic tickets go; the default pipeline when absent.
-    pub pipeline: Option<PipelineId>,
-}
-
-impl Default for HelpDesk {
-    /// Forms and e-mail, as a help desk is usually set up.
-    fn default() -> Self {
-        Self {
-            channels: vec![Channel::Email, Channel::Form],
-            pipeline: None,
-        }
-    }
-}
-
-/// File a new conversation as a ticket when its channel is connected to
-/// the help desk, unless a rule-based bot owns it (such a bot makes its own
-/// tickets). Call in the transaction that creates the conversation.
+/// File a new conversation as a ticket when the help desk says so
+/// ([`HelpDesk::files`]). Call in the transaction that creates the
+/// conversation.
 pub(super) async fn auto_ticket(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     record: &ConversationRecord,
     now: Millis,
 ) -> Result<Option<i64>> {
     let tenant = &record.tenant_id;
     let settings: HelpDesk = setting_in(conn, tenant, HELP_DESK_TOPIC).await?;
-    if !settings.channels.contains(&record.channel) {
-        return Ok(None);
-    }
-    if let Some(Assignee::Bot(bot)) = &record.assignee {
-        let kind = sqlx::query("SELECT kind FROM bots WHERE id = ?")
+    let owner = match &record.assignee {
+        Some(Assignee::Bot(bot)) => sqlx::query("SELECT kind FROM bots WHERE id = $1")
             .bind(bot.as_str())
             .fetch_optional(&mut *conn)
             .await?
-            .and_then(|r| BotKind::parse(r.get("kind")).ok());
-        if kind == Some(BotKind::RuleBased) {
-            return Ok(None);
-        }
+            .and_then(|r| BotKind::parse(r.get("kind")).ok()),
+        _ => None,
+    };
+    if !settings.files(record.channel, owner) {
+        return Ok(None);
     }
     let chosen = match &settings.pipeline {
         Some(id) => pipeline_in(conn, tenant, id).await?,
@@ -113,14 +91,14 @@ pub enum Delivery {
 
 /// The tenant's conversation holding a message with this Message-ID.
 async fn thread_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     id: &EmailMessageId,
 ) -> Result<Option<ConversationId>> {
     let row = sqlx::query(
         "SELECT m.conversation_id FROM messages m
          JOIN conversations c ON c.id = m.conversation_id
-         WHERE c.tenant_id = ? AND m.email_message_id = ? LIMIT 1",
+         WHERE c.tenant_id = $1 AND m.email_message_id = $2 LIMIT 1",
     )
     .bind(tenant.as_str())
     .bind(id.as_str())
@@ -130,11 +108,11 @@ async fn thread_of(
 }
 
 async fn set_email_id(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     message: &MessageId,
     id: &EmailMessageId,
 ) -> Result<()> {
-    sqlx::query("UPDATE messages SET email_message_id = ? WHERE id = ?")
+    sqlx::query("UPDATE messages SET email_message_id = $1 WHERE id = $2")
         .bind(id.as_str())
         .bind(message.as_str())
         .execute(conn)

@@ -4,7 +4,7 @@ use sqlx::Row;
 
 use super::tenants::key_hash;
 use super::{Result, Store};
-use crate::domain::{ConversationId, TenantId};
+use crate::domain::{ConversationId, MessageRecord, TenantId};
 
 /// A conversation as its customer sees it through their link.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -12,20 +12,20 @@ pub struct CustomerView {
     pub id: ConversationId,
     pub subject: Option<String>,
     pub status: String,
-    pub messages: Vec<super::MessageRecord>,
+    pub messages: Vec<MessageRecord>,
 }
 
 impl Store {
     /// Replace the conversation's tags.
     pub async fn set_tags(&self, conversation: &ConversationId, tags: &[String]) -> Result<()> {
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = ?")
+        sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
             .bind(conversation.as_str())
             .execute(&mut *tx)
             .await?;
         for tag in tags {
             sqlx::query(
-                "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)",
+                "INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             )
             .bind(conversation.as_str())
             .bind(tag)
@@ -41,7 +41,7 @@ impl Store {
         conversation: &ConversationId,
         note: Option<&str>,
     ) -> Result<()> {
-        sqlx::query("UPDATE conversations SET note = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE conversations SET note = $1, updated_at = $2 WHERE id = $3")
             .bind(note)
             .bind(self.now().0)
             .bind(conversation.as_str())
@@ -51,7 +51,7 @@ impl Store {
     }
 
     pub async fn conversation_note(&self, conversation: &ConversationId) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT note FROM conversations WHERE id = ?")
+        let row = sqlx::query("SELECT note FROM conversations WHERE id = $1")
             .bind(conversation.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -60,7 +60,7 @@ impl Store {
 
     pub async fn set_contact_note(&self, tenant: &TenantId, email: &str, note: &str) -> Result<()> {
         sqlx::query(
-            "INSERT INTO contact_notes (tenant_id, email, note, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO contact_notes (tenant_id, email, note, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, email) DO UPDATE SET note = excluded.note, updated_at = excluded.updated_at",
         )
         .bind(tenant.as_str())
@@ -73,7 +73,7 @@ impl Store {
     }
 
     pub async fn contact_note(&self, tenant: &TenantId, email: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT note FROM contact_notes WHERE tenant_id = ? AND email = ?")
+        let row = sqlx::query("SELECT note FROM contact_notes WHERE tenant_id = $1 AND email = $2")
             .bind(tenant.as_str())
             .bind(email)
             .fetch_optional(&self.pool)
@@ -96,7 +96,7 @@ impl Store {
             uuid::Uuid::new_v4().simple()
         );
         let done = sqlx::query(
-            "UPDATE conversations SET customer_token_hash = ? WHERE tenant_id = ? AND id = ?",
+            "UPDATE conversations SET customer_token_hash = $1 WHERE tenant_id = $2 AND id = $3",
         )
         .bind(key_hash(&token))
         .bind(tenant.as_str())
@@ -109,12 +109,13 @@ impl Store {
     /// Whether the conversation has a customer link.
     pub async fn has_customer_token(&self, conversation: &ConversationId) -> Result<bool> {
         let row = sqlx::query(
-            "SELECT customer_token_hash IS NOT NULL AS issued FROM conversations WHERE id = ?",
+            "SELECT CASE WHEN customer_token_hash IS NULL THEN 0 ELSE 1 END AS issued
+             FROM conversations WHERE id = $1",
         )
         .bind(conversation.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.is_some_and(|r| r.get::<bool, _>("issued")))
+        Ok(row.is_some_and(|r| r.get::<i64, _>("issued") != 0))
     }
 
     /// Hash the customer tokens a database from before hashing still
@@ -133,8 +134,8 @@ impl Store {
         for row in rows {
             let plain: String = row.get("customer_token_hash");
             let done = sqlx::query(
-                "UPDATE conversations SET customer_token_hash = ?
-                 WHERE id = ? AND customer_token_hash = ?",
+                "UPDATE conversations SET customer_token_hash = $1
+                 WHERE id = $2 AND customer_token_hash = $3",
             )
             .bind(key_hash(&plain))
             .bind(row.get::<String, _>("id"))
@@ -149,7 +150,7 @@ impl Store {
     /// The conversation behind a customer token: its public messages only.
     pub async fn customer_view(&self, token: &str) -> Result<Option<CustomerView>> {
         let row = sqlx::query(
-            "SELECT id, subject, status FROM conversations WHERE customer_token_hash = ?",
+            "SELECT id, subject, status FROM conversations WHERE customer_token_hash = $1",
         )
         .bind(key_hash(token))
         .fetch_optional(&self.pool)
@@ -178,7 +179,7 @@ impl Store {
         token: &str,
     ) -> Result<Option<(TenantId, ConversationId)>> {
         let row =
-            sqlx::query("SELECT tenant_id, id FROM conversations WHERE customer_token_hash = ?")
+            sqlx::query("SELECT tenant_id, id FROM conversations WHERE customer_token_hash = $1")
                 .bind(key_hash(token))
                 .fetch_optional(&self.pool)
                 .await?;
@@ -214,17 +215,17 @@ impl Store {
             "timers",
             "workflow_runs",
         ] {
-            sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = ?"))
+            sqlx::query(&format!("DELETE FROM {table} WHERE conversation_id = $1"))
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("DELETE FROM events WHERE tenant_id = ? AND conversation_id = ?")
+        sqlx::query("DELETE FROM events WHERE tenant_id = $1 AND conversation_id = $2")
             .bind(tenant.as_str())
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        let deleted = sqlx::query("DELETE FROM conversations WHERE tenant_id = ? AND id = ?")
+        let deleted = sqlx::query("DELETE FROM conversations WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(id)
             .execute(&mut *tx)
@@ -241,8 +242,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::domain::{Channel, Millis, Priority};
-    use crate::store::NewConversation;
+    use crate::domain::{Channel, Millis, NewConversation, Priority};
 
     /// A database from before hashing holds its customer tokens in plain
     /// text; opening it hashes them, and the links keep working.
@@ -270,7 +270,7 @@ mod tests {
             .expect("conversation");
         // As the rename in migration 0030 leaves an older link.
         let plain = "ct_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-        sqlx::query("UPDATE conversations SET customer_token_hash = ? WHERE id = ?")
+        sqlx::query("UPDATE conversations SET customer_token_hash = $1 WHERE id = $2")
             .bind(plain)
             .bind(conversation.id.as_str())
             .execute(&store.pool)
@@ -282,7 +282,7 @@ mod tests {
             .await
             .expect("reopened");
         let stored: String =
-            sqlx::query_scalar("SELECT customer_token_hash FROM conversations WHERE id = ?")
+            sqlx::query_scalar("SELECT customer_token_hash FROM conversations WHERE id = $1")
                 .bind(conversation.id.as_str())
                 .fetch_one(&store.pool)
                 .await

@@ -25,7 +25,7 @@ impl Store {
         );
         sqlx::query(
             "INSERT INTO member_tokens (token_hash, tenant_id, agent_id, created_at)
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(key_hash(&token))
         .bind(tenant.as_str())
@@ -46,7 +46,7 @@ impl Store {
         if !self.agent_exists(tenant, agent).await? {
             return Ok(None);
         }
-        let done = sqlx::query("DELETE FROM member_tokens WHERE tenant_id = ? AND agent_id = ?")
+        let done = sqlx::query("DELETE FROM member_tokens WHERE tenant_id = $1 AND agent_id = $2")
             .bind(tenant.as_str())
             .bind(agent.as_str())
             .execute(&self.pool)
@@ -58,7 +58,7 @@ impl Store {
     pub async fn member_by_token(&self, token: &str) -> Result<Option<(TenantRecord, AgentId)>> {
         let row = sqlx::query(
             "SELECT t.id, t.name, m.agent_id FROM member_tokens m
-             JOIN tenants t ON t.id = m.tenant_id WHERE m.token_hash = ?",
+             JOIN tenants t ON t.id = m.tenant_id WHERE m.token_hash = $1",
         )
         .bind(key_hash(token))
         .fetch_optional(&self.pool)
@@ -82,7 +82,7 @@ impl Store {
         access: TicketAccess,
     ) -> Result<bool> {
         let updated =
-            sqlx::query("UPDATE agents SET ticket_access = ? WHERE tenant_id = ? AND id = ?")
+            sqlx::query("UPDATE agents SET ticket_access = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(access.as_str())
                 .bind(tenant.as_str())
                 .bind(agent.as_str())

@@ -8,9 +8,11 @@ mod collaboration;
 mod companies;
 mod conversations;
 mod drafts;
+mod engine;
 mod events;
 mod handling;
 mod help_desk;
+mod leases;
 mod lifecycle;
 mod members;
 mod notifications;
@@ -32,31 +34,24 @@ mod tickets;
 mod timers;
 mod workflow_runs;
 
-use std::str::FromStr;
-use std::time::Duration;
-
-use sqlx::SqlitePool;
+use sqlx::AnyPool;
 
 use crate::clock::Clock;
 use crate::domain::Millis;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-pub use agents::{AgentRecord, NewAgent, TeamRecord};
+pub use engine::Engine;
+
 pub use bindings::{BindingRecord, BindingWritten};
-pub use bots::BotRecord;
 pub use collaboration::Stats;
-pub use conversations::{
-    ConversationFilter, ConversationRecord, HistoryRecord, MessageRecord, NewConversation,
-};
+pub use conversations::ConversationFilter;
 pub use events::EventRecord;
 pub use handling::{TransferRecord, transferred};
 pub use lifecycle::CustomerView;
 pub use notifications::{
-    AttemptResult, DeliveryRecord, Notice, NotificationRecord, NotifySettings, Outgoing,
+    AttemptResult, DeliveryRecord, NotificationRecord, NotifySettings, Outgoing,
 };
 pub use offers::AcceptRefusal;
 pub use outbound_mail::OutgoingMail;
-pub use outcome::{Change, HistoryEntry, Outcome};
 pub use plugins::{FailureRecord, PluginRecord};
 pub use tenants::TenantRecord;
 pub(crate) use tenants::hex;
@@ -66,8 +61,8 @@ pub use workflow_runs::WorkflowRun;
 
 pub use companies::CompanyRecord;
 pub use drafts::DraftRecord;
-pub use help_desk::{Delivery, HELP_DESK_TOPIC, HelpDesk, InboundEmail};
-pub use pipelines::{PipelineRecord, PipelineRefusal, StageRecord};
+pub use help_desk::{Delivery, HELP_DESK_TOPIC, InboundEmail};
+pub use pipelines::PipelineRefusal;
 pub use ticket_edits::{NewTicket, TicketPatch};
 pub use ticket_moves::SplitRefusal;
 pub use ticket_thread::{Reply, ThreadMessage};
@@ -100,40 +95,35 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// The database behind one Baton process.
+/// The database behind one Baton process: SQLite embedded, or PostgreSQL
+/// shared by several processes. Both engines run the same SQL (written in
+/// the dialect they share, through sqlx's `Any` driver); what differs
+/// between them (connecting, migrations, how a write transaction starts)
+/// lives in [`engine`].
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    engine: Engine,
     clock: Clock,
+    /// This process's name in the dispatch leases (see `leases`).
+    holder: std::sync::Arc<str>,
 }
 
 impl Store {
-    /// Open (creating if missing) and migrate the database at `url`; every
-    /// timestamp written comes from `clock`.
+    /// Open (creating if missing) and migrate the database at `url`
+    /// (`sqlite://path` or `postgres://user@host/db`); every timestamp
+    /// written comes from `clock`.
     pub async fn connect(url: &str, clock: Clock) -> Result<Self> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return Err(StoreError::Unsupported(
-                "PostgreSQL is not supported yet; use a sqlite:// URL".into(),
-            ));
-        }
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::Unsupported(format!(
-                "unsupported database URL {url:?}; expected sqlite://path"
-            )));
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            // Writers queue behind each other instead of failing at once.
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
-        let store = Self { pool, clock };
+        let engine = Engine::of_url(url)?;
+        let pool = engine.connect(url).await?;
+        engine.migrate(&pool).await?;
+        let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
+        let store = Self {
+            pool,
+            engine,
+            clock,
+            holder: holder.into(),
+        };
         // What migration 0030 could not do in SQL.
         store.hash_plain_customer_tokens().await?;
         Ok(store)
@@ -147,15 +137,19 @@ impl Store {
     pub fn clock(&self) -> &Clock {
         &self.clock
     }
+
+    /// The engine this store runs on.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
 }
 
 impl Store {
-    /// A write transaction. `BEGIN IMMEDIATE` takes SQLite's write lock at
-    /// the start, so a transaction that reads before it writes waits for a
-    /// concurrent writer (up to the busy timeout) instead of failing when it
-    /// would have to upgrade its read lock.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// A write transaction: one writer at a time per database, whichever
+    /// the engine (see [`Engine::begin_write`]), so a transaction that
+    /// reads before it writes decides on what is current.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.engine.begin_write(&self.pool).await
     }
 }
 

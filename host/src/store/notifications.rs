@@ -7,32 +7,17 @@
 //! short by a crash is made again later (at least once), never lost.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::outbox::Outbox;
 use super::{Result, Store, opt_id};
 use crate::domain::{
-    AgentId, ConversationId, DeliveryState, MessageId, Millis, NotificationId, NotificationKind,
-    NotifyChannel, NotifyPreferences, TeamId, TenantId, WebhookUrl,
+    AgentId, ConversationId, DeliveryState, MessageId, Millis, Notice, NotificationId,
+    NotificationKind, NotifyChannel, NotifyPreferences, TeamId, TenantId, WebhookUrl,
 };
 
 /// The settings topic holding the tenant's webhook signing secret.
 const SECRET_TOPIC: &str = "notifications";
-
-/// What to record: one event's notice for its recipients.
-#[derive(Debug, Clone)]
-pub struct Notice {
-    pub kind: NotificationKind,
-    pub conversation: Option<ConversationId>,
-    /// `{"agent": id}`, `{"team": id}`, `"assignee"` (or `"contact"`, which
-    /// is no member and records nothing).
-    pub recipient: serde_json::Value,
-    pub message: String,
-    /// The customer message the notice is about, if any.
-    pub about: Option<MessageId>,
-    /// Recorded at most once per member and key.
-    pub once: Option<String>,
-}
 
 /// One channel's delivery of a notification.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -144,9 +129,9 @@ fn title(kind: NotificationKind, subject: &str) -> String {
     format!("{what}: {subject}")
 }
 
-async fn settings_in(tx: &mut sqlx::SqliteConnection, agent: &AgentId) -> Result<NotifySettings> {
+async fn settings_in(tx: &mut sqlx::AnyConnection, agent: &AgentId) -> Result<NotifySettings> {
     let row = sqlx::query(
-        "SELECT types, chat_webhook_url, push_webhook_url FROM notification_settings WHERE agent_id = ?",
+        "SELECT types, chat_webhook_url, push_webhook_url FROM notification_settings WHERE agent_id = $1",
     )
     .bind(agent.as_str())
     .fetch_optional(tx)
@@ -154,7 +139,7 @@ async fn settings_in(tx: &mut sqlx::SqliteConnection, agent: &AgentId) -> Result
     Ok(row.map(|r| settings_row(&r)).unwrap_or_default())
 }
 
-fn settings_row(row: &SqliteRow) -> NotifySettings {
+fn settings_row(row: &AnyRow) -> NotifySettings {
     let url = |column: &str| {
         row.get::<Option<String>, _>(column)
             .and_then(|u| WebhookUrl::parse(&u).ok())
@@ -168,13 +153,13 @@ fn settings_row(row: &SqliteRow) -> NotifySettings {
 
 /// The members a recipient names, among the tenant's.
 async fn recipients(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     conversation: Option<&ConversationId>,
     recipient: &serde_json::Value,
 ) -> Result<Vec<AgentId>> {
     let ids: Vec<String> = if let Some(agent) = recipient.get("agent").and_then(|v| v.as_str()) {
-        sqlx::query("SELECT id FROM agents WHERE tenant_id = ? AND id = ?")
+        sqlx::query("SELECT id FROM agents WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(agent)
             .fetch_all(&mut *tx)
@@ -185,7 +170,7 @@ async fn recipients(
     } else if let Some(team) = recipient.get("team").and_then(|v| v.as_str()) {
         sqlx::query(
             "SELECT a.id FROM agents a JOIN agent_teams t ON t.agent_id = a.id
-             WHERE a.tenant_id = ? AND t.team_id = ? ORDER BY a.id",
+             WHERE a.tenant_id = $1 AND t.team_id = $2 ORDER BY a.id",
         )
         .bind(tenant.as_str())
         .bind(team)
@@ -198,7 +183,7 @@ async fn recipients(
         match conversation {
             Some(c) => sqlx::query(
                 "SELECT assignee_id AS id FROM conversations
-                 WHERE tenant_id = ? AND id = ? AND assignee_kind = 'agent'",
+                 WHERE tenant_id = $1 AND id = $2 AND assignee_kind = 'agent'",
             )
             .bind(tenant.as_str())
             .bind(c.as_str())
@@ -223,19 +208,21 @@ async fn recipients(
 /// they chose for its type, inside the caller's transaction. Returns the
 /// notifications written (none for a member who turned the type off).
 pub(super) async fn record(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     notice: &Notice,
     now: Millis,
 ) -> Result<Vec<NotificationId>> {
     let subject = match &notice.conversation {
-        Some(c) => sqlx::query("SELECT subject FROM conversations WHERE tenant_id = ? AND id = ?")
-            .bind(tenant.as_str())
-            .bind(c.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .and_then(|r| r.get::<Option<String>, _>("subject"))
-            .unwrap_or_else(|| c.to_string()),
+        Some(c) => {
+            sqlx::query("SELECT subject FROM conversations WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_str())
+                .bind(c.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .and_then(|r| r.get::<Option<String>, _>("subject"))
+                .unwrap_or_else(|| c.to_string())
+        }
         None => "no conversation".to_owned(),
     };
     let title = title(notice.kind, &subject);
@@ -247,10 +234,11 @@ pub(super) async fn record(
             continue;
         }
         let id = NotificationId::generate();
-        let inserted = sqlx::query(
-            "INSERT OR IGNORE INTO notifications (public_id, tenant_id, agent_id, kind,
+        let inserted: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO notifications (public_id, tenant_id, agent_id, kind,
                 conversation_id, message_id, title, message, once_key, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING
+             RETURNING id",
         )
         .bind(id.as_str())
         .bind(tenant.as_str())
@@ -262,13 +250,12 @@ pub(super) async fn record(
         .bind(&notice.message)
         .bind(&notice.once)
         .bind(now.0)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
-        if inserted.rows_affected() == 0 {
+        let Some(row_id) = inserted else {
             // Recorded once already (the `once` key).
             continue;
-        }
-        let row_id = inserted.last_insert_rowid();
+        };
         for channel in channels {
             let missing = match channel {
                 NotifyChannel::ChatWebhook if settings.chat_webhook_url.is_none() => {
@@ -286,7 +273,7 @@ pub(super) async fn record(
             sqlx::query(
                 "INSERT INTO notification_deliveries (notification_id, channel, state, due_at,
                     last_error, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(row_id)
             .bind(channel.as_str())
@@ -305,7 +292,7 @@ pub(super) async fn record(
 const NOTIFICATION_COLUMNS: &str = "n.id AS seq, n.public_id, n.tenant_id, n.agent_id, n.kind,
     n.conversation_id, n.message_id, n.title, n.message, n.created_at";
 
-fn notification_row(row: &SqliteRow) -> Option<NotificationRecord> {
+fn notification_row(row: &AnyRow) -> Option<NotificationRecord> {
     Some(NotificationRecord {
         seq: row.get("seq"),
         id: NotificationId::parse(row.get("public_id")).ok()?,
@@ -323,7 +310,7 @@ fn notification_row(row: &SqliteRow) -> Option<NotificationRecord> {
     })
 }
 
-fn delivery_row(row: &SqliteRow) -> Option<DeliveryRecord> {
+fn delivery_row(row: &AnyRow) -> Option<DeliveryRecord> {
     let state = DeliveryState::parse(row.get("state")).ok()?;
     Some(DeliveryRecord {
         channel: NotifyChannel::parse(row.get("channel")).ok()?,
@@ -357,7 +344,7 @@ impl Store {
     ) -> Result<Vec<NotificationRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {NOTIFICATION_COLUMNS} FROM notifications n
-             WHERE n.tenant_id = ? AND n.agent_id = ? ORDER BY n.id DESC LIMIT ?"
+             WHERE n.tenant_id = $1 AND n.agent_id = $2 ORDER BY n.id DESC LIMIT $3"
         ))
         .bind(tenant.as_str())
         .bind(agent.as_str())
@@ -375,7 +362,7 @@ impl Store {
         for n in &mut list {
             let rows = sqlx::query(
                 "SELECT channel, state, attempts, last_error, delivered_at, due_at
-                 FROM notification_deliveries WHERE notification_id = ? ORDER BY id",
+                 FROM notification_deliveries WHERE notification_id = $1 ORDER BY id",
             )
             .bind(n.seq)
             .fetch_all(&self.pool)
@@ -393,7 +380,7 @@ impl Store {
         id: &NotificationId,
     ) -> Result<Option<i64>> {
         let row = sqlx::query(
-            "SELECT id FROM notifications WHERE tenant_id = ? AND agent_id = ? AND public_id = ?",
+            "SELECT id FROM notifications WHERE tenant_id = $1 AND agent_id = $2 AND public_id = $3",
         )
         .bind(tenant.as_str())
         .bind(agent.as_str())
@@ -415,7 +402,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {NOTIFICATION_COLUMNS} FROM notifications n
              JOIN notification_deliveries d ON d.notification_id = n.id AND d.channel = 'in_app'
-             WHERE n.tenant_id = ? AND n.agent_id = ? AND n.id > ? ORDER BY n.id LIMIT ?"
+             WHERE n.tenant_id = $1 AND n.agent_id = $2 AND n.id > $3 ORDER BY n.id LIMIT $4"
         ))
         .bind(tenant.as_str())
         .bind(agent.as_str())
@@ -439,7 +426,7 @@ impl Store {
     ) -> Result<()> {
         sqlx::query(
             "INSERT INTO notification_settings (agent_id, tenant_id, types, chat_webhook_url,
-                push_webhook_url, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                push_webhook_url, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (agent_id) DO UPDATE SET types = excluded.types,
                 chat_webhook_url = excluded.chat_webhook_url,
                 push_webhook_url = excluded.push_webhook_url, updated_at = excluded.updated_at",
@@ -460,7 +447,7 @@ impl Store {
         let fresh = serde_json::json!({ "signing_secret": new_secret() }).to_string();
         // Two first uses at once both keep the one that landed first.
         sqlx::query(
-            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, topic) DO NOTHING",
         )
         .bind(tenant.as_str())
@@ -521,7 +508,7 @@ impl Store {
              JOIN notifications n ON n.id = d.notification_id
              JOIN agents a ON a.id = n.agent_id
              LEFT JOIN notification_settings s ON s.agent_id = n.agent_id
-             WHERE d.id = ?"
+             WHERE d.id = $1"
         ))
         .bind(delivery)
         .fetch_optional(&self.pool)
@@ -550,7 +537,7 @@ impl Store {
     pub async fn team_members(&self, tenant: &TenantId, team: &TeamId) -> Result<Vec<AgentId>> {
         let rows = sqlx::query(
             "SELECT a.id FROM agents a JOIN agent_teams t ON t.agent_id = a.id
-             WHERE a.tenant_id = ? AND t.team_id = ? ORDER BY a.id",
+             WHERE a.tenant_id = $1 AND t.team_id = $2 ORDER BY a.id",
         )
         .bind(tenant.as_str())
         .bind(team.as_str())
@@ -564,7 +551,7 @@ impl Store {
 
     /// Whether an agent has answered the conversation publicly yet.
     pub async fn first_response_at(&self, conversation: &ConversationId) -> Result<Option<Millis>> {
-        let row = sqlx::query("SELECT first_response_at FROM conversations WHERE id = ?")
+        let row = sqlx::query("SELECT first_response_at FROM conversations WHERE id = $1")
             .bind(conversation.as_str())
             .fetch_optional(&self.pool)
             .await?;
@@ -578,7 +565,7 @@ impl Store {
     pub async fn self_assigned_by(&self, conversation: &ConversationId) -> Result<Option<AgentId>> {
         let row = sqlx::query(
             "SELECT assignee_id, decided_by FROM assignment_history
-             WHERE conversation_id = ? AND action = 'assigned' ORDER BY id DESC LIMIT 1",
+             WHERE conversation_id = $1 AND action = 'assigned' ORDER BY id DESC LIMIT 1",
         )
         .bind(conversation.as_str())
         .fetch_optional(&self.pool)

@@ -33,10 +33,10 @@ impl Store {
         // concurrent accept waits for it, instead of both reading and then
         // failing to upgrade to a writer.
         let taken = sqlx::query(
-            "UPDATE conversations SET routing = 'assigned', assignee_kind = 'agent', assignee_id = ?,
-                queued_at = NULL, updated_at = ?
-             WHERE tenant_id = ? AND id = ? AND routing = 'offered'
-               AND EXISTS (SELECT 1 FROM offers WHERE conversation_id = ? AND agent_id = ?)",
+            "UPDATE conversations SET routing = 'assigned', assignee_kind = 'agent', assignee_id = $1,
+                queued_at = NULL, updated_at = $2
+             WHERE tenant_id = $3 AND id = $4 AND routing = 'offered'
+               AND EXISTS (SELECT 1 FROM offers WHERE conversation_id = $5 AND agent_id = $6)",
         )
         .bind(agent.as_str())
         .bind(now.0)
@@ -48,7 +48,7 @@ impl Store {
         .await?;
         if taken.rows_affected() == 0 {
             let routing: Option<String> =
-                sqlx::query("SELECT routing FROM conversations WHERE tenant_id = ? AND id = ?")
+                sqlx::query("SELECT routing FROM conversations WHERE tenant_id = $1 AND id = $2")
                     .bind(tenant.as_str())
                     .bind(conversation.as_str())
                     .fetch_optional(&mut *tx)
@@ -60,18 +60,18 @@ impl Store {
                 Some(_) => AcceptRefusal::Taken,
             }));
         }
-        sqlx::query("DELETE FROM offers WHERE conversation_id = ?")
+        sqlx::query("DELETE FROM offers WHERE conversation_id = $1")
             .bind(conversation.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE agents SET last_assigned_at = ?, handled = handled + 1 WHERE id = ?")
+        sqlx::query("UPDATE agents SET last_assigned_at = $1, handled = handled + 1 WHERE id = $2")
             .bind(now.0)
             .bind(agent.as_str())
             .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
-                decided_by, reason) VALUES (?, ?, 'assigned', 'agent', ?, 'agent', 'accepted the offer')",
+                decided_by, reason) VALUES ($1, $2, 'assigned', 'agent', $3, 'agent', 'accepted the offer')",
         )
         .bind(conversation.as_str())
         .bind(now.0)
@@ -95,7 +95,7 @@ impl Store {
     /// Agents a conversation is currently offered to.
     pub async fn offers(&self, conversation: &ConversationId) -> Result<Vec<String>> {
         let rows =
-            sqlx::query("SELECT agent_id FROM offers WHERE conversation_id = ? ORDER BY agent_id")
+            sqlx::query("SELECT agent_id FROM offers WHERE conversation_id = $1 ORDER BY agent_id")
                 .bind(conversation.as_str())
                 .fetch_all(&self.pool)
                 .await?;

@@ -3,7 +3,7 @@
 //! finished by the delivery worker exactly as a notification delivery is
 //! (see [`super::outbox`]).
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::notifications::{AttemptResult, DeliveryRecord};
 use super::outbox::Outbox;
@@ -45,7 +45,7 @@ fn reply_subject(name: &str) -> String {
 /// ticket's customer reads the reply in the chat, so nothing is queued
 /// for one; nor for a ticket without a contact address.
 pub(super) async fn queue_reply(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     tenant: &TenantId,
     ticket: &TicketRecord,
     message: &MessageId,
@@ -59,7 +59,7 @@ pub(super) async fn queue_reply(
         return Ok(());
     }
     let in_reply_to: Option<String> = match reply_to {
-        Some(id) => sqlx::query("SELECT email_message_id FROM messages WHERE id = ?")
+        Some(id) => sqlx::query("SELECT email_message_id FROM messages WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(&mut *tx)
             .await?
@@ -69,7 +69,7 @@ pub(super) async fn queue_reply(
     sqlx::query(
         "INSERT INTO outbound_mail (tenant_id, message_id, to_address, to_name, subject,
             email_message_id, in_reply_to, state, due_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(tenant.as_str())
     .bind(message.as_str())
@@ -89,7 +89,7 @@ pub(super) async fn queue_reply(
 /// A reply's e-mail delivery from the columns `mail_state`, `mail_attempts`,
 /// `mail_error`, `mail_delivered_at` and `mail_due_at` (all null when the
 /// message was not e-mailed).
-pub(super) fn mail_delivery(row: &sqlx::sqlite::SqliteRow) -> Option<DeliveryRecord> {
+pub(super) fn mail_delivery(row: &sqlx::any::AnyRow) -> Option<DeliveryRecord> {
     let state = DeliveryState::parse(row.get::<Option<String>, _>("mail_state")?.as_str()).ok()?;
     Some(DeliveryRecord {
         channel: NotifyChannel::Email,
@@ -132,7 +132,7 @@ impl Store {
              FROM outbound_mail o
              JOIN messages m ON m.id = o.message_id
              JOIN tenants t ON t.id = o.tenant_id
-             WHERE o.id = ?",
+             WHERE o.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)

@@ -48,8 +48,8 @@ impl Store {
     /// Pending rows due by now: (id, attempts so far), oldest first.
     pub(super) async fn outbox_due(&self, outbox: Outbox, limit: u32) -> Result<Vec<(i64, u32)>> {
         let rows = sqlx::query(&format!(
-            "SELECT id, attempts FROM {} WHERE state = 'pending' AND due_at <= ?
-             ORDER BY due_at, id LIMIT ?",
+            "SELECT id, attempts FROM {} WHERE state = 'pending' AND due_at <= $1
+             ORDER BY due_at, id LIMIT $2",
             outbox.table()
         ))
         .bind(self.now().0)
@@ -87,8 +87,8 @@ impl Store {
     ) -> Result<bool> {
         let now = self.now();
         let claimed = sqlx::query(&format!(
-            "UPDATE {} SET attempts = attempts + 1, due_at = ?, updated_at = ?
-             WHERE id = ? AND state = 'pending' AND attempts = ? AND due_at <= ?",
+            "UPDATE {} SET attempts = attempts + 1, due_at = $1, updated_at = $2
+             WHERE id = $3 AND state = 'pending' AND attempts = $4 AND due_at <= $5",
             outbox.table()
         ))
         .bind(retry_at.0)
@@ -111,8 +111,8 @@ impl Store {
         let now = self.now();
         let (state, error, delivered) = outcome(result, now);
         sqlx::query(&format!(
-            "UPDATE {} SET state = ?, last_error = ?, delivered_at = ?, updated_at = ?
-             WHERE id = ? AND state = 'pending'",
+            "UPDATE {} SET state = $1, last_error = $2, delivered_at = $3, updated_at = $4
+             WHERE id = $5 AND state = 'pending'",
             outbox.table()
         ))
         .bind(state.as_str())

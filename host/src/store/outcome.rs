@@ -4,177 +4,32 @@
 //! of it lands or none of it, so an event is never half-applied or run twice.
 
 use super::events::{Origin, depth_of, insert_event_from};
-use super::{Result, Store, StoreError, conversations::insert_message, ticket_changes, timers};
+use super::{
+    Result, Store, StoreError, conversations::insert_message, notifications, ticket_changes, timers,
+};
 use crate::domain::{
-    AgentId, Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, TeamId,
-    TenantId,
+    AgentId, Author, Change, ConversationId, ConversationStatus, EventKind, HistoryEntry, Millis,
+    Outcome, StatusChange, TeamId, TenantId,
 };
 
-/// Who decided a change of owner, and why.
-#[derive(Debug, Clone)]
-pub struct HistoryEntry {
-    /// "plugin", "fallback", "handoff", "workflow", "manual", ...
-    pub decided_by: String,
-    /// The assignment rule that matched, if one did.
-    pub rule: Option<String>,
-    pub plugin_name: Option<String>,
-    pub plugin_version: Option<String>,
-    pub reason: String,
-}
-
-/// One change to apply.
-#[derive(Debug, Clone)]
-pub enum Change {
-    /// Give the conversation to an agent.
-    Assign {
-        conversation: ConversationId,
-        agent: AgentId,
-        team: Option<TeamId>,
-        history: HistoryEntry,
-    },
-    /// Let it wait in the queue (of a team, if given).
-    Queue {
-        conversation: ConversationId,
-        team: Option<TeamId>,
-        history: HistoryEntry,
-    },
-    /// Leave it without an owner, waiting in its team (or the inbox) for
-    /// a person to take it or assign it; queue drains leave it alone.
-    Unclaim {
-        conversation: ConversationId,
-        team: Option<TeamId>,
-        history: HistoryEntry,
-    },
-    /// Offer it to several agents at once.
-    Offer {
-        conversation: ConversationId,
-        agents: Vec<AgentId>,
-        history: HistoryEntry,
-    },
-    /// Turn it away (the queue is full): tell the customer and close it.
-    Reject {
-        conversation: ConversationId,
-        message: String,
-        history: HistoryEntry,
-    },
-    /// A history entry with no other change (e.g. an agent declined).
-    History {
-        conversation: ConversationId,
-        action: String,
-        agent: Option<AgentId>,
-        history: HistoryEntry,
-    },
-    /// Leave it without an owner on purpose.
-    Unassign {
-        conversation: ConversationId,
-        history: HistoryEntry,
-    },
-    SetStatus {
-        conversation: ConversationId,
-        status: ConversationStatus,
-    },
-    AddTag {
-        conversation: ConversationId,
-        tag: String,
-    },
-    AddNote {
-        conversation: ConversationId,
-        body: String,
-    },
-    /// A message to the customer, written by the system (as the bot). It
-    /// starts no routing of its own.
-    Say {
-        conversation: ConversationId,
-        body: String,
-    },
-    /// Notify members: a notification each, with a delivery per channel
-    /// they chose for its type (see `store::notifications`).
-    Notify(super::Notice),
-    /// File the conversation as a ticket (nothing if it already is one)
-    /// in the pipeline named by id or name, the default one when `None` or
-    /// unknown, and write `ticket.created`.
-    CreateTicket {
-        conversation: ConversationId,
-        subject: String,
-        pipeline: Option<String>,
-    },
-    /// A plugin's key-value writes (`None` deletes).
-    Kv {
-        plugin: String,
-        writes: Vec<(String, Option<Vec<u8>>)>,
-    },
-    Failure {
-        conversation: Option<ConversationId>,
-        plugin_name: String,
-        plugin_version: String,
-        failure: String,
-        message: String,
-        fallback: String,
-    },
-    /// A follow-up event for workflows.
-    Event {
-        kind: EventKind,
-        conversation: Option<ConversationId>,
-        agent: Option<AgentId>,
-    },
-    /// Keep an agent from being offered the conversation again (they
-    /// declined it, or a workflow took it from them).
-    Exclude {
-        conversation: ConversationId,
-        agent: AgentId,
-    },
-    /// Move the conversation's ticket to another status of its pipeline.
-    SetStage {
-        conversation: ConversationId,
-        stage: String,
-    },
-    /// Add a follower.
-    Follow {
-        conversation: ConversationId,
-        agent: AgentId,
-    },
-    RemoveTag {
-        conversation: ConversationId,
-        tag: String,
-    },
-    /// Start (or restart) a workflow's named timer.
-    StartTimer {
-        conversation: ConversationId,
-        plugin: String,
-        name: String,
-        due: Millis,
-    },
-    CancelTimer {
-        conversation: ConversationId,
-        plugin: String,
-        name: String,
-    },
-    /// The record of what one workflow did with the event.
-    WorkflowRun {
-        conversation: Option<ConversationId>,
-        event_kind: EventKind,
-        plugin_name: String,
-        plugin_version: String,
-        /// One line per action, in order.
-        actions: Vec<String>,
-        error: Option<String>,
-    },
-}
-
-/// Everything one event produced.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub tenant: TenantId,
-    pub event: Option<i64>,
-    pub summary: String,
-    pub changes: Vec<Change>,
+/// What each change of one outcome is applied with.
+struct Ctx<'a> {
+    tenant: &'a TenantId,
+    now: Millis,
+    /// The event the outcome is for, if any.
+    event: Option<i64>,
+    /// Where the events the changes cause come from: one deeper in the
+    /// chain than the outcome's event.
+    caused: Origin,
+    /// The ids of the follow-up events written so far.
+    events: Vec<i64>,
 }
 
 /// A conversation leaves its assignee to wait, as `routing` (queued for
 /// room, or unclaimed for a person), in `team` if one is given; its place
 /// in the queue keeps the time it first started waiting.
 async fn wait(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     team: Option<&TeamId>,
@@ -182,10 +37,10 @@ async fn wait(
     now: Millis,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE conversations SET routing = ?, assignee_kind = NULL,
-            assignee_id = NULL, team_id = COALESCE(?, team_id),
-            queued_at = COALESCE(queued_at, ?), updated_at = ?
-         WHERE tenant_id = ? AND id = ?",
+        "UPDATE conversations SET routing = $1, assignee_kind = NULL,
+            assignee_id = NULL, team_id = COALESCE($2, team_id),
+            queued_at = COALESCE(queued_at, $3), updated_at = $4
+         WHERE tenant_id = $5 AND id = $6",
     )
     .bind(routing)
     .bind(team.map(TeamId::as_str))
@@ -199,7 +54,7 @@ async fn wait(
 }
 
 async fn history(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     conversation: &ConversationId,
     at: Millis,
     action: &str,
@@ -210,7 +65,7 @@ async fn history(
     sqlx::query(
         "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
             team_id, decided_by, rule_name, plugin_name, plugin_version, reason)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(conversation.as_str())
     .bind(at.0)
@@ -228,13 +83,565 @@ async fn history(
     Ok(())
 }
 
+/// Write an event the outcome causes, one deeper in the chain.
+async fn follow_up(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &mut Ctx<'_>,
+    kind: EventKind,
+    conversation: Option<&ConversationId>,
+    agent: Option<&AgentId>,
+) -> Result<()> {
+    let id = insert_event_from(
+        tx,
+        ctx.tenant,
+        kind,
+        conversation,
+        agent,
+        None,
+        ctx.now,
+        &ctx.caused,
+    )
+    .await?;
+    ctx.events.push(id);
+    Ok(())
+}
+
+/// [`Change::Assign`]: the agent owns it now, and its offers end.
+async fn assign(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    agent: &AgentId,
+    team: Option<&TeamId>,
+    entry: &HistoryEntry,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE conversations SET routing = 'assigned', assignee_kind = 'agent',
+                            assignee_id = $1, team_id = COALESCE($2, team_id), queued_at = NULL,
+                            updated_at = $3
+                         WHERE tenant_id = $4 AND id = $5",
+    )
+    .bind(agent.as_str())
+    .bind(team.map(TeamId::as_str))
+    .bind(ctx.now.0)
+    .bind(ctx.tenant.as_str())
+    .bind(conversation.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE agents SET last_assigned_at = $1, handled = handled + 1
+                         WHERE tenant_id = $2 AND id = $3",
+    )
+    .bind(ctx.now.0)
+    .bind(ctx.tenant.as_str())
+    .bind(agent.as_str())
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("DELETE FROM offers WHERE conversation_id = $1")
+        .bind(conversation.as_str())
+        .execute(&mut *tx)
+        .await?;
+    history(
+        tx,
+        conversation,
+        ctx.now,
+        "assigned",
+        Some(agent),
+        team,
+        entry,
+    )
+    .await
+}
+
+/// [`Change::Queue`].
+async fn queue(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    team: Option<&TeamId>,
+    entry: &HistoryEntry,
+) -> Result<()> {
+    wait(tx, ctx.tenant, conversation, team, "queued", ctx.now).await?;
+    history(tx, conversation, ctx.now, "queued", None, team, entry).await
+}
+
+/// [`Change::Unclaim`]: it waits for a person, and its offers end.
+async fn unclaim(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    team: Option<&TeamId>,
+    entry: &HistoryEntry,
+) -> Result<()> {
+    wait(tx, ctx.tenant, conversation, team, "unclaimed", ctx.now).await?;
+    sqlx::query("DELETE FROM offers WHERE conversation_id = $1")
+        .bind(conversation.as_str())
+        .execute(&mut *tx)
+        .await?;
+    history(tx, conversation, ctx.now, "unclaimed", None, team, entry).await
+}
+
+/// [`Change::Offer`]: one offer per agent, keeping any already made.
+async fn offer(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    agents: &[AgentId],
+    entry: &HistoryEntry,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE conversations SET routing = 'offered', assignee_kind = NULL,
+                            assignee_id = NULL, queued_at = COALESCE(queued_at, $1), updated_at = $2
+                         WHERE tenant_id = $3 AND id = $4",
+    )
+    .bind(ctx.now.0)
+    .bind(ctx.now.0)
+    .bind(ctx.tenant.as_str())
+    .bind(conversation.as_str())
+    .execute(&mut *tx)
+    .await?;
+    for agent in agents {
+        sqlx::query(
+            "INSERT INTO offers (conversation_id, agent_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(conversation.as_str())
+        .bind(agent.as_str())
+        .bind(ctx.now.0)
+        .execute(&mut *tx)
+        .await?;
+    }
+    history(tx, conversation, ctx.now, "offered", None, None, entry).await
+}
+
+/// [`Change::Unassign`].
+async fn unassign(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    entry: &HistoryEntry,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE conversations SET routing = 'unassigned', assignee_kind = NULL,
+                            assignee_id = NULL, queued_at = NULL, updated_at = $1
+                         WHERE tenant_id = $2 AND id = $3",
+    )
+    .bind(ctx.now.0)
+    .bind(ctx.tenant.as_str())
+    .bind(conversation.as_str())
+    .execute(&mut *tx)
+    .await?;
+    history(tx, conversation, ctx.now, "unassigned", None, None, entry).await
+}
+
+/// [`Change::Reject`]: closed, with the bot's message to the customer.
+async fn reject(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    message: &str,
+    entry: &HistoryEntry,
+) -> Result<()> {
+    timers::change_status(tx, ctx.tenant, conversation, StatusChange::Close, ctx.now).await?;
+    sqlx::query(
+        "UPDATE conversations SET routing = 'rejected',
+                            assignee_kind = NULL, assignee_id = NULL, queued_at = NULL, updated_at = $1
+                         WHERE tenant_id = $2 AND id = $3",
+    )
+    .bind(ctx.now.0)
+    .bind(ctx.tenant.as_str())
+    .bind(conversation.as_str())
+    .execute(&mut *tx)
+    .await?;
+    insert_message(tx, conversation, Author::Bot, message, false, ctx.now).await?;
+    history(tx, conversation, ctx.now, "rejected", None, None, entry).await
+}
+
+/// [`Change::SetStatus`].
+async fn set_status(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    status: ConversationStatus,
+) -> Result<()> {
+    let change = match status {
+        ConversationStatus::Open => StatusChange::Open,
+        // A workflow's snooze has no end time: the
+        // customer's next message wakes it.
+        ConversationStatus::Snoozed => StatusChange::Snooze(None),
+        ConversationStatus::Closed => StatusChange::Close,
+    };
+    timers::change_status(tx, ctx.tenant, conversation, change, ctx.now).await?;
+    Ok(())
+}
+
+/// [`Change::AddTag`] (a tag it has already is kept).
+async fn add_tag(
+    tx: &mut sqlx::AnyConnection,
+    conversation: &ConversationId,
+    tag: &str,
+) -> Result<()> {
+    sqlx::query("INSERT INTO conversation_tags (conversation_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(conversation.as_str())
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// [`Change::RemoveTag`].
+async fn remove_tag(
+    tx: &mut sqlx::AnyConnection,
+    conversation: &ConversationId,
+    tag: &str,
+) -> Result<()> {
+    sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1 AND tag = $2")
+        .bind(conversation.as_str())
+        .bind(tag)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// [`Change::CreateTicket`], with `ticket.created` if it was filed.
+async fn create_ticket(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &mut Ctx<'_>,
+    conversation: &ConversationId,
+    subject: &str,
+    pipeline: Option<&str>,
+) -> Result<()> {
+    let filed = ticket_changes::file_from_workflow(
+        tx,
+        ctx.tenant,
+        conversation,
+        subject,
+        pipeline,
+        ctx.now,
+    )
+    .await?;
+    if filed {
+        follow_up(tx, ctx, EventKind::TicketCreated, Some(conversation), None).await?;
+    }
+    Ok(())
+}
+
+/// [`Change::SetStage`], with the events the move writes.
+async fn set_stage(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &mut Ctx<'_>,
+    conversation: &ConversationId,
+    stage: &str,
+) -> Result<()> {
+    let kinds =
+        ticket_changes::stage_from_workflow(tx, ctx.tenant, conversation, stage, ctx.now).await?;
+    for kind in kinds {
+        follow_up(tx, ctx, kind, Some(conversation), None).await?;
+    }
+    Ok(())
+}
+
+/// [`Change::Kv`]: each write sets its key, or deletes it.
+async fn kv(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    plugin: &str,
+    writes: &[(String, Option<Vec<u8>>)],
+) -> Result<()> {
+    for (key, value) in writes {
+        match value {
+            Some(value) => {
+                sqlx::query(
+                    "INSERT INTO plugin_kv (tenant_id, plugin_name, key, value)
+                                     VALUES ($1, $2, $3, $4)
+                                     ON CONFLICT (tenant_id, plugin_name, key)
+                                     DO UPDATE SET value = excluded.value",
+                )
+                .bind(ctx.tenant.as_str())
+                .bind(plugin)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_name = $2 AND key = $3",
+                )
+                .bind(ctx.tenant.as_str())
+                .bind(plugin)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// [`Change::Failure`], against the outcome's event.
+#[allow(clippy::too_many_arguments)]
+async fn record_failure(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: Option<&ConversationId>,
+    plugin_name: &str,
+    plugin_version: &str,
+    failure: &str,
+    message: &str,
+    fallback: &str,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO plugin_failures (tenant_id, event_id, conversation_id, plugin_name,
+                            plugin_version, failure, message, fallback, at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(ctx.tenant.as_str())
+    .bind(ctx.event)
+    .bind(conversation.map(ConversationId::as_str))
+    .bind(plugin_name)
+    .bind(plugin_version)
+    .bind(failure)
+    .bind(message)
+    .bind(fallback)
+    .bind(ctx.now.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// [`Change::Exclude`].
+async fn exclude(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    agent: &AgentId,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO declines (conversation_id, agent_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(conversation.as_str())
+    .bind(agent.as_str())
+    .bind(ctx.now.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// [`Change::Follow`].
+async fn follow(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: &ConversationId,
+    agent: &AgentId,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO followers (conversation_id, agent_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(conversation.as_str())
+    .bind(agent.as_str())
+    .bind(ctx.now.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// [`Change::WorkflowRun`], against the outcome's event.
+#[allow(clippy::too_many_arguments)]
+async fn workflow_run(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &Ctx<'_>,
+    conversation: Option<&ConversationId>,
+    event_kind: EventKind,
+    plugin_name: &str,
+    plugin_version: &str,
+    actions: &[String],
+    error: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO workflow_runs (tenant_id, event_id, event_kind, conversation_id,
+                            plugin_name, plugin_version, actions, error, at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(ctx.tenant.as_str())
+    .bind(ctx.event)
+    .bind(event_kind.as_str())
+    .bind(conversation.map(ConversationId::as_str))
+    .bind(plugin_name)
+    .bind(plugin_version)
+    .bind(serde_json::to_string(actions).unwrap_or_else(|_| "[]".into()))
+    .bind(error)
+    .bind(ctx.now.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Apply one change: the function of its kind does the work.
+async fn apply_change(
+    tx: &mut sqlx::AnyConnection,
+    ctx: &mut Ctx<'_>,
+    change: &Change,
+) -> Result<()> {
+    match change {
+        Change::Assign {
+            conversation,
+            agent,
+            team,
+            history: entry,
+        } => assign(tx, ctx, conversation, agent, team.as_ref(), entry).await,
+        Change::Queue {
+            conversation,
+            team,
+            history: entry,
+        } => queue(tx, ctx, conversation, team.as_ref(), entry).await,
+        Change::Unclaim {
+            conversation,
+            team,
+            history: entry,
+        } => unclaim(tx, ctx, conversation, team.as_ref(), entry).await,
+        Change::Offer {
+            conversation,
+            agents,
+            history: entry,
+        } => offer(tx, ctx, conversation, agents, entry).await,
+        Change::Unassign {
+            conversation,
+            history: entry,
+        } => unassign(tx, ctx, conversation, entry).await,
+        Change::Reject {
+            conversation,
+            message,
+            history: entry,
+        } => reject(tx, ctx, conversation, message, entry).await,
+        Change::History {
+            conversation,
+            action,
+            agent,
+            history: entry,
+        } => {
+            history(
+                tx,
+                conversation,
+                ctx.now,
+                action,
+                agent.as_ref(),
+                None,
+                entry,
+            )
+            .await
+        }
+        Change::SetStatus {
+            conversation,
+            status,
+        } => set_status(tx, ctx, conversation, *status).await,
+        Change::AddTag { conversation, tag } => add_tag(tx, conversation, tag).await,
+        Change::AddNote { conversation, body } => {
+            insert_message(tx, conversation, Author::Bot, body, true, ctx.now).await?;
+            Ok(())
+        }
+        Change::Say { conversation, body } => {
+            insert_message(tx, conversation, Author::Bot, body, false, ctx.now).await?;
+            Ok(())
+        }
+        Change::Notify(notice) => {
+            notifications::record(tx, ctx.tenant, notice, ctx.now).await?;
+            Ok(())
+        }
+        Change::CreateTicket {
+            conversation,
+            subject,
+            pipeline,
+        } => create_ticket(tx, ctx, conversation, subject, pipeline.as_deref()).await,
+        Change::Kv { plugin, writes } => kv(tx, ctx, plugin, writes).await,
+        Change::Failure {
+            conversation,
+            plugin_name,
+            plugin_version,
+            failure,
+            message,
+            fallback,
+        } => {
+            record_failure(
+                tx,
+                ctx,
+                conversation.as_ref(),
+                plugin_name,
+                plugin_version,
+                failure,
+                message,
+                fallback,
+            )
+            .await
+        }
+        Change::Event {
+            kind,
+            conversation,
+            agent,
+        } => follow_up(tx, ctx, *kind, conversation.as_ref(), agent.as_ref()).await,
+        Change::Exclude {
+            conversation,
+            agent,
+        } => exclude(tx, ctx, conversation, agent).await,
+        Change::Follow {
+            conversation,
+            agent,
+        } => follow(tx, ctx, conversation, agent).await,
+        Change::SetStage {
+            conversation,
+            stage,
+        } => set_stage(tx, ctx, conversation, stage).await,
+        Change::RemoveTag { conversation, tag } => remove_tag(tx, conversation, tag).await,
+        Change::StartTimer {
+            conversation,
+            plugin,
+            name,
+            due,
+        } => {
+            timers::start_workflow_timer(
+                tx,
+                ctx.tenant,
+                conversation,
+                plugin,
+                name,
+                *due,
+                ctx.caused.depth,
+                ctx.now,
+            )
+            .await
+        }
+        Change::CancelTimer {
+            conversation,
+            plugin,
+            name,
+        } => timers::cancel_workflow_timer(tx, conversation, plugin, name, ctx.now).await,
+        Change::WorkflowRun {
+            conversation,
+            event_kind,
+            plugin_name,
+            plugin_version,
+            actions,
+            error,
+        } => {
+            workflow_run(
+                tx,
+                ctx,
+                conversation.as_ref(),
+                *event_kind,
+                plugin_name,
+                plugin_version,
+                actions,
+                error.as_deref(),
+            )
+            .await
+        }
+    }
+}
+
 impl Store {
     /// Apply an outcome atomically. Returns the ids of follow-up events.
     pub async fn apply(&self, outcome: &Outcome) -> Result<Vec<i64>> {
         let now = self.now();
-        let tenant = &outcome.tenant;
         let mut tx = self.write().await?;
-        let mut events = Vec::new();
         // Events caused while handling an event are one deeper in its chain.
         let caused = Origin {
             depth: match outcome.event {
@@ -243,435 +650,36 @@ impl Store {
             },
             detail: None,
         };
+        let mut ctx = Ctx {
+            tenant: &outcome.tenant,
+            now,
+            event: outcome.event,
+            caused,
+            events: Vec::new(),
+        };
         for change in &outcome.changes {
-            match change {
-                Change::Assign {
-                    conversation,
-                    agent,
-                    team,
-                    history: entry,
-                } => {
-                    sqlx::query(
-                        "UPDATE conversations SET routing = 'assigned', assignee_kind = 'agent',
-                            assignee_id = ?, team_id = COALESCE(?, team_id), queued_at = NULL,
-                            updated_at = ?
-                         WHERE tenant_id = ? AND id = ?",
-                    )
-                    .bind(agent.as_str())
-                    .bind(team.as_ref().map(TeamId::as_str))
-                    .bind(now.0)
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE agents SET last_assigned_at = ?, handled = handled + 1
-                         WHERE tenant_id = ? AND id = ?",
-                    )
-                    .bind(now.0)
-                    .bind(tenant.as_str())
-                    .bind(agent.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query("DELETE FROM offers WHERE conversation_id = ?")
-                        .bind(conversation.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    history(
-                        &mut tx,
-                        conversation,
-                        now,
-                        "assigned",
-                        Some(agent),
-                        team.as_ref(),
-                        entry,
-                    )
-                    .await?;
-                }
-                Change::Queue {
-                    conversation,
-                    team,
-                    history: entry,
-                } => {
-                    wait(&mut tx, tenant, conversation, team.as_ref(), "queued", now).await?;
-                    history(
-                        &mut tx,
-                        conversation,
-                        now,
-                        "queued",
-                        None,
-                        team.as_ref(),
-                        entry,
-                    )
-                    .await?;
-                }
-                Change::Unclaim {
-                    conversation,
-                    team,
-                    history: entry,
-                } => {
-                    wait(
-                        &mut tx,
-                        tenant,
-                        conversation,
-                        team.as_ref(),
-                        "unclaimed",
-                        now,
-                    )
-                    .await?;
-                    sqlx::query("DELETE FROM offers WHERE conversation_id = ?")
-                        .bind(conversation.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                    history(
-                        &mut tx,
-                        conversation,
-                        now,
-                        "unclaimed",
-                        None,
-                        team.as_ref(),
-                        entry,
-                    )
-                    .await?;
-                }
-                Change::Offer {
-                    conversation,
-                    agents,
-                    history: entry,
-                } => {
-                    sqlx::query(
-                        "UPDATE conversations SET routing = 'offered', assignee_kind = NULL,
-                            assignee_id = NULL, queued_at = COALESCE(queued_at, ?), updated_at = ?
-                         WHERE tenant_id = ? AND id = ?",
-                    )
-                    .bind(now.0)
-                    .bind(now.0)
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    for agent in agents {
-                        sqlx::query(
-                            "INSERT OR IGNORE INTO offers (conversation_id, agent_id, created_at) VALUES (?, ?, ?)",
-                        )
-                        .bind(conversation.as_str())
-                        .bind(agent.as_str())
-                        .bind(now.0)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                    history(&mut tx, conversation, now, "offered", None, None, entry).await?;
-                }
-                Change::Unassign {
-                    conversation,
-                    history: entry,
-                } => {
-                    sqlx::query(
-                        "UPDATE conversations SET routing = 'unassigned', assignee_kind = NULL,
-                            assignee_id = NULL, queued_at = NULL, updated_at = ?
-                         WHERE tenant_id = ? AND id = ?",
-                    )
-                    .bind(now.0)
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    history(&mut tx, conversation, now, "unassigned", None, None, entry).await?;
-                }
-                Change::Reject {
-                    conversation,
-                    message,
-                    history: entry,
-                } => {
-                    timers::change_status(&mut tx, tenant, conversation, StatusChange::Close, now)
-                        .await?;
-                    sqlx::query(
-                        "UPDATE conversations SET routing = 'rejected',
-                            assignee_kind = NULL, assignee_id = NULL, queued_at = NULL, updated_at = ?
-                         WHERE tenant_id = ? AND id = ?",
-                    )
-                    .bind(now.0)
-                    .bind(tenant.as_str())
-                    .bind(conversation.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-                    insert_message(&mut tx, conversation, Author::Bot, message, false, now).await?;
-                    history(&mut tx, conversation, now, "rejected", None, None, entry).await?;
-                }
-                Change::History {
-                    conversation,
-                    action,
-                    agent,
-                    history: entry,
-                } => {
-                    history(
-                        &mut tx,
-                        conversation,
-                        now,
-                        action,
-                        agent.as_ref(),
-                        None,
-                        entry,
-                    )
-                    .await?;
-                }
-                Change::SetStatus {
-                    conversation,
-                    status,
-                } => {
-                    let change = match status {
-                        ConversationStatus::Open => StatusChange::Open,
-                        // A workflow's snooze has no end time: the
-                        // customer's next message wakes it.
-                        ConversationStatus::Snoozed => StatusChange::Snooze(None),
-                        ConversationStatus::Closed => StatusChange::Close,
-                    };
-                    timers::change_status(&mut tx, tenant, conversation, change, now).await?;
-                }
-                Change::AddTag { conversation, tag } => {
-                    sqlx::query("INSERT OR IGNORE INTO conversation_tags (conversation_id, tag) VALUES (?, ?)")
-                        .bind(conversation.as_str())
-                        .bind(tag)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Change::AddNote { conversation, body } => {
-                    insert_message(&mut tx, conversation, Author::Bot, body, true, now).await?;
-                }
-                Change::Say { conversation, body } => {
-                    insert_message(&mut tx, conversation, Author::Bot, body, false, now).await?;
-                }
-                Change::Notify(notice) => {
-                    super::notifications::record(&mut tx, tenant, notice, now).await?;
-                }
-                Change::CreateTicket {
-                    conversation,
-                    subject,
-                    pipeline,
-                } => {
-                    let filed = ticket_changes::file_from_workflow(
-                        &mut tx,
-                        tenant,
-                        conversation,
-                        subject,
-                        pipeline.as_deref(),
-                        now,
-                    )
-                    .await?;
-                    if filed {
-                        events.push(
-                            insert_event_from(
-                                &mut tx,
-                                tenant,
-                                EventKind::TicketCreated,
-                                Some(conversation),
-                                None,
-                                None,
-                                now,
-                                &caused,
-                            )
-                            .await?,
-                        );
-                    }
-                }
-                Change::Kv { plugin, writes } => {
-                    for (key, value) in writes {
-                        match value {
-                            Some(value) => {
-                                sqlx::query(
-                                    "INSERT OR REPLACE INTO plugin_kv (tenant_id, plugin_name, key, value)
-                                     VALUES (?, ?, ?, ?)",
-                                )
-                                .bind(tenant.as_str())
-                                .bind(plugin)
-                                .bind(key)
-                                .bind(value)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                            None => {
-                                sqlx::query(
-                                    "DELETE FROM plugin_kv WHERE tenant_id = ? AND plugin_name = ? AND key = ?",
-                                )
-                                .bind(tenant.as_str())
-                                .bind(plugin)
-                                .bind(key)
-                                .execute(&mut *tx)
-                                .await?;
-                            }
-                        }
-                    }
-                }
-                Change::Failure {
-                    conversation,
-                    plugin_name,
-                    plugin_version,
-                    failure,
-                    message,
-                    fallback,
-                } => {
-                    sqlx::query(
-                        "INSERT INTO plugin_failures (tenant_id, event_id, conversation_id, plugin_name,
-                            plugin_version, failure, message, fallback, at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(outcome.event)
-                    .bind(conversation.as_ref().map(ConversationId::as_str))
-                    .bind(plugin_name)
-                    .bind(plugin_version)
-                    .bind(failure)
-                    .bind(message)
-                    .bind(fallback)
-                    .bind(now.0)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Change::Event {
-                    kind,
-                    conversation,
-                    agent,
-                } => {
-                    events.push(
-                        insert_event_from(
-                            &mut tx,
-                            tenant,
-                            *kind,
-                            conversation.as_ref(),
-                            agent.as_ref(),
-                            None,
-                            now,
-                            &caused,
-                        )
-                        .await?,
-                    );
-                }
-                Change::Exclude {
-                    conversation,
-                    agent,
-                } => {
-                    sqlx::query(
-                        "INSERT OR IGNORE INTO declines (conversation_id, agent_id, at) VALUES (?, ?, ?)",
-                    )
-                    .bind(conversation.as_str())
-                    .bind(agent.as_str())
-                    .bind(now.0)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Change::Follow {
-                    conversation,
-                    agent,
-                } => {
-                    sqlx::query(
-                        "INSERT OR IGNORE INTO followers (conversation_id, agent_id, at) VALUES (?, ?, ?)",
-                    )
-                    .bind(conversation.as_str())
-                    .bind(agent.as_str())
-                    .bind(now.0)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Change::SetStage {
-                    conversation,
-                    stage,
-                } => {
-                    let kinds = ticket_changes::stage_from_workflow(
-                        &mut tx,
-                        tenant,
-                        conversation,
-                        stage,
-                        now,
-                    )
-                    .await?;
-                    for kind in kinds {
-                        events.push(
-                            insert_event_from(
-                                &mut tx,
-                                tenant,
-                                kind,
-                                Some(conversation),
-                                None,
-                                None,
-                                now,
-                                &caused,
-                            )
-                            .await?,
-                        );
-                    }
-                }
-                Change::RemoveTag { conversation, tag } => {
-                    sqlx::query(
-                        "DELETE FROM conversation_tags WHERE conversation_id = ? AND tag = ?",
-                    )
-                    .bind(conversation.as_str())
-                    .bind(tag)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Change::StartTimer {
-                    conversation,
-                    plugin,
-                    name,
-                    due,
-                } => {
-                    timers::start_workflow_timer(
-                        &mut tx,
-                        tenant,
-                        conversation,
-                        plugin,
-                        name,
-                        *due,
-                        caused.depth,
-                        now,
-                    )
-                    .await?;
-                }
-                Change::CancelTimer {
-                    conversation,
-                    plugin,
-                    name,
-                } => {
-                    timers::cancel_workflow_timer(&mut tx, conversation, plugin, name, now).await?;
-                }
-                Change::WorkflowRun {
-                    conversation,
-                    event_kind,
-                    plugin_name,
-                    plugin_version,
-                    actions,
-                    error,
-                } => {
-                    sqlx::query(
-                        "INSERT INTO workflow_runs (tenant_id, event_id, event_kind, conversation_id,
-                            plugin_name, plugin_version, actions, error, at)
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    )
-                    .bind(tenant.as_str())
-                    .bind(outcome.event)
-                    .bind(event_kind.as_str())
-                    .bind(conversation.as_ref().map(ConversationId::as_str))
-                    .bind(plugin_name)
-                    .bind(plugin_version)
-                    .bind(serde_json::to_string(actions).unwrap_or_else(|_| "[]".into()))
-                    .bind(error)
-                    .bind(now.0)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
+            apply_change(&mut tx, &mut ctx, change).await?;
         }
+        let Ctx { events, .. } = ctx;
         if let Some(event) = outcome.event {
+            // Marked only while no other process holds the tenant's lease
+            // (see `leases`): a process whose lease expired mid-decision
+            // cannot apply over the one that took the tenant over.
             let marked = sqlx::query(
-                "UPDATE events SET processed_at = ?, outcome = ? WHERE id = ? AND processed_at IS NULL",
+                "UPDATE events SET processed_at = $1, outcome = $2
+                 WHERE id = $3 AND processed_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM dispatch_leases l
+                                   WHERE l.tenant_id = events.tenant_id AND l.holder <> $4)",
             )
             .bind(now.0)
             .bind(&outcome.summary)
             .bind(event)
+            .bind(self.holder.as_ref())
             .execute(&mut *tx)
             .await?;
-            // Another process sharing the database handled it first: this
-            // outcome is dropped whole (the transaction rolls back).
+            // Another process sharing the database handled it first, or
+            // holds its tenant now: this outcome is dropped whole (the
+            // transaction rolls back).
             if marked.rows_affected() == 0 {
                 return Err(StoreError::Conflict(format!(
                     "event {event} was already handled"

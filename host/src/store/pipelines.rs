@@ -2,51 +2,13 @@
 //! default pipeline the first time it needs one, so a standard setup files
 //! tickets without any configuration.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{Result, Store, StoreError};
 use crate::domain::{
-    DEFAULT_PIPELINE, Millis, PipelineId, StageId, StatusSpec, TenantId, default_statuses,
+    DEFAULT_PIPELINE, Millis, PipelineId, PipelineRecord, StageId, StageRecord, StatusSpec,
+    TenantId, default_statuses,
 };
-
-/// One status of a pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StageRecord {
-    pub id: StageId,
-    pub name: String,
-    /// A ticket in a closed status has its conversation closed.
-    pub closed: bool,
-    /// Properties a ticket needs to move into this status.
-    pub requires: Vec<String>,
-}
-
-/// A pipeline with its statuses in order (never empty; the first is open).
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct PipelineRecord {
-    pub id: PipelineId,
-    pub name: String,
-    #[serde(rename = "default")]
-    pub is_default: bool,
-    pub statuses: Vec<StageRecord>,
-    pub created_at: Millis,
-    pub updated_at: Millis,
-}
-
-impl PipelineRecord {
-    pub fn stage(&self, id: &StageId) -> Option<&StageRecord> {
-        self.statuses.iter().find(|s| &s.id == id)
-    }
-
-    /// Where new tickets start.
-    pub fn first(&self) -> Option<&StageRecord> {
-        self.statuses.first()
-    }
-
-    /// Where a merged ticket goes: the first closed status, if any.
-    pub fn first_closed(&self) -> Option<&StageRecord> {
-        self.statuses.iter().find(|s| s.closed)
-    }
-}
 
 /// Why a pipeline edit was refused; each names the field.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,10 +24,14 @@ pub enum PipelineRefusal {
 
 const PIPELINE_COLUMNS: &str = "id, name, is_default, created_at, updated_at";
 
-async fn stages(conn: &mut SqliteConnection, pipeline: &PipelineId) -> Result<Vec<StageRecord>> {
+/// A pipeline's statuses, in order.
+pub(super) async fn stages(
+    conn: &mut AnyConnection,
+    pipeline: &PipelineId,
+) -> Result<Vec<StageRecord>> {
     let rows = sqlx::query(
         "SELECT id, name, closed, requires FROM pipeline_stages
-         WHERE pipeline_id = ? ORDER BY position",
+         WHERE pipeline_id = $1 ORDER BY position",
     )
     .bind(pipeline.as_str())
     .fetch_all(&mut *conn)
@@ -84,8 +50,8 @@ async fn stages(conn: &mut SqliteConnection, pipeline: &PipelineId) -> Result<Ve
 }
 
 async fn with_stages(
-    conn: &mut SqliteConnection,
-    row: &sqlx::sqlite::SqliteRow,
+    conn: &mut AnyConnection,
+    row: &sqlx::any::AnyRow,
 ) -> Result<Option<PipelineRecord>> {
     let Ok(id) = PipelineId::parse(row.get("id")) else {
         return Ok(None);
@@ -103,12 +69,12 @@ async fn with_stages(
 
 /// The tenant's pipeline with this id.
 pub(super) async fn pipeline_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     id: &PipelineId,
 ) -> Result<Option<PipelineRecord>> {
     let row = sqlx::query(&format!(
-        "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = ? AND id = ?"
+        "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = $1 AND id = $2"
     ))
     .bind(tenant.as_str())
     .bind(id.as_str())
@@ -122,12 +88,12 @@ pub(super) async fn pipeline_in(
 
 /// A pipeline named by id or by name (workflows name pipelines by name).
 pub(super) async fn pipeline_named(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     text: &str,
 ) -> Result<Option<PipelineRecord>> {
     let row = sqlx::query(&format!(
-        "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = ? AND (id = ? OR name = ?)"
+        "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = $1 AND (id = $2 OR name = $3)"
     ))
     .bind(tenant.as_str())
     .bind(text)
@@ -143,12 +109,12 @@ pub(super) async fn pipeline_named(
 /// The tenant's default pipeline, made now if it has none yet. Call inside
 /// a write transaction, so two requests cannot both make one.
 pub(super) async fn default_pipeline_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     now: Millis,
 ) -> Result<PipelineRecord> {
     let row = sqlx::query(&format!(
-        "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = ? AND is_default = 1"
+        "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = $1 AND is_default = 1"
     ))
     .bind(tenant.as_str())
     .fetch_optional(&mut *conn)
@@ -170,7 +136,7 @@ pub(super) async fn default_pipeline_in(
 }
 
 async fn insert_stages(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     pipeline: &PipelineId,
     statuses: &[StatusSpec],
 ) -> Result<()> {
@@ -178,7 +144,7 @@ async fn insert_stages(
         let id = status.id.clone().unwrap_or_else(StageId::generate);
         sqlx::query(
             "INSERT INTO pipeline_stages (id, pipeline_id, position, name, closed, requires)
-             VALUES (?, ?, ?, ?, ?, ?)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (id) DO UPDATE SET position = excluded.position, name = excluded.name,
                 closed = excluded.closed, requires = excluded.requires",
         )
@@ -186,7 +152,7 @@ async fn insert_stages(
         .bind(pipeline.as_str())
         .bind(i64::try_from(position).unwrap_or(i64::MAX))
         .bind(&status.name)
-        .bind(status.closed)
+        .bind(i64::from(status.closed))
         .bind(serde_json::to_string(&status.requires).unwrap_or_else(|_| "[]".into()))
         .execute(&mut *conn)
         .await?;
@@ -195,7 +161,7 @@ async fn insert_stages(
 }
 
 async fn insert_pipeline(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     name: &str,
     statuses: &[StatusSpec],
@@ -205,12 +171,12 @@ async fn insert_pipeline(
     let id = PipelineId::generate();
     sqlx::query(
         "INSERT INTO pipelines (id, tenant_id, name, is_default, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id.as_str())
     .bind(tenant.as_str())
     .bind(name)
-    .bind(is_default)
+    .bind(i64::from(is_default))
     .bind(now.0)
     .bind(now.0)
     .execute(&mut *conn)
@@ -223,8 +189,8 @@ async fn insert_pipeline(
 }
 
 /// Tickets in one status.
-async fn tickets_in(conn: &mut SqliteConnection, stage: &StageId) -> Result<u64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM tickets WHERE stage_id = ?")
+async fn tickets_in(conn: &mut AnyConnection, stage: &StageId) -> Result<u64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM tickets WHERE stage_id = $1")
         .bind(stage.as_str())
         .fetch_one(&mut *conn)
         .await?;
@@ -262,7 +228,7 @@ impl Store {
         let mut tx = self.write().await?;
         default_pipeline_in(&mut tx, tenant, self.now()).await?;
         let rows = sqlx::query(&format!(
-            "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = ?
+            "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = $1
              ORDER BY is_default DESC, created_at, id"
         ))
         .bind(tenant.as_str())
@@ -289,7 +255,7 @@ impl Store {
     pub async fn stage_exists(&self, tenant: &TenantId, stage: &StageId) -> Result<bool> {
         let found = sqlx::query(
             "SELECT 1 FROM pipeline_stages s JOIN pipelines p ON p.id = s.pipeline_id
-             WHERE p.tenant_id = ? AND s.id = ?",
+             WHERE p.tenant_id = $1 AND s.id = $2",
         )
         .bind(tenant.as_str())
         .bind(stage.as_str())
@@ -336,12 +302,12 @@ impl Store {
                     tickets,
                 })));
             }
-            sqlx::query("DELETE FROM pipeline_stages WHERE id = ?")
+            sqlx::query("DELETE FROM pipeline_stages WHERE id = $1")
                 .bind(old.id.as_str())
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query("UPDATE pipelines SET name = ?, updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE pipelines SET name = $1, updated_at = $2 WHERE id = $3")
             .bind(name)
             .bind(now.0)
             .bind(id.as_str())

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
 use crate::domain::{Millis, PluginKind, TenantId};
@@ -46,7 +46,7 @@ pub struct FailureRecord {
 
 const PLUGIN_COLUMNS: &str = "id, tenant_id, name, version, kind, description, config_schema, subscribes, contract, sha256, size, created_at";
 
-fn plugin(row: &SqliteRow) -> Option<PluginRecord> {
+fn plugin(row: &AnyRow) -> Option<PluginRecord> {
     let tenant: Option<String> = row.get("tenant_id");
     Some(PluginRecord {
         id: row.get("id"),
@@ -68,7 +68,7 @@ fn plugin(row: &SqliteRow) -> Option<PluginRecord> {
 impl Store {
     /// Keep a component's bytes (idempotent).
     pub async fn put_component(&self, sha256: &str, wasm: &[u8]) -> Result<()> {
-        sqlx::query("INSERT OR IGNORE INTO components (sha256, wasm, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO components (sha256, wasm, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(sha256)
             .bind(wasm)
             .bind(self.now().0)
@@ -78,7 +78,7 @@ impl Store {
     }
 
     pub async fn component(&self, sha256: &str) -> Result<Option<Vec<u8>>> {
-        let row = sqlx::query("SELECT wasm FROM components WHERE sha256 = ?")
+        let row = sqlx::query("SELECT wasm FROM components WHERE sha256 = $1")
             .bind(sha256)
             .fetch_optional(&self.pool)
             .await?;
@@ -88,7 +88,7 @@ impl Store {
     /// The compiled artefact this engine made for a component, if any.
     pub async fn artifact(&self, sha256: &str, engine_hash: &str) -> Result<Option<Vec<u8>>> {
         let row =
-            sqlx::query("SELECT compiled FROM artifacts WHERE sha256 = ? AND engine_hash = ?")
+            sqlx::query("SELECT compiled FROM artifacts WHERE sha256 = $1 AND engine_hash = $2")
                 .bind(sha256)
                 .bind(engine_hash)
                 .fetch_optional(&self.pool)
@@ -103,7 +103,9 @@ impl Store {
         compiled: &[u8],
     ) -> Result<()> {
         sqlx::query(
-            "INSERT OR REPLACE INTO artifacts (sha256, engine_hash, compiled, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO artifacts (sha256, engine_hash, compiled, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sha256, engine_hash)
+             DO UPDATE SET compiled = excluded.compiled, created_at = excluded.created_at",
         )
         .bind(sha256)
         .bind(engine_hash)
@@ -119,7 +121,7 @@ impl Store {
     /// a repeated name and version.
     pub async fn put_plugin(&self, record: &PluginRecord) -> Result<()> {
         if record.builtin {
-            sqlx::query("DELETE FROM plugins WHERE id = ? AND tenant_id IS NULL")
+            sqlx::query("DELETE FROM plugins WHERE id = $1 AND tenant_id IS NULL")
                 .bind(&record.id)
                 .execute(&self.pool)
                 .await?;
@@ -135,7 +137,7 @@ impl Store {
         sha256: &str,
     ) -> Result<Option<PluginRecord>> {
         let row = sqlx::query(&format!(
-            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id = ? AND sha256 = ? LIMIT 1"
+            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id = $1 AND sha256 = $2 LIMIT 1"
         ))
         .bind(tenant.as_str())
         .bind(sha256)
@@ -156,7 +158,7 @@ impl Store {
     ) -> Result<()> {
         let mut tx = self.write().await?;
         // The component first: the plugin row refers to it.
-        sqlx::query("INSERT OR IGNORE INTO components (sha256, wasm, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO components (sha256, wasm, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(&record.sha256)
             .bind(wasm)
             .bind(self.now().0)
@@ -164,7 +166,9 @@ impl Store {
             .await?;
         insert_plugin(&mut tx, record).await?;
         sqlx::query(
-            "INSERT OR REPLACE INTO artifacts (sha256, engine_hash, compiled, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO artifacts (sha256, engine_hash, compiled, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (sha256, engine_hash)
+             DO UPDATE SET compiled = excluded.compiled, created_at = excluded.created_at",
         )
         .bind(&record.sha256)
         .bind(engine_hash)
@@ -179,7 +183,7 @@ impl Store {
     /// The tenant's plugins and the built-ins, built-ins first.
     pub async fn list_plugins(&self, tenant: &TenantId) -> Result<Vec<PluginRecord>> {
         let rows = sqlx::query(&format!(
-            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id IS NULL OR tenant_id = ?
+            "SELECT {PLUGIN_COLUMNS} FROM plugins WHERE tenant_id IS NULL OR tenant_id = $1
              ORDER BY tenant_id IS NOT NULL, name, created_at"
         ))
         .bind(tenant.as_str())
@@ -197,8 +201,8 @@ impl Store {
     ) -> Result<Option<PluginRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {PLUGIN_COLUMNS} FROM plugins
-             WHERE (tenant_id IS NULL OR tenant_id = ?) AND (id = ? OR name = ?)
-             ORDER BY id = ? DESC, tenant_id IS NULL, created_at DESC, id DESC LIMIT 1"
+             WHERE (tenant_id IS NULL OR tenant_id = $1) AND (id = $2 OR name = $3)
+             ORDER BY id = $4 DESC, tenant_id IS NULL, created_at DESC, id DESC LIMIT 1"
         ))
         .bind(tenant.as_str())
         .bind(reference)
@@ -215,12 +219,13 @@ impl Store {
         tenant: &TenantId,
         plugin: &str,
     ) -> Result<BTreeMap<String, Vec<u8>>> {
-        let rows =
-            sqlx::query("SELECT key, value FROM plugin_kv WHERE tenant_id = ? AND plugin_name = ?")
-                .bind(tenant.as_str())
-                .bind(plugin)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT key, value FROM plugin_kv WHERE tenant_id = $1 AND plugin_name = $2",
+        )
+        .bind(tenant.as_str())
+        .bind(plugin)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows
             .into_iter()
             .map(|row| (row.get("key"), row.get("value")))
@@ -231,7 +236,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, event_id, conversation_id, plugin_name, plugin_version, failure, message,
                     fallback, at
-             FROM plugin_failures WHERE tenant_id = ? ORDER BY id DESC LIMIT ?",
+             FROM plugin_failures WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(tenant.as_str())
         .bind(i64::from(limit))
@@ -254,9 +259,9 @@ impl Store {
     }
 }
 
-async fn insert_plugin(conn: &mut sqlx::SqliteConnection, record: &PluginRecord) -> Result<()> {
+async fn insert_plugin(conn: &mut sqlx::AnyConnection, record: &PluginRecord) -> Result<()> {
     sqlx::query(&format!(
-        "INSERT INTO plugins ({PLUGIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        "INSERT INTO plugins ({PLUGIN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     ))
     .bind(&record.id)
     .bind(record.tenant_id.as_ref().map(TenantId::as_str))

@@ -1,13 +1,12 @@
 //! Assignment rules and the record of every change to them.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
-use crate::domain::{Millis, RuleId, TenantId};
-use crate::rules::Rule;
+use crate::domain::{Millis, Rule, RuleId, TenantId};
 
-fn rule(row: &SqliteRow) -> Option<Rule> {
+fn rule(row: &AnyRow) -> Option<Rule> {
     let method: Option<String> = row.get("method");
     Some(Rule {
         id: RuleId::parse(row.get("id")).ok()?,
@@ -30,14 +29,14 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 async fn record_change(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     at: Millis,
     tenant: &TenantId,
     rule: &Rule,
     action: &str,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO rule_changes (tenant_id, rule_id, action, rule, at) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO rule_changes (tenant_id, rule_id, action, rule, at) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(tenant.as_str())
     .bind(rule.id.as_str())
@@ -50,13 +49,9 @@ async fn record_change(
 }
 
 /// Renumber a tenant's rules 0.. in the given order.
-async fn renumber(
-    tx: &mut sqlx::SqliteConnection,
-    tenant: &TenantId,
-    order: &[RuleId],
-) -> Result<()> {
+async fn renumber(tx: &mut sqlx::AnyConnection, tenant: &TenantId, order: &[RuleId]) -> Result<()> {
     for (position, id) in order.iter().enumerate() {
-        sqlx::query("UPDATE rules SET position = ? WHERE tenant_id = ? AND id = ?")
+        sqlx::query("UPDATE rules SET position = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(i64::try_from(position).unwrap_or(i64::MAX))
             .bind(tenant.as_str())
             .bind(id.as_str())
@@ -69,19 +64,15 @@ async fn renumber(
 impl Store {
     /// The tenant's rules, top to bottom.
     pub async fn list_rules(&self, tenant: &TenantId) -> Result<Vec<Rule>> {
-        let rows = sqlx::query("SELECT * FROM rules WHERE tenant_id = ? ORDER BY position, id")
+        let rows = sqlx::query("SELECT * FROM rules WHERE tenant_id = $1 ORDER BY position, id")
             .bind(tenant.as_str())
             .fetch_all(&self.pool)
             .await?;
         Ok(rows.iter().filter_map(rule).collect())
     }
 
-    async fn order(
-        &self,
-        tx: &mut sqlx::SqliteConnection,
-        tenant: &TenantId,
-    ) -> Result<Vec<RuleId>> {
-        let rows = sqlx::query("SELECT id FROM rules WHERE tenant_id = ? ORDER BY position, id")
+    async fn order(&self, tx: &mut sqlx::AnyConnection, tenant: &TenantId) -> Result<Vec<RuleId>> {
+        let rows = sqlx::query("SELECT id FROM rules WHERE tenant_id = $1 ORDER BY position, id")
             .bind(tenant.as_str())
             .fetch_all(tx)
             .await?;
@@ -101,12 +92,12 @@ impl Store {
         let mut tx = self.write().await?;
         sqlx::query(
             "INSERT INTO rules (id, tenant_id, position, name, enabled, conditions, target, method,
-                created_at, updated_at) VALUES (?, ?, -1, ?, ?, ?, ?, ?, ?, ?)",
+                created_at, updated_at) VALUES ($1, $2, -1, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(rule.id.as_str())
         .bind(tenant.as_str())
         .bind(&rule.name)
-        .bind(rule.enabled)
+        .bind(i64::from(rule.enabled))
         .bind(json(&rule.conditions))
         .bind(json(&rule.target))
         .bind(rule.method.as_ref().map(json))
@@ -134,11 +125,11 @@ impl Store {
     pub async fn update_rule(&self, tenant: &TenantId, rule: &Rule) -> Result<bool> {
         let mut tx = self.write().await?;
         let updated = sqlx::query(
-            "UPDATE rules SET name = ?, enabled = ?, conditions = ?, target = ?, method = ?, updated_at = ?
-             WHERE tenant_id = ? AND id = ?",
+            "UPDATE rules SET name = $1, enabled = $2, conditions = $3, target = $4, method = $5, updated_at = $6
+             WHERE tenant_id = $7 AND id = $8",
         )
         .bind(&rule.name)
-        .bind(rule.enabled)
+        .bind(i64::from(rule.enabled))
         .bind(json(&rule.conditions))
         .bind(json(&rule.target))
         .bind(rule.method.as_ref().map(json))
@@ -166,7 +157,7 @@ impl Store {
             return Ok(None);
         };
         let mut tx = self.write().await?;
-        sqlx::query("DELETE FROM rules WHERE tenant_id = ? AND id = ?")
+        sqlx::query("DELETE FROM rules WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(id.as_str())
             .execute(&mut *tx)
@@ -189,7 +180,7 @@ impl Store {
             return Err(StoreError::Conflict("name every rule exactly once".into()));
         }
         renumber(&mut tx, tenant, order).await?;
-        sqlx::query("INSERT INTO rule_changes (tenant_id, rule_id, action, rule, at) VALUES (?, '', 'reordered', ?, ?)")
+        sqlx::query("INSERT INTO rule_changes (tenant_id, rule_id, action, rule, at) VALUES ($1, '', 'reordered', $2, $3)")
             .bind(tenant.as_str())
             .bind(json(&order))
             .bind(self.now().0)
@@ -206,7 +197,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<serde_json::Value>> {
         let rows = sqlx::query(
-            "SELECT rule_id, action, rule, at FROM rule_changes WHERE tenant_id = ? ORDER BY id DESC LIMIT ?",
+            "SELECT rule_id, action, rule, at FROM rule_changes WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(tenant.as_str())
         .bind(i64::from(limit))
@@ -233,7 +224,7 @@ impl Store {
         before: Millis,
     ) -> Result<u64> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM conversations WHERE tenant_id = ? AND contact_email = ? AND created_at < ?",
+            "SELECT COUNT(*) AS n FROM conversations WHERE tenant_id = $1 AND contact_email = $2 AND created_at < $3",
         )
         .bind(tenant.as_str())
         .bind(email)
@@ -253,7 +244,7 @@ impl Store {
     ) -> Result<Option<crate::domain::AgentId>> {
         let row = sqlx::query(
             "SELECT assignee_id FROM conversations
-             WHERE tenant_id = ? AND contact_email = ? AND id <> ? AND assignee_kind = 'agent'
+             WHERE tenant_id = $1 AND contact_email = $2 AND id <> $3 AND assignee_kind = 'agent'
              ORDER BY updated_at DESC, id DESC LIMIT 1",
         )
         .bind(tenant.as_str())

@@ -13,11 +13,11 @@ const ASSIGNMENT_TOPIC: &str = "assignment";
 /// A topic's settings read inside a transaction; the defaults when unset
 /// (or unreadable).
 pub(super) async fn setting_in<T: serde::de::DeserializeOwned + Default>(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     topic: &str,
 ) -> Result<T> {
-    let row = sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = ? AND topic = ?")
+    let row = sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = $1 AND topic = $2")
         .bind(tenant.as_str())
         .bind(topic)
         .fetch_optional(conn)
@@ -34,7 +34,7 @@ impl Store {
         topic: &str,
     ) -> Result<Option<serde_json::Value>> {
         let row =
-            sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = ? AND topic = ?")
+            sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = $1 AND topic = $2")
                 .bind(tenant.as_str())
                 .bind(topic)
                 .fetch_optional(&self.pool)
@@ -49,7 +49,7 @@ impl Store {
         value: &serde_json::Value,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, topic) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
         .bind(tenant.as_str())

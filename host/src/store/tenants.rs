@@ -31,13 +31,15 @@ impl Store {
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        sqlx::query("INSERT INTO tenants (id, name, api_key_hash, created_at) VALUES (?, ?, ?, ?)")
-            .bind(id.as_str())
-            .bind(name)
-            .bind(key_hash(&key))
-            .bind(self.now().0)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO tenants (id, name, api_key_hash, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.as_str())
+        .bind(name)
+        .bind(key_hash(&key))
+        .bind(self.now().0)
+        .execute(&self.pool)
+        .await?;
         Ok((
             TenantRecord {
                 id,
@@ -49,7 +51,7 @@ impl Store {
 
     /// The tenant an API key belongs to.
     pub async fn tenant_by_key(&self, key: &str) -> Result<Option<TenantRecord>> {
-        let row = sqlx::query("SELECT id, name FROM tenants WHERE api_key_hash = ?")
+        let row = sqlx::query("SELECT id, name FROM tenants WHERE api_key_hash = $1")
             .bind(key_hash(key))
             .fetch_optional(&self.pool)
             .await?;

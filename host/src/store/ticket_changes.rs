@@ -3,15 +3,16 @@
 //! workflow, by a split), owners, and status changes that close or reopen
 //! the conversation.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::events::insert_event;
-use super::pipelines::{self, PipelineRecord, StageRecord};
+use super::pipelines;
 use super::tickets::ticket_of;
 use super::{Result, StoreError, timers};
 use crate::domain::{
     AgentId, Channel, CompanyId, ConversationId, ConversationStatus, EventKind, Millis, PipelineId,
-    Properties, StageId, StatusChange, TenantId, TicketId, ticket_name,
+    PipelineRecord, Properties, StageId, StageMove, StageRecord, TenantId, TicketId,
+    filed_ticket_name, following_stage, stage_move,
 };
 
 /// A ticket row to insert.
@@ -27,7 +28,7 @@ pub(super) struct TicketRow<'a> {
 }
 
 pub(super) async fn insert_ticket(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     ticket: TicketRow<'_>,
     now: Millis,
@@ -36,7 +37,7 @@ pub(super) async fn insert_ticket(
     sqlx::query(
         "INSERT INTO tickets (id, tenant_id, conversation_id, name, pipeline_id, stage_id,
             company_id, properties, source, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(id.as_str())
     .bind(tenant.as_str())
@@ -58,7 +59,7 @@ pub(super) async fn insert_ticket(
 /// File a conversation as a ticket in the first status of `pipeline`; the
 /// caller writes `ticket.created` (with its place in a chain of events).
 pub(super) async fn file_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     name: &str,
@@ -84,14 +85,14 @@ pub(super) async fn file_conversation(
 /// [`Store::follow`](super::Store::follow) inside a transaction; `false`
 /// if they already followed.
 pub(super) async fn follow_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     conversation: &ConversationId,
     agent: &AgentId,
     by: Option<&AgentId>,
     at: Millis,
 ) -> Result<bool> {
     let added = sqlx::query(
-        "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at) VALUES (?, ?, ?, ?)",
+        "INSERT INTO followers (conversation_id, agent_id, added_by, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(conversation.as_str())
     .bind(agent.as_str())
@@ -104,7 +105,7 @@ pub(super) async fn follow_in(
 
 /// Write events about one conversation; returns the last id.
 pub(super) async fn write_events(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     kinds: &[EventKind],
@@ -120,7 +121,7 @@ pub(super) async fn write_events(
 /// Give the ticket's conversation to a member by hand (or to nobody), with
 /// its history entry. No capacity check: a person decided.
 pub(super) async fn set_owner(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     owner: Option<&AgentId>,
@@ -134,9 +135,9 @@ pub(super) async fn set_owner(
     let kind = owner.map(|_| "agent");
     let owner = owner.map(AgentId::as_str);
     sqlx::query(
-        "UPDATE conversations SET routing = ?, assignee_kind = ?, assignee_id = ?,
-            queued_at = NULL, updated_at = ?
-         WHERE tenant_id = ? AND id = ?",
+        "UPDATE conversations SET routing = $1, assignee_kind = $2, assignee_id = $3,
+            queued_at = NULL, updated_at = $4
+         WHERE tenant_id = $5 AND id = $6",
     )
     .bind(routing)
     .bind(kind)
@@ -146,13 +147,13 @@ pub(super) async fn set_owner(
     .bind(conversation.as_str())
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM offers WHERE conversation_id = ?")
+    sqlx::query("DELETE FROM offers WHERE conversation_id = $1")
         .bind(conversation.as_str())
         .execute(&mut *conn)
         .await?;
     sqlx::query(
         "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
-            decided_by, reason) VALUES (?, ?, ?, ?, ?, 'manual', ?)",
+            decided_by, reason) VALUES ($1, $2, $3, $4, $5, 'manual', $6)",
     )
     .bind(conversation.as_str())
     .bind(now.0)
@@ -169,7 +170,7 @@ pub(super) async fn set_owner(
 /// closed status closes the conversation; leaving a closed status reopens
 /// it. Returns the events to write.
 pub(super) async fn set_stage(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     ticket: &TicketId,
     pipeline: &PipelineId,
@@ -180,7 +181,7 @@ pub(super) async fn set_stage(
         "SELECT t.conversation_id, t.stage_id, s.closed, c.status FROM tickets t
          JOIN pipeline_stages s ON s.id = t.stage_id
          JOIN conversations c ON c.id = t.conversation_id
-         WHERE t.tenant_id = ? AND t.id = ?",
+         WHERE t.tenant_id = $1 AND t.id = $2",
     )
     .bind(tenant.as_str())
     .bind(ticket.as_str())
@@ -192,67 +193,68 @@ pub(super) async fn set_stage(
     let Ok(conversation) = ConversationId::parse(row.get("conversation_id")) else {
         return Ok(Vec::new());
     };
-    let was_closed = row.get::<i64, _>("closed") != 0;
+    let from = StageId::parse(row.get("stage_id")).ok();
+    let from_closed = row.get::<i64, _>("closed") != 0;
     let status = ConversationStatus::parse(row.get("status")).ok();
-    sqlx::query("UPDATE tickets SET pipeline_id = ?, stage_id = ?, updated_at = ? WHERE id = ?")
-        .bind(pipeline.as_str())
-        .bind(to.id.as_str())
-        .bind(now.0)
-        .bind(ticket.as_str())
-        .execute(&mut *conn)
-        .await?;
-    let mut events = Vec::new();
-    if row.get::<String, _>("stage_id") != to.id.as_str() {
-        events.push(EventKind::TicketStatusChanged);
-    }
-    let change = if to.closed && status != Some(ConversationStatus::Closed) {
-        Some(StatusChange::Close)
-    } else if !to.closed && was_closed && status == Some(ConversationStatus::Closed) {
-        Some(StatusChange::Open)
-    } else {
-        None
-    };
+    let StageMove {
+        conversation: change,
+        events,
+    } = stage_move(from.as_ref(), from_closed, to, status);
+    sqlx::query(
+        "UPDATE tickets SET pipeline_id = $1, stage_id = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(pipeline.as_str())
+    .bind(to.id.as_str())
+    .bind(now.0)
+    .bind(ticket.as_str())
+    .execute(&mut *conn)
+    .await?;
     if let Some(change) = change {
         timers::change_status(conn, tenant, &conversation, change, now).await?;
-        events.push(EventKind::ConversationStatusChanged);
     }
     Ok(events)
 }
 
-/// Keep a conversation's ticket in step when the conversation is closed or
-/// reopened from outside the ticket (the conversation API, a message, the
-/// inactivity timer, a workflow): closing moves the ticket to its
-/// pipeline's first closed status that needs no properties, reopening to
-/// the first open one. A ticket already in such a status stays; so does one
-/// whose pipeline has none to offer. Returns whether the ticket moved.
+/// Keep a conversation's ticket in step when the conversation is closed
+/// (`closed`) or reopened from outside the ticket: [`following_stage`] of
+/// its pipeline says where it goes, if anywhere. Returns whether the ticket
+/// moved.
 pub(super) async fn follow_conversation(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     conversation: &ConversationId,
     closed: bool,
     now: Millis,
 ) -> Result<bool> {
-    let moved = sqlx::query(
-        "UPDATE tickets SET updated_at = ?, stage_id = (
-            SELECT o.id FROM pipeline_stages o
-            WHERE o.pipeline_id = tickets.pipeline_id AND o.closed = ?
-              AND (? = 0 OR o.requires = '[]')
-            ORDER BY o.position LIMIT 1)
-         WHERE conversation_id = ? AND merged_into IS NULL
-           AND stage_id IN (SELECT id FROM pipeline_stages WHERE closed = ?)
-           AND EXISTS (SELECT 1 FROM pipeline_stages o
-                       WHERE o.pipeline_id = tickets.pipeline_id AND o.closed = ?
-                         AND (? = 0 OR o.requires = '[]'))",
+    let rows = sqlx::query(
+        "SELECT t.id, t.pipeline_id, s.closed FROM tickets t
+         JOIN pipeline_stages s ON s.id = t.stage_id
+         WHERE t.conversation_id = $1 AND t.merged_into IS NULL",
     )
-    .bind(now.0)
-    .bind(closed)
-    .bind(closed)
     .bind(conversation.as_str())
-    .bind(!closed)
-    .bind(closed)
-    .bind(closed)
-    .execute(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(moved.rows_affected() > 0)
+    let mut moved = false;
+    for row in rows {
+        let (Ok(ticket), Ok(pipeline)) = (
+            TicketId::parse(row.get("id")),
+            PipelineId::parse(row.get("pipeline_id")),
+        ) else {
+            continue;
+        };
+        let in_closed = row.get::<i64, _>("closed") != 0;
+        let statuses = pipelines::stages(conn, &pipeline).await?;
+        let Some(to) = following_stage(&statuses, in_closed, closed) else {
+            continue;
+        };
+        sqlx::query("UPDATE tickets SET stage_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(to.id.as_str())
+            .bind(now.0)
+            .bind(ticket.as_str())
+            .execute(&mut *conn)
+            .await?;
+        moved = true;
+    }
+    Ok(moved)
 }
 
 /// A workflow's `create-ticket`: file the conversation in the named
@@ -260,7 +262,7 @@ pub(super) async fn follow_conversation(
 /// Nothing happens if it already is a ticket. Returns whether it was filed
 /// (the caller writes `ticket.created`).
 pub(super) async fn file_from_workflow(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     subject: &str,
@@ -271,7 +273,7 @@ pub(super) async fn file_from_workflow(
         return Ok(false);
     }
     let row = sqlx::query(
-        "SELECT channel, subject, contact_email FROM conversations WHERE tenant_id = ? AND id = ?",
+        "SELECT channel, subject, contact_email FROM conversations WHERE tenant_id = $1 AND id = $2",
     )
     .bind(tenant.as_str())
     .bind(conversation.as_str())
@@ -287,14 +289,12 @@ pub(super) async fn file_from_workflow(
         Some(pipeline) => pipeline,
         None => pipelines::default_pipeline_in(conn, tenant, now).await?,
     };
-    let name = match subject.trim() {
-        "" => ticket_name(
-            row.get::<Option<String>, _>("subject").as_deref(),
-            channel,
-            row.get::<Option<String>, _>("contact_email").as_deref(),
-        ),
-        subject => subject.to_owned(),
-    };
+    let name = filed_ticket_name(
+        subject,
+        row.get::<Option<String>, _>("subject").as_deref(),
+        channel,
+        row.get::<Option<String>, _>("contact_email").as_deref(),
+    );
     file_conversation(
         conn,
         tenant,
@@ -313,7 +313,7 @@ pub(super) async fn file_from_workflow(
 /// or reopening the conversation as the status says. Returns the events to
 /// write.
 pub(super) async fn stage_from_workflow(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     stage: &str,
@@ -322,7 +322,7 @@ pub(super) async fn stage_from_workflow(
     let row = sqlx::query(
         "SELECT t.id, t.pipeline_id, s.id AS stage_id, s.name, s.closed, s.requires
          FROM tickets t JOIN pipeline_stages s ON s.pipeline_id = t.pipeline_id
-         WHERE t.tenant_id = ? AND t.conversation_id = ? AND s.id = ?",
+         WHERE t.tenant_id = $1 AND t.conversation_id = $2 AND s.id = $3",
     )
     .bind(tenant.as_str())
     .bind(conversation.as_str())
@@ -352,8 +352,8 @@ pub(super) async fn stage_from_workflow(
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::domain::{Priority, StatusSpec};
-    use crate::store::{Change, NewConversation, Outcome, Store};
+    use crate::domain::{Change, NewConversation, Outcome, Priority, StatusSpec};
+    use crate::store::Store;
 
     fn chat(subject: &str) -> NewConversation {
         NewConversation {

@@ -1,17 +1,15 @@
 //! Making a ticket by hand, editing it and moving it to another pipeline,
 //! each in one transaction.
 
-use super::conversations::NewConversation;
 use super::events::insert_event;
-use super::pipelines::StageRecord;
 use super::ticket_changes::{
     TicketRow, follow_in, insert_ticket, set_owner, set_stage, write_events,
 };
 use super::tickets::TicketRecord;
 use super::{Result, Store, timers};
 use crate::domain::{
-    AgentId, Channel, CompanyId, EventKind, PipelineId, Priority, Properties, StatusChange,
-    TenantId, TicketId,
+    AgentId, Channel, CompanyId, EventKind, NewConversation, PipelineId, Priority, Properties,
+    StageRecord, StatusChange, TenantId, TicketId,
 };
 
 /// A ticket made by hand, already validated.
@@ -113,9 +111,9 @@ impl Store {
             .as_ref()
             .map(|c| c.as_ref().map(CompanyId::as_str));
         sqlx::query(
-            "UPDATE tickets SET name = COALESCE(?, name), properties = COALESCE(?, properties),
-                company_id = CASE WHEN ? THEN ? ELSE company_id END, updated_at = ?
-             WHERE id = ?",
+            "UPDATE tickets SET name = COALESCE($1, name), properties = COALESCE($2, properties),
+                company_id = CASE WHEN $3 THEN $4 ELSE company_id END, updated_at = $5
+             WHERE id = $6",
         )
         .bind(&patch.name)
         .bind(patch.properties.as_ref().map(Properties::to_json))
@@ -127,10 +125,10 @@ impl Store {
         .await?;
         let (email, name) = patch.contact.clone().unzip();
         sqlx::query(
-            "UPDATE conversations SET priority = COALESCE(?, priority),
-                contact_email = CASE WHEN ? THEN ? ELSE contact_email END,
-                contact_name = CASE WHEN ? THEN ? ELSE contact_name END, updated_at = ?
-             WHERE id = ?",
+            "UPDATE conversations SET priority = COALESCE($1, priority),
+                contact_email = CASE WHEN $2 THEN $3 ELSE contact_email END,
+                contact_name = CASE WHEN $4 THEN $5 ELSE contact_name END, updated_at = $6
+             WHERE id = $7",
         )
         .bind(patch.priority.map(Priority::rank))
         .bind(email.is_some())

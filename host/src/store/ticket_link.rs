@@ -26,7 +26,7 @@ impl Store {
     ) -> Result<Option<TicketSummary>> {
         let row = sqlx::query(
             "SELECT id, name, pipeline_id, stage_id, source FROM tickets
-             WHERE tenant_id = ? AND conversation_id = ?",
+             WHERE tenant_id = $1 AND conversation_id = $2",
         )
         .bind(tenant.as_str())
         .bind(conversation.as_str())

@@ -1,16 +1,15 @@
 //! Splitting a ticket in two and merging one ticket into another.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
-use super::conversations::NewConversation;
 use super::events::insert_event;
 use super::pipelines::pipeline_in;
 use super::ticket_changes::{TicketRow, insert_ticket, set_owner, set_stage, write_events};
 use super::tickets::TicketRecord;
 use super::{Result, Store, StoreError, timers};
 use crate::domain::{
-    ConversationId, ConversationStatus, EventKind, MessageId, Properties, StatusChange, TenantId,
-    TicketId,
+    ConversationId, ConversationStatus, EventKind, MessageId, NewConversation, Properties,
+    StatusChange, TenantId, TicketId,
 };
 
 /// Why a split was refused.
@@ -22,8 +21,8 @@ pub enum SplitRefusal {
     NothingLeft,
 }
 
-async fn message_count(conn: &mut SqliteConnection, conversation: &ConversationId) -> Result<u64> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE conversation_id = ?")
+async fn message_count(conn: &mut AnyConnection, conversation: &ConversationId) -> Result<u64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM messages WHERE conversation_id = $1")
         .bind(conversation.as_str())
         .fetch_one(conn)
         .await?;
@@ -44,11 +43,12 @@ impl Store {
         let now = self.now();
         let mut tx = self.write().await?;
         for (index, id) in messages.iter().enumerate() {
-            let found = sqlx::query("SELECT 1 FROM messages WHERE id = ? AND conversation_id = ?")
-                .bind(id.as_str())
-                .bind(ticket.conversation.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
+            let found =
+                sqlx::query("SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2")
+                    .bind(id.as_str())
+                    .bind(ticket.conversation.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if found.is_none() {
                 return Ok(Err(SplitRefusal::NotInTicket(index)));
             }
@@ -79,7 +79,7 @@ impl Store {
         }
         sqlx::query(
             "INSERT INTO followers (conversation_id, agent_id, added_by, at)
-             SELECT ?, agent_id, added_by, ? FROM followers WHERE conversation_id = ?",
+             SELECT $1, agent_id, added_by, $2 FROM followers WHERE conversation_id = $3",
         )
         .bind(record.id.as_str())
         .bind(now.0)
@@ -87,7 +87,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         for id in messages {
-            sqlx::query("UPDATE messages SET conversation_id = ? WHERE id = ?")
+            sqlx::query("UPDATE messages SET conversation_id = $1 WHERE id = $2")
                 .bind(record.id.as_str())
                 .bind(id.as_str())
                 .execute(&mut *tx)
@@ -103,7 +103,7 @@ impl Store {
             source: "split",
         };
         let id = insert_ticket(&mut tx, tenant, row, now).await?;
-        sqlx::query("UPDATE tickets SET updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
             .bind(now.0)
             .bind(ticket.id.as_str())
             .execute(&mut *tx)
@@ -127,13 +127,13 @@ impl Store {
         let mut tx = self.write().await?;
         let (target, source) = (into.conversation.as_str(), from.conversation.as_str());
         for sql in [
-            "UPDATE messages SET conversation_id = ?1 WHERE conversation_id = ?2",
-            "INSERT OR IGNORE INTO followers (conversation_id, agent_id, added_by, at)
-             SELECT ?1, agent_id, added_by, at FROM followers WHERE conversation_id = ?2",
-            "DELETE FROM followers WHERE conversation_id = ?2",
-            "INSERT OR IGNORE INTO conversation_tags (conversation_id, tag)
-             SELECT ?1, tag FROM conversation_tags WHERE conversation_id = ?2",
-            "DELETE FROM conversation_tags WHERE conversation_id = ?2",
+            "UPDATE messages SET conversation_id = $1 WHERE conversation_id = $2",
+            "INSERT INTO followers (conversation_id, agent_id, added_by, at)
+             SELECT $1, agent_id, added_by, at FROM followers WHERE conversation_id = $2 ON CONFLICT DO NOTHING",
+            "DELETE FROM followers WHERE conversation_id = $2",
+            "INSERT INTO conversation_tags (conversation_id, tag)
+             SELECT $1, tag FROM conversation_tags WHERE conversation_id = $2 ON CONFLICT DO NOTHING",
+            "DELETE FROM conversation_tags WHERE conversation_id = $2",
         ] {
             sqlx::query(sql)
                 .bind(target)
@@ -142,18 +142,23 @@ impl Store {
                 .await?;
         }
         // Drafts follow, unless the member already has one on `into`.
-        sqlx::query("UPDATE OR IGNORE ticket_drafts SET ticket_id = ? WHERE ticket_id = ?")
-            .bind(into.id.as_str())
-            .bind(from.id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE tickets SET merged_into = ?, updated_at = ? WHERE id = ?")
+        sqlx::query(
+            "UPDATE ticket_drafts SET ticket_id = $1
+             WHERE ticket_id = $2 AND NOT EXISTS (
+                 SELECT 1 FROM ticket_drafts mine
+                 WHERE mine.ticket_id = $1 AND mine.agent_id = ticket_drafts.agent_id)",
+        )
+        .bind(into.id.as_str())
+        .bind(from.id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE tickets SET merged_into = $1, updated_at = $2 WHERE id = $3")
             .bind(into.id.as_str())
             .bind(now.0)
             .bind(from.id.as_str())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("UPDATE tickets SET updated_at = ? WHERE id = ?")
+        sqlx::query("UPDATE tickets SET updated_at = $1 WHERE id = $2")
             .bind(now.0)
             .bind(into.id.as_str())
             .execute(&mut *tx)

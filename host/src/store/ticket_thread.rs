@@ -1,17 +1,16 @@
 //! A ticket's thread: the messages with who wrote them and how they
 //! thread, replies (optionally with a status change) and comments.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
-use super::notifications::{self, DeliveryRecord, Notice};
+use super::notifications::{self, DeliveryRecord};
 use super::outbound_mail::{self, mail_delivery};
-use super::pipelines::StageRecord;
 use super::ticket_changes::{follow_in, set_stage, write_events};
 use super::tickets::TicketRecord;
 use super::{Result, Store, opt_id};
 use crate::domain::{
-    AgentId, Author, ConversationId, EmailMessageId, MessageId, Millis, NotificationKind,
-    Properties, TenantId,
+    AgentId, Author, ConversationId, EmailMessageId, MessageId, Millis, Notice, NotificationKind,
+    Properties, StageRecord, TenantId,
 };
 
 /// Most messages shown in one ticket.
@@ -42,7 +41,7 @@ const COLUMNS: &str = "m.id, m.author, m.agent_id, m.body, m.internal, m.email_m
     m.reply_to, m.created_at, o.state AS mail_state, o.attempts AS mail_attempts,
     o.last_error AS mail_error, o.delivered_at AS mail_delivered_at, o.due_at AS mail_due_at";
 
-fn thread_row(row: &sqlx::sqlite::SqliteRow) -> Option<ThreadMessage> {
+fn thread_row(row: &sqlx::any::AnyRow) -> Option<ThreadMessage> {
     Some(ThreadMessage {
         id: MessageId::parse(row.get("id")).ok()?,
         author: Author::parse(row.get("author")).ok()?,
@@ -56,8 +55,8 @@ fn thread_row(row: &sqlx::sqlite::SqliteRow) -> Option<ThreadMessage> {
     })
 }
 
-async fn message_in(conn: &mut SqliteConnection, id: &MessageId) -> Result<Option<ThreadMessage>> {
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = ?"))
+async fn message_in(conn: &mut AnyConnection, id: &MessageId) -> Result<Option<ThreadMessage>> {
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM {FROM} WHERE m.id = $1"))
         .bind(id.as_str())
         .fetch_optional(conn)
         .await?;
@@ -80,8 +79,8 @@ impl Store {
     /// The whole thread, public messages and comments, oldest first.
     pub async fn thread(&self, conversation: &ConversationId) -> Result<Vec<ThreadMessage>> {
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS} FROM {FROM} WHERE m.conversation_id = ?
-             ORDER BY m.created_at, m.id LIMIT ?"
+            "SELECT {COLUMNS} FROM {FROM} WHERE m.conversation_id = $1
+             ORDER BY m.created_at, m.id LIMIT $2"
         ))
         .bind(conversation.as_str())
         .bind(MAX_THREAD)
@@ -107,7 +106,7 @@ impl Store {
         let reply_to = match reply.reply_to {
             Some(id) => Some(id),
             None => sqlx::query(
-                "SELECT id FROM messages WHERE conversation_id = ? AND author = 'customer'
+                "SELECT id FROM messages WHERE conversation_id = $1 AND author = 'customer'
                    AND internal = 0 ORDER BY created_at DESC, id DESC LIMIT 1",
             )
             .bind(ticket.conversation.as_str())
@@ -127,7 +126,7 @@ impl Store {
         )
         .await?;
         sqlx::query(
-            "UPDATE messages SET agent_id = ?, email_message_id = ?, reply_to = ? WHERE id = ?",
+            "UPDATE messages SET agent_id = $1, email_message_id = $2, reply_to = $3 WHERE id = $4",
         )
         .bind(author.as_str())
         .bind(EmailMessageId::for_message(&message.id).as_str())
@@ -138,7 +137,7 @@ impl Store {
         outbound_mail::queue_reply(&mut tx, tenant, ticket, &message.id, reply_to.as_ref(), now)
             .await?;
         if let Some(properties) = &reply.properties {
-            sqlx::query("UPDATE tickets SET properties = ?, updated_at = ? WHERE id = ?")
+            sqlx::query("UPDATE tickets SET properties = $1, updated_at = $2 WHERE id = $3")
                 .bind(properties.to_json())
                 .bind(now.0)
                 .bind(ticket.id.as_str())
@@ -152,7 +151,7 @@ impl Store {
                 .await?
                 .or(last);
         }
-        sqlx::query("DELETE FROM ticket_drafts WHERE ticket_id = ? AND agent_id = ?")
+        sqlx::query("DELETE FROM ticket_drafts WHERE ticket_id = $1 AND agent_id = $2")
             .bind(ticket.id.as_str())
             .bind(author.as_str())
             .execute(&mut *tx)
@@ -189,7 +188,7 @@ impl Store {
             now,
         )
         .await?;
-        sqlx::query("UPDATE messages SET agent_id = ? WHERE id = ?")
+        sqlx::query("UPDATE messages SET agent_id = $1 WHERE id = $2")
             .bind(author.as_str())
             .bind(message.id.as_str())
             .execute(&mut *tx)

@@ -2,7 +2,7 @@
 //! statistics. A ticket is a conversation with ticket properties, so its
 //! owner, contact, priority and followers are read from the conversation.
 
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use super::{Result, Store, opt_id};
 use crate::domain::{
@@ -23,7 +23,7 @@ pub enum Visibility {
 }
 
 impl Visibility {
-    /// The two values [`VISIBLE`] is bound with: the access and the member.
+    /// The two values [`visible`] is bound with: the access and the member.
     fn binds(&self) -> (&'static str, &str) {
         match self {
             Visibility::All => (TicketAccess::All.as_str(), ""),
@@ -32,31 +32,31 @@ impl Visibility {
     }
 }
 
-/// Whether the ticket's conversation `c` is visible; bound with
-/// `access, me, me, access, me, me`. One predicate for lists and single
-/// tickets, so a ticket missing from a member's list is also a 404 for them.
-const VISIBLE: &str = "(? = 'all'
-    OR (c.assignee_kind = 'agent' AND c.assignee_id = ?)
-    OR EXISTS (SELECT 1 FROM followers f WHERE f.conversation_id = c.id AND f.agent_id = ?)
-    OR (? = 'team' AND (
-        c.team_id IN (SELECT team_id FROM agent_teams WHERE agent_id = ?)
+/// Whether the ticket's conversation `c` is visible to the caller whose
+/// access and member id are the query's parameters `$access` and `$me`
+/// (bound by [`bind_visible`]). One predicate for lists and single tickets,
+/// so a ticket missing from a member's list is also a 404 for them.
+fn visible(access: usize, me: usize) -> String {
+    format!(
+        "(${access} = 'all'
+    OR (c.assignee_kind = 'agent' AND c.assignee_id = ${me})
+    OR EXISTS (SELECT 1 FROM followers f WHERE f.conversation_id = c.id AND f.agent_id = ${me})
+    OR (${access} = 'team' AND (
+        c.team_id IN (SELECT team_id FROM agent_teams WHERE agent_id = ${me})
         OR (c.assignee_kind = 'agent' AND c.assignee_id IN (
             SELECT mate.agent_id FROM agent_teams mine
             JOIN agent_teams mate ON mate.team_id = mine.team_id
-            WHERE mine.agent_id = ?)))))";
+            WHERE mine.agent_id = ${me})))))"
+    )
+}
 
+/// Bind the parameters of [`visible`]: access, then member id.
 fn bind_visible<'q>(
-    query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     visibility: &'q Visibility,
-) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     let (access, me) = visibility.binds();
-    query
-        .bind(access)
-        .bind(me)
-        .bind(me)
-        .bind(access)
-        .bind(me)
-        .bind(me)
+    query.bind(access).bind(me)
 }
 
 /// A ticket with what it takes from its conversation.
@@ -103,7 +103,7 @@ const SELECT: &str = "SELECT t.id, t.conversation_id, t.name, t.pipeline_id, t.s
     JOIN conversations c ON c.id = t.conversation_id
     JOIN pipeline_stages s ON s.id = t.stage_id";
 
-fn ticket_row(row: &sqlx::sqlite::SqliteRow) -> Option<TicketRecord> {
+fn ticket_row(row: &sqlx::any::AnyRow) -> Option<TicketRecord> {
     let owner = match Assignee::from_parts(row.get("assignee_kind"), row.get("assignee_id")) {
         Some(Assignee::Agent(agent)) => Some(agent),
         _ => None,
@@ -133,10 +133,10 @@ fn ticket_row(row: &sqlx::sqlite::SqliteRow) -> Option<TicketRecord> {
 
 /// The ticket filed from a conversation, if it is one.
 pub(super) async fn ticket_of(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     conversation: &ConversationId,
 ) -> Result<Option<TicketId>> {
-    let row = sqlx::query("SELECT id FROM tickets WHERE conversation_id = ?")
+    let row = sqlx::query("SELECT id FROM tickets WHERE conversation_id = $1")
         .bind(conversation.as_str())
         .fetch_optional(conn)
         .await?;
@@ -175,7 +175,10 @@ impl Store {
         id: &TicketId,
         visibility: &Visibility,
     ) -> Result<Option<TicketRecord>> {
-        let sql = format!("{SELECT} WHERE t.tenant_id = ? AND t.id = ? AND {VISIBLE}");
+        let sql = format!(
+            "{SELECT} WHERE t.tenant_id = $1 AND t.id = $2 AND {}",
+            visible(3, 4)
+        );
         let query = sqlx::query(&sql).bind(tenant.as_str()).bind(id.as_str());
         let row = bind_visible(query, visibility)
             .fetch_optional(&self.pool)
@@ -190,7 +193,7 @@ impl Store {
         conversation: &ConversationId,
     ) -> Result<Option<TicketRecord>> {
         let row = sqlx::query(&format!(
-            "{SELECT} WHERE t.tenant_id = ? AND t.conversation_id = ?"
+            "{SELECT} WHERE t.tenant_id = $1 AND t.conversation_id = $2"
         ))
         .bind(tenant.as_str())
         .bind(conversation.as_str())
@@ -207,12 +210,13 @@ impl Store {
         visibility: &Visibility,
     ) -> Result<Vec<TicketRecord>> {
         let sql = format!(
-            "{SELECT} WHERE t.tenant_id = ? AND t.merged_into IS NULL
-               AND (? IS NULL OR t.pipeline_id = ?)
-               AND (? IS NULL OR t.stage_id = ?)
-               AND (? IS NULL OR (c.assignee_kind = 'agent' AND c.assignee_id = ?))
-               AND {VISIBLE}
-             ORDER BY t.id DESC LIMIT ?"
+            "{SELECT} WHERE t.tenant_id = $1 AND t.merged_into IS NULL
+               AND ($2 IS NULL OR t.pipeline_id = $2)
+               AND ($3 IS NULL OR t.stage_id = $3)
+               AND ($4 IS NULL OR (c.assignee_kind = 'agent' AND c.assignee_id = $4))
+               AND {}
+             ORDER BY t.id DESC LIMIT $7",
+            visible(5, 6)
         );
         let pipeline = filter.pipeline.as_ref().map(PipelineId::as_str);
         let stage = filter.stage.as_ref().map(StageId::as_str);
@@ -220,10 +224,7 @@ impl Store {
         let query = sqlx::query(&sql)
             .bind(tenant.as_str())
             .bind(pipeline)
-            .bind(pipeline)
             .bind(stage)
-            .bind(stage)
-            .bind(owner)
             .bind(owner);
         let rows = bind_visible(query, visibility)
             .bind(i64::from(filter.limit))
@@ -239,8 +240,8 @@ impl Store {
              FROM pipelines p
              JOIN pipeline_stages s ON s.pipeline_id = p.id
              LEFT JOIN tickets t ON t.stage_id = s.id AND t.merged_into IS NULL
-             WHERE p.tenant_id = ?
-             GROUP BY s.id
+             WHERE p.tenant_id = $1
+             GROUP BY p.id, s.id
              ORDER BY p.is_default DESC, p.created_at, p.id, s.position",
         )
         .bind(tenant.as_str())

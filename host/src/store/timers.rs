@@ -10,8 +10,8 @@ use sqlx::Row;
 use super::events::{Origin, insert_event, insert_event_from};
 use super::{Result, Store, conversations::insert_message, opt_id, ticket_changes};
 use crate::domain::{
-    Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, TenantId,
-    TimerKind,
+    Author, ConversationId, ConversationStatus, EventKind, Millis, StatusChange, StatusEffect,
+    TenantId, TimerFiring, TimerKind, status_effects, timer_firing,
 };
 
 /// The settings topic holding [`Lifecycle`].
@@ -43,7 +43,7 @@ pub struct TimerRecord {
 
 /// Schedule a timer of `kind` for a conversation, replacing a pending one.
 async fn schedule(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     kind: TimerKind,
@@ -53,7 +53,7 @@ async fn schedule(
     cancel(tx, conversation, kind, now).await?;
     sqlx::query(
         "INSERT INTO timers (tenant_id, conversation_id, kind, due_at, created_at)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(tenant.as_str())
     .bind(conversation.as_str())
@@ -70,7 +70,7 @@ async fn schedule(
 /// that started it (the loop guard counts through timers too).
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn start_workflow_timer(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     plugin: &str,
@@ -82,7 +82,7 @@ pub(super) async fn start_workflow_timer(
     cancel_workflow_timer(tx, conversation, plugin, name, now).await?;
     sqlx::query(
         "INSERT INTO timers (tenant_id, conversation_id, kind, plugin, name, due_at, depth, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(tenant.as_str())
     .bind(conversation.as_str())
@@ -98,15 +98,15 @@ pub(super) async fn start_workflow_timer(
 }
 
 pub(super) async fn cancel_workflow_timer(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     conversation: &ConversationId,
     plugin: &str,
     name: &str,
     now: Millis,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE timers SET cancelled_at = ?
-         WHERE conversation_id = ? AND kind = ? AND plugin = ? AND name = ?
+        "UPDATE timers SET cancelled_at = $1
+         WHERE conversation_id = $2 AND kind = $3 AND plugin = $4 AND name = $5
            AND fired_at IS NULL AND cancelled_at IS NULL",
     )
     .bind(now.0)
@@ -120,14 +120,14 @@ pub(super) async fn cancel_workflow_timer(
 }
 
 async fn cancel(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     conversation: &ConversationId,
     kind: TimerKind,
     now: Millis,
 ) -> Result<()> {
     sqlx::query(
-        "UPDATE timers SET cancelled_at = ?
-         WHERE conversation_id = ? AND kind = ? AND fired_at IS NULL AND cancelled_at IS NULL",
+        "UPDATE timers SET cancelled_at = $1
+         WHERE conversation_id = $2 AND kind = $3 AND fired_at IS NULL AND cancelled_at IS NULL",
     )
     .bind(now.0)
     .bind(conversation.as_str())
@@ -138,10 +138,10 @@ async fn cancel(
 }
 
 pub(super) async fn lifecycle_in(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
 ) -> Result<Lifecycle> {
-    let row = sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = ? AND topic = ?")
+    let row = sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = $1 AND topic = $2")
         .bind(tenant.as_str())
         .bind(LIFECYCLE_TOPIC)
         .fetch_optional(tx)
@@ -153,7 +153,7 @@ pub(super) async fn lifecycle_in(
 
 /// Activity on an open conversation: its inactivity deadline starts again.
 pub(super) async fn touch(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
     now: Millis,
@@ -167,45 +167,38 @@ pub(super) async fn touch(
     }
 }
 
-/// Change a conversation's status inside a transaction, with what goes with
-/// it: closing frees the assignee and stops every timer, snoozing stops the
-/// inactivity deadline and (with a time) starts the wake-up, opening does
-/// the reverse. Returns the previous status, or `None` if there is no such
-/// conversation of the tenant.
-pub(super) async fn change_status(
-    tx: &mut sqlx::SqliteConnection,
+/// [`StatusEffect::FreeAgent`]: the conversation's agent finished it now.
+async fn free_agent(
+    tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     conversation: &ConversationId,
-    change: StatusChange,
     now: Millis,
-) -> Result<Option<ConversationStatus>> {
-    let row = sqlx::query("SELECT status FROM conversations WHERE tenant_id = ? AND id = ?")
-        .bind(tenant.as_str())
-        .bind(conversation.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-    let Some(previous) = row.and_then(|r| ConversationStatus::parse(r.get("status")).ok()) else {
-        return Ok(None);
-    };
-    let status = change.status();
-    // Closing an open conversation frees its agent: their wait for the next
-    // one starts now.
-    if status == ConversationStatus::Closed && previous == ConversationStatus::Open {
-        sqlx::query(
-            "UPDATE agents SET freed_at = ? WHERE id = (
-                SELECT assignee_id FROM conversations
-                WHERE tenant_id = ? AND id = ? AND assignee_kind = 'agent')",
-        )
-        .bind(now.0)
-        .bind(tenant.as_str())
-        .bind(conversation.as_str())
-        .execute(&mut *tx)
-        .await?;
-    }
+) -> Result<()> {
     sqlx::query(
-        "UPDATE conversations SET status = ?, updated_at = ?,
-            closed_at = CASE WHEN ? THEN ? ELSE NULL END
-         WHERE tenant_id = ? AND id = ?",
+        "UPDATE agents SET freed_at = $1 WHERE id = (
+                SELECT assignee_id FROM conversations
+                WHERE tenant_id = $2 AND id = $3 AND assignee_kind = 'agent')",
+    )
+    .bind(now.0)
+    .bind(tenant.as_str())
+    .bind(conversation.as_str())
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// [`StatusEffect::SetStatus`].
+async fn set_status(
+    tx: &mut sqlx::AnyConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    status: ConversationStatus,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE conversations SET status = $1, updated_at = $2,
+            closed_at = CASE WHEN $3 THEN $4 ELSE NULL END
+         WHERE tenant_id = $5 AND id = $6",
     )
     .bind(status.as_str())
     .bind(now.0)
@@ -215,45 +208,49 @@ pub(super) async fn change_status(
     .bind(conversation.as_str())
     .execute(&mut *tx)
     .await?;
-    // A ticket's status follows its conversation's closing and reopening
-    // (the ticket's own status changes come the other way and find it
-    // already in step).
-    match change {
-        StatusChange::Close if previous != ConversationStatus::Closed => {
-            ticket_changes::follow_conversation(tx, conversation, true, now).await?;
-        }
-        StatusChange::Open if previous == ConversationStatus::Closed => {
-            ticket_changes::follow_conversation(tx, conversation, false, now).await?;
-        }
-        _ => {}
-    }
-    match change {
-        StatusChange::Open => {
-            cancel(tx, conversation, TimerKind::SnoozeEnds, now).await?;
-            touch(tx, tenant, conversation, now).await?;
-        }
-        StatusChange::Snooze(until) => {
-            cancel(tx, conversation, TimerKind::AutoClose, now).await?;
-            match until {
-                Some(due) => {
-                    schedule(tx, tenant, conversation, TimerKind::SnoozeEnds, due, now).await?
-                }
-                None => cancel(tx, conversation, TimerKind::SnoozeEnds, now).await?,
+    Ok(())
+}
+
+/// Change a conversation's status inside a transaction, with what goes with
+/// it ([`status_effects`] decides; this carries it out). Returns the
+/// previous status, or `None` if there is no such conversation of the
+/// tenant.
+pub(super) async fn change_status(
+    tx: &mut sqlx::AnyConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    change: StatusChange,
+    now: Millis,
+) -> Result<Option<ConversationStatus>> {
+    let row = sqlx::query("SELECT status FROM conversations WHERE tenant_id = $1 AND id = $2")
+        .bind(tenant.as_str())
+        .bind(conversation.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some(previous) = row.and_then(|r| ConversationStatus::parse(r.get("status")).ok()) else {
+        return Ok(None);
+    };
+    for effect in status_effects(previous, change) {
+        match effect {
+            StatusEffect::FreeAgent => free_agent(tx, tenant, conversation, now).await?,
+            StatusEffect::SetStatus(status) => {
+                set_status(tx, tenant, conversation, status, now).await?
             }
-        }
-        // A workflow's timers are its own business: it may well want to
-        // act on a closed conversation later.
-        StatusChange::Close => {
-            for kind in [TimerKind::SnoozeEnds, TimerKind::AutoClose] {
-                cancel(tx, conversation, kind, now).await?;
+            StatusEffect::TicketFollows { closed } => {
+                ticket_changes::follow_conversation(tx, conversation, closed, now).await?;
             }
+            StatusEffect::CancelTimer(kind) => cancel(tx, conversation, kind, now).await?,
+            StatusEffect::ScheduleTimer(kind, due) => {
+                schedule(tx, tenant, conversation, kind, due, now).await?
+            }
+            StatusEffect::RestartInactivity => touch(tx, tenant, conversation, now).await?,
         }
     }
     Ok(Some(previous))
 }
 
 async fn history(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut sqlx::AnyConnection,
     conversation: &ConversationId,
     at: Millis,
     action: &str,
@@ -261,7 +258,7 @@ async fn history(
 ) -> Result<()> {
     sqlx::query(
         "INSERT INTO assignment_history (conversation_id, at, action, decided_by, reason)
-         VALUES (?, ?, ?, 'timer', ?)",
+         VALUES ($1, $2, $3, 'timer', $4)",
     )
     .bind(conversation.as_str())
     .bind(at.0)
@@ -272,7 +269,7 @@ async fn history(
     Ok(())
 }
 
-fn timer_row(row: &sqlx::sqlite::SqliteRow) -> Option<TimerRecord> {
+fn timer_row(row: &sqlx::any::AnyRow) -> Option<TimerRecord> {
     Some(TimerRecord {
         id: row.get("id"),
         tenant_id: TenantId::parse(row.get("tenant_id")).ok()?,
@@ -292,8 +289,8 @@ impl Store {
     pub async fn due_timers(&self, limit: u32) -> Result<Vec<TimerRecord>> {
         let rows = sqlx::query(
             "SELECT id, tenant_id, conversation_id, kind, due_at, plugin, name, depth FROM timers
-             WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= ?
-             ORDER BY due_at, id LIMIT ?",
+             WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= $1
+             ORDER BY due_at, id LIMIT $2",
         )
         .bind(self.now().0)
         .bind(i64::from(limit))
@@ -316,7 +313,7 @@ impl Store {
     pub async fn pending_timers(&self, conversation: &ConversationId) -> Result<Vec<TimerRecord>> {
         let rows = sqlx::query(
             "SELECT id, tenant_id, conversation_id, kind, due_at, plugin, name, depth FROM timers
-             WHERE conversation_id = ? AND fired_at IS NULL AND cancelled_at IS NULL
+             WHERE conversation_id = $1 AND fired_at IS NULL AND cancelled_at IS NULL
              ORDER BY due_at",
         )
         .bind(conversation.as_str())
@@ -332,8 +329,8 @@ impl Store {
         let now = self.now();
         let mut tx = self.write().await?;
         let claimed = sqlx::query(
-            "UPDATE timers SET fired_at = ?
-             WHERE id = ? AND fired_at IS NULL AND cancelled_at IS NULL",
+            "UPDATE timers SET fired_at = $1
+             WHERE id = $2 AND fired_at IS NULL AND cancelled_at IS NULL",
         )
         .bind(now.0)
         .bind(timer.id)
@@ -344,18 +341,18 @@ impl Store {
         }
         let tenant = &timer.tenant_id;
         if let Some(conversation) = &timer.conversation {
-            let status = sqlx::query("SELECT status FROM conversations WHERE id = ?")
+            let status = sqlx::query("SELECT status FROM conversations WHERE id = $1")
                 .bind(conversation.as_str())
                 .fetch_optional(&mut *tx)
                 .await?
                 .and_then(|r| ConversationStatus::parse(r.get("status")).ok());
-            let changed = match (timer.kind, status) {
-                (TimerKind::SnoozeEnds, Some(ConversationStatus::Snoozed)) => {
+            let changed = match timer_firing(timer.kind, status) {
+                TimerFiring::Reopen => {
                     change_status(&mut tx, tenant, conversation, StatusChange::Open, now).await?;
                     history(&mut tx, conversation, now, "reopened", "the snooze ended").await?;
                     true
                 }
-                (TimerKind::AutoClose, Some(ConversationStatus::Open)) => {
+                TimerFiring::AutoClose => {
                     let settings = lifecycle_in(&mut tx, tenant).await?;
                     change_status(&mut tx, tenant, conversation, StatusChange::Close, now).await?;
                     let minutes = settings.auto_close_after_ms.unwrap_or(0) / 60_000;
@@ -367,9 +364,7 @@ impl Store {
                     }
                     true
                 }
-                // The workflow hears its timer whatever the conversation's
-                // state: it decides what still makes sense.
-                (TimerKind::Workflow, Some(_)) => {
+                TimerFiring::TellWorkflow => {
                     let detail = serde_json::json!({"plugin": timer.plugin, "timer": timer.name});
                     let origin = Origin {
                         depth: timer.depth,
@@ -388,9 +383,7 @@ impl Store {
                     .await?;
                     false
                 }
-                // The conversation moved on (reopened, closed or deleted)
-                // since the timer was set: firing it changes nothing.
-                _ => false,
+                TimerFiring::Nothing => false,
             };
             if changed {
                 insert_event(
@@ -416,7 +409,7 @@ impl Store {
         let now = self.now();
         let mut tx = self.write().await?;
         sqlx::query(
-            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES (?, ?, ?, ?)
+            "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, topic) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         )
         .bind(tenant.as_str())
@@ -426,8 +419,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "UPDATE timers SET cancelled_at = ?
-             WHERE tenant_id = ? AND kind = ? AND fired_at IS NULL AND cancelled_at IS NULL",
+            "UPDATE timers SET cancelled_at = $1
+             WHERE tenant_id = $2 AND kind = $3 AND fired_at IS NULL AND cancelled_at IS NULL",
         )
         .bind(now.0)
         .bind(tenant.as_str())
@@ -437,9 +430,9 @@ impl Store {
         if let Some(after) = settings.auto_close_after_ms {
             sqlx::query(
                 "INSERT INTO timers (tenant_id, conversation_id, kind, due_at, created_at)
-                 SELECT c.tenant_id, c.id, ?, COALESCE((SELECT MAX(m.created_at) FROM messages m
-                     WHERE m.conversation_id = c.id AND m.internal = 0), c.created_at) + ?, ?
-                 FROM conversations c WHERE c.tenant_id = ? AND c.status = 'open'",
+                 SELECT c.tenant_id, c.id, $1, COALESCE((SELECT MAX(m.created_at) FROM messages m
+                     WHERE m.conversation_id = c.id AND m.internal = 0), c.created_at) + $2, $3
+                 FROM conversations c WHERE c.tenant_id = $4 AND c.status = 'open'",
             )
             .bind(TimerKind::AutoClose.as_str())
             .bind(after)

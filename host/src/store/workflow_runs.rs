@@ -32,8 +32,8 @@ impl Store {
             "SELECT event_id, event_kind, conversation_id, plugin_name, plugin_version, actions,
                     error, at
              FROM workflow_runs
-             WHERE tenant_id = ? AND (? IS NULL OR conversation_id = ?)
-             ORDER BY id DESC LIMIT ?",
+             WHERE tenant_id = $1 AND ($2 IS NULL OR conversation_id = $3)
+             ORDER BY id DESC LIMIT $4",
         )
         .bind(tenant.as_str())
         .bind(conversation.map(ConversationId::as_str))

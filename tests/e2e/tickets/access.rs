@@ -27,7 +27,7 @@ fn set(names: &[&str]) -> BTreeSet<String> {
     names.iter().map(|n| (*n).to_owned()).collect()
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn members_see_the_tickets_their_access_allows() {
     let desk = Desk::new().await;
     let team = id(&desk
@@ -141,7 +141,7 @@ async fn members_see_the_tickets_their_access_allows() {
     assert_eq!(names(&desk, &ana).await.len(), 5);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn member_tokens_act_as_their_member_and_only_admins_use_the_rest_of_the_api() {
     let desk = Desk::new().await;
     let ana = desk.member("Ana", "agent", json!({})).await;
@@ -218,7 +218,7 @@ async fn member_tokens_act_as_their_member_and_only_admins_use_the_rest_of_the_a
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_revoked_member_token_is_refused_and_a_new_one_works() {
     let desk = Desk::new().await;
     let ana = desk.member("Ana", "agent", json!({})).await;
@@ -264,7 +264,7 @@ async fn a_revoked_member_token_is_refused_and_a_new_one_works() {
     assert_eq!(back.status, StatusCode::OK, "{back:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn statistics_count_tickets_by_pipeline_and_status() {
     let desk = Desk::new().await;
     let support = desk.pipeline().await;

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::{Desk, id};
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn each_form_submission_and_each_inbound_email_makes_a_ticket() {
     let desk = Desk::new().await;
     // A form conversation made through the conversations API.
@@ -64,7 +64,7 @@ async fn each_form_submission_and_each_inbound_email_makes_a_ticket() {
     assert_eq!(all.as_array().map(Vec::len), Some(3), "{all}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn an_email_answering_a_ticket_joins_its_thread_and_reopens_it() {
     let desk = Desk::new().await;
     let ana = desk
@@ -141,7 +141,7 @@ async fn an_email_answering_a_ticket_joins_its_thread_and_reopens_it() {
     assert_eq!(super::field(&bad), "message_id");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_rule_based_bots_chat_makes_no_ticket_while_an_ai_bots_does() {
     for (kind, ticketed) in [("rule-based", false), ("ai", true)] {
         let desk = Desk::new().await;
@@ -173,7 +173,7 @@ async fn a_rule_based_bots_chat_makes_no_ticket_while_an_ai_bots_does() {
     }
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_help_desk_settings_choose_channels_and_pipeline() {
     let desk = Desk::new().await;
     let settings = desk.get("/v1/settings/help-desk").await.body;
@@ -213,7 +213,7 @@ async fn the_help_desk_settings_choose_channels_and_pipeline() {
     assert_eq!(super::field(&bad), "channels[0]");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_workflow_on_ticket_created_sees_the_tickets_source() {
     let desk = Desk::new().await;
     let ana = desk.app.agent(&desk.key, "Ana", 3).await;

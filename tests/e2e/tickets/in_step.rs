@@ -21,7 +21,7 @@ async fn conversation_status(app: &TestApp, key: &str, conversation: &str, statu
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn closing_and_reopening_the_conversation_moves_its_ticket() {
     let desk = Desk::new().await;
     let form = desk
@@ -38,7 +38,7 @@ async fn closing_and_reopening_the_conversation_moves_its_ticket() {
     assert_eq!(desk.fetch(&ticket).await["status_name"], "New");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_inactivity_timer_closes_the_ticket_with_its_conversation() {
     let app = TestApp::spawn_at(MONDAY_0000_UTC).await;
     let key = app.tenant("Acme").await;
@@ -84,7 +84,7 @@ async fn hand_over(app: &TestApp, key: &str) -> Value {
         .body
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn the_help_desk_destination_files_the_handed_over_chat_as_a_ticket() {
     let desk = Desk::new().await;
     let (app, key) = (&desk.app, &desk.key);
@@ -122,7 +122,7 @@ async fn the_help_desk_destination_files_the_handed_over_chat_as_a_ticket() {
     assert_eq!(shown["status_name"], "New");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_ticket_workflow_files_a_ticket_routed_by_the_rules_or_closes_the_chat() {
     let desk = Desk::new().await;
     let (app, key) = (&desk.app, &desk.key);
@@ -179,7 +179,7 @@ async fn a_ticket_workflow_files_a_ticket_routed_by_the_rules_or_closes_the_chat
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn assign_by_source_gives_new_tickets_from_a_source_to_their_agent() {
     let desk = Desk::new().await;
     let (app, key) = (&desk.app, &desk.key);
@@ -252,7 +252,7 @@ async fn assign_by_source_gives_new_tickets_from_a_source_to_their_agent() {
 /// to one of that pipeline's statuses, and a conditional status only with
 /// its properties set: otherwise the run is recorded with why, and the
 /// ticket stays where it was.
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_workflow_moves_a_new_ticket_only_to_a_status_it_may_enter() {
     let desk = Desk::new().await;
     let pipeline = desk

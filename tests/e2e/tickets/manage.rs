@@ -14,7 +14,7 @@ fn bodies(ticket: &Value) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn tickets_are_edited_and_followed() {
     let desk = Desk::new().await;
     let ana = desk.app.agent(&desk.key, "Ana", 3).await;
@@ -89,7 +89,7 @@ async fn tickets_are_edited_and_followed() {
     assert_eq!(left.body["followers"], json!([ana]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_split_moves_messages_into_a_new_ticket_and_leaves_at_least_one() {
     let desk = Desk::new().await;
     let first = desk
@@ -152,7 +152,7 @@ async fn a_split_moves_messages_into_a_new_ticket_and_leaves_at_least_one() {
     assert_eq!(answer.body["ticket"]["id"], new["id"]);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_merge_moves_messages_followers_and_tags_and_closes_the_other() {
     let desk = Desk::new().await;
     let ana = desk
@@ -250,7 +250,7 @@ async fn a_merge_moves_messages_followers_and_tags_and_closes_the_other() {
     assert_eq!(answer.body["ticket"]["id"], keep.as_str());
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_move_changes_the_pipeline_and_its_closed_status_closes_the_conversation() {
     let desk = Desk::new().await;
     let returns = desk
@@ -299,7 +299,7 @@ async fn a_move_changes_the_pipeline_and_its_closed_status_closes_the_conversati
     assert_eq!(filtered, json!([]));
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn only_an_admin_deletes_a_ticket_and_only_with_its_id_repeated() {
     let desk = Desk::new().await;
     let boss = desk.member("Boss", "admin", json!({})).await;

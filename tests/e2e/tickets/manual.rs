@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::{Desk, field, id, status};
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_manual_ticket_needs_a_name_a_pipeline_and_one_of_its_statuses() {
     let desk = Desk::new().await;
     let support = desk.pipeline().await;
@@ -85,7 +85,7 @@ async fn a_manual_ticket_needs_a_name_a_pipeline_and_one_of_its_statuses() {
     assert_eq!(listed, json!([]), "nothing was written");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_manual_ticket_has_its_contact_company_and_owner_and_is_not_routed() {
     let desk = Desk::new().await;
     let ana = desk.app.agent(&desk.key, "Ana", 3).await;
@@ -142,7 +142,7 @@ async fn a_manual_ticket_has_its_contact_company_and_owner_and_is_not_routed() {
     assert_eq!(duplicate.status, StatusCode::CONFLICT);
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn pipelines_are_made_on_first_need_and_can_be_edited() {
     let desk = Desk::new().await;
     let support = desk.pipeline().await;

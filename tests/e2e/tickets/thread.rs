@@ -7,7 +7,7 @@ use baton_e2e::receivers::SmtpSink;
 
 use super::{Desk, field, id, status};
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_reply_answers_the_chosen_message_and_can_change_the_status_at_once() {
     let desk = Desk::new().await;
     let ana = desk
@@ -108,7 +108,7 @@ async fn a_reply_answers_the_chosen_message_and_can_change_the_status_at_once() 
     assert_eq!(field(&refused), "contact", "{refused:?}");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_conditional_status_needs_its_properties_and_nothing_is_written_without_them() {
     let desk = Desk::new().await;
     let ana = desk
@@ -184,7 +184,7 @@ async fn a_conditional_status_needs_its_properties_and_nothing_is_written_withou
     assert_eq!(after["conversation_status"], "closed");
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn drafts_are_seen_only_by_their_author_and_go_when_the_reply_is_sent() {
     let desk = Desk::new().await;
     let all = json!({"ticket_access": "all"});
@@ -264,7 +264,7 @@ async fn drafts_are_seen_only_by_their_author_and_go_when_the_reply_is_sent() {
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_comment_mention_notifies_with_a_link_and_never_reaches_the_customer() {
     let desk = Desk::new().await;
     let ana = desk
@@ -337,7 +337,7 @@ async fn a_comment_mention_notifies_with_a_link_and_never_reaches_the_customer()
 /// answers; the customer's answer to it comes back to the ticket; the
 /// ticket shows how each e-mail went. A chat ticket's reply stays in the
 /// chat, and without SMTP the e-mail is recorded as skipped.
-#[tokio::test]
+#[baton_e2e::test]
 async fn a_reply_is_emailed_to_the_contact_in_its_thread_and_the_answer_comes_back() {
     let sink = SmtpSink::start().await;
     let desk = Desk::with_smtp(&sink).await;
@@ -443,7 +443,7 @@ async fn a_reply_is_emailed_to_the_contact_in_its_thread_and_the_answer_comes_ba
     );
 }
 
-#[tokio::test]
+#[baton_e2e::test]
 async fn without_smtp_a_replys_email_is_recorded_as_skipped() {
     let desk = Desk::new().await;
     let ana = desk

@@ -1,7 +1,11 @@
-//! A load run against the real server: start it in-process on a fresh
-//! SQLite file (loopback, random port), create a tenant and available
-//! agents, then create chat conversations over HTTP with a fixed number of
+//! A load run against the real server over HTTP: create a tenant and
+//! available agents, then create chat conversations with a fixed number of
 //! requests in flight, and report throughput and time to assignment.
+//!
+//! With `--server URL` (repeatable) it drives running `baton serve`
+//! processes (the conversations go round-robin over them, the tenant and
+//! agents are made through the first); without, it starts one server
+//! in-process on a fresh SQLite file (loopback, random port).
 //!
 //! The server answers `POST /v1/conversations` only after routing has run,
 //! so the latency of that POST is the time to assignment, and its reply
@@ -12,12 +16,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use baton_e2e::{TestApp, assigned_agent};
+use baton_e2e::{OPERATOR_TOKEN, TestApp, assigned_agent};
 use baton_host::plugin::SandboxLimits;
 use serde_json::{Value, json};
 
 const USAGE: &str = "\
 usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seconds N] [--strategy NAME]
+                  [--server URL]... [--operator-token TOKEN]
 
   --conversations N  chat conversations to create (default 10000)
   --concurrency N    requests in flight at once (default 32)
@@ -25,6 +30,11 @@ usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seco
   --max-seconds N    abort if the run takes longer than this (default 600)
   --strategy NAME    bind this built-in assignment strategy first
                      (default: the tenant's default, round-robin)
+  --server URL       a running server to drive, e.g. http://127.0.0.1:8080;
+                     repeat for several processes on one database (default:
+                     start one in this process on a fresh SQLite file)
+  --operator-token T the servers' operator token (default: the environment's
+                     BATON_OPERATOR_TOKEN)
 
   RUST_LOG, if set, logs the server as it runs (RUST_LOG=sqlx::query=debug
   shows every SQL statement).";
@@ -41,6 +51,8 @@ struct Options {
     agents: usize,
     max_seconds: u64,
     strategy: Option<String>,
+    servers: Vec<String>,
+    operator_token: Option<String>,
 }
 
 /// Parse `--flag value` pairs by hand, naming the flag that is wrong.
@@ -51,6 +63,8 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
         agents: 50,
         max_seconds: 600,
         strategy: None,
+        servers: Vec::new(),
+        operator_token: std::env::var("BATON_OPERATOR_TOKEN").ok(),
     };
     let mut args = args.into_iter();
     while let Some(flag) = args.next() {
@@ -71,6 +85,8 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
             "--agents" => options.agents = number()? as usize,
             "--max-seconds" => options.max_seconds = number()?,
             "--strategy" => options.strategy = Some(value),
+            "--server" => options.servers.push(value.trim_end_matches('/').to_owned()),
+            "--operator-token" => options.operator_token = Some(value),
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
@@ -97,6 +113,75 @@ enum Outcome {
     Failed(String),
 }
 
+/// A setup request that must succeed; its JSON reply.
+async fn call(request: reqwest::RequestBuilder, what: &str) -> Result<Value, String> {
+    let response = request.send().await.map_err(|e| format!("{what}: {e}"))?;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(format!("{what}: {status} {body}"))
+    }
+}
+
+/// A tenant with `--agents` available agents (and `--strategy` bound),
+/// made through `base`; its API key.
+async fn setup(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    options: &Options,
+) -> Result<String, String> {
+    let tenant = call(
+        client
+            .post(format!("{base}/v1/tenants"))
+            .bearer_auth(token)
+            .json(&json!({"name": "Load Test"})),
+        "create the tenant",
+    )
+    .await?;
+    let key = tenant["api_key"]
+        .as_str()
+        .ok_or("the tenant has no api_key")?
+        .to_owned();
+    for i in 0..options.agents {
+        let agent = call(
+            client
+                .post(format!("{base}/v1/agents"))
+                .bearer_auth(&key)
+                .json(&json!({
+                    "name": format!("Agent{i:04}"),
+                    "email": format!("agent{i:04}@example.com"),
+                    "role": "agent",
+                    "capacity": {"chat": CAPACITY, "email": 10, "call": 1}
+                })),
+            "create an agent",
+        )
+        .await?;
+        let id = agent["id"].as_str().ok_or("the agent has no id")?;
+        call(
+            client
+                .put(format!("{base}/v1/agents/{id}/status"))
+                .bearer_auth(&key)
+                .json(&json!({"status": "available"})),
+            "make an agent available",
+        )
+        .await?;
+    }
+    if let Some(strategy) = &options.strategy {
+        call(
+            client
+                .put(format!("{base}/v1/routing/assignment"))
+                .bearer_auth(&key)
+                .json(&json!({"plugin": strategy})),
+            "bind the strategy",
+        )
+        .await?;
+    }
+    Ok(key)
+}
+
 /// The value at quantile `q` (0..=1) of sorted latencies, nearest rank.
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
@@ -112,7 +197,7 @@ fn ms(d: Duration) -> String {
 
 /// Create one conversation and time it, body included: the reply is not
 /// complete, and so the assignment not known, until the body has arrived.
-async fn create(app: &TestApp, key: &str, i: usize) -> Sample {
+async fn create(client: &reqwest::Client, base: &str, key: &str, i: usize) -> Sample {
     // A distinct contact per conversation, like real traffic.
     let body = json!({
         "channel": "chat",
@@ -121,9 +206,8 @@ async fn create(app: &TestApp, key: &str, i: usize) -> Sample {
         "message": "Hi, my order has not arrived yet."
     });
     let started = Instant::now();
-    let sent = app
-        .client
-        .post(format!("{}/v1/conversations", app.base))
+    let sent = client
+        .post(format!("{base}/v1/conversations"))
         .bearer_auth(key)
         .json(&body)
         .send()
@@ -172,17 +256,29 @@ async fn main() -> ExitCode {
             .init();
     }
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let app = Arc::new(TestApp::spawn_with(dir, SandboxLimits::default()).await);
-    let key = app.tenant("Load Test").await;
-    for i in 0..options.agents {
-        let agent = app.agent(&key, &format!("Agent{i:04}"), CAPACITY).await;
-        app.presence(&key, &agent, "available").await;
-    }
-    if let Some(strategy) = &options.strategy {
-        app.bind_strategy(&key, strategy).await;
-    }
+    // The servers: those named, or one started here.
+    let (app, bases, token) = if options.servers.is_empty() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let app = TestApp::spawn_with(dir, SandboxLimits::default()).await;
+        let base = app.base.clone();
+        (Some(app), vec![base], OPERATOR_TOKEN.to_owned())
+    } else {
+        let Some(token) = options.operator_token.clone() else {
+            eprintln!("baton-load: --server needs --operator-token or BATON_OPERATOR_TOKEN");
+            return ExitCode::from(2);
+        };
+        (None, options.servers.clone(), token)
+    };
+    let client = reqwest::Client::new();
+    let key = match setup(&client, &bases[0], &token, &options).await {
+        Ok(key) => key,
+        Err(error) => {
+            eprintln!("baton-load: setting up the tenant failed: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let key: Arc<str> = key.into();
+    let bases: Arc<[String]> = bases.into();
 
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
@@ -191,7 +287,7 @@ async fn main() -> ExitCode {
     let started = Instant::now();
     let workers: Vec<_> = (0..options.concurrency.min(options.conversations))
         .map(|_| {
-            let (app, key) = (Arc::clone(&app), Arc::clone(&key));
+            let (client, bases, key) = (client.clone(), Arc::clone(&bases), Arc::clone(&key));
             let (next, done, stop) = (Arc::clone(&next), Arc::clone(&done), Arc::clone(&stop));
             let total = options.conversations;
             tokio::spawn(async move {
@@ -201,7 +297,8 @@ async fn main() -> ExitCode {
                     if i >= total {
                         break;
                     }
-                    samples.push(create(&app, &key, i).await);
+                    let base = &bases[i % bases.len()];
+                    samples.push(create(&client, base, &key, i).await);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 samples
@@ -269,6 +366,7 @@ async fn main() -> ExitCode {
     println!("conversations: {}", samples.len());
     println!("agents: {}", options.agents);
     println!("concurrency: {}", options.concurrency);
+    println!("servers: {}", bases.len());
     println!("total time: {:.2} s", total.as_secs_f64());
     println!(
         "conversations per second: {:.1}",
@@ -284,7 +382,7 @@ async fn main() -> ExitCode {
         println!("first failure: {first}");
     }
 
-    if let Ok(app) = Arc::try_unwrap(app) {
+    if let Some(app) = app {
         drop(app.stop().await);
     }
     if unassigned > 0 || !failures.is_empty() {

@@ -1,0 +1,11 @@
+-- Customer links are credentials: like tenant API keys and member tokens,
+-- only their SHA-256 (lower-case hex) is kept from now on, and the column
+-- is renamed to say so. Its unique index (conversations_customer_token)
+-- keeps its name and follows the rename.
+--
+-- PostgreSQL could hash the old plain tokens here (sha256()), but this
+-- file stays a plain rename like the SQLite one: `Store::connect` hashes
+-- every value still in the plain form (`ct_` and hex; a hash has no `ct_`)
+-- right after the migrations run, on either engine, so there is one place
+-- that decides how a token is hashed.
+ALTER TABLE conversations RENAME COLUMN customer_token TO customer_token_hash;

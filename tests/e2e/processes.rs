@@ -1,0 +1,255 @@
+//! Several `baton serve` processes on one database: every conversation is
+//! routed exactly once whichever process it arrives at, and a process
+//! killed while it holds a tenant's events loses nothing.
+
+use std::collections::HashMap;
+use std::io::BufRead as _;
+use std::time::{Duration, Instant};
+
+use baton_e2e::engine::Database;
+use baton_e2e::{OPERATOR_TOKEN, assigned_agent};
+use futures_util::future::join_all;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+
+/// A dispatch lease short enough for a test to wait out.
+const LEASE_SECS: &str = "2";
+
+/// One server process.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Server {
+    fn start(database_url: &str) -> Self {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_baton-e2e-serve"))
+            .env("BATON_ADDR", "127.0.0.1:0")
+            .env("BATON_DATABASE_URL", database_url)
+            .env("BATON_OPERATOR_TOKEN", OPERATOR_TOKEN)
+            .env("BATON_DISPATCH_LEASE_SECS", LEASE_SECS)
+            .env("RUST_LOG", "error")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("the server starts");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("the server says where it listens");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        Self {
+            base: format!("http://{addr}"),
+            child,
+        }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: no clean stop, no lease released.
+    fn kill(&mut self) {
+        self.child.kill().expect("killed");
+        self.child.wait().expect("reaped");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Create a chat conversation at `server`; `None` if the server did not
+/// answer (it was killed meanwhile).
+async fn create(client: &reqwest::Client, base: &str, key: &str, i: usize) -> Option<Value> {
+    let reply = client
+        .post(format!("{base}/v1/conversations"))
+        .bearer_auth(key)
+        .json(&json!({
+            "channel": "chat",
+            "subject": format!("Order {i}"),
+            "contact": {"name": format!("Customer {i}"), "email": format!("c{i}@example.com")},
+            "message": "Where is my order?"
+        }))
+        .send()
+        .await
+        .ok()?;
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    reply.json().await.ok()
+}
+
+/// The process (by pid) holding the tenant's dispatch lease, if any.
+async fn lease_holder(url: &str, tenant: &str) -> Option<u32> {
+    sqlx::any::install_default_drivers();
+    let mut db = sqlx::AnyConnection::connect(url).await.expect("database");
+    let holder: Option<String> =
+        sqlx::query_scalar("SELECT holder FROM dispatch_leases WHERE tenant_id = $1")
+            .bind(tenant)
+            .fetch_optional(&mut db)
+            .await
+            .expect("lease read");
+    holder.and_then(|h| h.split('-').next()?.parse().ok())
+}
+
+#[baton_e2e::test]
+async fn three_processes_route_each_conversation_once_and_survive_a_kill() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = Database::open(dir.path()).await;
+    let url = database.url().to_owned();
+    let mut servers: Vec<Server> = (0..3).map(|_| Server::start(&url)).collect();
+    let client = reqwest::Client::new();
+
+    let (status, tenant) = send(
+        client
+            .post(format!("{}/v1/tenants", servers[0].base))
+            .bearer_auth(OPERATOR_TOKEN)
+            .json(&json!({"name": "Shared"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{tenant}");
+    let key = tenant["api_key"].as_str().expect("key").to_owned();
+    let tenant_id = tenant["id"].as_str().expect("id").to_owned();
+    for i in 0..8 {
+        // Agents are made at different processes: all see the same data.
+        let base = &servers[i % 3].base;
+        let (status, agent) = send(
+            client
+                .post(format!("{base}/v1/agents"))
+                .bearer_auth(&key)
+                .json(&json!({
+                    "name": format!("Agent {i}"),
+                    "email": format!("agent{i}@example.com"),
+                    "role": "agent",
+                    "capacity": {"chat": 50}
+                })),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{agent}");
+        let id = agent["id"].as_str().expect("id");
+        let (status, _) = send(
+            client
+                .put(format!("{base}/v1/agents/{id}/status"))
+                .bearer_auth(&key)
+                .json(&json!({"status": "available"})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+
+    // 60 conversations at once, 20 through each process.
+    let first = join_all((0..60).map(|i| create(&client, &servers[i % 3].base, &key, i))).await;
+    assert!(first.iter().all(Option::is_some), "every process answered");
+
+    // Kill the process that holds the tenant's events, in the middle of a
+    // second wave sent to all three.
+    let holder = lease_holder(&url, &tenant_id)
+        .await
+        .expect("a process holds the tenant");
+    let victim = servers
+        .iter()
+        .position(|s| s.pid() == holder)
+        .expect("the holder is one of ours");
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let wave = tokio::spawn({
+        let (client, key) = (client.clone(), key.clone());
+        async move {
+            join_all((60..120).map(|i| {
+                let (client, key, base) = (client.clone(), key.clone(), bases[i % 3].clone());
+                async move { create(&client, &base, &key, i).await }
+            }))
+            .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    servers[victim].kill();
+    let second = wave.await.expect("second wave");
+    let survivor = servers[(victim + 1) % 3].base.clone();
+
+    // Every conversation that exists, including those the killed process
+    // wrote but never answered, ends up assigned exactly once, within a
+    // short lease.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let conversations = loop {
+        let (status, list) = send(
+            client
+                .get(format!("{survivor}/v1/conversations?limit=1000"))
+                .bearer_auth(&key),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{list}");
+        let list = list.as_array().expect("a list").clone();
+        let waiting = list.iter().filter(|c| assigned_agent(c).is_none()).count();
+        if waiting == 0 {
+            break list;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{waiting} of {} conversations still unassigned after the lease expired",
+            list.len()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let answered = first.len() + second.iter().filter(|c| c.is_some()).count();
+    assert!(
+        conversations.len() >= answered,
+        "{} conversations stored, {answered} answered",
+        conversations.len()
+    );
+    assert!(
+        second.iter().filter(|c| c.is_some()).count() >= 40,
+        "the surviving processes answered their share"
+    );
+
+    let mut assigned: HashMap<String, u64> = HashMap::new();
+    for conversation in &conversations {
+        let id = conversation["id"].as_str().expect("id");
+        let (status, detail) = send(
+            client
+                .get(format!("{survivor}/v1/conversations/{id}"))
+                .bearer_auth(&key),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        let assignments = detail["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .filter(|h| h["action"] == "assigned")
+            .count();
+        assert_eq!(assignments, 1, "one assignment for {id}: {detail}");
+        *assigned
+            .entry(assigned_agent(&detail).expect("assigned"))
+            .or_default() += 1;
+    }
+    let (status, agents) = send(
+        client
+            .get(format!("{survivor}/v1/agents"))
+            .bearer_auth(&key),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    for agent in agents.as_array().expect("agents") {
+        let id = agent["id"].as_str().expect("id");
+        assert_eq!(
+            agent["load"]["chat"].as_u64().unwrap_or(0),
+            assigned.get(id).copied().unwrap_or(0),
+            "load of {id} equals its assignments: {agent}"
+        );
+    }
+    drop(servers);
+    drop(database);
+}
