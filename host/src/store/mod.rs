@@ -25,6 +25,8 @@ mod plugins;
 mod rules;
 mod settings;
 mod tenants;
+#[cfg(test)]
+pub(crate) mod testing;
 mod ticket_changes;
 mod ticket_edits;
 mod ticket_link;

@@ -640,12 +640,48 @@ async fn apply_change(
 impl Store {
     /// Apply an outcome atomically. Returns the ids of follow-up events.
     pub async fn apply(&self, outcome: &Outcome) -> Result<Vec<i64>> {
-        let now = self.now();
         let mut tx = self.write().await?;
+        let events = self.apply_in(&mut tx, outcome).await?;
+        tx.commit().await?;
+        Ok(events)
+    }
+
+    /// Apply several outcomes in one transaction, one commit for all (group
+    /// commit: a busy dispatcher pays the commit once per batch, not once
+    /// per event). Each outcome still lands whole or not at all: it runs in
+    /// a savepoint of its own, so one refused because its event was handled
+    /// elsewhere ([`StoreError::Conflict`]) is rolled back alone and
+    /// reported in its place, and the others commit. Any other error rolls
+    /// the whole batch back.
+    pub async fn apply_all(&self, outcomes: &[Outcome]) -> Result<Vec<Result<Vec<i64>>>> {
+        let mut tx = self.write().await?;
+        let mut results = Vec::with_capacity(outcomes.len());
+        for outcome in outcomes {
+            let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+            match self.apply_in(&mut savepoint, outcome).await {
+                Ok(events) => {
+                    savepoint.commit().await?;
+                    results.push(Ok(events));
+                }
+                Err(StoreError::Conflict(reason)) => {
+                    savepoint.rollback().await?;
+                    results.push(Err(StoreError::Conflict(reason)));
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        tx.commit().await?;
+        Ok(results)
+    }
+
+    /// One outcome inside the caller's write transaction.
+    async fn apply_in(&self, tx: &mut sqlx::AnyConnection, outcome: &Outcome) -> Result<Vec<i64>> {
+        let now = self.now();
+        let tx = &mut *tx;
         // Events caused while handling an event are one deeper in its chain.
         let caused = Origin {
             depth: match outcome.event {
-                Some(event) => depth_of(&mut tx, event).await?.saturating_add(1),
+                Some(event) => depth_of(tx, event).await?.saturating_add(1),
                 None => 0,
             },
             detail: None,
@@ -658,7 +694,7 @@ impl Store {
             events: Vec::new(),
         };
         for change in &outcome.changes {
-            apply_change(&mut tx, &mut ctx, change).await?;
+            apply_change(tx, &mut ctx, change).await?;
         }
         let Ctx { events, .. } = ctx;
         if let Some(event) = outcome.event {
@@ -686,7 +722,95 @@ impl Store {
                 )));
             }
         }
-        tx.commit().await?;
         Ok(events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::domain::{Channel, ConversationId, NewConversation, Priority};
+
+    async fn conversation(store: &Store, tenant: &TenantId) -> (ConversationId, i64) {
+        let new = NewConversation {
+            channel: Channel::Chat,
+            subject: Some("Help".into()),
+            contact_name: None,
+            contact_email: Some("kim@example.com".into()),
+            contact_owner: None,
+            attributes: serde_json::Map::new(),
+            message: Some("hello".into()),
+            priority: Priority::Normal,
+        };
+        let (record, event) = store
+            .create_conversation(tenant, new, None)
+            .await
+            .expect("conversation");
+        (record.id, event)
+    }
+
+    fn tag(tenant: &TenantId, event: i64, conversation: &ConversationId, tag: &str) -> Outcome {
+        Outcome {
+            tenant: tenant.clone(),
+            event: Some(event),
+            summary: format!("tagged {tag}"),
+            changes: vec![Change::AddTag {
+                conversation: conversation.clone(),
+                tag: tag.into(),
+            }],
+        }
+    }
+
+    /// Many outcomes, one transaction: an outcome whose event was already
+    /// handled is rolled back alone, the others land.
+    #[tokio::test]
+    async fn a_batch_commits_together_and_drops_only_the_outcome_handled_elsewhere() {
+        for db in crate::store::testing::TestDb::all().await {
+            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
+                .await
+                .expect("store");
+            batch_on(&store).await;
+            drop(store);
+            db.drop_now().await;
+        }
+    }
+
+    async fn batch_on(store: &Store) {
+        let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+        let (first, first_event) = conversation(store, &tenant.id).await;
+        let (second, second_event) = conversation(store, &tenant.id).await;
+        let (third, third_event) = conversation(store, &tenant.id).await;
+        // Another process handled the second event already.
+        store
+            .mark_processed(second_event, "elsewhere")
+            .await
+            .expect("marked");
+
+        let results = store
+            .apply_all(&[
+                tag(&tenant.id, first_event, &first, "one"),
+                tag(&tenant.id, second_event, &second, "two"),
+                tag(&tenant.id, third_event, &third, "three"),
+            ])
+            .await
+            .expect("the batch");
+        assert!(results[0].is_ok(), "{:?}", results[0]);
+        assert!(
+            matches!(results[1], Err(StoreError::Conflict(_))),
+            "{:?}",
+            results[1]
+        );
+        assert!(results[2].is_ok(), "{:?}", results[2]);
+        assert_eq!(store.tags(&first).await.expect("tags"), vec!["one"]);
+        assert!(store.tags(&second).await.expect("tags").is_empty());
+        assert_eq!(store.tags(&third).await.expect("tags"), vec!["three"]);
+        let outcome: Option<String> =
+            sqlx::query_scalar("SELECT outcome FROM events WHERE id = $1")
+                .bind(second_event)
+                .fetch_one(&store.pool)
+                .await
+                .expect("event");
+        assert_eq!(outcome.as_deref(), Some("elsewhere"), "left as it was");
     }
 }

@@ -1,0 +1,58 @@
+//! Databases for the store's own tests: a SQLite file always, and a fresh
+//! PostgreSQL database when `BATON_TEST_POSTGRES_URL` names a server (the
+//! end-to-end tests' variable), dropped when the test is done.
+
+use sqlx::Connection as _;
+
+/// A database for one test; a PostgreSQL one is dropped on [`TestDb::drop_now`].
+pub(crate) struct TestDb {
+    pub(crate) url: String,
+    admin: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    /// One database per engine this machine can run.
+    pub(crate) async fn all() -> Vec<TestDb> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut dbs = vec![TestDb {
+            url: format!("sqlite://{}", dir.path().join("baton.db").display()),
+            admin: None,
+            _dir: Some(dir),
+        }];
+        match std::env::var("BATON_TEST_POSTGRES_URL") {
+            Ok(admin) if !admin.trim().is_empty() => {
+                let name = format!("baton_unit_{}", uuid::Uuid::new_v4().simple());
+                sqlx::any::install_default_drivers();
+                let mut conn = sqlx::AnyConnection::connect(&admin)
+                    .await
+                    .expect("PostgreSQL server");
+                sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create database");
+                let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
+                dbs.push(TestDb {
+                    url: format!("{base}/{name}"),
+                    admin: Some((admin.clone(), name)),
+                    _dir: None,
+                });
+            }
+            _ => eprintln!("skipped: the PostgreSQL engine needs BATON_TEST_POSTGRES_URL"),
+        }
+        dbs
+    }
+
+    /// Drop a PostgreSQL database (the store using it must be dropped).
+    pub(crate) async fn drop_now(self) {
+        if let Some((admin, name)) = self.admin {
+            let mut conn = sqlx::AnyConnection::connect(&admin)
+                .await
+                .expect("PostgreSQL server");
+            sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut conn)
+                .await
+                .expect("drop database");
+        }
+    }
+}
