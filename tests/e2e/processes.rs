@@ -253,3 +253,77 @@ async fn three_processes_route_each_conversation_once_and_survive_a_kill() {
     drop(servers);
     drop(database);
 }
+
+/// Two servers on one database: an offer accepted through both at once is
+/// won once, and each notification (a new chat offered to both agents)
+/// reaches its receiver's webhook once although both servers' delivery
+/// workers run.
+#[baton_e2e::test]
+async fn two_servers_award_an_offer_once_and_deliver_each_notification_once() {
+    use baton_e2e::TestApp;
+    use baton_e2e::receivers::WebhookReceiver;
+
+    let first = TestApp::spawn().await;
+    let second = first.spawn_beside().await;
+    let key = first.tenant("Acme").await;
+    let secret = first.get("/v1/settings/notifications", &key).await.body["signing_secret"]
+        .as_str()
+        .expect("secret")
+        .to_owned();
+    let hook = WebhookReceiver::start(&secret).await;
+    let mut agents = Vec::new();
+    for name in ["Ana", "Ben"] {
+        let agent = first.agent(&key, name, 10).await;
+        let set = second
+            .put(
+                &format!("/v1/agents/{agent}/notifications/settings"),
+                &key,
+                json!({"types": {"new_chat": ["chat_webhook"]}, "chat_webhook_url": hook.url}),
+            )
+            .await;
+        assert_eq!(set.status, StatusCode::OK, "{set:?}");
+        second.presence(&key, &agent, "available").await;
+        agents.push(agent);
+    }
+    second.bind_strategy(&key, "simultaneous-offer").await;
+
+    for round in 0..3 {
+        let conversation = first.conversation(&key, "who takes it?").await;
+        assert_eq!(conversation["routing"], "offered", "{conversation}");
+        let id = conversation["id"].as_str().expect("id").to_owned();
+        let path = format!("/v1/conversations/{id}/accept");
+        let (a, b) = tokio::join!(
+            first.post(&path, &key, json!({"agent": agents[0]})),
+            second.post(&path, &key, json!({"agent": agents[1]})),
+        );
+        let mut statuses = [a.status, b.status];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [StatusCode::OK, StatusCode::CONFLICT],
+            "round {round}: {a:?} {b:?}"
+        );
+        let detail = second
+            .get(&format!("/v1/conversations/{id}"), &key)
+            .await
+            .body;
+        let assignments = detail["history"]
+            .as_array()
+            .expect("history")
+            .iter()
+            .filter(|h| h["action"] == "assigned")
+            .count();
+        assert_eq!(assignments, 1, "{detail}");
+    }
+
+    // Both delivery workers pass over the same pending deliveries.
+    first.settle().await;
+    second.settle().await;
+    tokio::join!(first.deliver_now(), second.deliver_now());
+    tokio::join!(first.deliver_now(), second.deliver_now());
+    // A new chat offered to both: one notification each, three times.
+    let requests = hook.wait_for(6).await;
+    assert_eq!(hook.processed().len(), 6, "{requests:?}");
+    assert_eq!(hook.duplicates(), 0, "each notification sent once");
+    assert_eq!(hook.requests().len(), 6, "{:?}", hook.requests());
+}
