@@ -19,6 +19,10 @@ use crate::worker::PassHandle;
 /// another process handles pending events.
 const OTHERS_POLL: Duration = Duration::from_millis(20);
 
+/// New tenants an idle dispatcher may claim in one pass before it looks
+/// at its events.
+const CLAIMS_PER_PASS: usize = 8;
+
 /// Events read per round trip.
 const BATCH: u32 = 64;
 /// Attempts at an event that keeps failing for a database reason before it
@@ -182,10 +186,19 @@ impl Router {
 
     /// Claim (and renew) tenants' leases, then read the pending events of
     /// the tenants this process holds.
+    /// A process with nothing of its own to do keeps taking tenants (one
+    /// per claim) until it has events or there is no tenant left to take.
     async fn claimed_events(&self, lease: Duration) -> Result<Vec<EventRecord>, StoreError> {
-        self.store
-            .claim_pending_tenants(self.store.now().plus(lease))
-            .await?;
+        for _ in 0..CLAIMS_PER_PASS {
+            let taken = self
+                .store
+                .claim_pending_tenants(self.store.now().plus(lease))
+                .await?;
+            let batch = self.store.pending_events_held(BATCH).await?;
+            if !batch.is_empty() || !taken {
+                return Ok(batch);
+            }
+        }
         self.store.pending_events_held(BATCH).await
     }
 

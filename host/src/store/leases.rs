@@ -18,23 +18,36 @@ impl Store {
         &self.holder
     }
 
-    /// Take (or renew) the lease, until `until`, of every tenant with
-    /// pending events whose lease is free, expired or already ours.
-    pub async fn claim_pending_tenants(&self, until: Millis) -> Result<()> {
-        sqlx::query(
+    /// Renew, until `until`, every lease this process holds, and take one
+    /// more: the tenant with the oldest pending event that no live lease
+    /// of another process covers. One new tenant per pass spreads the
+    /// tenants over the processes instead of the first to wake taking all.
+    /// Whether a new tenant was taken.
+    pub async fn claim_pending_tenants(&self, until: Millis) -> Result<bool> {
+        let now = self.now();
+        sqlx::query("UPDATE dispatch_leases SET expires_at = $1 WHERE holder = $2")
+            .bind(until.0)
+            .bind(self.holder.as_ref())
+            .execute(&self.pool)
+            .await?;
+        let taken = sqlx::query(
             "INSERT INTO dispatch_leases (tenant_id, holder, expires_at)
-             SELECT DISTINCT tenant_id, $1, $2 FROM events WHERE processed_at IS NULL
+             SELECT e.tenant_id, $1, $2 FROM events e
+             WHERE e.processed_at IS NULL
+               AND NOT EXISTS (SELECT 1 FROM dispatch_leases l
+                               WHERE l.tenant_id = e.tenant_id
+                                 AND (l.holder = $1 OR l.expires_at > $3))
+             ORDER BY e.id LIMIT 1
              ON CONFLICT (tenant_id) DO UPDATE
                 SET holder = excluded.holder, expires_at = excluded.expires_at
-                WHERE dispatch_leases.holder = excluded.holder
-                   OR dispatch_leases.expires_at <= $3",
+                WHERE dispatch_leases.expires_at <= $3",
         )
         .bind(self.holder.as_ref())
         .bind(until.0)
-        .bind(self.now().0)
+        .bind(now.0)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(taken.rows_affected() > 0)
     }
 
     /// Take (or renew) one tenant's lease until `until`; whether this

@@ -22,11 +22,13 @@ use serde_json::{Value, json};
 
 const USAGE: &str = "\
 usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seconds N] [--strategy NAME]
-                  [--server URL]... [--operator-token TOKEN]
+                  [--tenants N] [--server URL]... [--operator-token TOKEN]
 
   --conversations N  chat conversations to create (default 10000)
   --concurrency N    requests in flight at once (default 32)
-  --agents N         available agents, chat capacity 1000 each (default 50)
+  --agents N         available agents per tenant, chat capacity 1000 each
+                     (default 50)
+  --tenants N        tenants the conversations are spread over (default 1)
   --max-seconds N    abort if the run takes longer than this (default 600)
   --strategy NAME    bind this built-in assignment strategy first
                      (default: the tenant's default, round-robin)
@@ -51,6 +53,7 @@ struct Options {
     agents: usize,
     max_seconds: u64,
     strategy: Option<String>,
+    tenants: usize,
     servers: Vec<String>,
     operator_token: Option<String>,
 }
@@ -63,6 +66,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
         agents: 50,
         max_seconds: 600,
         strategy: None,
+        tenants: 1,
         servers: Vec::new(),
         operator_token: std::env::var("BATON_OPERATOR_TOKEN").ok(),
     };
@@ -83,6 +87,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
             "--conversations" => options.conversations = number()? as usize,
             "--concurrency" => options.concurrency = number()? as usize,
             "--agents" => options.agents = number()? as usize,
+            "--tenants" => options.tenants = number()? as usize,
             "--max-seconds" => options.max_seconds = number()?,
             "--strategy" => options.strategy = Some(value),
             "--server" => options.servers.push(value.trim_end_matches('/').to_owned()),
@@ -90,10 +95,11 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
             _ => return Err(format!("unknown flag {flag}")),
         }
     }
-    if options.conversations > options.agents * CAPACITY as usize {
+    if options.conversations > options.tenants * options.agents * CAPACITY as usize {
         return Err(format!(
             "{} conversations do not fit in {} agents of capacity {CAPACITY}; add --agents",
-            options.conversations, options.agents
+            options.conversations,
+            options.tenants * options.agents
         ));
     }
     Ok(options)
@@ -125,19 +131,20 @@ async fn call(request: reqwest::RequestBuilder, what: &str) -> Result<Value, Str
     }
 }
 
-/// A tenant with `--agents` available agents (and `--strategy` bound),
-/// made through `base`; its API key.
+/// Tenant number `tenant` with `--agents` available agents (and
+/// `--strategy` bound), made through `base`; its API key.
 async fn setup(
     client: &reqwest::Client,
     base: &str,
     token: &str,
+    tenant: usize,
     options: &Options,
 ) -> Result<String, String> {
     let tenant = call(
         client
             .post(format!("{base}/v1/tenants"))
             .bearer_auth(token)
-            .json(&json!({"name": "Load Test"})),
+            .json(&json!({"name": format!("Load Test {tenant}")})),
         "create the tenant",
     )
     .await?;
@@ -270,14 +277,17 @@ async fn main() -> ExitCode {
         (None, options.servers.clone(), token)
     };
     let client = reqwest::Client::new();
-    let key = match setup(&client, &bases[0], &token, &options).await {
-        Ok(key) => key,
-        Err(error) => {
-            eprintln!("baton-load: setting up the tenant failed: {error}");
-            return ExitCode::FAILURE;
+    let mut keys = Vec::with_capacity(options.tenants);
+    for tenant in 0..options.tenants {
+        match setup(&client, &bases[0], &token, tenant, &options).await {
+            Ok(key) => keys.push(key),
+            Err(error) => {
+                eprintln!("baton-load: setting up tenant {tenant} failed: {error}");
+                return ExitCode::FAILURE;
+            }
         }
-    };
-    let key: Arc<str> = key.into();
+    }
+    let keys: Arc<[String]> = keys.into();
     let bases: Arc<[String]> = bases.into();
 
     let next = Arc::new(AtomicUsize::new(0));
@@ -287,7 +297,7 @@ async fn main() -> ExitCode {
     let started = Instant::now();
     let workers: Vec<_> = (0..options.concurrency.min(options.conversations))
         .map(|_| {
-            let (client, bases, key) = (client.clone(), Arc::clone(&bases), Arc::clone(&key));
+            let (client, bases, keys) = (client.clone(), Arc::clone(&bases), Arc::clone(&keys));
             let (next, done, stop) = (Arc::clone(&next), Arc::clone(&done), Arc::clone(&stop));
             let total = options.conversations;
             tokio::spawn(async move {
@@ -297,8 +307,10 @@ async fn main() -> ExitCode {
                     if i >= total {
                         break;
                     }
+                    // Servers and tenants vary independently.
                     let base = &bases[i % bases.len()];
-                    samples.push(create(&client, base, &key, i).await);
+                    let key = &keys[(i / bases.len()) % keys.len()];
+                    samples.push(create(&client, base, key, i).await);
                     done.fetch_add(1, Ordering::Relaxed);
                 }
                 samples
@@ -367,6 +379,7 @@ async fn main() -> ExitCode {
     println!("agents: {}", options.agents);
     println!("concurrency: {}", options.concurrency);
     println!("servers: {}", bases.len());
+    println!("tenants: {}", options.tenants);
     println!("total time: {:.2} s", total.as_secs_f64());
     println!(
         "conversations per second: {:.1}",
