@@ -98,7 +98,7 @@ impl Store {
     pub async fn create_agent(&self, tenant: &TenantId, agent: NewAgent) -> Result<AgentRecord> {
         let id = AgentId::generate();
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         sqlx::query(
             "INSERT INTO agents (id, tenant_id, name, email, role, presence, capacity,
                 ticket_access, created_at)
@@ -237,7 +237,7 @@ impl Store {
         retry_queue: bool,
     ) -> Result<Option<i64>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         sqlx::query("UPDATE agents SET capacity = $1 WHERE tenant_id = $2 AND id = $3")
             .bind(capacity.to_json())
             .bind(tenant.as_str())
@@ -273,7 +273,7 @@ impl Store {
         presence: Presence,
     ) -> Result<Option<i64>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         // `available_since` keeps the moment the agent last became available,
         // which is what longest-waiting strategies order by.
         let updated = sqlx::query(

@@ -49,7 +49,7 @@ impl Store {
         spec: &serde_json::Value,
     ) -> Result<BindingWritten> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         sqlx::query(
             "INSERT INTO bindings (tenant_id, slot, spec, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -72,7 +72,7 @@ impl Store {
         slot: Slot,
     ) -> Result<Option<BindingWritten>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let result = sqlx::query(
             "UPDATE bindings SET rolled_back_at = $1 WHERE id = (
                 SELECT id FROM bindings WHERE tenant_id = $2 AND slot = $3 AND rolled_back_at IS NULL

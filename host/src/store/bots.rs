@@ -87,7 +87,7 @@ impl Store {
         paused: bool,
     ) -> Result<Option<Option<i64>>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let updated = sqlx::query(
             "UPDATE bots SET paused_at = CASE WHEN $1 THEN COALESCE(paused_at, $2) ELSE NULL END
              WHERE tenant_id = $3 AND id = $4",

@@ -67,7 +67,7 @@ impl Store {
         bot: Option<BotId>,
     ) -> Result<(ConversationRecord, i64)> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let (record, _, event) = Self::open_conversation(&mut tx, tenant, new, bot, now).await?;
         tx.commit().await?;
         Ok((record, event))
@@ -390,7 +390,7 @@ impl Store {
         signal: Option<EventKind>,
     ) -> Result<(MessageRecord, Option<i64>)> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let added = Self::append_message(
             &mut tx,
             tenant,
@@ -506,7 +506,7 @@ impl Store {
         change: StatusChange,
     ) -> Result<Option<i64>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let Some(previous) =
             timers::change_status(&mut tx, tenant, conversation, change, now).await?
         else {

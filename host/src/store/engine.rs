@@ -21,8 +21,8 @@ pub enum Engine {
 }
 
 /// The advisory lock every PostgreSQL write transaction takes ("baton" in
-/// ASCII): writers queue behind each other as on SQLite, whichever process
-/// they run in.
+/// ASCII): shared by writes to one tenant's data, exclusive for writes that
+/// belong to no one tenant, whichever process they run in.
 const WRITE_LOCK: i64 = 0x62_61_74_6f_6e;
 
 impl Engine {
@@ -97,24 +97,49 @@ impl Engine {
         Ok(())
     }
 
-    /// A write transaction. On SQLite `BEGIN IMMEDIATE` takes the write
-    /// lock at the start, so a transaction that reads before it writes
-    /// waits for a concurrent writer instead of failing when it would have
-    /// to upgrade its read lock. On PostgreSQL a transaction-scoped
-    /// advisory lock does the same across processes; under READ COMMITTED
-    /// every statement after it sees what the previous writer committed.
+    /// A write transaction on the data of `tenants` (none: on everything).
+    ///
+    /// On SQLite `BEGIN IMMEDIATE` takes the database's one write lock at
+    /// the start, so a transaction that reads before it writes waits for a
+    /// concurrent writer instead of failing when it would have to upgrade
+    /// its read lock; writers of different tenants queue too.
+    ///
+    /// On PostgreSQL transaction-scoped advisory locks do the same across
+    /// processes, per tenant: a tenant's writer holds [`WRITE_LOCK`] shared
+    /// and the tenant's own lock exclusive (taken in a fixed order when
+    /// there are several, so two batches cannot deadlock), so writers of
+    /// different tenants run side by side; a write to no one tenant holds
+    /// [`WRITE_LOCK`] exclusive. Under READ COMMITTED every statement after
+    /// the locks sees what the previous writer committed.
     pub(super) async fn begin_write(
         self,
         pool: &AnyPool,
+        tenants: &[&str],
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         match self {
             Engine::Sqlite => Ok(pool.begin_with("BEGIN IMMEDIATE").await?),
             Engine::Postgres => {
                 let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                if tenants.is_empty() {
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(WRITE_LOCK)
+                        .execute(&mut *tx)
+                        .await?;
+                    return Ok(tx);
+                }
+                sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
                     .bind(WRITE_LOCK)
                     .execute(&mut *tx)
                     .await?;
+                let mut keys: Vec<&str> = tenants.to_vec();
+                keys.sort_unstable();
+                keys.dedup();
+                for tenant in keys {
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                        .bind(tenant)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 Ok(tx)
             }
         }

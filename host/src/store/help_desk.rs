@@ -145,7 +145,7 @@ impl Store {
         bot: Option<BotId>,
     ) -> Result<Delivery> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         if let Some(conversation) = thread_of(&mut tx, tenant, &mail.message_id).await? {
             return Ok(Delivery::Duplicate { conversation });
         }

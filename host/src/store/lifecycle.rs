@@ -197,7 +197,7 @@ impl Store {
         tenant: &TenantId,
         conversation: &ConversationId,
     ) -> Result<bool> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let id = conversation.as_str();
         for table in [
             "messages",

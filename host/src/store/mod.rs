@@ -39,7 +39,7 @@ mod workflow_runs;
 use sqlx::AnyPool;
 
 use crate::clock::Clock;
-use crate::domain::Millis;
+use crate::domain::{Millis, TenantId};
 
 pub use engine::Engine;
 
@@ -147,11 +147,28 @@ impl Store {
 }
 
 impl Store {
-    /// A write transaction: one writer at a time per database, whichever
-    /// the engine (see [`Engine::begin_write`]), so a transaction that
-    /// reads before it writes decides on what is current.
+    /// A write transaction that excludes every other writer (see
+    /// [`Engine::begin_write`]): for writes that belong to no one tenant.
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        self.engine.begin_write(&self.pool).await
+        self.engine.begin_write(&self.pool, &[]).await
+    }
+
+    /// A write transaction on one tenant's data: it waits for the other
+    /// writers of that tenant (and for writes to every tenant), so a
+    /// transaction that reads before it writes decides on what is current.
+    async fn write_for(&self, tenant: &TenantId) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        self.engine
+            .begin_write(&self.pool, &[tenant.as_str()])
+            .await
+    }
+
+    /// [`Store::write_for`] for several tenants at once (group commit).
+    async fn write_for_all<'t>(
+        &self,
+        tenants: impl Iterator<Item = &'t TenantId>,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let tenants: Vec<&str> = tenants.map(TenantId::as_str).collect();
+        self.engine.begin_write(&self.pool, &tenants).await
     }
 }
 

@@ -329,7 +329,7 @@ impl Store {
         tenant: &TenantId,
         notice: &Notice,
     ) -> Result<Vec<NotificationId>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let written = record(&mut tx, tenant, notice, self.now()).await?;
         tx.commit().await?;
         Ok(written)

@@ -28,7 +28,7 @@ impl Store {
         agent: &AgentId,
     ) -> Result<Result<i64, AcceptRefusal>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         // Write first: SQLite then takes the write lock at once and a
         // concurrent accept waits for it, instead of both reading and then
         // failing to upgrade to a writer.

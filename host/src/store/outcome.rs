@@ -640,7 +640,7 @@ async fn apply_change(
 impl Store {
     /// Apply an outcome atomically. Returns the ids of follow-up events.
     pub async fn apply(&self, outcome: &Outcome) -> Result<Vec<i64>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(&outcome.tenant).await?;
         let events = self.apply_in(&mut tx, outcome).await?;
         tx.commit().await?;
         Ok(events)
@@ -654,7 +654,9 @@ impl Store {
     /// reported in its place, and the others commit. Any other error rolls
     /// the whole batch back.
     pub async fn apply_all(&self, outcomes: &[Outcome]) -> Result<Vec<Result<Vec<i64>>>> {
-        let mut tx = self.write().await?;
+        let mut tx = self
+            .write_for_all(outcomes.iter().map(|o| &o.tenant))
+            .await?;
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
             let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;

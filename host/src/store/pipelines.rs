@@ -206,7 +206,7 @@ impl Store {
         statuses: &[StatusSpec],
     ) -> Result<PipelineRecord> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         // The default exists before any other, so it is always the first.
         default_pipeline_in(&mut tx, tenant, now).await?;
         // Statuses of a new pipeline are new: an id given would name a
@@ -225,7 +225,7 @@ impl Store {
 
     /// Every pipeline of the tenant, the default first.
     pub async fn pipelines(&self, tenant: &TenantId) -> Result<Vec<PipelineRecord>> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         default_pipeline_in(&mut tx, tenant, self.now()).await?;
         let rows = sqlx::query(&format!(
             "SELECT {PIPELINE_COLUMNS} FROM pipelines WHERE tenant_id = $1
@@ -275,7 +275,7 @@ impl Store {
         statuses: &[StatusSpec],
     ) -> Result<Option<Result<PipelineRecord, PipelineRefusal>>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let Some(current) = pipeline_in(&mut tx, tenant, id).await? else {
             return Ok(None);
         };

@@ -89,7 +89,7 @@ impl Store {
         rule: &Rule,
         position: Option<usize>,
     ) -> Result<Rule> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         sqlx::query(
             "INSERT INTO rules (id, tenant_id, position, name, enabled, conditions, target, method,
                 created_at, updated_at) VALUES ($1, $2, -1, $3, $4, $5, $6, $7, $8, $9)",
@@ -123,7 +123,7 @@ impl Store {
 
     /// Replace a rule's fields (not its position). `false` if it does not exist.
     pub async fn update_rule(&self, tenant: &TenantId, rule: &Rule) -> Result<bool> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let updated = sqlx::query(
             "UPDATE rules SET name = $1, enabled = $2, conditions = $3, target = $4, method = $5, updated_at = $6
              WHERE tenant_id = $7 AND id = $8",
@@ -156,7 +156,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         sqlx::query("DELETE FROM rules WHERE tenant_id = $1 AND id = $2")
             .bind(tenant.as_str())
             .bind(id.as_str())
@@ -171,7 +171,7 @@ impl Store {
 
     /// Put the rules in exactly this order; every rule must be named once.
     pub async fn reorder_rules(&self, tenant: &TenantId, order: &[RuleId]) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let mut current = self.order(&mut tx, tenant).await?;
         let mut wanted = order.to_vec();
         current.sort();

@@ -57,7 +57,7 @@ impl Store {
         new: NewTicket,
     ) -> Result<(TicketId, i64)> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let conversation = NewConversation {
             channel: Channel::Email,
             subject: Some(new.name.clone()),
@@ -105,7 +105,7 @@ impl Store {
         patch: TicketPatch,
     ) -> Result<Option<i64>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let company = patch
             .company
             .as_ref()
@@ -188,7 +188,7 @@ impl Store {
         stage: &StageRecord,
     ) -> Result<Option<i64>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let events = set_stage(&mut tx, tenant, &ticket.id, pipeline, stage, now).await?;
         let last = write_events(&mut tx, tenant, &ticket.conversation, &events, now).await?;
         tx.commit().await?;

@@ -41,7 +41,7 @@ impl Store {
         name: &str,
     ) -> Result<Result<(TicketId, i64), SplitRefusal>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         for (index, id) in messages.iter().enumerate() {
             let found =
                 sqlx::query("SELECT 1 FROM messages WHERE id = $1 AND conversation_id = $2")
@@ -124,7 +124,7 @@ impl Store {
         from: &TicketRecord,
     ) -> Result<Option<i64>> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let (target, source) = (into.conversation.as_str(), from.conversation.as_str());
         for sql in [
             "UPDATE messages SET conversation_id = $1 WHERE conversation_id = $2",

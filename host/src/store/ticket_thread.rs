@@ -102,7 +102,7 @@ impl Store {
         reply: Reply,
     ) -> Result<(ThreadMessage, Option<i64>)> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let reply_to = match reply.reply_to {
             Some(id) => Some(id),
             None => sqlx::query(
@@ -175,7 +175,7 @@ impl Store {
         notice: &str,
     ) -> Result<ThreadMessage> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         let conversation = &ticket.conversation;
         let (message, _) = Self::append_message(
             &mut tx,

@@ -327,7 +327,7 @@ impl Store {
     /// process, or cancelled meanwhile).
     pub async fn fire_timer(&self, timer: &TimerRecord) -> Result<bool> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(&timer.tenant_id).await?;
         let claimed = sqlx::query(
             "UPDATE timers SET fired_at = $1
              WHERE id = $2 AND fired_at IS NULL AND cancelled_at IS NULL",
@@ -407,7 +407,7 @@ impl Store {
     /// turning it off cancels the pending ones.
     pub async fn put_lifecycle(&self, tenant: &TenantId, settings: &Lifecycle) -> Result<()> {
         let now = self.now();
-        let mut tx = self.write().await?;
+        let mut tx = self.write_for(tenant).await?;
         sqlx::query(
             "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, topic) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
