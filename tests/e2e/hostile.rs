@@ -8,6 +8,8 @@ use baton_host::plugin::SandboxLimits;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::server_process::ServerProcess;
+
 /// Fuel for answers that take the guest long to build; the wall-clock limit
 /// still applies.
 const ENOUGH_FUEL: u64 = 400_000_000;
@@ -442,42 +444,23 @@ async fn a_refused_upload_stores_nothing() {
     assert_eq!(plugins_rows, builtins as i64 + 1);
 }
 
-/// The server in a process of its own, so its memory can be read.
-struct ServerProcess {
-    child: std::process::Child,
-    base: String,
+/// The server in a process of its own, so its memory can be read, with
+/// the directory (and on PostgreSQL the database) it runs on.
+struct MeasuredServer {
+    process: ServerProcess,
     _dir: tempfile::TempDir,
     /// After `_dir`: the PostgreSQL half's database goes with it.
     _database: baton_e2e::Database,
 }
 
-impl ServerProcess {
+impl MeasuredServer {
     const OPERATOR: &str = "memory-test-operator";
 
     fn start() -> Self {
-        use std::io::BufRead as _;
         let dir = tempfile::tempdir().expect("dir");
         let database = baton_e2e::Database::open_blocking(dir.path());
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_baton-e2e-serve"))
-            .env("BATON_ADDR", "127.0.0.1:0")
-            .env("BATON_DATABASE_URL", database.url())
-            .env("BATON_OPERATOR_TOKEN", Self::OPERATOR)
-            .env("RUST_LOG", "error")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the server says where it listens");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
         Self {
-            base: format!("http://{addr}"),
-            child,
+            process: ServerProcess::start(database.url(), Self::OPERATOR, &[]),
             _dir: dir,
             _database: database,
         }
@@ -485,7 +468,7 @@ impl ServerProcess {
 
     /// Resident memory now and at its peak, in MiB, from /proc.
     fn memory(&self) -> (u64, u64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.process.pid()))
             .expect("the server's /proc status");
         let field = |name: &str| -> u64 {
             status
@@ -501,7 +484,7 @@ impl ServerProcess {
 
     async fn call(&self, method: reqwest::Method, path: &str, key: &str, body: Body) -> Value {
         let request = reqwest::Client::new()
-            .request(method, format!("{}{path}", self.base))
+            .request(method, format!("{}{path}", self.process.base))
             .bearer_auth(key);
         let request = match body {
             Body::Json(json) => request.json(&json),
@@ -517,13 +500,6 @@ impl ServerProcess {
     }
 }
 
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 enum Body {
     Json(Value),
     Wasm(Vec<u8>),
@@ -532,12 +508,12 @@ enum Body {
 #[baton_e2e::test]
 async fn the_servers_memory_stays_bounded_through_the_size_cases() {
     use reqwest::Method;
-    let server = ServerProcess::start();
+    let server = MeasuredServer::start();
     let tenant = server
         .call(
             Method::POST,
             "/v1/tenants",
-            ServerProcess::OPERATOR,
+            MeasuredServer::OPERATOR,
             Body::Json(json!({"name": "Hostile"})),
         )
         .await;

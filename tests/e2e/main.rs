@@ -17,6 +17,7 @@ mod processes;
 mod queue;
 mod routing;
 mod rules;
+mod server_process;
 mod statuses;
 mod tickets;
 mod validation;

@@ -3,7 +3,6 @@
 //! killed while it holds a tenant's events loses nothing.
 
 use std::collections::HashMap;
-use std::io::BufRead as _;
 use std::time::{Duration, Instant};
 
 use baton_e2e::engine::Database;
@@ -13,58 +12,10 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use sqlx::Connection as _;
 
+use crate::server_process::ServerProcess;
+
 /// A dispatch lease short enough for a test to wait out.
 const LEASE_SECS: &str = "2";
-
-/// One server process.
-struct Server {
-    child: std::process::Child,
-    base: String,
-}
-
-impl Server {
-    fn start(database_url: &str) -> Self {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_baton-e2e-serve"))
-            .env("BATON_ADDR", "127.0.0.1:0")
-            .env("BATON_DATABASE_URL", database_url)
-            .env("BATON_OPERATOR_TOKEN", OPERATOR_TOKEN)
-            .env("BATON_DISPATCH_LEASE_SECS", LEASE_SECS)
-            .env("RUST_LOG", "error")
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("the server starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("the server says where it listens");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        Self {
-            base: format!("http://{addr}"),
-            child,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// SIGKILL: no clean stop, no lease released.
-    fn kill(&mut self) {
-        self.child.kill().expect("killed");
-        self.child.wait().expect("reaped");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn send(request: reqwest::RequestBuilder) -> (StatusCode, Value) {
     let response = request.send().await.expect("request sent");
@@ -110,7 +61,15 @@ async fn three_processes_route_each_conversation_once_and_survive_a_kill() {
     let dir = tempfile::tempdir().expect("dir");
     let database = Database::open(dir.path()).await;
     let url = database.url().to_owned();
-    let mut servers: Vec<Server> = (0..3).map(|_| Server::start(&url)).collect();
+    let mut servers: Vec<ServerProcess> = (0..3)
+        .map(|_| {
+            ServerProcess::start(
+                &url,
+                OPERATOR_TOKEN,
+                &[("BATON_DISPATCH_LEASE_SECS", LEASE_SECS)],
+            )
+        })
+        .collect();
     let client = reqwest::Client::new();
 
     let (status, tenant) = send(
