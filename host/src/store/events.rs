@@ -121,19 +121,6 @@ pub(super) async fn depth_of(tx: &mut sqlx::AnyConnection, event: i64) -> Result
 }
 
 impl Store {
-    /// The oldest events not yet dispatched, in order, whoever holds
-    /// their tenant's lease.
-    pub async fn pending_events(&self, limit: u32) -> Result<Vec<EventRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events e WHERE e.processed_at IS NULL
-             ORDER BY e.id LIMIT $1"
-        ))
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.iter().filter_map(event_row).collect())
-    }
-
     /// Mark an event done without other changes (e.g. one that needs nothing).
     pub async fn mark_processed(&self, event: i64, outcome: &str) -> Result<()> {
         sqlx::query(

@@ -13,11 +13,6 @@ use super::{Result, Store};
 use crate::domain::{Millis, TenantId};
 
 impl Store {
-    /// This process's name in the lease table.
-    pub fn holder(&self) -> &str {
-        &self.holder
-    }
-
     /// Renew, until `until`, every lease this process holds, and take one
     /// more: the tenant with the oldest pending event that no live lease
     /// of another process covers. One new tenant per pass spreads the

@@ -242,7 +242,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::domain::{Channel, Millis, NewConversation, Priority};
+    use crate::domain::Millis;
 
     /// A database from before hashing holds its customer tokens in plain
     /// text; opening it hashes them, and the links keep working.
@@ -254,18 +254,8 @@ mod tests {
             .await
             .expect("store");
         let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
-        let new = NewConversation {
-            channel: Channel::Chat,
-            subject: Some("Help".into()),
-            contact_name: None,
-            contact_email: Some("kim@example.com".into()),
-            contact_owner: None,
-            attributes: serde_json::Map::new(),
-            message: Some("hello".into()),
-            priority: Priority::Normal,
-        };
         let (conversation, _) = store
-            .create_conversation(&tenant.id, new, None)
+            .create_conversation(&tenant.id, crate::store::testing::kims_chat(), None)
             .await
             .expect("conversation");
         // As the rename in migration 0030 leaves an older link.

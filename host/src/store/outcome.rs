@@ -732,21 +732,11 @@ impl Store {
 mod tests {
     use super::*;
     use crate::clock::Clock;
-    use crate::domain::{Channel, ConversationId, NewConversation, Priority};
+    use crate::domain::ConversationId;
 
     async fn conversation(store: &Store, tenant: &TenantId) -> (ConversationId, i64) {
-        let new = NewConversation {
-            channel: Channel::Chat,
-            subject: Some("Help".into()),
-            contact_name: None,
-            contact_email: Some("kim@example.com".into()),
-            contact_owner: None,
-            attributes: serde_json::Map::new(),
-            message: Some("hello".into()),
-            priority: Priority::Normal,
-        };
         let (record, event) = store
-            .create_conversation(tenant, new, None)
+            .create_conversation(tenant, crate::store::testing::kims_chat(), None)
             .await
             .expect("conversation");
         (record.id, event)

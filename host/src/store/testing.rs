@@ -56,3 +56,17 @@ impl TestDb {
         }
     }
 }
+
+/// A chat from Kim saying "hello", as the store's tests create it.
+pub(crate) fn kims_chat() -> crate::domain::NewConversation {
+    crate::domain::NewConversation {
+        channel: crate::domain::Channel::Chat,
+        subject: Some("Help".into()),
+        contact_name: None,
+        contact_email: Some("kim@example.com".into()),
+        contact_owner: None,
+        attributes: serde_json::Map::new(),
+        message: Some("hello".into()),
+        priority: crate::domain::Priority::Normal,
+    }
+}
