@@ -138,7 +138,7 @@ impl Router {
         conversation: &ConversationRecord,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
-        let mode = self.store.assignment_settings(tenant).await?.mode;
+        let mode = self.hot(tenant).await?.assignment_settings().await?.mode;
         self.assign_in_mode(tenant, conversation, &Scope::Any, now, mode)
             .await
     }
@@ -177,7 +177,8 @@ impl Router {
                 self.plugins.runtime().limits().max_recent_messages as u32,
             )
             .await?;
-        let all_agents = self.store.list_agents(tenant).await?;
+        let hot = self.hot(tenant).await?;
+        let all_agents = hot.agents().await?;
         // Solo mode (LiveAgent): a desk run by one admin gives them everything,
         // whatever their presence or load.
         let solo = match all_agents.as_slice() {
@@ -189,7 +190,7 @@ impl Router {
         // plugins are recorded with whatever is decided.
         let (scope, rule, method) = if *scope == Scope::Any {
             let decision = self
-                .match_rule(tenant, conversation, &messages, failures)
+                .match_rule(tenant, &hot, conversation, &messages, failures)
                 .await?;
             let history = |decided_by: &str, reason: String| HistoryEntry {
                 decided_by: decided_by.into(),
@@ -274,9 +275,10 @@ impl Router {
         }
         let declined = self.store.declined(&conversation.id).await?;
         let agents: Vec<AgentRecord> = all_agents
-            .into_iter()
+            .iter()
             .filter(|a| scope.admits(a) && !declined.contains(&a.id))
             .take(self.plugins.runtime().limits().max_candidates)
+            .cloned()
             .collect();
         let team = scope.team().or_else(|| conversation.team.clone());
         if !agents.iter().any(|a| a.can_take(conversation.channel)) {
@@ -299,7 +301,7 @@ impl Router {
                 )
                 .await;
         }
-        let binding = spec::current(&self.store, tenant, Slot::Assignment).await?;
+        let binding = hot.binding(Slot::Assignment).await?;
         let request = types::AssignmentRequest {
             conversation: snapshot::conversation(conversation, &messages),
             candidates: agents.iter().map(snapshot::candidate).collect(),

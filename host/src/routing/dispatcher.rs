@@ -390,7 +390,7 @@ impl Router {
     }
 
     async fn anyone_free(&self, tenant: &TenantId) -> Result<bool, StoreError> {
-        let agents = self.store.list_agents(tenant).await?;
+        let agents = self.hot(tenant).await?.agents().await?;
         Ok(crate::domain::Channel::ALL
             .iter()
             .any(|c| agents.iter().any(|a| a.can_take(*c))))

@@ -31,7 +31,7 @@ impl Router {
         message: &MessageRecord,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
-        let binding = spec::current(&self.store, tenant, Slot::Handoff).await?;
+        let binding = self.hot(tenant).await?.binding(Slot::Handoff).await?;
         let messages = self
             .store
             .messages(
@@ -185,8 +185,9 @@ impl Router {
             _ => true,
         };
         let free = self
-            .store
-            .list_agents(tenant)
+            .hot(tenant)
+            .await?
+            .agents()
             .await?
             .iter()
             .any(|a| scope.admits(a) && a.can_take(channel));
@@ -205,7 +206,7 @@ impl Router {
         handover: Handover,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
-        let settings = self.store.handoff_settings(tenant).await?;
+        let settings = self.hot(tenant).await?.handoff_settings().await?;
         let entry = |reason: String| HistoryEntry {
             decided_by: "handoff".into(),
             rule: None,

@@ -8,6 +8,7 @@ mod actions;
 mod assign;
 pub mod dispatcher;
 mod handoff;
+mod hot;
 pub mod queue;
 pub mod recording;
 mod rules;
@@ -31,6 +32,7 @@ pub use assign::Scope;
 pub struct Router {
     store: Store,
     plugins: Arc<PluginRegistry>,
+    hot: Arc<hot::HotState>,
 }
 
 /// The label recorded for a failure's fallback.
@@ -65,7 +67,18 @@ fn bounded(text: String, max: usize) -> String {
 
 impl Router {
     pub fn new(store: Store, plugins: Arc<PluginRegistry>) -> Self {
-        Self { store, plugins }
+        Self {
+            store,
+            plugins,
+            hot: Arc::default(),
+        }
+    }
+
+    /// The tenant's hot state as the database stands now (one small read;
+    /// the parts that did not change since the last decision come from
+    /// memory).
+    async fn hot(&self, tenant: &TenantId) -> Result<hot::TenantState, StoreError> {
+        self.hot.current(&self.store, tenant).await
     }
 
     pub fn store(&self) -> &Store {

@@ -2,6 +2,7 @@
 //! enabled match sets who may get it and which method picks.
 
 use super::assign::Scope;
+use super::hot::TenantState;
 use super::spec::BindError;
 use super::{Router, failure_change, snapshot};
 use crate::domain::{
@@ -81,11 +82,12 @@ impl Router {
     pub(super) async fn match_rule(
         &self,
         tenant: &TenantId,
+        hot: &TenantState,
         conversation: &ConversationRecord,
         messages: &[MessageRecord],
         failures: &mut Vec<Change>,
     ) -> Result<RuleDecision, BindError> {
-        let rules = self.store.list_rules(tenant).await?;
+        let rules = hot.rules().await?;
         if rules.iter().all(|r| !r.enabled) {
             return Ok(RuleDecision::NoMatch);
         }

@@ -63,7 +63,11 @@ impl Router {
         let Some(kind) = wit_event_kind(event.kind) else {
             return Ok(Vec::new());
         };
-        let binding = spec::current(&self.store, &event.tenant_id, Slot::Workflows).await?;
+        let binding = self
+            .hot(&event.tenant_id)
+            .await?
+            .binding(Slot::Workflows)
+            .await?;
         let hearing: Vec<&PluginUse> = binding.plugins.iter().filter(|p| hears(p, event)).collect();
         if hearing.is_empty() {
             return Ok(Vec::new());

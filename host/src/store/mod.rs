@@ -34,6 +34,7 @@ mod ticket_moves;
 mod ticket_thread;
 mod tickets;
 mod timers;
+mod versions;
 mod workflow_runs;
 
 use sqlx::AnyPool;
@@ -59,6 +60,7 @@ pub use tenants::TenantRecord;
 pub(crate) use tenants::hex;
 pub use ticket_link::TicketSummary;
 pub use timers::{LIFECYCLE_TOPIC, Lifecycle, TimerRecord};
+pub use versions::StateVersions;
 pub use workflow_runs::WorkflowRun;
 
 pub use companies::CompanyRecord;
