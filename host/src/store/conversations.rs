@@ -243,7 +243,10 @@ impl Store {
                    AND COALESCE({capacity}, 0) > COALESCE((
                      SELECT l.open_count FROM agent_load l
                      WHERE l.agent_id = a.id AND l.channel = c.channel), 0))",
-            capacity = self.engine.capacity_on_channel("a.capacity", "c.channel"),
+            capacity = self
+                .engine
+                .driver()
+                .capacity_on_channel("a.capacity", "c.channel"),
         );
         let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         Ok(rows

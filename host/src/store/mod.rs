@@ -102,8 +102,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The database behind one Baton process: SQLite embedded, or PostgreSQL
 /// shared by several processes. Both engines run the same SQL (written in
 /// the dialect they share, through sqlx's `Any` driver); what differs
-/// between them (connecting, migrations, how a write transaction starts)
-/// lives in [`engine`].
+/// between them (connecting, migrations, how a write transaction excludes
+/// other writers) is each engine's [`engine::Driver`].
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -119,8 +119,8 @@ impl Store {
     /// written comes from `clock`.
     pub async fn connect(url: &str, clock: Clock) -> Result<Self> {
         let engine = Engine::of_url(url)?;
-        let pool = engine.connect(url).await?;
-        engine.migrate(&pool).await?;
+        let pool = engine.driver().connect(url).await?;
+        engine.driver().migrate(&pool).await?;
         let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         let store = Self {
             pool,
@@ -150,9 +150,10 @@ impl Store {
 
 impl Store {
     /// A write transaction that excludes every other writer (see
-    /// [`Engine::begin_write`]): for writes that belong to no one tenant.
+    /// [`engine::Driver::begin_write`]): for writes that belong to no one
+    /// tenant.
     async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        self.engine.begin_write(&self.pool, &[]).await
+        self.engine.driver().begin_write(&self.pool, &[]).await
     }
 
     /// A write transaction on one tenant's data: it waits for the other
@@ -160,6 +161,7 @@ impl Store {
     /// transaction that reads before it writes decides on what is current.
     async fn write_for(&self, tenant: &TenantId) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         self.engine
+            .driver()
             .begin_write(&self.pool, &[tenant.as_str()])
             .await
     }
@@ -170,7 +172,7 @@ impl Store {
         tenants: impl Iterator<Item = &'t TenantId>,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
         let tenants: Vec<&str> = tenants.map(TenantId::as_str).collect();
-        self.engine.begin_write(&self.pool, &tenants).await
+        self.engine.driver().begin_write(&self.pool, &tenants).await
     }
 }
 

@@ -1,0 +1,83 @@
+//! PostgreSQL: one server, any number of Baton processes.
+
+use std::time::Duration;
+
+use futures_util::FutureExt as _;
+use futures_util::future::BoxFuture;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+
+use super::{Driver, WriteTx};
+use crate::store::Result;
+
+pub(super) struct Postgres;
+
+/// The advisory lock every write transaction takes ("baton" in ASCII):
+/// shared by writes to one tenant's data, exclusive for writes that belong
+/// to no one tenant, whichever process they run in.
+const WRITE_LOCK: i64 = 0x62_61_74_6f_6e;
+
+impl Driver for Postgres {
+    fn connect<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<AnyPool>> {
+        async move {
+            sqlx::any::install_default_drivers();
+            Ok(AnyPoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect(url)
+                .await?)
+        }
+        .boxed()
+    }
+
+    fn migrate<'a>(&'a self, pool: &'a AnyPool) -> BoxFuture<'a, Result<()>> {
+        async move {
+            sqlx::migrate!("./migrations/postgres").run(pool).await?;
+            Ok(())
+        }
+        .boxed()
+    }
+
+    /// Transaction-scoped advisory locks exclude writers across processes,
+    /// per tenant: a tenant's writer holds [`WRITE_LOCK`] shared and the
+    /// tenant's own lock exclusive (taken in a fixed order when there are
+    /// several, so two batches cannot deadlock), so writers of different
+    /// tenants run side by side; a write to no one tenant holds
+    /// [`WRITE_LOCK`] exclusive. Under READ COMMITTED every statement after
+    /// the locks sees what the previous writer committed.
+    fn begin_write<'a>(
+        &'a self,
+        pool: &'a AnyPool,
+        tenants: &'a [&'a str],
+    ) -> BoxFuture<'a, Result<WriteTx>> {
+        async move {
+            let mut tx = pool.begin().await?;
+            if tenants.is_empty() {
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                return Ok(tx);
+            }
+            sqlx::query("SELECT pg_advisory_xact_lock_shared($1)")
+                .bind(WRITE_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let mut keys: Vec<&str> = tenants.to_vec();
+            keys.sort_unstable();
+            keys.dedup();
+            for tenant in keys {
+                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                    .bind(tenant)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(tx)
+        }
+        .boxed()
+    }
+
+    fn capacity_on_channel(&self, column: &str, key: &str) -> String {
+        format!("(({column})::jsonb ->> {key})::bigint")
+    }
+}
