@@ -286,3 +286,71 @@ async fn two_servers_award_an_offer_once_and_deliver_each_notification_once() {
     assert_eq!(hook.duplicates(), 0, "each notification sent once");
     assert_eq!(hook.requests().len(), 6, "{:?}", hook.requests());
 }
+
+/// Each process keeps the tenant's settings and agents in memory; a change
+/// made through one process is what the other routes by at once, whichever
+/// of them holds the tenant's events.
+#[baton_e2e::test]
+async fn a_change_made_through_one_server_routes_the_next_conversation_on_the_other() {
+    use baton_e2e::TestApp;
+
+    let first = TestApp::spawn().await;
+    let second = first.spawn_beside().await;
+    let key = first.tenant("Acme").await;
+    let ana = first.agent(&key, "Ana", 10).await;
+    first.presence(&key, &ana, "available").await;
+    // Both processes have routed for the tenant, so both hold its state.
+    for server in [&first, &second] {
+        let warm = server.conversation(&key, "hello").await;
+        assert_eq!(
+            assigned_agent(&warm).as_deref(),
+            Some(ana.as_str()),
+            "{warm}"
+        );
+    }
+
+    for round in 0..2 {
+        let (writer, other) = if round == 0 {
+            (&first, &second)
+        } else {
+            (&second, &first)
+        };
+        let manual = writer
+            .put("/v1/settings/assignment", &key, json!({"mode": "manual"}))
+            .await;
+        assert_eq!(manual.status, StatusCode::OK, "{manual:?}");
+        let waiting = other.conversation(&key, "settings moved").await;
+        assert_eq!(waiting["routing"], "unclaimed", "round {round}: {waiting}");
+
+        let automatic = writer
+            .put(
+                "/v1/settings/assignment",
+                &key,
+                json!({"mode": "automatic"}),
+            )
+            .await;
+        assert_eq!(automatic.status, StatusCode::OK, "{automatic:?}");
+        writer.presence(&key, &ana, "away").await;
+        let queued = other.conversation(&key, "nobody free").await;
+        assert_eq!(assigned_agent(&queued), None, "round {round}: {queued}");
+        assert_eq!(queued["routing"], "queued", "round {round}: {queued}");
+
+        // Back: the queued one goes to Ana as she returns.
+        writer.presence(&key, &ana, "available").await;
+        first.settle().await;
+        second.settle().await;
+        let path = format!("/v1/conversations/{}", queued["id"].as_str().expect("id"));
+        let drained = other.get(&path, &key).await.body;
+        assert_eq!(
+            assigned_agent(&drained).as_deref(),
+            Some(ana.as_str()),
+            "{drained}"
+        );
+        let assigned = other.conversation(&key, "routed again").await;
+        assert_eq!(
+            assigned_agent(&assigned).as_deref(),
+            Some(ana.as_str()),
+            "{assigned}"
+        );
+    }
+}
