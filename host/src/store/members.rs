@@ -81,13 +81,19 @@ impl Store {
         agent: &AgentId,
         access: TicketAccess,
     ) -> Result<bool> {
+        // In the tenant's write transaction, like every write that raises
+        // the tenant's state versions (migration 0045): the counter row is
+        // then only ever taken under the tenant's lock, never in an order
+        // that could deadlock with a decision being applied.
+        let mut tx = self.write_for(tenant).await?;
         let updated =
             sqlx::query("UPDATE agents SET ticket_access = $1 WHERE tenant_id = $2 AND id = $3")
                 .bind(access.as_str())
                 .bind(tenant.as_str())
                 .bind(agent.as_str())
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
+        tx.commit().await?;
         Ok(updated.rows_affected() == 1)
     }
 }

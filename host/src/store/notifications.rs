@@ -445,7 +445,10 @@ impl Store {
     /// The tenant's webhook signing secret, generated at first use.
     pub async fn signing_secret(&self, tenant: &TenantId) -> Result<String> {
         let fresh = serde_json::json!({ "signing_secret": new_secret() }).to_string();
-        // Two first uses at once both keep the one that landed first.
+        // Two first uses at once both keep the one that landed first. Under
+        // the tenant's write lock: the write raises the tenant's state
+        // versions (see `Store::set_ticket_access`).
+        let mut tx = self.write_for(tenant).await?;
         sqlx::query(
             "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, topic) DO NOTHING",
@@ -454,8 +457,9 @@ impl Store {
         .bind(SECRET_TOPIC)
         .bind(fresh)
         .bind(self.now().0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(self
             .setting(tenant, SECRET_TOPIC)
             .await?

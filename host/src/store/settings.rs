@@ -48,6 +48,9 @@ impl Store {
         topic: &str,
         value: &serde_json::Value,
     ) -> Result<()> {
+        // Under the tenant's write lock: the write raises the tenant's
+        // state versions (see `Store::set_ticket_access`).
+        let mut tx = self.write_for(tenant).await?;
         sqlx::query(
             "INSERT INTO tenant_settings (tenant_id, topic, value, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, topic) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -56,8 +59,9 @@ impl Store {
         .bind(topic)
         .bind(value.to_string())
         .bind(self.now().0)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 }
