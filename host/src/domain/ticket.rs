@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::{
     Channel, ConversationStatus, EventKind, Invalid, Millis, PipelineId, Role, StageId,
-    StatusChange, parse_line,
+    StatusChange, parse_line, status_events,
 };
 
 text_enum!(
@@ -342,7 +342,8 @@ pub struct StageMove {
 /// another status is a `ticket.status_changed`. A closed status closes the
 /// conversation unless it already is; leaving a closed status for an open
 /// one reopens a closed conversation (one reopened meanwhile stays as it
-/// is). Either writes `conversation.status_changed`.
+/// is). Either writes the events of that change of status
+/// ([`status_events`]: a reopening is also `conversation.reopened`).
 pub fn stage_move(
     from: Option<&StageId>,
     from_closed: bool,
@@ -361,8 +362,12 @@ pub fn stage_move(
     } else {
         None
     };
-    if change.is_some() {
-        events.push(EventKind::ConversationStatusChanged);
+    if let Some(change) = change {
+        // The same events as any other change of status: a closed
+        // conversation opened again is also `conversation.reopened`, which
+        // tells its people.
+        let previous = conversation.unwrap_or(ConversationStatus::Open);
+        events.extend(status_events(previous, change));
     }
     StageMove {
         conversation: change,
@@ -601,7 +606,8 @@ mod tests {
             reopened.events,
             vec![
                 EventKind::TicketStatusChanged,
-                EventKind::ConversationStatusChanged
+                EventKind::ConversationStatusChanged,
+                EventKind::ConversationReopened
             ]
         );
         // Reopened meanwhile: nothing to do to the conversation.

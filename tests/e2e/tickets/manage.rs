@@ -253,6 +253,7 @@ async fn a_merge_moves_messages_followers_and_tags_and_closes_the_other() {
 #[baton_e2e::test]
 async fn a_move_changes_the_pipeline_and_its_closed_status_closes_the_conversation() {
     let desk = Desk::new().await;
+    let ana = desk.app.agent(&desk.key, "Ana", 3).await;
     let returns = desk
         .post(
             "/v1/pipelines",
@@ -260,7 +261,7 @@ async fn a_move_changes_the_pipeline_and_its_closed_status_closes_the_conversati
         )
         .await
         .body;
-    let ticket = id(&desk.ticket("Send it back", json!({})).await);
+    let ticket = id(&desk.ticket("Send it back", json!({"owner": ana})).await);
     let path = format!("/v1/tickets/{ticket}/move");
     let support = desk.pipeline().await;
 
@@ -292,6 +293,20 @@ async fn a_move_changes_the_pipeline_and_its_closed_status_closes_the_conversati
         back.body["conversation_status"], "open",
         "leaving a closed status reopens"
     );
+    // A reopening like any other: the owner is told.
+    desk.app.deliver().await;
+    let told = desk
+        .app
+        .get(&format!("/v1/agents/{ana}/notifications"), &desk.key)
+        .await
+        .body;
+    let reopened: Vec<&Value> = told
+        .as_array()
+        .expect("notifications")
+        .iter()
+        .filter(|n| n["type"] == "reopened")
+        .collect();
+    assert_eq!(reopened.len(), 1, "{told}");
     let filtered = desk
         .get(&format!("/v1/tickets?pipeline={}", id(&returns)))
         .await
