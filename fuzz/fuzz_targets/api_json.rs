@@ -89,7 +89,11 @@ const ROUTES: &[Route] = &[
         Verb::Put,
         "/v1/agents/$AGENT/notifications/settings",
     ),
-    route("ticket-access", Verb::Put, "/v1/agents/$AGENT/ticket-access"),
+    route(
+        "ticket-access",
+        Verb::Put,
+        "/v1/agents/$AGENT/ticket-access",
+    ),
     route("bots", Verb::Post, "/v1/bots"),
     route("conversations", Verb::Post, "/v1/conversations"),
     route(
@@ -141,9 +145,9 @@ fn split(data: &[u8]) -> (&'static Route, &[u8]) {
         .iter()
         .find(|r| r.name.as_bytes() == head)
         .unwrap_or_else(|| {
-            let hash = head
-                .iter()
-                .fold(0usize, |h, &b| h.wrapping_mul(31).wrapping_add(usize::from(b)));
+            let hash = head.iter().fold(0usize, |h, &b| {
+                h.wrapping_mul(31).wrapping_add(usize::from(b))
+            });
             &ROUTES[hash % ROUTES.len()]
         });
     (route, body)
@@ -210,7 +214,9 @@ async fn send(
     if let Some(agent) = agent {
         request = request.header("x-baton-agent", agent);
     }
-    let request = request.body(Body::from(body)).expect("a well-formed request");
+    let request = request
+        .body(Body::from(body))
+        .expect("a well-formed request");
     let response = router
         .clone()
         .oneshot(request)
@@ -448,10 +454,10 @@ fuzz_target!(|data: &[u8]| {
     let server = slot.get_or_insert_with(Server::start);
     let reply = server.request(route, body);
     server.inputs += 1;
-    if server.inputs >= INPUTS_PER_SERVER {
-        if let Some(server) = slot.take() {
-            server.stop();
-        }
+    if server.inputs >= INPUTS_PER_SERVER
+        && let Some(server) = slot.take()
+    {
+        server.stop();
     }
     drop(slot);
 

@@ -68,7 +68,10 @@ fuzz_target!(|wasm: &[u8]| {
         .load_artifact(&artifact)
         .expect("an artefact this engine wrote loads again");
     assert_eq!(reloaded.kind, compiled.kind, "kind after a reload");
-    assert_eq!(reloaded.contract, compiled.contract, "contract after a reload");
+    assert_eq!(
+        reloaded.contract, compiled.contract,
+        "contract after a reload"
+    );
     match runtime.describe(&compiled, context()) {
         Ok(raw) => {
             let _ = manifest::check(raw, compiled.kind);

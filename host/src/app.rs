@@ -53,6 +53,7 @@ impl App {
             shutdown_rx.clone(),
             settings.queue_sweep,
             settings.dispatch_lease,
+            settings.dispatch_concurrency,
         ));
         let notify_handle = Arc::new(NotifyHandle::new(settings.webhooks));
         let notifier = tokio::spawn(notify::run(

@@ -25,6 +25,11 @@ pub struct Settings {
     /// renewed (`BATON_DISPATCH_LEASE_SECS`): when a process dies, another
     /// takes its tenants over after at most this long.
     pub dispatch_lease: Duration,
+    /// How many tenants' events the dispatcher handles at once
+    /// (`BATON_DISPATCH_CONCURRENCY`): each tenant's in order, so a tenant
+    /// whose plugins are slow holds up its own events and not every
+    /// tenant's.
+    pub dispatch_concurrency: usize,
 }
 
 impl Settings {
@@ -32,6 +37,11 @@ impl Settings {
     pub const DEFAULT_QUEUE_SWEEP: Duration = Duration::from_secs(10);
     /// The dispatch lease when `BATON_DISPATCH_LEASE_SECS` is unset.
     pub const DEFAULT_DISPATCH_LEASE: Duration = Duration::from_secs(10);
+    /// Tenants dispatched at once when `BATON_DISPATCH_CONCURRENCY` is
+    /// unset.
+    pub const DEFAULT_DISPATCH_CONCURRENCY: usize = 8;
+    /// The most `BATON_DISPATCH_CONCURRENCY` may ask for.
+    pub const MAX_DISPATCH_CONCURRENCY: usize = 256;
 }
 
 /// A setting with a bad value.
@@ -134,6 +144,18 @@ impl Settings {
                 message: "must be at least 1",
             });
         }
+        let concurrency = number(
+            "BATON_DISPATCH_CONCURRENCY",
+            Self::DEFAULT_DISPATCH_CONCURRENCY as u64,
+        )?;
+        let dispatch_concurrency = usize::try_from(concurrency)
+            .ok()
+            .filter(|n| (1..=Self::MAX_DISPATCH_CONCURRENCY).contains(n))
+            .ok_or_else(|| SettingError {
+                name: "BATON_DISPATCH_CONCURRENCY",
+                value: concurrency.to_string(),
+                message: "must be between 1 and 256",
+            })?;
         let allow_private = match get(ALLOW_PRIVATE_VAR) {
             None => false,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
@@ -157,6 +179,7 @@ impl Settings {
             webhooks: WebhookPolicy { allow_private },
             queue_sweep: Duration::from_secs(queue_sweep),
             dispatch_lease: Duration::from_secs(dispatch_lease),
+            dispatch_concurrency,
         })
     }
 }
@@ -191,6 +214,20 @@ mod tests {
             let error = with(&[("BATON_QUEUE_SWEEP_SECS", bad)]).expect_err("refused");
             assert!(
                 error.to_string().contains("BATON_QUEUE_SWEEP_SECS"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn dispatch_concurrency_defaults_to_eight_and_stays_between_one_and_256() {
+        assert_eq!(with(&[]).expect("defaults").dispatch_concurrency, 8);
+        let one = with(&[("BATON_DISPATCH_CONCURRENCY", "1")]).expect("one at a time");
+        assert_eq!(one.dispatch_concurrency, 1);
+        for bad in ["0", "257", "many", "-2"] {
+            let error = with(&[("BATON_DISPATCH_CONCURRENCY", bad)]).expect_err("refused");
+            assert!(
+                error.to_string().contains("BATON_DISPATCH_CONCURRENCY"),
                 "{error}"
             );
         }

@@ -25,6 +25,8 @@ Settings come from the environment:
   BATON_DISPATCH_LEASE_SECS  how long a process keeps a tenant's events without
                            renewing its claim; another process takes over after
                            a crash within this long (default 10)
+  BATON_DISPATCH_CONCURRENCY  tenants whose events are handled at once, each
+                           tenant's in order (default 8, at most 256)
   RUST_LOG                 log filter (default info)";
 
 #[tokio::main]

@@ -74,6 +74,7 @@ async fn serve(dir: &Path) -> String {
         webhooks: Default::default(),
         queue_sweep: Settings::DEFAULT_QUEUE_SWEEP,
         dispatch_lease: Settings::DEFAULT_DISPATCH_LEASE,
+        dispatch_concurrency: Settings::DEFAULT_DISPATCH_CONCURRENCY,
     };
     let app = App::start(&settings, OPERATOR.into())
         .await

@@ -3,6 +3,8 @@
 //! failure is recorded with its kind, and another tenant's conversation is
 //! still assigned while it happens.
 
+use std::time::Duration;
+
 use baton_e2e::{TestApp, assigned_agent, plugins};
 use baton_host::plugin::SandboxLimits;
 use reqwest::StatusCode;
@@ -191,6 +193,60 @@ async fn an_endless_loop_and_a_memory_bomb_are_stopped_and_fall_back() {
         let (conversation, failures) = scene.attack().await;
         plugin_fell_back(&scene, &conversation, &failures, plugin, kind);
     }
+}
+
+/// A tenant whose strategy spends its whole time budget on a call holds up
+/// its own events, not another tenant's: a conversation of another tenant,
+/// created while that call runs, is assigned before the call ends.
+#[baton_e2e::test]
+async fn a_tenant_whose_plugin_uses_its_whole_budget_holds_up_no_other_tenant() {
+    // Fuel without end: the call runs until the wall-clock limit stops it.
+    let limits = SandboxLimits {
+        fuel: u64::MAX / 4,
+        timeout: Duration::from_secs(3),
+        ..SandboxLimits::default()
+    };
+    let app = TestApp::spawn_with(tempfile::tempdir().expect("dir"), limits).await;
+    let slow = app.tenant("Slow").await;
+    let slow_agent = app.agent(&slow, "Sol", 5).await;
+    app.presence(&slow, &slow_agent, "available").await;
+    let quick = app.tenant("Quick").await;
+    let quick_agent = app.agent(&quick, "Quin", 5).await;
+    app.presence(&quick, &quick_agent, "available").await;
+    let uploaded = app.upload(&slow, plugins::SPIN_FOREVER).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+    let id = uploaded.body["id"].as_str().expect("id");
+    app.bind_strategy(&slow, id).await;
+
+    let before = app.last_event_id().await;
+    let (slow_conversation, (quick_conversation, slow_meanwhile)) =
+        tokio::join!(app.conversation(&slow, "hello"), async {
+            // Once the slow tenant's conversation is in, its event before
+            // the other tenant's...
+            while app.last_event_id().await == before {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let quick_conversation = app.conversation(&quick, "meanwhile").await;
+            // ...and as soon as the other tenant's reply names its agent,
+            // see where the slow tenant's routing is.
+            let slow_meanwhile = app.get("/v1/conversations", &slow).await;
+            (quick_conversation, slow_meanwhile)
+        });
+    assert_eq!(
+        assigned_agent(&quick_conversation),
+        Some(quick_agent),
+        "{quick_conversation}"
+    );
+    let listed = slow_meanwhile.body.as_array().expect("a list");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert!(
+        listed[0]["assignee"].is_null(),
+        "the slow tenant's call had ended before the other tenant's conversation was assigned: {listed:?}"
+    );
+    // The slow call ended as any call out of time does.
+    assert_eq!(assigned_agent(&slow_conversation), Some(slow_agent));
+    let failures = app.get("/v1/plugins/failures", &slow).await.body;
+    assert_eq!(failures[0]["failure"], "timeout", "{failures}");
 }
 
 #[baton_e2e::test]

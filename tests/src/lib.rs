@@ -223,6 +223,7 @@ impl TestApp {
             webhooks,
             queue_sweep,
             dispatch_lease: Settings::DEFAULT_DISPATCH_LEASE,
+            dispatch_concurrency: Settings::DEFAULT_DISPATCH_CONCURRENCY,
         };
         let app = App::start_with_clock(&settings, OPERATOR_TOKEN.into(), clock.clone())
             .await
@@ -271,13 +272,18 @@ impl TestApp {
         loop {
             let last = self.state.store.last_event_id().await.expect("events");
             assert!(
-                self.state.dispatch.wait_for(last, wait).await,
+                self.state.dispatch.wait_settled(last, wait).await,
                 "events dispatched"
             );
             if self.state.store.last_event_id().await.expect("events") == last {
                 return;
             }
         }
+    }
+
+    /// The id of the last event written, by any tenant (0 before the first).
+    pub async fn last_event_id(&self) -> i64 {
+        self.state.store.last_event_id().await.expect("events")
     }
 
     /// Wait for the next queue sweep to run on its own schedule (the

@@ -151,7 +151,10 @@ pub(super) async fn set_status(
         .set_presence(&tenant.id, &id, body.status)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
-    state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+    state
+        .dispatch
+        .wait_for(&tenant.id, event, Duration::from_secs(5))
+        .await;
     let agent = state.store.get_agent(&tenant.id, &id).await?;
     agent
         .map(Json)
@@ -185,7 +188,10 @@ pub(super) async fn set_capacity(
         .set_capacity(&tenant.id, &id, &capacity, raised)
         .await?;
     if let Some(event) = event {
-        state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+        state
+            .dispatch
+            .wait_for(&tenant.id, event, Duration::from_secs(5))
+            .await;
     }
     let agent = state.store.get_agent(&tenant.id, &id).await?;
     agent
@@ -262,7 +268,10 @@ pub(super) async fn set_bot_status(
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("bot {bot}")))?;
     if let Some(event) = event {
-        state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+        state
+            .dispatch
+            .wait_for(&tenant.id, event, Duration::from_secs(5))
+            .await;
     }
     state
         .store

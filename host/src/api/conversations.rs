@@ -192,7 +192,10 @@ pub(super) async fn create(
         .store
         .create_conversation(&tenant.id, new, bot)
         .await?;
-    state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    state
+        .dispatch
+        .wait_for(&tenant.id, event, ROUTING_WAIT)
+        .await;
     Ok((
         StatusCode::CREATED,
         Json(detail(&state, &tenant.id, &conversation.id).await?),
@@ -294,7 +297,10 @@ pub(super) async fn add_message(
         super::collaboration::mention(&state, &tenant.id, &id, &text).await?;
     }
     if let Some(event) = event {
-        state.dispatch.wait_for(event, ROUTING_WAIT).await;
+        state
+            .dispatch
+            .wait_for(&tenant.id, event, ROUTING_WAIT)
+            .await;
     }
     let conversation = detail(&state, &tenant.id, &id).await?;
     Ok((
@@ -384,7 +390,10 @@ pub(super) async fn set_status(
         .set_status(&tenant.id, &id, change)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
-    state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    state
+        .dispatch
+        .wait_for(&tenant.id, event, ROUTING_WAIT)
+        .await;
     Ok(Json(detail(&state, &tenant.id, &id).await?))
 }
 
@@ -409,7 +418,10 @@ pub(super) async fn accept(
         .await?
     {
         Ok(event) => {
-            state.dispatch.wait_for(event, ROUTING_WAIT).await;
+            state
+                .dispatch
+                .wait_for(&tenant.id, event, ROUTING_WAIT)
+                .await;
             Ok(Json(detail(&state, &tenant.id, &id).await?))
         }
         Err(AcceptRefusal::NotFound) => Err(ApiError::not_found(format_args!("conversation {id}"))),

@@ -66,7 +66,7 @@ async fn apply(
     };
     let events = state.store.apply(&outcome).await?;
     if let Some(last) = events.iter().max() {
-        state.dispatch.wait_for(*last, ROUTING_WAIT).await;
+        state.dispatch.wait_for(tenant, *last, ROUTING_WAIT).await;
     }
     let conversation = state.store.get_conversation(tenant, id).await?;
     Ok(Json(json!({

@@ -130,7 +130,10 @@ pub(super) async fn email(
                 event,
             } => {
                 if let Some(event) = event {
-                    state.dispatch.wait_for(event, ROUTING_WAIT).await;
+                    state
+                        .dispatch
+                        .wait_for(&tenant.id, event, ROUTING_WAIT)
+                        .await;
                 }
                 (StatusCode::CREATED, "threaded", conversation, Some(message))
             }
@@ -138,7 +141,10 @@ pub(super) async fn email(
                 conversation,
                 event,
             } => {
-                state.dispatch.wait_for(event, ROUTING_WAIT).await;
+                state
+                    .dispatch
+                    .wait_for(&tenant.id, event, ROUTING_WAIT)
+                    .await;
                 (StatusCode::CREATED, "opened", conversation, None)
             }
         };
@@ -195,7 +201,10 @@ pub(super) async fn form(
         .store
         .create_conversation(&tenant.id, new, bot)
         .await?;
-    state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    state
+        .dispatch
+        .wait_for(&tenant.id, event, ROUTING_WAIT)
+        .await;
     let out = answer(&state, &tenant.id, "opened", &conversation.id).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }

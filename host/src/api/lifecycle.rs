@@ -208,7 +208,10 @@ pub(super) async fn customer_message(
         .add_message(&tenant, &id, Author::Customer, text, false)
         .await?;
     if let Some(event) = event {
-        state.dispatch.wait_for(event, Duration::from_secs(5)).await;
+        state
+            .dispatch
+            .wait_for(&tenant, event, Duration::from_secs(5))
+            .await;
     }
     Ok((
         StatusCode::CREATED,

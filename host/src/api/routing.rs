@@ -256,15 +256,15 @@ pub(super) async fn put(
     let binding = Binding { plugins, fallback };
     let spec = serde_json::to_value(&binding).map_err(ApiError::internal)?;
     let written = store.put_binding(&tenant.id, slot, &spec).await?;
-    retried(&state, written.retry).await;
+    retried(&state, &tenant.id, written.retry).await;
     Ok(Json(view(slot, &binding, true)))
 }
 
 /// Wait (a bounded time) for the queue retry a binding change set off, so
 /// the answer comes after waiting conversations had their chance.
-async fn retried(state: &AppState, event: Option<i64>) {
+async fn retried(state: &AppState, tenant: &TenantId, event: Option<i64>) {
     if let Some(event) = event {
-        state.dispatch.wait_for(event, ROUTING_WAIT).await;
+        state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     }
 }
 
@@ -280,7 +280,7 @@ pub(super) async fn rollback(
             "the {slot} slot already runs the built-in default"
         )));
     };
-    retried(&state, written.retry).await;
+    retried(&state, &tenant.id, written.retry).await;
     Ok(Json(current_view(&state.store, &tenant.id, slot).await?))
 }
 

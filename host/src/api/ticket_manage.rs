@@ -133,7 +133,7 @@ pub(super) async fn split(
             ));
         }
     };
-    state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     let new = split_off(&state, tenant, &id).await?;
     Ok((
         StatusCode::CREATED,
@@ -193,7 +193,7 @@ pub(super) async fn merge(
         ));
     }
     if let Some(event) = state.store.merge_tickets(tenant, &into, &from).await? {
-        state.dispatch.wait_for(event, ROUTING_WAIT).await;
+        state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     }
     Ok(Json(fresh(&state, &actor, &into).await?))
 }
@@ -223,7 +223,7 @@ pub(super) async fn move_to(
         .move_ticket(tenant, &ticket, &target.id, &stage)
         .await?
     {
-        state.dispatch.wait_for(event, ROUTING_WAIT).await;
+        state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     }
     Ok(Json(fresh(&state, &actor, &ticket).await?))
 }

@@ -107,7 +107,7 @@ pub(super) async fn reply(
     // Its e-mail to the contact is queued: send it now, not at the next poll.
     state.notify.wake();
     if let Some(event) = event {
-        state.dispatch.wait_for(event, ROUTING_WAIT).await;
+        state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     }
     Ok((
         StatusCode::CREATED,

@@ -147,7 +147,7 @@ pub(super) async fn create(
         follower: actor.member.as_ref().map(|m| m.id.clone()),
     };
     let (id, event) = state.store.create_ticket(tenant, new).await?;
-    state.dispatch.wait_for(event, ROUTING_WAIT).await;
+    state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     let ticket = lookup::ticket(&state, &actor, id.as_str()).await?;
     Ok((
         StatusCode::CREATED,
@@ -282,7 +282,7 @@ pub(super) async fn update(
     }
     patch.properties = Some(properties);
     if let Some(event) = state.store.update_ticket(tenant, &ticket, patch).await? {
-        state.dispatch.wait_for(event, ROUTING_WAIT).await;
+        state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     }
     Ok(Json(fresh(&state, &actor, &ticket).await?))
 }

@@ -112,7 +112,7 @@ pub async fn run(
     store: Store,
     delivery: Delivery,
     handle: Arc<NotifyHandle>,
-    mut dispatched: watch::Receiver<i64>,
+    mut dispatched: watch::Receiver<u64>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {

@@ -1,205 +1,334 @@
-//! The dispatcher: claims events from the outbox in order and applies each
-//! one's routing outcome in a single transaction with its "processed" mark,
-//! so an event is never lost and never applied twice. Between events it
-//! sweeps the queue now and then (see [`Router::dispatch`]).
+//! The dispatcher: claims events from the outbox and applies each one's
+//! routing outcome in a single transaction with its "processed" mark, so
+//! an event is never lost and never applied twice.
+//!
+//! Tenants are handled side by side: a supervisor hands each tenant with
+//! pending events a turn on a task of its own, up to a set number at once,
+//! and a turn handles that tenant's events in order. A tenant whose plugin
+//! spends its whole time budget on every call holds up its own turns, not
+//! other tenants'; a turn ends after a bounded time, so tenants waiting for
+//! a free place are taken oldest event first. Beside them the queue is
+//! swept now and then (see [`Router::dispatch`]). Whoever decides for a
+//! tenant (its turn, or the sweep) holds that tenant's lock.
 
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
 
+pub use super::dispatch_handle::DispatchHandle;
 use super::{Router, Scope, spec::BindError};
 use crate::domain::{
     Author, Change, ConversationStatus, EventKind, Millis, Outcome, Presence, Routing, TenantId,
 };
 use crate::notify;
 use crate::store::{EventRecord, StoreError};
-use crate::worker::PassHandle;
 
-/// How often a dispatcher with nothing of its own looks again while
-/// another process handles pending events.
+/// How often the supervisor, with pending events it does not hold, looks
+/// again (another process handles them, and callers here may wait on them).
 const OTHERS_POLL: Duration = Duration::from_millis(20);
 
-/// New tenants an idle dispatcher may claim in one pass before it looks
-/// at its events.
+/// How long the supervisor sleeps with nothing pending, unless woken.
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// New tenants an idle supervisor may claim in one pass before it looks at
+/// its tenants' events.
 const CLAIMS_PER_PASS: usize = 8;
 
-/// Events read per round trip.
-const BATCH: u32 = 64;
+/// Events one turn reads, and handles at most.
+const TURN_EVENTS: u32 = 64;
+
+/// How long a turn goes on taking its tenant's next event. A turn that has
+/// run this long ends after the event in hand, so that a tenant whose
+/// plugin is slow gives its place to the next tenant waiting.
+const TURN_TIME: Duration = Duration::from_millis(100);
+
 /// Attempts at an event that keeps failing for a database reason before it
 /// is set aside with its error recorded, so one bad row cannot stall the rest.
 const MAX_ATTEMPTS: u32 = 5;
 
-/// Wakes the dispatcher and lets callers wait for an event to be handled.
-pub struct DispatchHandle {
-    wake: Notify,
-    processed: watch::Sender<i64>,
-    sweeps: PassHandle,
-}
+/// One lock per tenant: whoever decides for a tenant (its turn, or the
+/// queue sweep) holds it.
+#[derive(Default)]
+struct TenantLocks(Mutex<HashMap<TenantId, Arc<tokio::sync::Mutex<()>>>>);
 
-impl DispatchHandle {
-    pub fn new() -> Self {
-        Self {
-            wake: Notify::new(),
-            processed: watch::Sender::new(0),
-            sweeps: PassHandle::new(),
-        }
-    }
-
-    /// Counts the queue sweeps, so a caller can wait for the next one
-    /// ([`PassHandle::next`]); sweeps keep their own schedule.
-    pub fn sweeps(&self) -> &PassHandle {
-        &self.sweeps
-    }
-
-    /// Tell the dispatcher new events are waiting.
-    pub fn wake(&self) {
-        self.wake.notify_one();
-    }
-
-    /// Changes whenever an event has been handled (the notification worker
-    /// looks for new deliveries then).
-    pub fn handled(&self) -> watch::Receiver<i64> {
-        self.processed.subscribe()
-    }
-
-    /// Wait until `event` (and every event before it) has been handled, up
-    /// to `timeout`. Returns whether it was.
-    pub async fn wait_for(&self, event: i64, timeout: Duration) -> bool {
-        self.wake();
-        let mut rx = self.processed.subscribe();
-        tokio::time::timeout(timeout, rx.wait_for(|done| *done >= event))
-            .await
-            .is_ok()
-    }
-}
-
-impl Default for DispatchHandle {
-    fn default() -> Self {
-        Self::new()
+impl TenantLocks {
+    fn of(&self, tenant: &TenantId) -> Arc<tokio::sync::Mutex<()>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(tenant.clone())
+            .or_default()
+            .clone()
     }
 }
 
 impl Router {
-    /// Run until `shutdown` resolves. Every `sweep_every` (between batches
-    /// of events) the queue is swept: tenants with a queued conversation
-    /// and someone free for it are drained. Events drain the queue when
-    /// capacity frees or routing changes; the sweep catches what no event
-    /// announces (a conversation deleted, a plugin that failed for a
-    /// passing reason, a change made by another process).
+    /// Run until `shutdown` resolves, handling the events of up to
+    /// `concurrency` tenants at once. Every `sweep_every` the queue is
+    /// swept: tenants with a queued conversation and someone free for it
+    /// are drained. Events drain the queue when capacity frees or routing
+    /// changes; the sweep catches what no event announces (a conversation
+    /// deleted, a plugin that failed for a passing reason, a change made by
+    /// another process).
     pub async fn dispatch(
         self,
-        handle: std::sync::Arc<DispatchHandle>,
+        handle: Arc<DispatchHandle>,
         shutdown: watch::Receiver<bool>,
         sweep_every: Duration,
         lease: Duration,
+        concurrency: usize,
     ) {
-        let mut shutdown = shutdown;
-        let mut attempts = 0u32;
-        let mut next_sweep = tokio::time::Instant::now() + sweep_every;
-        loop {
-            if *shutdown.borrow() {
-                // Let another process take this one's tenants at once.
-                if let Err(error) = self.store.release_leases().await {
-                    tracing::warn!(%error, "releasing the dispatch leases failed");
-                }
-                return;
+        let locks = Arc::new(TenantLocks::default());
+        let sweeps = tokio::spawn(self.clone().sweeps(
+            handle.clone(),
+            shutdown.clone(),
+            sweep_every,
+            lease,
+            locks.clone(),
+        ));
+        self.supervise(&handle, shutdown, lease, concurrency.max(1), &locks)
+            .await;
+        if let Err(error) = sweeps.await {
+            tracing::error!(%error, "the queue sweep stopped abnormally");
+        }
+        // Let another process take this one's tenants at once.
+        if let Err(error) = self.store.release_leases().await {
+            tracing::warn!(%error, "releasing the dispatch leases failed");
+        }
+    }
+
+    /// Claim tenants with pending events and give each a turn, up to
+    /// `concurrency` at once, until `shutdown`; then wait for the turns
+    /// under way to end.
+    async fn supervise(
+        &self,
+        handle: &Arc<DispatchHandle>,
+        mut shutdown: watch::Receiver<bool>,
+        lease: Duration,
+        concurrency: usize,
+        locks: &Arc<TenantLocks>,
+    ) {
+        let mut wakes = handle.wakes();
+        let mut turns: JoinSet<()> = JoinSet::new();
+        // Which tenant each turn under way is for (a panicked turn's task
+        // id still names it), and the tenants with a turn under way.
+        let mut running: HashMap<tokio::task::Id, TenantId> = HashMap::new();
+        let mut busy: HashSet<TenantId> = HashSet::new();
+        let mut idle = IDLE_POLL;
+        let mut look = true;
+        while !*shutdown.borrow() {
+            if look {
+                idle = self
+                    .pass(
+                        handle,
+                        lease,
+                        concurrency,
+                        locks,
+                        &mut turns,
+                        &mut running,
+                        &mut busy,
+                    )
+                    .await;
             }
-            if tokio::time::Instant::now() >= next_sweep {
-                handle.sweeps.run_pass(self.sweep(lease)).await;
-                next_sweep = tokio::time::Instant::now() + sweep_every;
-            }
-            // Read before the pending events: every event up to `written`
-            // that is not pending has been handled, here or by another
-            // process sharing the database, so waiters may go on.
-            let written = self.store.last_event_id().await.unwrap_or(0);
-            // Claim the tenants with pending events that no live process
-            // holds, renew our own, then read the events of those alone:
-            // each tenant's events are handled by one process, in order.
-            let renewed = tokio::time::Instant::now();
-            let batch = match self.claimed_events(lease).await {
-                Ok(batch) => batch,
-                Err(error) => {
-                    tracing::error!(%error, "reading the outbox failed");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    continue;
-                }
-            };
-            let oldest = self.store.oldest_pending_event().await.unwrap_or(None);
-            let settled = oldest.map_or(written, |first| first - 1);
-            handle.processed.send_if_modified(|done| {
-                let moved = settled > *done;
-                if moved {
-                    *done = settled;
-                }
-                moved
-            });
-            if batch.is_empty() {
-                // Events pending that another process holds: look again
-                // soon, for the callers here waiting on them (an HTTP reply
-                // waits for its routing); otherwise only when woken.
-                let idle = if oldest.is_some() {
-                    OTHERS_POLL
-                } else {
-                    Duration::from_secs(1)
-                };
-                let poll = (tokio::time::Instant::now() + idle).min(next_sweep);
-                tokio::select! {
-                    _ = handle.wake.notified() => {}
-                    _ = tokio::time::sleep_until(poll) => {}
-                    _ = shutdown.changed() => {}
-                }
-                continue;
-            }
-            for event in batch {
-                // Renew before the lease could run out mid-batch (a batch
-                // of slow plugin calls); an expired lease is another
-                // process's to take.
-                if renewed.elapsed() > lease / 2 {
-                    break;
-                }
-                match self.handle(&event).await {
-                    Ok(()) => attempts = 0,
-                    // Handled by another process on the same database.
-                    Err(BindError::Store(StoreError::Conflict(reason))) => {
-                        tracing::debug!(event = event.id, %reason, "event handled elsewhere");
-                        attempts = 0;
-                    }
-                    Err(error) => {
-                        attempts += 1;
-                        tracing::error!(event = event.id, %error, attempts, "handling an event failed");
-                        if attempts < MAX_ATTEMPTS {
-                            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempts)))
-                                .await;
-                            break;
+            tokio::select! {
+                Some(ended) = turns.join_next_with_id(), if !turns.is_empty() => {
+                    let id = match ended {
+                        Ok((id, ())) => id,
+                        Err(error) => {
+                            tracing::error!(%error, "a dispatch turn stopped abnormally");
+                            error.id()
                         }
-                        attempts = 0;
-                        let _ = self
-                            .store
-                            .mark_processed(event.id, &format!("error: {error}"))
-                            .await;
+                    };
+                    if let Some(tenant) = running.remove(&id) {
+                        busy.remove(&tenant);
                     }
+                    // Its tenant may have more, and its place is free.
+                    look = true;
                 }
-                handle.processed.send_replace(event.id);
+                _ = wakes.changed() => {
+                    // A wake for a tenant whose turn is under way needs no
+                    // look: that turn's end brings one.
+                    let woken = handle.take_woken();
+                    look = woken.any || woken.tenants.iter().any(|t| !busy.contains(t));
+                }
+                _ = tokio::time::sleep(idle) => look = true,
+                _ = shutdown.changed() => {}
+            }
+        }
+        while let Some(ended) = turns.join_next().await {
+            if let Err(error) = ended {
+                tracing::error!(%error, "a dispatch turn stopped abnormally");
             }
         }
     }
 
-    /// Claim (and renew) tenants' leases, then read the pending events of
-    /// the tenants this process holds.
-    /// A process with nothing of its own to do keeps taking tenants (one
-    /// per claim) until it has events or there is no tenant left to take.
-    async fn claimed_events(&self, lease: Duration) -> Result<Vec<EventRecord>, StoreError> {
+    /// One look at the outbox: claim tenants, move the settled mark, and
+    /// start a turn for each held tenant with pending events and no turn
+    /// under way, oldest pending event first, while there is room. How
+    /// long to wait before looking again unless something happens.
+    #[allow(clippy::too_many_arguments)]
+    async fn pass(
+        &self,
+        handle: &Arc<DispatchHandle>,
+        lease: Duration,
+        concurrency: usize,
+        locks: &Arc<TenantLocks>,
+        turns: &mut JoinSet<()>,
+        running: &mut HashMap<tokio::task::Id, TenantId>,
+        busy: &mut HashSet<TenantId>,
+    ) -> Duration {
+        // What the reads below cover needs no wake of its own.
+        handle.take_woken();
+        // Read before the pending events: every event up to `written` that
+        // is not pending has been handled, here or by another process
+        // sharing the database, so waiters may go on.
+        let written = self.store.last_event_id().await.unwrap_or(0);
+        let ready = match self.claimed_tenants(lease, concurrency).await {
+            Ok(ready) => ready,
+            Err(error) => {
+                tracing::error!(%error, "reading the outbox failed");
+                return Duration::from_millis(200);
+            }
+        };
+        let oldest = self.store.oldest_pending_event().await.unwrap_or(None);
+        handle.settle(oldest.map_or(written, |first| first - 1));
+        for tenant in ready {
+            if busy.len() >= concurrency {
+                break;
+            }
+            if busy.insert(tenant.clone()) {
+                let turn = turns.spawn(self.clone().turn(
+                    tenant.clone(),
+                    handle.clone(),
+                    lease,
+                    locks.clone(),
+                ));
+                running.insert(turn.id(), tenant);
+            }
+        }
+        // Events pending that no turn here will take (another process
+        // holds them): look again soon, for the callers here waiting on
+        // them (an HTTP reply waits for its routing).
+        if oldest.is_some() && busy.is_empty() {
+            OTHERS_POLL
+        } else {
+            IDLE_POLL
+        }
+    }
+
+    /// Claim (and renew) tenants' leases, then list the held tenants with
+    /// pending events, oldest event first. A supervisor with nothing of
+    /// its own to do keeps taking tenants (one per claim) until it has
+    /// events or there is no tenant left to take.
+    async fn claimed_tenants(
+        &self,
+        lease: Duration,
+        concurrency: usize,
+    ) -> Result<Vec<TenantId>, StoreError> {
+        // Enough to fill every place, with some to spare for tenants whose
+        // turn is still running.
+        let limit = u32::try_from(concurrency * 2).unwrap_or(u32::MAX);
         for _ in 0..CLAIMS_PER_PASS {
             let taken = self
                 .store
                 .claim_pending_tenants(self.store.now().plus(lease))
                 .await?;
-            let batch = self.store.pending_events_held(BATCH).await?;
-            if !batch.is_empty() || !taken {
-                return Ok(batch);
+            let ready = self.store.held_tenants_with_pending(limit).await?;
+            if !ready.is_empty() || !taken {
+                return Ok(ready);
             }
         }
-        self.store.pending_events_held(BATCH).await
+        self.store.held_tenants_with_pending(limit).await
+    }
+
+    /// One turn of `tenant`: its pending events in order, until there are
+    /// none, the turn has run [`TURN_TIME`], or the lease needs renewing.
+    async fn turn(
+        self,
+        tenant: TenantId,
+        handle: Arc<DispatchHandle>,
+        lease: Duration,
+        locks: Arc<TenantLocks>,
+    ) {
+        let lock = locks.of(&tenant);
+        let _deciding = lock.lock().await;
+        let batch = match self.store.pending_events_of(&tenant, TURN_EVENTS).await {
+            Ok(batch) => batch,
+            Err(error) => {
+                tracing::error!(%tenant, %error, "reading the tenant's events failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                return;
+            }
+        };
+        // Counted from here: waiting for the lock (a sweep draining this
+        // tenant) or the read is no reason to end the turn before its
+        // first event.
+        let started = Instant::now();
+        for event in batch {
+            // Renew before the lease could run out mid-turn (slow plugin
+            // calls); an expired lease is another process's to take.
+            if started.elapsed() > TURN_TIME.min(lease / 2) {
+                break;
+            }
+            self.handle_with_retries(&event).await;
+            handle.handled_one(&tenant, event.id);
+        }
+    }
+
+    /// Handle `event`, trying again after a database failure; after
+    /// [`MAX_ATTEMPTS`] it is set aside with its error recorded, so one bad
+    /// row cannot stall the tenant's other events.
+    async fn handle_with_retries(&self, event: &EventRecord) {
+        for attempt in 1..=MAX_ATTEMPTS {
+            match self.handle(event).await {
+                Ok(()) => return,
+                // Handled by another process on the same database.
+                Err(BindError::Store(StoreError::Conflict(reason))) => {
+                    tracing::debug!(event = event.id, %reason, "event handled elsewhere");
+                    return;
+                }
+                Err(error) => {
+                    tracing::error!(event = event.id, %error, attempt, "handling an event failed");
+                    if attempt == MAX_ATTEMPTS {
+                        let _ = self
+                            .store
+                            .mark_processed(event.id, &format!("error: {error}"))
+                            .await;
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                }
+            }
+        }
+    }
+
+    /// Sweep the queue every `sweep_every` until `shutdown`.
+    async fn sweeps(
+        self,
+        handle: Arc<DispatchHandle>,
+        mut shutdown: watch::Receiver<bool>,
+        sweep_every: Duration,
+        lease: Duration,
+        locks: Arc<TenantLocks>,
+    ) {
+        let mut next = Instant::now() + sweep_every;
+        while !*shutdown.borrow() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(next) => {
+                    handle.sweeps().run_pass(self.sweep(lease, &locks)).await;
+                    next = Instant::now() + sweep_every;
+                }
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     /// Handle one event: decide, then apply everything in one transaction.
@@ -311,7 +440,7 @@ impl Router {
     /// Drain every tenant the store finds with a queued conversation and
     /// someone free for it. A tenant that fails is logged and left for the
     /// next sweep.
-    async fn sweep(&self, lease: Duration) {
+    async fn sweep(&self, lease: Duration, locks: &TenantLocks) {
         let tenants = match self.store.tenants_with_drainable_queue().await {
             Ok(tenants) => tenants,
             Err(error) => {
@@ -333,6 +462,8 @@ impl Router {
                     continue;
                 }
             }
+            let lock = locks.of(&tenant);
+            let _deciding = lock.lock().await;
             match self.drain(&tenant, self.store.now()).await {
                 Ok(0) => {}
                 Ok(assigned) => tracing::info!(%tenant, assigned, "the queue sweep assigned"),

@@ -6,6 +6,7 @@
 
 mod actions;
 mod assign;
+mod dispatch_handle;
 pub mod dispatcher;
 mod handoff;
 mod hot;

@@ -74,16 +74,43 @@ impl Store {
         Ok(())
     }
 
-    /// The oldest pending events of the tenants this process holds a live
-    /// lease on, in order.
-    pub async fn pending_events_held(&self, limit: u32) -> Result<Vec<EventRecord>> {
+    /// The tenants this process holds a live lease on that have pending
+    /// events, oldest pending event first, at most `limit`.
+    pub async fn held_tenants_with_pending(&self, limit: u32) -> Result<Vec<TenantId>> {
+        let rows = sqlx::query(
+            "SELECT e.tenant_id, MIN(e.id) AS first FROM events e
+             JOIN dispatch_leases l ON l.tenant_id = e.tenant_id
+             WHERE e.processed_at IS NULL AND l.holder = $1 AND l.expires_at > $2
+             GROUP BY e.tenant_id
+             ORDER BY first LIMIT $3",
+        )
+        .bind(self.holder.as_ref())
+        .bind(self.now().0)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| TenantId::parse(row.get("tenant_id")).ok())
+            .collect())
+    }
+
+    /// The oldest pending events of `tenant`, in order, while this process
+    /// holds a live lease on it.
+    pub async fn pending_events_of(
+        &self,
+        tenant: &TenantId,
+        limit: u32,
+    ) -> Result<Vec<EventRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {columns} FROM events e
              JOIN dispatch_leases l ON l.tenant_id = e.tenant_id
-             WHERE e.processed_at IS NULL AND l.holder = $1 AND l.expires_at > $2
-             ORDER BY e.id LIMIT $3",
+             WHERE e.processed_at IS NULL AND e.tenant_id = $1
+               AND l.holder = $2 AND l.expires_at > $3
+             ORDER BY e.id LIMIT $4",
             columns = super::events::EVENT_COLUMNS,
         ))
+        .bind(tenant.as_str())
         .bind(self.holder.as_ref())
         .bind(self.now().0)
         .bind(i64::from(limit))

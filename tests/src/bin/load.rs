@@ -22,13 +22,18 @@ use serde_json::{Value, json};
 
 const USAGE: &str = "\
 usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seconds N] [--strategy NAME]
-                  [--tenants N] [--server URL]... [--operator-token TOKEN]
+                  [--tenants N] [--noisy N] [--server URL]... [--operator-token TOKEN]
 
   --conversations N  chat conversations to create (default 10000)
   --concurrency N    requests in flight at once (default 32)
   --agents N         available agents per tenant, chat capacity 1000 each
                      (default 50)
   --tenants N        tenants the conversations are spread over (default 1)
+  --noisy N          add a noisy neighbour: one more tenant whose strategy
+                     (the test plugin spin-forever) spends its whole budget
+                     on every call, with N conversations of its own in
+                     flight throughout the run; they are not counted
+                     (default 0: none)
   --max-seconds N    abort if the run takes longer than this (default 600)
   --strategy NAME    bind this built-in assignment strategy first
                      (default: the tenant's default, round-robin)
@@ -54,6 +59,7 @@ struct Options {
     max_seconds: u64,
     strategy: Option<String>,
     tenants: usize,
+    noisy: usize,
     servers: Vec<String>,
     operator_token: Option<String>,
 }
@@ -67,6 +73,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
         max_seconds: 600,
         strategy: None,
         tenants: 1,
+        noisy: 0,
         servers: Vec::new(),
         operator_token: std::env::var("BATON_OPERATOR_TOKEN").ok(),
     };
@@ -88,6 +95,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
             "--concurrency" => options.concurrency = number()? as usize,
             "--agents" => options.agents = number()? as usize,
             "--tenants" => options.tenants = number()? as usize,
+            "--noisy" => options.noisy = number()? as usize,
             "--max-seconds" => options.max_seconds = number()?,
             "--strategy" => options.strategy = Some(value),
             "--server" => options.servers.push(value.trim_end_matches('/').to_owned()),
@@ -189,6 +197,38 @@ async fn setup(
     Ok(key)
 }
 
+/// The noisy neighbour (`--noisy`): a tenant like the others, with the
+/// spin-forever test plugin uploaded and bound as its strategy; its key.
+async fn setup_noisy(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    options: &Options,
+) -> Result<String, String> {
+    let key = setup(client, base, token, options.tenants, options).await?;
+    let component = std::fs::read(baton_e2e::plugins::SPIN_FOREVER)
+        .map_err(|e| format!("read {}: {e}", baton_e2e::plugins::SPIN_FOREVER))?;
+    let plugin = call(
+        client
+            .post(format!("{base}/v1/plugins"))
+            .bearer_auth(&key)
+            .header("content-type", "application/wasm")
+            .body(component),
+        "upload spin-forever",
+    )
+    .await?;
+    let id = plugin["id"].as_str().ok_or("the plugin has no id")?;
+    call(
+        client
+            .put(format!("{base}/v1/routing/assignment"))
+            .bearer_auth(&key)
+            .json(&json!({"plugin": id})),
+        "bind spin-forever",
+    )
+    .await?;
+    Ok(key)
+}
+
 /// The value at quantile `q` (0..=1) of sorted latencies, nearest rank.
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
@@ -287,8 +327,43 @@ async fn main() -> ExitCode {
             }
         }
     }
+    let noisy_key = if options.noisy > 0 {
+        match setup_noisy(&client, &bases[0], &token, &options).await {
+            Ok(key) => Some(key),
+            Err(error) => {
+                eprintln!("baton-load: setting up the noisy neighbour failed: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let keys: Arc<[String]> = keys.into();
     let bases: Arc<[String]> = bases.into();
+
+    // The noisy neighbour's conversations, in flight until the run ends.
+    let noise_stop = Arc::new(AtomicBool::new(false));
+    let noisy_made = Arc::new(AtomicUsize::new(0));
+    let noise: Vec<_> = match &noisy_key {
+        Some(key) => (0..options.noisy)
+            .map(|worker| {
+                let (client, bases, key) = (client.clone(), Arc::clone(&bases), key.clone());
+                let (stop, made) = (Arc::clone(&noise_stop), Arc::clone(&noisy_made));
+                let step = options.noisy;
+                tokio::spawn(async move {
+                    // Contacts numbered apart from the counted ones.
+                    let mut i = 100_000_000 + worker;
+                    while !stop.load(Ordering::Relaxed) {
+                        let base = &bases[i % bases.len()];
+                        create(&client, base, &key, i).await;
+                        made.fetch_add(1, Ordering::Relaxed);
+                        i += step;
+                    }
+                })
+            })
+            .collect(),
+        None => Vec::new(),
+    };
 
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
@@ -360,6 +435,10 @@ async fn main() -> ExitCode {
     };
     let total = started.elapsed();
     progress.abort();
+    noise_stop.store(true, Ordering::Relaxed);
+    for worker in noise {
+        let _ = worker.await;
+    }
 
     let mut latencies: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
     latencies.sort_unstable();
@@ -380,6 +459,13 @@ async fn main() -> ExitCode {
     println!("concurrency: {}", options.concurrency);
     println!("servers: {}", bases.len());
     println!("tenants: {}", options.tenants);
+    if options.noisy > 0 {
+        println!(
+            "noisy neighbour: {} in flight, {} conversations made (not counted)",
+            options.noisy,
+            noisy_made.load(Ordering::Relaxed)
+        );
+    }
     println!("total time: {:.2} s", total.as_secs_f64());
     println!(
         "conversations per second: {:.1}",
