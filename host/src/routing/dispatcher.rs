@@ -6,12 +6,13 @@
 //! pending events a turn on a task of its own, up to a set number at once,
 //! and a turn handles that tenant's events in order. A tenant whose plugin
 //! spends its whole time budget on every call holds up its own turns, not
-//! other tenants'; a turn ends after a bounded time, so tenants waiting for
-//! a free place are taken oldest event first. Beside them the queue is
+//! other tenants'. While tenants wait for a free place, a turn ends after a
+//! bounded time and the waiting are taken oldest event first. Beside them the queue is
 //! swept now and then (see [`Router::dispatch`]). Whoever decides for a
 //! tenant (its turn, or the sweep) holds that tenant's lock.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,12 +39,12 @@ const IDLE_POLL: Duration = Duration::from_secs(1);
 /// its tenants' events.
 const CLAIMS_PER_PASS: usize = 8;
 
-/// Events one turn reads, and handles at most.
+/// Events a turn reads at a time.
 const TURN_EVENTS: u32 = 64;
 
-/// How long a turn goes on taking its tenant's next event. A turn that has
-/// run this long ends after the event in hand, so that a tenant whose
-/// plugin is slow gives its place to the next tenant waiting.
+/// How long a turn goes on while other tenants wait for a place. A turn
+/// that has run this long then ends after the event in hand, so that a
+/// tenant whose plugin is slow gives its place to the next tenant waiting.
 const TURN_TIME: Duration = Duration::from_millis(100);
 
 /// Attempts at an event that keeps failing for a database reason before it
@@ -63,6 +64,41 @@ impl TenantLocks {
             .entry(tenant.clone())
             .or_default()
             .clone()
+    }
+}
+
+/// The turns under way.
+#[derive(Default)]
+struct Turns {
+    set: JoinSet<()>,
+    /// Which tenant each turn is for (a panicked turn's task id still
+    /// names it).
+    running: HashMap<tokio::task::Id, TenantId>,
+    /// The tenants with a turn under way.
+    busy: HashSet<TenantId>,
+    /// Set while tenants wait for a place: turns then end after
+    /// [`TURN_TIME`].
+    contended: Arc<AtomicBool>,
+}
+
+impl Turns {
+    fn start(&mut self, tenant: TenantId, turn: impl Future<Output = ()> + Send + 'static) {
+        let id = self.set.spawn(turn).id();
+        self.busy.insert(tenant.clone());
+        self.running.insert(id, tenant);
+    }
+
+    fn ended(&mut self, ended: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
+        let id = match ended {
+            Ok((id, ())) => id,
+            Err(error) => {
+                tracing::error!(%error, "a dispatch turn stopped abnormally");
+                error.id()
+            }
+        };
+        if let Some(tenant) = self.running.remove(&id) {
+            self.busy.remove(&tenant);
+        }
     }
 }
 
@@ -113,56 +149,36 @@ impl Router {
         locks: &Arc<TenantLocks>,
     ) {
         let mut wakes = handle.wakes();
-        let mut turns: JoinSet<()> = JoinSet::new();
-        // Which tenant each turn under way is for (a panicked turn's task
-        // id still names it), and the tenants with a turn under way.
-        let mut running: HashMap<tokio::task::Id, TenantId> = HashMap::new();
-        let mut busy: HashSet<TenantId> = HashSet::new();
-        let mut idle = IDLE_POLL;
+        let mut turns = Turns::default();
+        let mut next_look = Instant::now();
         let mut look = true;
         while !*shutdown.borrow() {
             if look {
-                idle = self
-                    .pass(
-                        handle,
-                        lease,
-                        concurrency,
-                        locks,
-                        &mut turns,
-                        &mut running,
-                        &mut busy,
-                    )
+                let idle = self
+                    .pass(handle, lease, concurrency, locks, &mut turns)
                     .await;
+                // A deadline, not a pause: wakes that need no look must
+                // not put off the next (it renews the leases).
+                next_look = Instant::now() + idle;
             }
             tokio::select! {
-                Some(ended) = turns.join_next_with_id(), if !turns.is_empty() => {
-                    let id = match ended {
-                        Ok((id, ())) => id,
-                        Err(error) => {
-                            tracing::error!(%error, "a dispatch turn stopped abnormally");
-                            error.id()
-                        }
-                    };
-                    if let Some(tenant) = running.remove(&id) {
-                        busy.remove(&tenant);
-                    }
+                Some(ended) = turns.set.join_next_with_id(), if !turns.set.is_empty() => {
+                    turns.ended(ended);
                     // Its tenant may have more, and its place is free.
                     look = true;
                 }
                 _ = wakes.changed() => {
                     // A wake for a tenant whose turn is under way needs no
-                    // look: that turn's end brings one.
+                    // look: that turn takes the new events too.
                     let woken = handle.take_woken();
-                    look = woken.any || woken.tenants.iter().any(|t| !busy.contains(t));
+                    look = woken.any || woken.tenants.iter().any(|t| !turns.busy.contains(t));
                 }
-                _ = tokio::time::sleep(idle) => look = true,
+                _ = tokio::time::sleep_until(next_look) => look = true,
                 _ = shutdown.changed() => {}
             }
         }
-        while let Some(ended) = turns.join_next().await {
-            if let Err(error) = ended {
-                tracing::error!(%error, "a dispatch turn stopped abnormally");
-            }
+        while let Some(ended) = turns.set.join_next_with_id().await {
+            turns.ended(ended);
         }
     }
 
@@ -170,16 +186,13 @@ impl Router {
     /// start a turn for each held tenant with pending events and no turn
     /// under way, oldest pending event first, while there is room. How
     /// long to wait before looking again unless something happens.
-    #[allow(clippy::too_many_arguments)]
     async fn pass(
         &self,
         handle: &Arc<DispatchHandle>,
         lease: Duration,
         concurrency: usize,
         locks: &Arc<TenantLocks>,
-        turns: &mut JoinSet<()>,
-        running: &mut HashMap<tokio::task::Id, TenantId>,
-        busy: &mut HashSet<TenantId>,
+        turns: &mut Turns,
     ) -> Duration {
         // What the reads below cover needs no wake of its own.
         handle.take_woken();
@@ -196,24 +209,29 @@ impl Router {
         };
         let oldest = self.store.oldest_pending_event().await.unwrap_or(None);
         handle.settle(oldest.map_or(written, |first| first - 1));
+        let mut waiting = false;
         for tenant in ready {
-            if busy.len() >= concurrency {
+            if turns.busy.contains(&tenant) {
+                continue;
+            }
+            if turns.busy.len() >= concurrency {
+                waiting = true;
                 break;
             }
-            if busy.insert(tenant.clone()) {
-                let turn = turns.spawn(self.clone().turn(
-                    tenant.clone(),
-                    handle.clone(),
-                    lease,
-                    locks.clone(),
-                ));
-                running.insert(turn.id(), tenant);
-            }
+            let turn = self.clone().turn(
+                tenant.clone(),
+                handle.clone(),
+                locks.clone(),
+                turns.contended.clone(),
+            );
+            turns.start(tenant, turn);
         }
+        // Turns under way make room as soon as they may.
+        turns.contended.store(waiting, Ordering::Relaxed);
         // Events pending that no turn here will take (another process
         // holds them): look again soon, for the callers here waiting on
         // them (an HTTP reply waits for its routing).
-        if oldest.is_some() && busy.is_empty() {
+        if oldest.is_some() && turns.busy.is_empty() {
             OTHERS_POLL
         } else {
             IDLE_POLL
@@ -245,37 +263,40 @@ impl Router {
         self.store.held_tenants_with_pending(limit).await
     }
 
-    /// One turn of `tenant`: its pending events in order, until there are
-    /// none, the turn has run [`TURN_TIME`], or the lease needs renewing.
+    /// One turn of `tenant`: its pending events in order until there are
+    /// none, or, while other tenants wait for a place (`contended`), until
+    /// the turn has run [`TURN_TIME`].
     async fn turn(
         self,
         tenant: TenantId,
         handle: Arc<DispatchHandle>,
-        lease: Duration,
         locks: Arc<TenantLocks>,
+        contended: Arc<AtomicBool>,
     ) {
         let lock = locks.of(&tenant);
         let _deciding = lock.lock().await;
-        let batch = match self.store.pending_events_of(&tenant, TURN_EVENTS).await {
-            Ok(batch) => batch,
-            Err(error) => {
-                tracing::error!(%tenant, %error, "reading the tenant's events failed");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+        // Counted from here: waiting for the lock (a sweep draining this
+        // tenant) is no reason to end the turn before its first event.
+        let started = Instant::now();
+        loop {
+            let batch = match self.store.pending_events_of(&tenant, TURN_EVENTS).await {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::error!(%tenant, %error, "reading the tenant's events failed");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return;
+                }
+            };
+            if batch.is_empty() {
                 return;
             }
-        };
-        // Counted from here: waiting for the lock (a sweep draining this
-        // tenant) or the read is no reason to end the turn before its
-        // first event.
-        let started = Instant::now();
-        for event in batch {
-            // Renew before the lease could run out mid-turn (slow plugin
-            // calls); an expired lease is another process's to take.
-            if started.elapsed() > TURN_TIME.min(lease / 2) {
-                break;
+            for event in batch {
+                if contended.load(Ordering::Relaxed) && started.elapsed() > TURN_TIME {
+                    return;
+                }
+                self.handle_with_retries(&event).await;
+                handle.handled_one(&tenant, event.id);
             }
-            self.handle_with_retries(&event).await;
-            handle.handled_one(&tenant, event.id);
         }
     }
 
