@@ -43,6 +43,7 @@ use crate::clock::Clock;
 use crate::domain::{Millis, TenantId};
 
 pub use engine::Engine;
+use engine::WriteTx;
 
 pub use bindings::{BindingRecord, BindingWritten};
 pub use collaboration::Stats;
@@ -111,6 +112,9 @@ pub struct Store {
     clock: Clock,
     /// This process's name in the dispatch leases (see `leases`).
     holder: std::sync::Arc<str>,
+    /// SQLite's one writer, taken in turn by this process's writers (see
+    /// [`Store::write_for`]).
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -127,6 +131,7 @@ impl Store {
             engine,
             clock,
             holder: holder.into(),
+            writer: std::sync::Arc::default(),
         };
         // What migration 0030 could not do in SQL.
         store.hash_plain_customer_tokens().await?;
@@ -152,27 +157,41 @@ impl Store {
     /// A write transaction that excludes every other writer (see
     /// [`engine::Driver::begin_write`]): for writes that belong to no one
     /// tenant.
-    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        self.engine.driver().begin_write(&self.pool, &[]).await
+    async fn write(&self) -> Result<WriteTx> {
+        self.begin_write(&[]).await
     }
 
     /// A write transaction on one tenant's data: it waits for the other
     /// writers of that tenant (and for writes to every tenant), so a
     /// transaction that reads before it writes decides on what is current.
-    async fn write_for(&self, tenant: &TenantId) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        self.engine
-            .driver()
-            .begin_write(&self.pool, &[tenant.as_str()])
-            .await
+    async fn write_for(&self, tenant: &TenantId) -> Result<WriteTx> {
+        self.begin_write(&[tenant.as_str()]).await
     }
 
     /// [`Store::write_for`] for several tenants at once (group commit).
     async fn write_for_all<'t>(
         &self,
         tenants: impl Iterator<Item = &'t TenantId>,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    ) -> Result<WriteTx> {
         let tenants: Vec<&str> = tenants.map(TenantId::as_str).collect();
-        self.engine.driver().begin_write(&self.pool, &tenants).await
+        self.begin_write(&tenants).await
+    }
+
+    async fn begin_write(&self, tenants: &[&str]) -> Result<WriteTx> {
+        // SQLite has one writer. This process's writers (tenants' turns
+        // side by side, HTTP handlers) queue for it here, in order, rather
+        // than each retrying BEGIN IMMEDIATE on SQLite's busy timer, whose
+        // sleeps (up to 100 ms) would be the tail of every latency.
+        let turn = match self.engine {
+            Engine::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Engine::Postgres => None,
+        };
+        let tx = self
+            .engine
+            .driver()
+            .begin_write(&self.pool, tenants)
+            .await?;
+        Ok(WriteTx::new(tx, turn))
     }
 }
 

@@ -659,7 +659,7 @@ impl Store {
             .await?;
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
-            let mut savepoint = sqlx::Acquire::begin(&mut tx).await?;
+            let mut savepoint = sqlx::Acquire::begin(&mut *tx).await?;
             match self.apply_in(&mut savepoint, outcome).await {
                 Ok(events) => {
                     savepoint.commit().await?;

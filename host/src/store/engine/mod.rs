@@ -23,8 +23,40 @@ pub enum Engine {
     Postgres,
 }
 
-/// A write transaction, on either engine.
-pub(super) type WriteTx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction as an engine begins it.
+pub(super) type Begun = sqlx::Transaction<'static, sqlx::Any>;
+
+/// A write transaction, on either engine: used as the connection it runs
+/// on (`&mut *tx`), then committed, or rolled back when dropped.
+pub(crate) struct WriteTx {
+    tx: Begun,
+    /// SQLite: this process's writer turn (see [`Store::write_for`]),
+    /// given back when the transaction ends.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub(super) fn new(tx: Begun, turn: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
+        Self { tx, _turn: turn }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
 
 /// What one engine does its own way. The store holds the engine and asks
 /// its driver; the SQL of every read and write is shared.
@@ -44,7 +76,7 @@ pub(super) trait Driver: Send + Sync {
         &'a self,
         pool: &'a AnyPool,
         tenants: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<WriteTx>>;
+    ) -> BoxFuture<'a, Result<Begun>>;
 
     /// SQL for the integer under the key `key` (an SQL expression) of the
     /// JSON object in `column`, NULL when absent: an agent's capacity per

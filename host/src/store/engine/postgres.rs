@@ -7,7 +7,7 @@ use futures_util::future::BoxFuture;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
-use super::{Driver, WriteTx};
+use super::{Begun, Driver};
 use crate::store::Result;
 
 pub(super) struct Postgres;
@@ -49,7 +49,7 @@ impl Driver for Postgres {
         &'a self,
         pool: &'a AnyPool,
         tenants: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<WriteTx>> {
+    ) -> BoxFuture<'a, Result<Begun>> {
         async move {
             let mut tx = pool.begin().await?;
             if tenants.is_empty() {

@@ -5,7 +5,7 @@ use futures_util::future::BoxFuture;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
 
-use super::{Driver, WriteTx};
+use super::{Begun, Driver};
 use crate::store::Result;
 
 pub(super) struct Sqlite;
@@ -63,7 +63,7 @@ impl Driver for Sqlite {
         &'a self,
         pool: &'a AnyPool,
         _tenants: &'a [&'a str],
-    ) -> BoxFuture<'a, Result<WriteTx>> {
+    ) -> BoxFuture<'a, Result<Begun>> {
         async move { Ok(pool.begin_with("BEGIN IMMEDIATE").await?) }.boxed()
     }
 
