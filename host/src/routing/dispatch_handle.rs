@@ -106,18 +106,19 @@ impl DispatchHandle {
     /// side, each tenant at its own pace.
     pub async fn wait_for(&self, tenant: &TenantId, event: i64, timeout: Duration) -> bool {
         self.wake_for(tenant);
-        let mut rx = self.progress.subscribe();
-        tokio::time::timeout(timeout, rx.wait_for(|p| p.covers(tenant, event)))
-            .await
-            .is_ok()
+        self.wait(timeout, |p| p.covers(tenant, event)).await
     }
 
     /// Wait until every event up to `event`, of every tenant, has been
     /// handled, up to `timeout`. Returns whether it was.
     pub async fn wait_settled(&self, event: i64, timeout: Duration) -> bool {
         self.wake();
+        self.wait(timeout, |p| p.settled >= event).await
+    }
+
+    async fn wait(&self, timeout: Duration, done: impl FnMut(&Progress) -> bool) -> bool {
         let mut rx = self.progress.subscribe();
-        tokio::time::timeout(timeout, rx.wait_for(|p| p.settled >= event))
+        tokio::time::timeout(timeout, rx.wait_for(done))
             .await
             .is_ok()
     }

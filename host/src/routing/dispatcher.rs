@@ -11,7 +11,7 @@
 //! swept now and then (see [`Router::dispatch`]). Whoever decides for a
 //! tenant (its turn, or the sweep) holds that tenant's lock.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -72,10 +72,9 @@ impl TenantLocks {
 struct Turns {
     set: JoinSet<()>,
     /// Which tenant each turn is for (a panicked turn's task id still
-    /// names it).
+    /// names it). At most `concurrency` entries, so looking a tenant up
+    /// among the values is cheap.
     running: HashMap<tokio::task::Id, TenantId>,
-    /// The tenants with a turn under way.
-    busy: HashSet<TenantId>,
     /// Set while tenants wait for a place: turns then end after
     /// [`TURN_TIME`].
     contended: Arc<AtomicBool>,
@@ -84,8 +83,12 @@ struct Turns {
 impl Turns {
     fn start(&mut self, tenant: TenantId, turn: impl Future<Output = ()> + Send + 'static) {
         let id = self.set.spawn(turn).id();
-        self.busy.insert(tenant.clone());
         self.running.insert(id, tenant);
+    }
+
+    /// Whether `tenant` has a turn under way.
+    fn busy(&self, tenant: &TenantId) -> bool {
+        self.running.values().any(|t| t == tenant)
     }
 
     fn ended(&mut self, ended: Result<(tokio::task::Id, ()), tokio::task::JoinError>) {
@@ -96,9 +99,7 @@ impl Turns {
                 error.id()
             }
         };
-        if let Some(tenant) = self.running.remove(&id) {
-            self.busy.remove(&tenant);
-        }
+        self.running.remove(&id);
     }
 }
 
@@ -171,10 +172,15 @@ impl Router {
                     // A wake for a tenant whose turn is under way needs no
                     // look: that turn takes the new events too.
                     let woken = handle.take_woken();
-                    look = woken.any || woken.tenants.iter().any(|t| !turns.busy.contains(t));
+                    look = woken.any || woken.tenants.iter().any(|t| !turns.busy(t));
                 }
                 _ = tokio::time::sleep_until(next_look) => look = true,
-                _ = shutdown.changed() => {}
+                changed = shutdown.changed() => {
+                    // The sender gone is a stop too, not a reason to spin.
+                    if changed.is_err() {
+                        break;
+                    }
+                }
             }
         }
         while let Some(ended) = turns.set.join_next_with_id().await {
@@ -211,10 +217,10 @@ impl Router {
         handle.settle(oldest.map_or(written, |first| first - 1));
         let mut waiting = false;
         for tenant in ready {
-            if turns.busy.contains(&tenant) {
+            if turns.busy(&tenant) {
                 continue;
             }
-            if turns.busy.len() >= concurrency {
+            if turns.running.len() >= concurrency {
                 waiting = true;
                 break;
             }
@@ -231,7 +237,7 @@ impl Router {
         // Events pending that no turn here will take (another process
         // holds them): look again soon, for the callers here waiting on
         // them (an HTTP reply waits for its routing).
-        if oldest.is_some() && turns.busy.is_empty() {
+        if oldest.is_some() && turns.running.is_empty() {
             OTHERS_POLL
         } else {
             IDLE_POLL

@@ -112,8 +112,8 @@ pub struct Store {
     clock: Clock,
     /// This process's name in the dispatch leases (see `leases`).
     holder: std::sync::Arc<str>,
-    /// SQLite's one writer, taken in turn by this process's writers (see
-    /// [`Store::write_for`]).
+    /// The database's one writer, where it has one (SQLite), taken in turn
+    /// by this process's writers (see `Store::begin_write`).
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
@@ -178,19 +178,17 @@ impl Store {
     }
 
     async fn begin_write(&self, tenants: &[&str]) -> Result<WriteTx> {
-        // SQLite has one writer. This process's writers (tenants' turns
+        let driver = self.engine.driver();
+        // With one writer (SQLite), this process's writers (tenants' turns
         // side by side, HTTP handlers) queue for it here, in order, rather
         // than each retrying BEGIN IMMEDIATE on SQLite's busy timer, whose
         // sleeps (up to 100 ms) would be the tail of every latency.
-        let turn = match self.engine {
-            Engine::Sqlite => Some(self.writer.clone().lock_owned().await),
-            Engine::Postgres => None,
+        let turn = if driver.single_writer() {
+            Some(self.writer.clone().lock_owned().await)
+        } else {
+            None
         };
-        let tx = self
-            .engine
-            .driver()
-            .begin_write(&self.pool, tenants)
-            .await?;
+        let tx = driver.begin_write(&self.pool, tenants).await?;
         Ok(WriteTx::new(tx, turn))
     }
 }

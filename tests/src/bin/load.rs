@@ -185,16 +185,28 @@ async fn setup(
         .await?;
     }
     if let Some(strategy) = &options.strategy {
-        call(
-            client
-                .put(format!("{base}/v1/routing/assignment"))
-                .bearer_auth(&key)
-                .json(&json!({"plugin": strategy})),
-            "bind the strategy",
-        )
-        .await?;
+        bind_strategy(client, base, &key, strategy).await?;
     }
     Ok(key)
+}
+
+/// Bind `plugin` (a built-in name or an uploaded plugin's id) as the
+/// tenant's assignment strategy.
+async fn bind_strategy(
+    client: &reqwest::Client,
+    base: &str,
+    key: &str,
+    plugin: &str,
+) -> Result<(), String> {
+    call(
+        client
+            .put(format!("{base}/v1/routing/assignment"))
+            .bearer_auth(key)
+            .json(&json!({"plugin": plugin})),
+        &format!("bind {plugin}"),
+    )
+    .await
+    .map(drop)
 }
 
 /// The noisy neighbour (`--noisy`): a tenant like the others, with the
@@ -218,14 +230,7 @@ async fn setup_noisy(
     )
     .await?;
     let id = plugin["id"].as_str().ok_or("the plugin has no id")?;
-    call(
-        client
-            .put(format!("{base}/v1/routing/assignment"))
-            .bearer_auth(&key)
-            .json(&json!({"plugin": id})),
-        "bind spin-forever",
-    )
-    .await?;
+    bind_strategy(client, base, &key, id).await?;
     Ok(key)
 }
 

@@ -30,7 +30,7 @@ pub(super) type Begun = sqlx::Transaction<'static, sqlx::Any>;
 /// on (`&mut *tx`), then committed, or rolled back when dropped.
 pub(crate) struct WriteTx {
     tx: Begun,
-    /// SQLite: this process's writer turn (see [`Store::write_for`]),
+    /// SQLite: this process's writer turn (see `Store::begin_write`),
     /// given back when the transaction ends.
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
@@ -77,6 +77,11 @@ pub(super) trait Driver: Send + Sync {
         pool: &'a AnyPool,
         tenants: &'a [&'a str],
     ) -> BoxFuture<'a, Result<Begun>>;
+
+    /// Whether the database has one writer at a time whatever the tenants
+    /// (SQLite): a process's writers then queue for it in the process (see
+    /// `Store::begin_write`) instead of waiting in the database.
+    fn single_writer(&self) -> bool;
 
     /// SQL for the integer under the key `key` (an SQL expression) of the
     /// JSON object in `column`, NULL when absent: an agent's capacity per

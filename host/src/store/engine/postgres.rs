@@ -77,6 +77,10 @@ impl Driver for Postgres {
         .boxed()
     }
 
+    fn single_writer(&self) -> bool {
+        false
+    }
+
     fn capacity_on_channel(&self, column: &str, key: &str) -> String {
         format!("(({column})::jsonb ->> {key})::bigint")
     }

@@ -67,6 +67,10 @@ impl Driver for Sqlite {
         async move { Ok(pool.begin_with("BEGIN IMMEDIATE").await?) }.boxed()
     }
 
+    fn single_writer(&self) -> bool {
+        true
+    }
+
     fn capacity_on_channel(&self, column: &str, key: &str) -> String {
         format!("json_extract({column}, '$.' || {key})")
     }
