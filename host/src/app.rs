@@ -77,6 +77,7 @@ impl App {
             timers: timer_handle,
             notify: notify_handle,
             operator_token: operator_token.into(),
+            admission: Arc::new(api::admission::Admission::new(settings.admission)),
         };
         Ok(Self {
             state,

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use crate::api::admission::AdmissionLimits;
 use crate::notify::address::{ALLOW_PRIVATE_VAR, WebhookPolicy};
 use crate::notify::email::SmtpConfig;
 use crate::plugin::SandboxLimits;
@@ -30,6 +31,9 @@ pub struct Settings {
     /// whose plugins are slow holds up its own events and not every
     /// tenant's.
     pub dispatch_concurrency: usize,
+    /// Each tenant's limits on requests in flight and started per second
+    /// (`BATON_TENANT_IN_FLIGHT`, `BATON_TENANT_RATE`).
+    pub admission: AdmissionLimits,
 }
 
 impl Settings {
@@ -156,6 +160,30 @@ impl Settings {
                 value: concurrency.to_string(),
                 message: "must be between 1 and 256",
             })?;
+        let in_flight = number(
+            "BATON_TENANT_IN_FLIGHT",
+            u64::from(AdmissionLimits::DEFAULT_IN_FLIGHT),
+        )?;
+        let in_flight = u32::try_from(in_flight)
+            .ok()
+            .filter(|n| (1..=AdmissionLimits::MAX_IN_FLIGHT).contains(n))
+            .ok_or_else(|| SettingError {
+                name: "BATON_TENANT_IN_FLIGHT",
+                value: in_flight.to_string(),
+                message: "must be between 1 and 65536",
+            })?;
+        let rate = number("BATON_TENANT_RATE", 0)?;
+        let per_second = match u32::try_from(rate) {
+            Ok(0) => None,
+            Ok(rate) => Some(rate),
+            Err(_) => {
+                return Err(SettingError {
+                    name: "BATON_TENANT_RATE",
+                    value: rate.to_string(),
+                    message: "must be at most 4294967295 (0: no limit)",
+                });
+            }
+        };
         let allow_private = match get(ALLOW_PRIVATE_VAR) {
             None => false,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
@@ -180,6 +208,10 @@ impl Settings {
             queue_sweep: Duration::from_secs(queue_sweep),
             dispatch_lease: Duration::from_secs(dispatch_lease),
             dispatch_concurrency,
+            admission: AdmissionLimits {
+                in_flight,
+                per_second,
+            },
         })
     }
 }
@@ -231,6 +263,36 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn tenant_admission_defaults_to_64_in_flight_and_no_rate() {
+        let defaults = with(&[]).expect("defaults").admission;
+        assert_eq!(defaults, AdmissionLimits::default());
+        assert_eq!(defaults.in_flight, 64);
+        assert_eq!(defaults.per_second, None);
+        let set = with(&[
+            ("BATON_TENANT_IN_FLIGHT", "8"),
+            ("BATON_TENANT_RATE", "500"),
+        ])
+        .expect("valid")
+        .admission;
+        assert_eq!((set.in_flight, set.per_second), (8, Some(500)));
+        assert_eq!(
+            with(&[("BATON_TENANT_RATE", "0")])
+                .expect("valid")
+                .admission
+                .per_second,
+            None
+        );
+        for bad in ["0", "65537", "many"] {
+            let error = with(&[("BATON_TENANT_IN_FLIGHT", bad)]).expect_err(bad);
+            assert!(
+                error.to_string().starts_with("BATON_TENANT_IN_FLIGHT="),
+                "{error}"
+            );
+        }
+        assert!(with(&[("BATON_TENANT_RATE", "-1")]).is_err());
     }
 
     #[test]

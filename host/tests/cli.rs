@@ -75,6 +75,7 @@ async fn serve(dir: &Path) -> String {
         queue_sweep: Settings::DEFAULT_QUEUE_SWEEP,
         dispatch_lease: Settings::DEFAULT_DISPATCH_LEASE,
         dispatch_concurrency: Settings::DEFAULT_DISPATCH_CONCURRENCY,
+        admission: Default::default(),
     };
     let app = App::start(&settings, OPERATOR.into())
         .await

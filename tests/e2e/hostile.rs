@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use baton_e2e::{TestApp, assigned_agent, plugins};
+use baton_host::api::admission::AdmissionLimits;
 use baton_host::plugin::SandboxLimits;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -658,4 +659,75 @@ async fn the_servers_memory_stays_bounded_through_the_size_cases() {
         "the server's peak grew by {} MiB (now {now} MiB, peak {peak} MiB)",
         peak - before
     );
+}
+
+/// A tenant with as many requests in flight as its lane allows gets 429s
+/// (with `Retry-After`) for more, while another tenant's requests go
+/// through; once its requests are answered it is let in again.
+#[baton_e2e::test]
+async fn a_tenant_at_its_requests_in_flight_gets_429_and_no_other_tenant_does() {
+    let limits = SandboxLimits {
+        fuel: u64::MAX / 4,
+        timeout: Duration::from_secs(2),
+        ..SandboxLimits::default()
+    };
+    let admission = AdmissionLimits {
+        in_flight: 2,
+        per_second: None,
+    };
+    let app = TestApp::spawn_with_admission(limits, admission).await;
+    let flood = app.tenant("Flood").await;
+    let flood_agent = app.agent(&flood, "Flo", 5).await;
+    app.presence(&flood, &flood_agent, "available").await;
+    let calm = app.tenant("Calm").await;
+    let calm_agent = app.agent(&calm, "Cal", 5).await;
+    app.presence(&calm, &calm_agent, "available").await;
+    let uploaded = app.upload(&flood, plugins::SPIN_FOREVER).await;
+    let id = uploaded.body["id"].as_str().expect("id");
+    app.bind_strategy(&flood, id).await;
+
+    let before = app.last_event_id().await;
+    let (first, second, (refused, calm_conversation)) = tokio::join!(
+        app.conversation(&flood, "one"),
+        app.conversation(&flood, "two"),
+        async {
+            // Both of the flooding tenant's requests are in (their events
+            // written), and wait for routing that takes seconds.
+            while app.last_event_id().await < before + 2 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let refused = app
+                .client
+                .get(format!("{}/v1/conversations", app.base))
+                .bearer_auth(&flood)
+                .send()
+                .await
+                .expect("answered");
+            let calm_conversation = app.conversation(&calm, "meanwhile").await;
+            (refused, calm_conversation)
+        }
+    );
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        refused.headers()["retry-after"].to_str().expect("ascii"),
+        "1"
+    );
+    let body: Value = refused.json().await.expect("JSON");
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2 requests in flight")),
+        "{body}"
+    );
+    assert_eq!(
+        assigned_agent(&calm_conversation),
+        Some(calm_agent),
+        "{calm_conversation}"
+    );
+    // The two slow requests were answered, and their places are free.
+    assert!(first["id"].is_string() && second["id"].is_string());
+    let listed = app.get("/v1/conversations", &flood).await;
+    assert_eq!(listed.status, StatusCode::OK, "{listed:?}");
+    assert_eq!(listed.body.as_array().map(Vec::len), Some(2));
 }

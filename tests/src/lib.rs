@@ -24,6 +24,7 @@
 //! baton-e2e -- ::sqlite` or `-- ::postgres`.
 
 use baton_host::api::AppState;
+use baton_host::api::admission::AdmissionLimits;
 use baton_host::domain::Millis;
 use baton_host::notify::address::WebhookPolicy;
 use baton_host::notify::email::SmtpConfig;
@@ -87,6 +88,27 @@ pub struct Reply {
     pub body: Value,
 }
 
+/// What a test server is started with besides its database and clock.
+struct Launch {
+    limits: SandboxLimits,
+    smtp: Option<SmtpConfig>,
+    queue_sweep: std::time::Duration,
+    webhooks: WebhookPolicy,
+    admission: AdmissionLimits,
+}
+
+impl Default for Launch {
+    fn default() -> Self {
+        Self {
+            limits: SandboxLimits::default(),
+            smtp: None,
+            queue_sweep: TEST_QUEUE_SWEEP,
+            webhooks: TEST_WEBHOOKS,
+            admission: AdmissionLimits::default(),
+        }
+    }
+}
+
 impl TestApp {
     /// Start a server on a fresh database.
     pub async fn spawn() -> Self {
@@ -142,11 +164,12 @@ impl TestApp {
         Self::start(
             database,
             dir,
-            limits,
             clock,
-            smtp,
-            TEST_QUEUE_SWEEP,
-            TEST_WEBHOOKS,
+            Launch {
+                limits,
+                smtp,
+                ..Launch::default()
+            },
         )
         .await
     }
@@ -159,11 +182,29 @@ impl TestApp {
         Self::start(
             database,
             dir,
-            SandboxLimits::default(),
             Clock::system(),
-            None,
-            every,
-            TEST_WEBHOOKS,
+            Launch {
+                queue_sweep: every,
+                ..Launch::default()
+            },
+        )
+        .await
+    }
+
+    /// Start a server on a fresh database whose tenants' requests are
+    /// admitted within `admission`, with plugins limited by `limits`.
+    pub async fn spawn_with_admission(limits: SandboxLimits, admission: AdmissionLimits) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database = Database::open(dir.path()).await;
+        Self::start(
+            database,
+            dir,
+            Clock::system(),
+            Launch {
+                limits,
+                admission,
+                ..Launch::default()
+            },
         )
         .await
     }
@@ -173,16 +214,7 @@ impl TestApp {
     pub async fn spawn_beside(&self) -> Self {
         let database = Database::open(self.dir.path()).await;
         let own = tempfile::tempdir().expect("temp dir");
-        Self::start(
-            database,
-            own,
-            SandboxLimits::default(),
-            self.clock.clone(),
-            None,
-            TEST_QUEUE_SWEEP,
-            TEST_WEBHOOKS,
-        )
-        .await
+        Self::start(database, own, self.clock.clone(), Launch::default()).await
     }
 
     /// Start a server on the database in `dir`, on `clock`, with webhooks
@@ -196,11 +228,11 @@ impl TestApp {
         Self::start(
             database,
             dir,
-            SandboxLimits::default(),
             clock,
-            None,
-            TEST_QUEUE_SWEEP,
-            webhooks,
+            Launch {
+                webhooks,
+                ..Launch::default()
+            },
         )
         .await
     }
@@ -208,22 +240,20 @@ impl TestApp {
     async fn start(
         database: Database,
         dir: tempfile::TempDir,
-        limits: SandboxLimits,
         clock: Clock,
-        smtp: Option<SmtpConfig>,
-        queue_sweep: std::time::Duration,
-        webhooks: WebhookPolicy,
+        launch: Launch,
     ) -> Self {
         let settings = Settings {
             addr: "127.0.0.1:0".into(),
             database_url: database.url().to_owned(),
             operator_token: Some(OPERATOR_TOKEN.into()),
-            limits,
-            smtp,
-            webhooks,
-            queue_sweep,
+            limits: launch.limits,
+            smtp: launch.smtp,
+            webhooks: launch.webhooks,
+            queue_sweep: launch.queue_sweep,
             dispatch_lease: Settings::DEFAULT_DISPATCH_LEASE,
             dispatch_concurrency: Settings::DEFAULT_DISPATCH_CONCURRENCY,
+            admission: launch.admission,
         };
         let app = App::start_with_clock(&settings, OPERATOR_TOKEN.into(), clock.clone())
             .await

@@ -357,18 +357,22 @@ impl FromRequestParts<AppState> for Operator {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let token = bearer(parts)
             .ok_or_else(|| ApiError::unauthorized("send Authorization: Bearer <operator token>"))?;
-        // Compare in constant time so the token cannot be guessed byte by byte.
-        let expected = state.operator_token.as_bytes();
-        let matches = token.len() == expected.len()
-            && token
-                .bytes()
-                .zip(expected)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0;
-        if matches {
+        if is_operator_token(state, token) {
             Ok(Operator)
         } else {
             Err(ApiError::unauthorized("wrong operator token"))
         }
     }
+}
+
+/// Whether `token` is the operator's, compared in constant time so that
+/// the token cannot be guessed byte by byte.
+pub(super) fn is_operator_token(state: &AppState, token: &str) -> bool {
+    let expected = state.operator_token.as_bytes();
+    token.len() == expected.len()
+        && token
+            .bytes()
+            .zip(expected)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }

@@ -1,5 +1,6 @@
 //! The HTTP API: axum routers, credentials and error mapping.
 
+pub mod admission;
 mod agents;
 mod auto_close;
 mod collaboration;
@@ -49,6 +50,7 @@ pub struct AppState {
     pub timers: Arc<PassHandle>,
     pub notify: Arc<crate::notify::NotifyHandle>,
     pub operator_token: Arc<str>,
+    pub admission: Arc<admission::Admission>,
 }
 
 /// JSON bodies are small; components get their own, configurable cap.
@@ -203,6 +205,10 @@ pub fn router(state: AppState) -> Router {
         .merge(limit_body(upload, component_limit))
         .fallback(|| async { ApiError::not_found("such route") })
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            admission::admit,
+        ))
         // Whatever error axum itself still answers in plain text (or with
         // no body) gets the JSON shape too.
         .layer(middleware::map_response(error::json_errors))

@@ -101,7 +101,9 @@ pub use notification::{
     DeliveryState, NotificationKind, NotifyChannel, NotifyPreferences, WebhookUrl,
 };
 pub use plugin::{PluginKind, PluginUse, Slot};
-pub use rule::{Condition, Conditions, Field, Match, Operator, Rule, Target};
+pub use rule::{
+    Condition, Conditions, Field, Match, Operator, Rule, Target, Wanted, folded_text, number_of,
+};
 pub use ticket::{
     BotKind, DEFAULT_PIPELINE, HelpDesk, PipelineRecord, Properties, StageMove, StageRecord,
     StatusSpec, TicketAccess, check_statuses, default_statuses, filed_ticket_name, following_stage,

@@ -120,11 +120,89 @@ pub enum Operator {
 
 /// One test on one field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "ConditionWire", into = "ConditionWire")]
 pub struct Condition {
     pub field: Field,
     pub op: Operator,
     pub value: Value,
+    /// The value folded for comparing, once when the condition is parsed:
+    /// a rule is evaluated for every conversation, and must not lowercase
+    /// or convert its own value every time.
+    pub wanted: Wanted,
+}
+
+/// A condition as written in JSON.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConditionWire {
+    field: Field,
+    op: Operator,
+    value: Value,
+}
+
+impl From<ConditionWire> for Condition {
+    fn from(wire: ConditionWire) -> Self {
+        Condition {
+            wanted: Wanted::of(&wire.value),
+            field: wire.field,
+            op: wire.op,
+            value: wire.value,
+        }
+    }
+}
+
+impl From<Condition> for ConditionWire {
+    fn from(condition: Condition) -> Self {
+        ConditionWire {
+            field: condition.field,
+            op: condition.op,
+            value: condition.value,
+        }
+    }
+}
+
+/// A condition's value in the forms the operators compare with: as
+/// lowercase text, as a list of lowercase texts (`in`; items that are not
+/// scalars left out), and as a number. A form the value does not have is
+/// `None`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Wanted {
+    pub text: Option<String>,
+    pub items: Option<Vec<String>>,
+    pub number: Option<f64>,
+}
+
+impl Wanted {
+    pub fn of(value: &Value) -> Self {
+        Wanted {
+            text: folded_text(value),
+            items: match value {
+                Value::Array(items) => Some(items.iter().filter_map(folded_text).collect()),
+                _ => None,
+            },
+            number: number_of(value),
+        }
+    }
+}
+
+/// A JSON scalar as text compared without regard to case: strings
+/// lowercased, numbers and booleans as written; other values have none.
+pub fn folded_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.to_lowercase()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// A JSON value as a number: numbers, and strings that read as one.
+pub fn number_of(value: &Value) -> Option<f64> {
+    match value {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
 }
 
 /// How the conditions of a rule combine.

@@ -39,6 +39,10 @@ pub const MAX_RETRY: Duration = Duration::from_secs(30 * 60);
 /// Longest real time between two looks at the outbox: deliveries written by
 /// an API call (an @mention) or another process are noticed within this.
 const POLL: Duration = Duration::from_millis(500);
+/// How long the worker, woken by a handled event, waits for more before
+/// its pass: a little added to an in-app notification's delay, for far
+/// fewer writes under load.
+const GATHER: Duration = Duration::from_millis(5);
 /// Deliveries claimed per round trip.
 const BATCH: u32 = 50;
 /// Real-time limit on one webhook or SMTP exchange.
@@ -134,7 +138,13 @@ pub async fn run(
         tokio::select! {
             _ = store.clock().sleep_until(deadline, POLL) => {}
             _ = handle.passes.woken() => {}
-            _ = dispatched.changed() => {}
+            _ = dispatched.changed() => {
+                // Under load events are handled one after another: gather
+                // the deliveries the next few milliseconds write into one
+                // pass (one claim and one record transaction) instead of a
+                // pass per event.
+                tokio::time::sleep(GATHER).await;
+            }
             _ = shutdown.changed() => {}
         }
     }
@@ -182,49 +192,61 @@ async fn each_due(store: &Store, delivery: &Delivery, hub: &Hub, outbox: Outbox)
         if fresh.is_empty() {
             return;
         }
-        for (id, attempts) in fresh {
-            let retry_at = retry_at(store, attempts);
-            let claimed = match outbox {
-                Outbox::Notifications => {
-                    attempt_notification(store, delivery, hub, id, attempts, retry_at).await
+        let claimed = match outbox {
+            Outbox::Notifications => attempt_notifications(store, delivery, hub, &fresh).await,
+            Outbox::ReplyMail => {
+                let mut claimed = Ok(());
+                for &(id, attempts) in &fresh {
+                    let retry_at = retry_at(store, attempts);
+                    claimed = attempt_mail(store, delivery, id, attempts, retry_at).await;
+                    if claimed.is_err() {
+                        break;
+                    }
                 }
-                Outbox::ReplyMail => attempt_mail(store, delivery, id, attempts, retry_at).await,
-            };
-            if let Err(error) = claimed {
-                tracing::error!(?outbox, row = id, %error, "claiming a row failed");
-                return;
+                claimed
             }
+        };
+        if let Err(error) = claimed {
+            tracing::error!(?outbox, %error, "claiming rows failed");
+            return;
         }
     }
 }
 
-/// Claim, send and record one notification delivery.
-async fn attempt_notification(
+/// Claim, send and record a batch of notification deliveries: the claims
+/// in one transaction and the results in another, rather than two writes
+/// for each delivery (each conversation makes several, and on SQLite every
+/// write waits for the one writer the dispatcher needs too).
+async fn attempt_notifications(
     store: &Store,
     delivery: &Delivery,
     hub: &Hub,
-    id: i64,
-    attempts: u32,
-    retry_at: Millis,
+    due: &[(i64, u32)],
 ) -> Result<(), StoreError> {
-    let Some(outgoing) = store.claim_delivery(id, attempts, retry_at).await? else {
-        return Ok(());
-    };
-    let result = send(store, delivery, hub, &outgoing).await;
-    if let AttemptResult::Failed { error, give_up } = &result {
-        tracing::warn!(
-            delivery = id,
-            channel = %outgoing.channel,
-            attempt = outgoing.attempt,
-            give_up,
-            %error,
-            "notification delivery failed"
-        );
+    let due: Vec<(i64, u32, Millis)> = due
+        .iter()
+        .map(|&(id, attempts)| (id, attempts, retry_at(store, attempts)))
+        .collect();
+    let claimed = store.claim_deliveries(&due).await?;
+    let mut results = Vec::with_capacity(claimed.len());
+    for outgoing in &claimed {
+        let result = send(store, delivery, hub, outgoing).await;
+        if let AttemptResult::Failed { error, give_up } = &result {
+            tracing::warn!(
+                delivery = outgoing.delivery,
+                channel = %outgoing.channel,
+                attempt = outgoing.attempt,
+                give_up,
+                %error,
+                "notification delivery failed"
+            );
+        }
+        results.push((outgoing.delivery, result));
     }
-    if let Err(error) = store.finish_delivery(id, &result).await {
-        // Left pending: it is sent again at its retry time, and the
+    if let Err(error) = store.finish_deliveries(&results).await {
+        // Left pending: they are sent again at their retry time, and the
         // receiver de-duplicates by the notification id.
-        tracing::error!(delivery = id, %error, "recording a delivery failed");
+        tracing::error!(deliveries = results.len(), %error, "recording deliveries failed");
     }
     Ok(())
 }

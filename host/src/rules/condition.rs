@@ -3,9 +3,11 @@
 //! once when the rule is saved, so evaluating one is a walk over typed
 //! values.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
-use crate::domain::{Condition, Conditions, Field, Match, Operator};
+use crate::domain::{Condition, Conditions, Field, Match, Operator, folded_text, number_of};
 
 /// The facts about a conversation that conditions test.
 #[derive(Debug, Clone, Default)]
@@ -20,42 +22,87 @@ pub struct Facts {
     pub attributes: serde_json::Map<String, Value>,
 }
 
-impl Facts {
-    fn get(&self, field: &Field) -> Option<Value> {
-        let text = |v: &Option<String>| v.clone().map(Value::String);
-        match field {
-            Field::Channel => Some(Value::String(self.channel.clone())),
-            Field::Subject => text(&self.subject),
-            Field::Message => Some(Value::String(self.message.clone())),
-            Field::ContactName => text(&self.contact_name),
-            Field::ContactEmail => text(&self.contact_email),
-            Field::Team => text(&self.team),
-            Field::PastConversations => Some(Value::from(self.past_conversations)),
-            // `crm.tier` looks inside nested objects as well as at a flat key.
-            Field::Attribute(key) => self.attributes.get(key).cloned().or_else(|| {
-                let mut parts = key.split('.');
-                let first = self.attributes.get(parts.next()?)?;
-                parts.try_fold(first, |v, part| v.get(part)).cloned()
-            }),
+/// A fact as a condition sees it, borrowed from [`Facts`].
+enum Actual<'a> {
+    Text(&'a str),
+    Count(u64),
+    Json(&'a Value),
+}
+
+impl Actual<'_> {
+    /// The fact as text for the text operators (see [`folded_text`]), not
+    /// yet folded: [`eq_folded`] and [`contains_folded`] fold as they go.
+    fn text(&self) -> Option<Cow<'_, str>> {
+        match self {
+            Actual::Text(s) => Some(Cow::Borrowed(s)),
+            Actual::Count(n) => Some(Cow::Owned(n.to_string())),
+            Actual::Json(Value::String(s)) => Some(Cow::Borrowed(s)),
+            Actual::Json(Value::Bool(b)) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+            Actual::Json(v @ Value::Number(_)) => folded_text(v).map(Cow::Owned),
+            Actual::Json(_) => None,
+        }
+    }
+
+    fn number(&self) -> Option<f64> {
+        match self {
+            Actual::Text(s) => s.trim().parse().ok(),
+            Actual::Count(n) => Some(*n as f64),
+            Actual::Json(v) => number_of(v),
         }
     }
 }
 
-fn as_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) => Some(s.to_lowercase()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
+impl Facts {
+    fn get(&self, field: &Field) -> Option<Actual<'_>> {
+        fn text(v: &Option<String>) -> Option<Actual<'_>> {
+            v.as_deref().map(Actual::Text)
+        }
+        match field {
+            Field::Channel => Some(Actual::Text(&self.channel)),
+            Field::Subject => text(&self.subject),
+            Field::Message => Some(Actual::Text(&self.message)),
+            Field::ContactName => text(&self.contact_name),
+            Field::ContactEmail => text(&self.contact_email),
+            Field::Team => text(&self.team),
+            Field::PastConversations => Some(Actual::Count(self.past_conversations)),
+            // `crm.tier` looks inside nested objects as well as at a flat key.
+            Field::Attribute(key) => self
+                .attributes
+                .get(key)
+                .or_else(|| {
+                    let mut parts = key.split('.');
+                    let first = self.attributes.get(parts.next()?)?;
+                    parts.try_fold(first, |v, part| v.get(part))
+                })
+                .map(Actual::Json),
+        }
     }
 }
 
-fn as_number(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
+/// Whether `text` lowercased equals `folded` (already lowercase). ASCII
+/// text, nearly all of it, is compared in place without a copy.
+fn eq_folded(text: &str, folded: &str) -> bool {
+    if text.is_ascii() {
+        text.eq_ignore_ascii_case(folded)
+    } else {
+        text.to_lowercase() == folded
     }
+}
+
+/// Whether `text` lowercased contains `folded` (already lowercase).
+fn contains_folded(text: &str, folded: &str) -> bool {
+    if !text.is_ascii() {
+        return text.to_lowercase().contains(folded);
+    }
+    if folded.is_empty() {
+        return true;
+    }
+    // Lowercased ASCII text can only contain an ASCII needle.
+    folded.is_ascii()
+        && text
+            .as_bytes()
+            .windows(folded.len())
+            .any(|w| w.eq_ignore_ascii_case(folded.as_bytes()))
 }
 
 impl Condition {
@@ -64,17 +111,17 @@ impl Condition {
         match self.op {
             Operator::In => match &self.value {
                 Value::Array(items)
-                    if !items.is_empty() && items.iter().all(|i| as_text(i).is_some()) =>
+                    if !items.is_empty() && items.iter().all(|i| folded_text(i).is_some()) =>
                 {
                     Ok(())
                 }
                 _ => Err("\"in\" needs a non-empty list of strings or numbers".into()),
             },
-            Operator::GreaterThan | Operator::LessThan => match as_number(&self.value) {
+            Operator::GreaterThan | Operator::LessThan => match self.wanted.number {
                 Some(_) => Ok(()),
                 None => Err("greater_than and less_than need a number".into()),
             },
-            _ => match as_text(&self.value) {
+            _ => match self.wanted.text {
                 Some(_) => Ok(()),
                 None => Err("needs a string, number or boolean".into()),
             },
@@ -85,19 +132,20 @@ impl Condition {
     /// satisfies `not_equals` and `not_contains`.
     pub fn holds(&self, facts: &Facts) -> bool {
         let actual = facts.get(&self.field);
-        let text = actual.as_ref().and_then(as_text);
-        let wanted = as_text(&self.value).unwrap_or_default();
+        let wanted = &self.wanted;
+        let text = || actual.as_ref().and_then(Actual::text);
+        let folded = wanted.text.as_deref().unwrap_or_default();
         match self.op {
-            Operator::Equals => text.is_some_and(|t| t == wanted),
-            Operator::NotEquals => text.is_none_or(|t| t != wanted),
-            Operator::Contains => text.is_some_and(|t| t.contains(&wanted)),
-            Operator::NotContains => text.is_none_or(|t| !t.contains(&wanted)),
-            Operator::In => match (&self.value, text) {
-                (Value::Array(items), Some(t)) => items.iter().filter_map(as_text).any(|i| i == t),
+            Operator::Equals => text().is_some_and(|t| eq_folded(&t, folded)),
+            Operator::NotEquals => text().is_none_or(|t| !eq_folded(&t, folded)),
+            Operator::Contains => text().is_some_and(|t| contains_folded(&t, folded)),
+            Operator::NotContains => text().is_none_or(|t| !contains_folded(&t, folded)),
+            Operator::In => match (&wanted.items, text()) {
+                (Some(items), Some(t)) => items.iter().any(|i| eq_folded(&t, i)),
                 _ => false,
             },
             Operator::GreaterThan | Operator::LessThan => {
-                match (actual.as_ref().and_then(as_number), as_number(&self.value)) {
+                match (actual.as_ref().and_then(Actual::number), wanted.number) {
                     (Some(a), Some(b)) if self.op == Operator::GreaterThan => a > b,
                     (Some(a), Some(b)) => a < b,
                     _ => false,
@@ -178,6 +226,33 @@ mod tests {
             ("attributes.utm_source", "contains", json!("spring"), true),
             ("attributes.crm.tier", "equals", json!("gold"), true),
             ("attributes.browser", "equals", json!("firefox"), false),
+        ];
+        for (field, op, value, expected) in table {
+            assert_eq!(
+                condition(field, op, value.clone()).holds(&f),
+                expected,
+                "{field} {op} {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn text_outside_ascii_is_compared_without_regard_to_case_too() {
+        let f = Facts {
+            channel: "chat".into(),
+            subject: Some("ÉCOLE Straße".into()),
+            contact_name: Some("ÅSA".into()),
+            ..Facts::default()
+        };
+        let table = [
+            ("subject", "contains", json!("école"), true),
+            ("subject", "contains", json!("STRASSE"), false),
+            ("subject", "contains", json!("straße"), true),
+            ("contact.name", "equals", json!("åsa"), true),
+            ("contact.name", "in", json!(["bob", "Åsa"]), true),
+            ("contact.name", "not_equals", json!("ÅSA"), false),
+            ("channel", "contains", json!("É"), false),
+            ("channel", "contains", json!(""), true),
         ];
         for (field, op, value, expected) in table {
             assert_eq!(

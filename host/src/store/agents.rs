@@ -18,14 +18,17 @@ impl Store {
             hours: None,
             created_at: self.now(),
         };
-        sqlx::query("INSERT INTO teams (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)")
+        self.execute_write(
+            sqlx::query(
+                "INSERT INTO teams (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
+            )
             .bind(team.id.as_str())
             .bind(tenant.as_str())
             .bind(name)
-            .bind(team.created_at.0)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError::conflict_on_unique(e, "a team with this name exists"))?;
+            .bind(team.created_at.0),
+        )
+        .await
+        .map_err(|e| StoreError::conflict_on_unique(e, "a team with this name exists"))?;
         Ok(team)
     }
 
@@ -58,11 +61,13 @@ impl Store {
         team: &TeamId,
         hours: Option<&BusinessHours>,
     ) -> Result<bool> {
-        let done = sqlx::query("UPDATE teams SET hours = $1 WHERE tenant_id = $2 AND id = $3")
-            .bind(hours.map(|h| h.to_json().to_string()))
-            .bind(tenant.as_str())
-            .bind(team.as_str())
-            .execute(&self.pool)
+        let done = self
+            .execute_write(
+                sqlx::query("UPDATE teams SET hours = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(hours.map(|h| h.to_json().to_string()))
+                    .bind(tenant.as_str())
+                    .bind(team.as_str()),
+            )
             .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -25,17 +25,18 @@ impl Store {
             created_at: self.now(),
         };
         let channels: Vec<&str> = bot.channels.iter().map(|c| c.as_str()).collect();
-        sqlx::query(
-            "INSERT INTO bots (id, tenant_id, name, channels, kind, created_at)
+        self.execute_write(
+            sqlx::query(
+                "INSERT INTO bots (id, tenant_id, name, channels, kind, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(bot.id.as_str())
+            .bind(tenant.as_str())
+            .bind(name)
+            .bind(serde_json::to_string(&channels).unwrap_or_else(|_| "[]".into()))
+            .bind(bot.kind.as_str())
+            .bind(bot.created_at.0),
         )
-        .bind(bot.id.as_str())
-        .bind(tenant.as_str())
-        .bind(name)
-        .bind(serde_json::to_string(&channels).unwrap_or_else(|_| "[]".into()))
-        .bind(bot.kind.as_str())
-        .bind(bot.created_at.0)
-        .execute(&self.pool)
         .await?;
         Ok(bot)
     }

@@ -48,25 +48,26 @@ impl Store {
         agent: &AgentId,
         by: Option<&AgentId>,
     ) -> Result<bool> {
-        let added = sqlx::query(
+        let added = self.execute_write(sqlx::query(
             "INSERT INTO followers (conversation_id, agent_id, added_by, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
         )
         .bind(conversation.as_str())
         .bind(agent.as_str())
         .bind(by.map(AgentId::as_str))
         .bind(self.now().0)
-        .execute(&self.pool)
+        )
         .await?;
         Ok(added.rows_affected() == 1)
     }
 
     pub async fn unfollow(&self, conversation: &ConversationId, agent: &AgentId) -> Result<bool> {
-        let removed =
-            sqlx::query("DELETE FROM followers WHERE conversation_id = $1 AND agent_id = $2")
-                .bind(conversation.as_str())
-                .bind(agent.as_str())
-                .execute(&self.pool)
-                .await?;
+        let removed = self
+            .execute_write(
+                sqlx::query("DELETE FROM followers WHERE conversation_id = $1 AND agent_id = $2")
+                    .bind(conversation.as_str())
+                    .bind(agent.as_str()),
+            )
+            .await?;
         Ok(removed.rows_affected() == 1)
     }
 

@@ -37,7 +37,7 @@ impl Store {
             domain: domain.map(str::to_owned),
             created_at: self.now(),
         };
-        sqlx::query(
+        self.execute_write(sqlx::query(
             "INSERT INTO companies (id, tenant_id, name, domain, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(record.id.as_str())
@@ -45,7 +45,7 @@ impl Store {
         .bind(&record.name)
         .bind(&record.domain)
         .bind(record.created_at.0)
-        .execute(&self.pool)
+        )
         .await
         .map_err(|e| StoreError::conflict_on_unique(e, "a company with this name exists"))?;
         Ok(record)

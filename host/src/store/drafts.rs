@@ -32,7 +32,7 @@ impl Store {
         author: &AgentId,
         body: &str,
     ) -> Result<Option<DraftRecord>> {
-        sqlx::query(
+        self.execute_write(sqlx::query(
             "INSERT INTO ticket_drafts (ticket_id, agent_id, body, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (ticket_id, agent_id) DO UPDATE SET body = excluded.body,
                 updated_at = excluded.updated_at",
@@ -41,7 +41,7 @@ impl Store {
         .bind(author.as_str())
         .bind(body)
         .bind(self.now().0)
-        .execute(&self.pool)
+        )
         .await?;
         self.draft(ticket, author).await
     }
@@ -61,12 +61,13 @@ impl Store {
     }
 
     pub async fn delete_draft(&self, ticket: &TicketId, author: &AgentId) -> Result<bool> {
-        let deleted =
-            sqlx::query("DELETE FROM ticket_drafts WHERE ticket_id = $1 AND agent_id = $2")
-                .bind(ticket.as_str())
-                .bind(author.as_str())
-                .execute(&self.pool)
-                .await?;
+        let deleted = self
+            .execute_write(
+                sqlx::query("DELETE FROM ticket_drafts WHERE ticket_id = $1 AND agent_id = $2")
+                    .bind(ticket.as_str())
+                    .bind(author.as_str()),
+            )
+            .await?;
         Ok(deleted.rows_affected() > 0)
     }
 

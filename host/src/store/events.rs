@@ -123,13 +123,13 @@ pub(super) async fn depth_of(tx: &mut sqlx::AnyConnection, event: i64) -> Result
 impl Store {
     /// Mark an event done without other changes (e.g. one that needs nothing).
     pub async fn mark_processed(&self, event: i64, outcome: &str) -> Result<()> {
-        sqlx::query(
+        self.execute_write(sqlx::query(
             "UPDATE events SET processed_at = $1, outcome = $2 WHERE id = $3 AND processed_at IS NULL",
         )
         .bind(self.now().0)
         .bind(outcome)
         .bind(event)
-        .execute(&self.pool)
+        )
         .await?;
         Ok(())
     }

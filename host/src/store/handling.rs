@@ -49,13 +49,13 @@ impl Store {
         agent: &AgentId,
     ) -> Result<()> {
         let now = self.now();
-        sqlx::query(
+        self.execute_write(sqlx::query(
             "INSERT INTO declines (conversation_id, agent_id, at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
         .bind(conversation.as_str())
         .bind(agent.as_str())
         .bind(now.0)
-        .execute(&self.pool)
+        )
         .await?;
         let outcome = Outcome {
             tenant: tenant.clone(),
@@ -101,11 +101,15 @@ impl Store {
         to: &AgentId,
         note: &str,
     ) -> Result<i64> {
-        // A newer transfer replaces any still pending.
-        sqlx::query("UPDATE transfers SET status = 'replaced' WHERE conversation_id = $1 AND status = 'pending'")
-            .bind(conversation.as_str())
-            .execute(&self.pool)
-            .await?;
+        // A newer transfer replaces any still pending, in the same
+        // transaction, so there is never more than one pending.
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "UPDATE transfers SET status = 'replaced' WHERE conversation_id = $1 AND status = 'pending'",
+        )
+        .bind(conversation.as_str())
+        .execute(&mut *tx)
+        .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO transfers (conversation_id, from_agent, to_agent, note, status, created_at)
              VALUES ($1, $2, $3, $4, 'pending', $5)
@@ -116,8 +120,9 @@ impl Store {
         .bind(to.as_str())
         .bind(note)
         .bind(self.now().0)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -144,12 +149,15 @@ impl Store {
 
     /// Close a transfer as accepted or declined; `false` if it was no longer pending.
     pub async fn settle_transfer(&self, id: i64, status: &str) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE transfers SET status = $1 WHERE id = $2 AND status = 'pending'")
+        let done = self
+            .execute_write(
+                sqlx::query(
+                    "UPDATE transfers SET status = $1 WHERE id = $2 AND status = 'pending'",
+                )
                 .bind(status)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
+                .bind(id),
+            )
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 }

@@ -20,13 +20,16 @@ impl Store {
     /// Whether a new tenant was taken.
     pub async fn claim_pending_tenants(&self, until: Millis) -> Result<bool> {
         let now = self.now();
-        sqlx::query("UPDATE dispatch_leases SET expires_at = $1 WHERE holder = $2")
-            .bind(until.0)
-            .bind(self.holder.as_ref())
-            .execute(&self.pool)
-            .await?;
-        let taken = sqlx::query(
-            "INSERT INTO dispatch_leases (tenant_id, holder, expires_at)
+        self.execute_write(
+            sqlx::query("UPDATE dispatch_leases SET expires_at = $1 WHERE holder = $2")
+                .bind(until.0)
+                .bind(self.holder.as_ref()),
+        )
+        .await?;
+        let taken = self
+            .execute_write(
+                sqlx::query(
+                    "INSERT INTO dispatch_leases (tenant_id, holder, expires_at)
              SELECT e.tenant_id, $1, $2 FROM events e
              WHERE e.processed_at IS NULL
                AND NOT EXISTS (SELECT 1 FROM dispatch_leases l
@@ -36,19 +39,19 @@ impl Store {
              ON CONFLICT (tenant_id) DO UPDATE
                 SET holder = excluded.holder, expires_at = excluded.expires_at
                 WHERE dispatch_leases.expires_at <= $3",
-        )
-        .bind(self.holder.as_ref())
-        .bind(until.0)
-        .bind(now.0)
-        .execute(&self.pool)
-        .await?;
+                )
+                .bind(self.holder.as_ref())
+                .bind(until.0)
+                .bind(now.0),
+            )
+            .await?;
         Ok(taken.rows_affected() > 0)
     }
 
     /// Take (or renew) one tenant's lease until `until`; whether this
     /// process holds it now.
     pub async fn claim_tenant(&self, tenant: &TenantId, until: Millis) -> Result<bool> {
-        let taken = sqlx::query(
+        let taken = self.execute_write(sqlx::query(
             "INSERT INTO dispatch_leases (tenant_id, holder, expires_at) VALUES ($1, $2, $3)
              ON CONFLICT (tenant_id) DO UPDATE
                 SET holder = excluded.holder, expires_at = excluded.expires_at
@@ -59,7 +62,7 @@ impl Store {
         .bind(self.holder.as_ref())
         .bind(until.0)
         .bind(self.now().0)
-        .execute(&self.pool)
+        )
         .await?;
         Ok(taken.rows_affected() > 0)
     }
@@ -67,10 +70,10 @@ impl Store {
     /// Give up every lease this process holds (on a clean stop), so
     /// another process need not wait for them to expire.
     pub async fn release_leases(&self) -> Result<()> {
-        sqlx::query("DELETE FROM dispatch_leases WHERE holder = $1")
-            .bind(self.holder.as_ref())
-            .execute(&self.pool)
-            .await?;
+        self.execute_write(
+            sqlx::query("DELETE FROM dispatch_leases WHERE holder = $1").bind(self.holder.as_ref()),
+        )
+        .await?;
         Ok(())
     }
 

@@ -41,12 +41,13 @@ impl Store {
         conversation: &ConversationId,
         note: Option<&str>,
     ) -> Result<()> {
-        sqlx::query("UPDATE conversations SET note = $1, updated_at = $2 WHERE id = $3")
-            .bind(note)
-            .bind(self.now().0)
-            .bind(conversation.as_str())
-            .execute(&self.pool)
-            .await?;
+        self.execute_write(
+            sqlx::query("UPDATE conversations SET note = $1, updated_at = $2 WHERE id = $3")
+                .bind(note)
+                .bind(self.now().0)
+                .bind(conversation.as_str()),
+        )
+        .await?;
         Ok(())
     }
 
@@ -59,7 +60,7 @@ impl Store {
     }
 
     pub async fn set_contact_note(&self, tenant: &TenantId, email: &str, note: &str) -> Result<()> {
-        sqlx::query(
+        self.execute_write(sqlx::query(
             "INSERT INTO contact_notes (tenant_id, email, note, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (tenant_id, email) DO UPDATE SET note = excluded.note, updated_at = excluded.updated_at",
         )
@@ -67,7 +68,7 @@ impl Store {
         .bind(email)
         .bind(note)
         .bind(self.now().0)
-        .execute(&self.pool)
+        )
         .await?;
         Ok(())
     }
@@ -95,13 +96,13 @@ impl Store {
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        let done = sqlx::query(
+        let done = self.execute_write(sqlx::query(
             "UPDATE conversations SET customer_token_hash = $1 WHERE tenant_id = $2 AND id = $3",
         )
         .bind(key_hash(&token))
         .bind(tenant.as_str())
         .bind(conversation.as_str())
-        .execute(&self.pool)
+        )
         .await?;
         Ok((done.rows_affected() == 1).then_some(token))
     }
@@ -133,15 +134,17 @@ impl Store {
         let mut hashed = 0;
         for row in rows {
             let plain: String = row.get("customer_token_hash");
-            let done = sqlx::query(
-                "UPDATE conversations SET customer_token_hash = $1
+            let done = self
+                .execute_write(
+                    sqlx::query(
+                        "UPDATE conversations SET customer_token_hash = $1
                  WHERE id = $2 AND customer_token_hash = $3",
-            )
-            .bind(key_hash(&plain))
-            .bind(row.get::<String, _>("id"))
-            .bind(&plain)
-            .execute(&self.pool)
-            .await?;
+                    )
+                    .bind(key_hash(&plain))
+                    .bind(row.get::<String, _>("id"))
+                    .bind(&plain),
+                )
+                .await?;
             hashed += done.rows_affected();
         }
         Ok(hashed)

@@ -23,15 +23,16 @@ impl Store {
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        sqlx::query(
-            "INSERT INTO member_tokens (token_hash, tenant_id, agent_id, created_at)
+        self.execute_write(
+            sqlx::query(
+                "INSERT INTO member_tokens (token_hash, tenant_id, agent_id, created_at)
              VALUES ($1, $2, $3, $4)",
+            )
+            .bind(key_hash(&token))
+            .bind(tenant.as_str())
+            .bind(agent.as_str())
+            .bind(self.now().0),
         )
-        .bind(key_hash(&token))
-        .bind(tenant.as_str())
-        .bind(agent.as_str())
-        .bind(self.now().0)
-        .execute(&self.pool)
         .await?;
         Ok(Some(token))
     }
@@ -46,10 +47,12 @@ impl Store {
         if !self.agent_exists(tenant, agent).await? {
             return Ok(None);
         }
-        let done = sqlx::query("DELETE FROM member_tokens WHERE tenant_id = $1 AND agent_id = $2")
-            .bind(tenant.as_str())
-            .bind(agent.as_str())
-            .execute(&self.pool)
+        let done = self
+            .execute_write(
+                sqlx::query("DELETE FROM member_tokens WHERE tenant_id = $1 AND agent_id = $2")
+                    .bind(tenant.as_str())
+                    .bind(agent.as_str()),
+            )
             .await?;
         Ok(Some(done.rows_affected()))
     }

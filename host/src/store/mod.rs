@@ -178,18 +178,36 @@ impl Store {
     }
 
     async fn begin_write(&self, tenants: &[&str]) -> Result<WriteTx> {
-        let driver = self.engine.driver();
-        // With one writer (SQLite), this process's writers (tenants' turns
-        // side by side, HTTP handlers) queue for it here, in order, rather
-        // than each retrying BEGIN IMMEDIATE on SQLite's busy timer, whose
-        // sleeps (up to 100 ms) would be the tail of every latency.
-        let turn = if driver.single_writer() {
+        let turn = self.writer_turn().await;
+        let tx = self
+            .engine
+            .driver()
+            .begin_write(&self.pool, tenants)
+            .await?;
+        Ok(WriteTx::new(tx, turn))
+    }
+
+    /// With one writer (SQLite), this process's turn at it: this process's
+    /// writers (tenants' turns side by side, HTTP handlers, the notifier)
+    /// queue for it here, in order, rather than each retrying on SQLite's
+    /// busy timer, whose sleeps (up to 100 ms) would be the tail of every
+    /// latency. `None` on engines with many writers.
+    async fn writer_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        if self.engine.driver().single_writer() {
             Some(self.writer.clone().lock_owned().await)
         } else {
             None
-        };
-        let tx = driver.begin_write(&self.pool, tenants).await?;
-        Ok(WriteTx::new(tx, turn))
+        }
+    }
+
+    /// Run one write statement on its own (its own transaction), in this
+    /// process's turn at the writer.
+    async fn execute_write<'q>(
+        &self,
+        statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> std::result::Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        let _turn = self.writer_turn().await;
+        statement.execute(&self.pool).await
     }
 }
 

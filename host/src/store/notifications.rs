@@ -6,6 +6,8 @@
 //! time: the claim itself moves the row to its retry time, so an attempt cut
 //! short by a crash is made again later (at least once), never lost.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -292,6 +294,20 @@ pub(super) async fn record(
 const NOTIFICATION_COLUMNS: &str = "n.id AS seq, n.public_id, n.tenant_id, n.agent_id, n.kind,
     n.conversation_id, n.message_id, n.title, n.message, n.created_at";
 
+/// A claimed delivery, with what sending it needs.
+fn outgoing_row(delivery: i64, r: &AnyRow) -> Option<Outgoing> {
+    Some(Outgoing {
+        delivery,
+        channel: NotifyChannel::parse(r.get("channel")).ok()?,
+        attempt: u32::try_from(r.get::<i64, _>("attempts")).unwrap_or(1),
+        notification: notification_row(r)?,
+        agent_name: r.get("agent_name"),
+        agent_email: r.get("agent_email"),
+        chat_webhook_url: r.get("chat_webhook_url"),
+        push_webhook_url: r.get("push_webhook_url"),
+    })
+}
+
 fn notification_row(row: &AnyRow) -> Option<NotificationRecord> {
     Some(NotificationRecord {
         seq: row.get("seq"),
@@ -424,20 +440,21 @@ impl Store {
         agent: &AgentId,
         settings: &NotifySettings,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO notification_settings (agent_id, tenant_id, types, chat_webhook_url,
+        self.execute_write(
+            sqlx::query(
+                "INSERT INTO notification_settings (agent_id, tenant_id, types, chat_webhook_url,
                 push_webhook_url, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (agent_id) DO UPDATE SET types = excluded.types,
                 chat_webhook_url = excluded.chat_webhook_url,
                 push_webhook_url = excluded.push_webhook_url, updated_at = excluded.updated_at",
+            )
+            .bind(agent.as_str())
+            .bind(tenant.as_str())
+            .bind(settings.types.to_json().to_string())
+            .bind(settings.chat_webhook_url.as_ref().map(WebhookUrl::as_str))
+            .bind(settings.push_webhook_url.as_ref().map(WebhookUrl::as_str))
+            .bind(self.now().0),
         )
-        .bind(agent.as_str())
-        .bind(tenant.as_str())
-        .bind(settings.types.to_json().to_string())
-        .bind(settings.chat_webhook_url.as_ref().map(WebhookUrl::as_str))
-        .bind(settings.push_webhook_url.as_ref().map(WebhookUrl::as_str))
-        .bind(self.now().0)
-        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -489,51 +506,48 @@ impl Store {
         self.outbox_next_due(Outbox::NotificationDeliveries).await
     }
 
-    /// Claim the next attempt at a delivery seen with `attempts` so far:
-    /// count it and move the row to `retry_at` before anything is sent, so a
-    /// crash mid-send leaves it due again then. `None` if another worker
-    /// claimed it first or it is no longer due.
-    pub async fn claim_delivery(
-        &self,
-        delivery: i64,
-        attempts: u32,
-        retry_at: Millis,
-    ) -> Result<Option<Outgoing>> {
-        if !self
-            .outbox_claim(Outbox::NotificationDeliveries, delivery, attempts, retry_at)
-            .await?
-        {
-            return Ok(None);
+    /// Claim the next attempt at each of `due` (delivery, attempts seen so
+    /// far, retry time), in one transaction: count it and move the row to
+    /// its retry time before anything is sent, so a crash mid-send leaves it
+    /// due again then. What to send for each one claimed (not those another
+    /// worker claimed first or no longer due), in the order given.
+    pub async fn claim_deliveries(&self, due: &[(i64, u32, Millis)]) -> Result<Vec<Outgoing>> {
+        let claimed = self
+            .outbox_claim_all(Outbox::NotificationDeliveries, due)
+            .await?;
+        if claimed.is_empty() {
+            return Ok(Vec::new());
         }
-        let row = sqlx::query(&format!(
-            "SELECT {NOTIFICATION_COLUMNS}, d.channel, d.attempts, a.name AS agent_name,
-                a.email AS agent_email, s.chat_webhook_url, s.push_webhook_url
+        let placeholders: Vec<String> = (1..=claimed.len()).map(|i| format!("${i}")).collect();
+        let statement = format!(
+            "SELECT {NOTIFICATION_COLUMNS}, d.id AS delivery, d.channel, d.attempts,
+                a.name AS agent_name, a.email AS agent_email, s.chat_webhook_url,
+                s.push_webhook_url
              FROM notification_deliveries d
              JOIN notifications n ON n.id = d.notification_id
              JOIN agents a ON a.id = n.agent_id
              LEFT JOIN notification_settings s ON s.agent_id = n.agent_id
-             WHERE d.id = $1"
-        ))
-        .bind(delivery)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.and_then(|r| {
-            Some(Outgoing {
-                delivery,
-                channel: NotifyChannel::parse(r.get("channel")).ok()?,
-                attempt: u32::try_from(r.get::<i64, _>("attempts")).unwrap_or(1),
-                notification: notification_row(&r)?,
-                agent_name: r.get("agent_name"),
-                agent_email: r.get("agent_email"),
-                chat_webhook_url: r.get("chat_webhook_url"),
-                push_webhook_url: r.get("push_webhook_url"),
+             WHERE d.id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut query = sqlx::query(&statement);
+        for id in &claimed {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        let mut by_id: HashMap<i64, Outgoing> = rows
+            .iter()
+            .filter_map(|r| {
+                let delivery: i64 = r.get("delivery");
+                Some((delivery, outgoing_row(delivery, r)?))
             })
-        }))
+            .collect();
+        Ok(claimed.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
-    /// Record how an attempt ended.
-    pub async fn finish_delivery(&self, delivery: i64, result: &AttemptResult) -> Result<()> {
-        self.outbox_finish(Outbox::NotificationDeliveries, delivery, result)
+    /// Record how each attempt ended, in one transaction.
+    pub async fn finish_deliveries(&self, results: &[(i64, AttemptResult)]) -> Result<()> {
+        self.outbox_finish_all(Outbox::NotificationDeliveries, results)
             .await
     }
 

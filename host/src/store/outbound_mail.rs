@@ -113,7 +113,7 @@ impl Store {
     }
 
     /// Claim the next attempt at a reply e-mail seen with `attempts` so
-    /// far, as [`Store::claim_delivery`] does for notifications.
+    /// far, as [`Store::claim_deliveries`] does for notifications.
     pub async fn claim_mail(
         &self,
         id: i64,

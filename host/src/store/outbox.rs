@@ -76,6 +76,68 @@ impl Store {
         Ok(row.get::<Option<i64>, _>("due").map(Millis))
     }
 
+    /// Claim the next attempt at each row of `due` (id, attempts seen so
+    /// far, and the retry time for this attempt) in one transaction; the
+    /// ids claimed (not those another worker claimed first, or no longer
+    /// due), in the order given.
+    pub(super) async fn outbox_claim_all(
+        &self,
+        outbox: Outbox,
+        due: &[(i64, u32, Millis)],
+    ) -> Result<Vec<i64>> {
+        let now = self.now();
+        let statement = format!(
+            "UPDATE {} SET attempts = attempts + 1, due_at = $1, updated_at = $2
+             WHERE id = $3 AND state = 'pending' AND attempts = $4 AND due_at <= $5",
+            outbox.table()
+        );
+        let mut tx = self.write().await?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for &(id, attempts, retry_at) in due {
+            let done = sqlx::query(&statement)
+                .bind(retry_at.0)
+                .bind(now.0)
+                .bind(id)
+                .bind(i64::from(attempts))
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await?;
+            if done.rows_affected() > 0 {
+                claimed.push(id);
+            }
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    /// Record how each attempt of `results` ended, in one transaction.
+    pub(super) async fn outbox_finish_all(
+        &self,
+        outbox: Outbox,
+        results: &[(i64, AttemptResult)],
+    ) -> Result<()> {
+        let now = self.now();
+        let statement = format!(
+            "UPDATE {} SET state = $1, last_error = $2, delivered_at = $3, updated_at = $4
+             WHERE id = $5 AND state = 'pending'",
+            outbox.table()
+        );
+        let mut tx = self.write().await?;
+        for (id, result) in results {
+            let (state, error, delivered) = outcome(result, now);
+            sqlx::query(&statement)
+                .bind(state.as_str())
+                .bind(error)
+                .bind(delivered)
+                .bind(now.0)
+                .bind(*id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Claim the next attempt at a row seen with `attempts` so far; `false`
     /// if another worker claimed it first or it is no longer due.
     pub(super) async fn outbox_claim(
@@ -86,18 +148,20 @@ impl Store {
         retry_at: Millis,
     ) -> Result<bool> {
         let now = self.now();
-        let claimed = sqlx::query(&format!(
-            "UPDATE {} SET attempts = attempts + 1, due_at = $1, updated_at = $2
+        let claimed = self
+            .execute_write(
+                sqlx::query(&format!(
+                    "UPDATE {} SET attempts = attempts + 1, due_at = $1, updated_at = $2
              WHERE id = $3 AND state = 'pending' AND attempts = $4 AND due_at <= $5",
-            outbox.table()
-        ))
-        .bind(retry_at.0)
-        .bind(now.0)
-        .bind(id)
-        .bind(i64::from(attempts))
-        .bind(now.0)
-        .execute(&self.pool)
-        .await?;
+                    outbox.table()
+                ))
+                .bind(retry_at.0)
+                .bind(now.0)
+                .bind(id)
+                .bind(i64::from(attempts))
+                .bind(now.0),
+            )
+            .await?;
         Ok(claimed.rows_affected() > 0)
     }
 
@@ -110,17 +174,18 @@ impl Store {
     ) -> Result<()> {
         let now = self.now();
         let (state, error, delivered) = outcome(result, now);
-        sqlx::query(&format!(
-            "UPDATE {} SET state = $1, last_error = $2, delivered_at = $3, updated_at = $4
+        self.execute_write(
+            sqlx::query(&format!(
+                "UPDATE {} SET state = $1, last_error = $2, delivered_at = $3, updated_at = $4
              WHERE id = $5 AND state = 'pending'",
-            outbox.table()
-        ))
-        .bind(state.as_str())
-        .bind(error)
-        .bind(delivered)
-        .bind(now.0)
-        .bind(id)
-        .execute(&self.pool)
+                outbox.table()
+            ))
+            .bind(state.as_str())
+            .bind(error)
+            .bind(delivered)
+            .bind(now.0)
+            .bind(id),
+        )
         .await?;
         Ok(())
     }

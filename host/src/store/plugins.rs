@@ -68,11 +68,11 @@ fn plugin(row: &AnyRow) -> Option<PluginRecord> {
 impl Store {
     /// Keep a component's bytes (idempotent).
     pub async fn put_component(&self, sha256: &str, wasm: &[u8]) -> Result<()> {
-        sqlx::query("INSERT INTO components (sha256, wasm, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+        self.execute_write(sqlx::query("INSERT INTO components (sha256, wasm, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(sha256)
             .bind(wasm)
             .bind(self.now().0)
-            .execute(&self.pool)
+            )
             .await?;
         Ok(())
     }
@@ -102,7 +102,7 @@ impl Store {
         engine_hash: &str,
         compiled: &[u8],
     ) -> Result<()> {
-        sqlx::query(
+        self.execute_write(sqlx::query(
             "INSERT INTO artifacts (sha256, engine_hash, compiled, created_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (sha256, engine_hash)
              DO UPDATE SET compiled = excluded.compiled, created_at = excluded.created_at",
@@ -111,7 +111,7 @@ impl Store {
         .bind(engine_hash)
         .bind(compiled)
         .bind(self.now().0)
-        .execute(&self.pool)
+        )
         .await?;
         Ok(())
     }
@@ -121,10 +121,11 @@ impl Store {
     /// a repeated name and version.
     pub async fn put_plugin(&self, record: &PluginRecord) -> Result<()> {
         if record.builtin {
-            sqlx::query("DELETE FROM plugins WHERE id = $1 AND tenant_id IS NULL")
-                .bind(&record.id)
-                .execute(&self.pool)
-                .await?;
+            self.execute_write(
+                sqlx::query("DELETE FROM plugins WHERE id = $1 AND tenant_id IS NULL")
+                    .bind(&record.id),
+            )
+            .await?;
         }
         let mut conn = self.pool.acquire().await?;
         insert_plugin(&mut conn, record).await

@@ -31,14 +31,15 @@ impl Store {
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        sqlx::query(
-            "INSERT INTO tenants (id, name, api_key_hash, created_at) VALUES ($1, $2, $3, $4)",
+        self.execute_write(
+            sqlx::query(
+                "INSERT INTO tenants (id, name, api_key_hash, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id.as_str())
+            .bind(name)
+            .bind(key_hash(&key))
+            .bind(self.now().0),
         )
-        .bind(id.as_str())
-        .bind(name)
-        .bind(key_hash(&key))
-        .bind(self.now().0)
-        .execute(&self.pool)
         .await?;
         Ok((
             TenantRecord {

@@ -18,11 +18,13 @@ use std::time::{Duration, Instant};
 
 use baton_e2e::{OPERATOR_TOKEN, TestApp, assigned_agent};
 use baton_host::plugin::SandboxLimits;
+use futures_util::StreamExt;
 use serde_json::{Value, json};
 
 const USAGE: &str = "\
 usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seconds N] [--strategy NAME]
-                  [--tenants N] [--noisy N] [--server URL]... [--operator-token TOKEN]
+                  [--tenants N] [--noisy N] [--flood N] [--server URL]...
+                  [--operator-token TOKEN]
 
   --conversations N  chat conversations to create (default 10000)
   --concurrency N    requests in flight at once (default 32)
@@ -34,6 +36,11 @@ usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seco
                      on every call, with N conversations of its own in
                      flight throughout the run; they are not counted
                      (default 0: none)
+  --flood N          add a flooding neighbour: one more tenant, set up like
+                     the measured ones, with N requests creating
+                     conversations in flight throughout the run, each sent
+                     as soon as the last is answered (a refusal, 429,
+                     included); they are not counted (default 0: none)
   --max-seconds N    abort if the run takes longer than this (default 600)
   --strategy NAME    bind this built-in assignment strategy first
                      (default: the tenant's default, round-robin)
@@ -49,6 +56,9 @@ usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seco
 /// The most chat conversations one agent may hold (the server's cap).
 const CAPACITY: u32 = 1_000;
 
+/// Tenants set up at once.
+const SETUP_AT_ONCE: usize = 8;
+
 /// How often a progress line goes to stderr during a long run.
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
@@ -60,6 +70,7 @@ struct Options {
     strategy: Option<String>,
     tenants: usize,
     noisy: usize,
+    flood: usize,
     servers: Vec<String>,
     operator_token: Option<String>,
 }
@@ -74,6 +85,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
         strategy: None,
         tenants: 1,
         noisy: 0,
+        flood: 0,
         servers: Vec::new(),
         operator_token: std::env::var("BATON_OPERATOR_TOKEN").ok(),
     };
@@ -96,6 +108,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
             "--agents" => options.agents = number()? as usize,
             "--tenants" => options.tenants = number()? as usize,
             "--noisy" => options.noisy = number()? as usize,
+            "--flood" => options.flood = number()? as usize,
             "--max-seconds" => options.max_seconds = number()?,
             "--strategy" => options.strategy = Some(value),
             "--server" => options.servers.push(value.trim_end_matches('/').to_owned()),
@@ -123,6 +136,8 @@ enum Outcome {
     Assigned,
     /// Created, but the reply names no agent (queued, or a bot).
     Unassigned,
+    /// Refused with 429: the tenant's lane was full.
+    Refused,
     /// Not created: the status, or the transport error.
     Failed(String),
 }
@@ -234,6 +249,72 @@ async fn setup_noisy(
     Ok(key)
 }
 
+/// A neighbour's requests (`--noisy`, `--flood`): `count` loops creating
+/// conversations for `key` until `stop`.
+struct Neighbour {
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    made: Arc<AtomicUsize>,
+    refused: Arc<AtomicUsize>,
+}
+
+/// What a neighbour did.
+struct NeighbourCounts {
+    made: usize,
+    refused: usize,
+}
+
+impl Neighbour {
+    fn start(
+        key: Option<&str>,
+        count: usize,
+        // Contacts numbered apart from the counted ones and each other.
+        first_contact: usize,
+        client: &reqwest::Client,
+        bases: &Arc<[String]>,
+        stop: &Arc<AtomicBool>,
+    ) -> Self {
+        let made = Arc::new(AtomicUsize::new(0));
+        let refused = Arc::new(AtomicUsize::new(0));
+        let workers = match key {
+            None => Vec::new(),
+            Some(key) => (0..count)
+                .map(|worker| {
+                    let (client, bases, key) = (client.clone(), Arc::clone(bases), key.to_owned());
+                    let (stop, made) = (Arc::clone(stop), Arc::clone(&made));
+                    let refused = Arc::clone(&refused);
+                    tokio::spawn(async move {
+                        let mut i = first_contact + worker;
+                        while !stop.load(Ordering::Relaxed) {
+                            let base = &bases[i % bases.len()];
+                            let sample = create(&client, base, &key, i).await;
+                            made.fetch_add(1, Ordering::Relaxed);
+                            if matches!(sample.outcome, Outcome::Refused) {
+                                refused.fetch_add(1, Ordering::Relaxed);
+                            }
+                            i += count;
+                        }
+                    })
+                })
+                .collect(),
+        };
+        Self {
+            workers,
+            made,
+            refused,
+        }
+    }
+
+    async fn finish(self) -> NeighbourCounts {
+        for worker in self.workers {
+            let _ = worker.await;
+        }
+        NeighbourCounts {
+            made: self.made.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
+    }
+}
+
 /// The value at quantile `q` (0..=1) of sorted latencies, nearest rank.
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
@@ -280,6 +361,7 @@ async fn create(client: &reqwest::Client, base: &str, key: &str, i: usize) -> Sa
                 _ => Outcome::Unassigned,
             }
         }
+        Ok((status, _)) if status == reqwest::StatusCode::TOO_MANY_REQUESTS => Outcome::Refused,
         Ok((status, text)) => Outcome::Failed(format!("{status}: {text}")),
         Err(error) => Outcome::Failed(format!("request failed: {error}")),
     };
@@ -322,16 +404,27 @@ async fn main() -> ExitCode {
         (None, options.servers.clone(), token)
     };
     let client = reqwest::Client::new();
-    let mut keys = Vec::with_capacity(options.tenants);
-    for tenant in 0..options.tenants {
-        match setup(&client, &bases[0], &token, tenant, &options).await {
-            Ok(key) => keys.push(key),
-            Err(error) => {
-                eprintln!("baton-load: setting up tenant {tenant} failed: {error}");
-                return ExitCode::FAILURE;
+    // Tenants are set up several at a time: a run over a thousand tenants
+    // makes a hundred thousand setup requests.
+    let setups: Vec<Result<String, String>> = futures_util::stream::iter(0..options.tenants)
+        .map(|tenant| {
+            let (client, base, token, options) = (&client, &bases[0], &token, &options);
+            async move {
+                setup(client, base, token, tenant, options)
+                    .await
+                    .map_err(|error| format!("setting up tenant {tenant} failed: {error}"))
             }
+        })
+        .buffered(SETUP_AT_ONCE)
+        .collect()
+        .await;
+    let keys: Vec<String> = match setups.into_iter().collect() {
+        Ok(keys) => keys,
+        Err(error) => {
+            eprintln!("baton-load: {error}");
+            return ExitCode::FAILURE;
         }
-    }
+    };
     let noisy_key = if options.noisy > 0 {
         match setup_noisy(&client, &bases[0], &token, &options).await {
             Ok(key) => Some(key),
@@ -343,32 +436,38 @@ async fn main() -> ExitCode {
     } else {
         None
     };
+    let flood_key = if options.flood > 0 {
+        match setup(&client, &bases[0], &token, options.tenants + 1, &options).await {
+            Ok(key) => Some(key),
+            Err(error) => {
+                eprintln!("baton-load: setting up the flooding neighbour failed: {error}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
     let keys: Arc<[String]> = keys.into();
     let bases: Arc<[String]> = bases.into();
 
-    // The noisy neighbour's conversations, in flight until the run ends.
+    // The neighbours' conversations, in flight until the run ends.
     let noise_stop = Arc::new(AtomicBool::new(false));
-    let noisy_made = Arc::new(AtomicUsize::new(0));
-    let noise: Vec<_> = match &noisy_key {
-        Some(key) => (0..options.noisy)
-            .map(|worker| {
-                let (client, bases, key) = (client.clone(), Arc::clone(&bases), key.clone());
-                let (stop, made) = (Arc::clone(&noise_stop), Arc::clone(&noisy_made));
-                let step = options.noisy;
-                tokio::spawn(async move {
-                    // Contacts numbered apart from the counted ones.
-                    let mut i = 100_000_000 + worker;
-                    while !stop.load(Ordering::Relaxed) {
-                        let base = &bases[i % bases.len()];
-                        create(&client, base, &key, i).await;
-                        made.fetch_add(1, Ordering::Relaxed);
-                        i += step;
-                    }
-                })
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let noisy_made = Neighbour::start(
+        noisy_key.as_deref(),
+        options.noisy,
+        100_000_000,
+        &client,
+        &bases,
+        &noise_stop,
+    );
+    let flood_made = Neighbour::start(
+        flood_key.as_deref(),
+        options.flood,
+        200_000_000,
+        &client,
+        &bases,
+        &noise_stop,
+    );
 
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
@@ -441,9 +540,8 @@ async fn main() -> ExitCode {
     let total = started.elapsed();
     progress.abort();
     noise_stop.store(true, Ordering::Relaxed);
-    for worker in noise {
-        let _ = worker.await;
-    }
+    let noisy_made = noisy_made.finish().await;
+    let flood_made = flood_made.finish().await;
 
     let mut latencies: Vec<Duration> = samples.iter().map(|s| s.latency).collect();
     latencies.sort_unstable();
@@ -455,6 +553,7 @@ async fn main() -> ExitCode {
         .iter()
         .filter_map(|s| match &s.outcome {
             Outcome::Failed(why) => Some(why.as_str()),
+            Outcome::Refused => Some("429 Too Many Requests"),
             _ => None,
         })
         .collect();
@@ -467,8 +566,13 @@ async fn main() -> ExitCode {
     if options.noisy > 0 {
         println!(
             "noisy neighbour: {} in flight, {} conversations made (not counted)",
-            options.noisy,
-            noisy_made.load(Ordering::Relaxed)
+            options.noisy, noisy_made.made
+        );
+    }
+    if options.flood > 0 {
+        println!(
+            "flooding neighbour: {} in flight, {} requests made, {} refused with 429 (not counted)",
+            options.flood, flood_made.made, flood_made.refused
         );
     }
     println!("total time: {:.2} s", total.as_secs_f64());
