@@ -31,8 +31,9 @@ pub struct Settings {
     /// whose plugins are slow holds up its own events and not every
     /// tenant's.
     pub dispatch_concurrency: usize,
-    /// Each tenant's limits on requests in flight and started per second
-    /// (`BATON_TENANT_IN_FLIGHT`, `BATON_TENANT_RATE`).
+    /// Each tenant's limits on requests in flight, waiting and started per
+    /// second (`BATON_TENANT_IN_FLIGHT`, `BATON_TENANT_QUEUE`,
+    /// `BATON_TENANT_RATE`).
     pub admission: AdmissionLimits,
 }
 
@@ -172,6 +173,18 @@ impl Settings {
                 value: in_flight.to_string(),
                 message: "must be between 1 and 65536",
             })?;
+        let queue = number(
+            "BATON_TENANT_QUEUE",
+            u64::from(AdmissionLimits::DEFAULT_QUEUE),
+        )?;
+        let queue = u32::try_from(queue)
+            .ok()
+            .filter(|n| *n <= AdmissionLimits::MAX_QUEUE)
+            .ok_or_else(|| SettingError {
+                name: "BATON_TENANT_QUEUE",
+                value: queue.to_string(),
+                message: "must be between 0 and 65536",
+            })?;
         let rate = number("BATON_TENANT_RATE", 0)?;
         let per_second = match u32::try_from(rate) {
             Ok(0) => None,
@@ -210,6 +223,7 @@ impl Settings {
             dispatch_concurrency,
             admission: AdmissionLimits {
                 in_flight,
+                queue,
                 per_second,
             },
         })
@@ -266,18 +280,25 @@ mod tests {
     }
 
     #[test]
-    fn tenant_admission_defaults_to_64_in_flight_and_no_rate() {
+    fn tenant_admission_defaults_to_64_in_flight_256_waiting_and_no_rate() {
         let defaults = with(&[]).expect("defaults").admission;
         assert_eq!(defaults, AdmissionLimits::default());
-        assert_eq!(defaults.in_flight, 64);
-        assert_eq!(defaults.per_second, None);
+        assert_eq!(
+            (defaults.in_flight, defaults.queue, defaults.per_second),
+            (64, 256, None)
+        );
         let set = with(&[
             ("BATON_TENANT_IN_FLIGHT", "8"),
+            ("BATON_TENANT_QUEUE", "0"),
             ("BATON_TENANT_RATE", "500"),
         ])
         .expect("valid")
         .admission;
-        assert_eq!((set.in_flight, set.per_second), (8, Some(500)));
+        assert_eq!(
+            (set.in_flight, set.queue, set.per_second),
+            (8, 0, Some(500))
+        );
+        assert!(with(&[("BATON_TENANT_QUEUE", "65537")]).is_err());
         assert_eq!(
             with(&[("BATON_TENANT_RATE", "0")])
                 .expect("valid")

@@ -661,9 +661,10 @@ async fn the_servers_memory_stays_bounded_through_the_size_cases() {
     );
 }
 
-/// A tenant with as many requests in flight as its lane allows gets 429s
-/// (with `Retry-After`) for more, while another tenant's requests go
-/// through; once its requests are answered it is let in again.
+/// A tenant with as many requests in flight as its lane allows, and its
+/// queue full, gets 429s (with `Retry-After`) for more, while another
+/// tenant's requests go through; once its requests are answered it is let
+/// in again.
 #[baton_e2e::test]
 async fn a_tenant_at_its_requests_in_flight_gets_429_and_no_other_tenant_does() {
     let limits = SandboxLimits {
@@ -671,8 +672,10 @@ async fn a_tenant_at_its_requests_in_flight_gets_429_and_no_other_tenant_does() 
         timeout: Duration::from_secs(2),
         ..SandboxLimits::default()
     };
+    // No queue: a third request is refused at once rather than waiting.
     let admission = AdmissionLimits {
         in_flight: 2,
+        queue: 0,
         per_second: None,
     };
     let app = TestApp::spawn_with_admission(limits, admission).await;

@@ -518,7 +518,6 @@ impl Store {
         if claimed.is_empty() {
             return Ok(Vec::new());
         }
-        let placeholders: Vec<String> = (1..=claimed.len()).map(|i| format!("${i}")).collect();
         let statement = format!(
             "SELECT {NOTIFICATION_COLUMNS}, d.id AS delivery, d.channel, d.attempts,
                 a.name AS agent_name, a.email AS agent_email, s.chat_webhook_url,
@@ -528,7 +527,7 @@ impl Store {
              JOIN agents a ON a.id = n.agent_id
              LEFT JOIN notification_settings s ON s.agent_id = n.agent_id
              WHERE d.id IN ({})",
-            placeholders.join(", ")
+            super::outbox::placeholders(1, claimed.len())
         );
         let mut query = sqlx::query(&statement);
         for id in &claimed {

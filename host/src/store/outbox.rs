@@ -4,6 +4,8 @@
 //! the row to its retry time before anything is sent, so a crash mid-send
 //! leaves it due again then: at least once, never lost.
 
+use std::collections::{BTreeMap, HashSet};
+
 use sqlx::Row;
 
 use super::notifications::AttemptResult;
@@ -25,6 +27,17 @@ impl Outbox {
         }
     }
 }
+
+/// `count` numbered placeholders from `$first`, comma-separated.
+pub(super) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// How attempts ended, as written: the state, the error, when delivered.
+type Ending<'a> = (&'a str, Option<&'a str>, Option<i64>);
 
 /// What an attempt leaves in its row: the state, the error, and when it
 /// was delivered.
@@ -77,64 +90,81 @@ impl Store {
     }
 
     /// Claim the next attempt at each row of `due` (id, attempts seen so
-    /// far, and the retry time for this attempt) in one transaction; the
-    /// ids claimed (not those another worker claimed first, or no longer
-    /// due), in the order given.
+    /// far, and the retry time for this attempt); the ids claimed (not
+    /// those another worker claimed first, or no longer due), in the order
+    /// given. Rows seen with the same attempts (nearly all: new rows have
+    /// none) are claimed by one statement, so that a batch holds the one
+    /// writer for a moment rather than a statement per row.
     pub(super) async fn outbox_claim_all(
         &self,
         outbox: Outbox,
         due: &[(i64, u32, Millis)],
     ) -> Result<Vec<i64>> {
         let now = self.now();
-        let statement = format!(
-            "UPDATE {} SET attempts = attempts + 1, due_at = $1, updated_at = $2
-             WHERE id = $3 AND state = 'pending' AND attempts = $4 AND due_at <= $5",
-            outbox.table()
-        );
-        let mut tx = self.write().await?;
-        let mut claimed = Vec::with_capacity(due.len());
+        let mut groups: BTreeMap<(u32, i64), Vec<i64>> = BTreeMap::new();
         for &(id, attempts, retry_at) in due {
-            let done = sqlx::query(&statement)
-                .bind(retry_at.0)
-                .bind(now.0)
-                .bind(id)
-                .bind(i64::from(attempts))
-                .bind(now.0)
-                .execute(&mut *tx)
-                .await?;
-            if done.rows_affected() > 0 {
-                claimed.push(id);
-            }
+            groups.entry((attempts, retry_at.0)).or_default().push(id);
         }
-        tx.commit().await?;
-        Ok(claimed)
+        let mut claimed = HashSet::with_capacity(due.len());
+        for ((attempts, retry_at), ids) in groups {
+            let statement = format!(
+                "UPDATE {} SET attempts = attempts + 1, due_at = $1, updated_at = $2
+                 WHERE id IN ({}) AND state = 'pending' AND attempts = $3 AND due_at <= $4
+                 RETURNING id",
+                outbox.table(),
+                placeholders(5, ids.len()),
+            );
+            let mut query = sqlx::query_scalar::<_, i64>(&statement)
+                .bind(retry_at)
+                .bind(now.0)
+                .bind(i64::from(attempts))
+                .bind(now.0);
+            for id in &ids {
+                query = query.bind(*id);
+            }
+            let _turn = self.writer_turn().await;
+            claimed.extend(query.fetch_all(&self.pool).await?);
+        }
+        Ok(due
+            .iter()
+            .map(|&(id, _, _)| id)
+            .filter(|id| claimed.contains(id))
+            .collect())
     }
 
-    /// Record how each attempt of `results` ended, in one transaction.
+    /// Record how each attempt of `results` ended: one statement for the
+    /// rows that ended alike (delivered; skipped for the same reason).
     pub(super) async fn outbox_finish_all(
         &self,
         outbox: Outbox,
         results: &[(i64, AttemptResult)],
     ) -> Result<()> {
         let now = self.now();
-        let statement = format!(
-            "UPDATE {} SET state = $1, last_error = $2, delivered_at = $3, updated_at = $4
-             WHERE id = $5 AND state = 'pending'",
-            outbox.table()
-        );
-        let mut tx = self.write().await?;
+        let mut groups: BTreeMap<Ending<'_>, Vec<i64>> = BTreeMap::new();
         for (id, result) in results {
             let (state, error, delivered) = outcome(result, now);
-            sqlx::query(&statement)
-                .bind(state.as_str())
+            groups
+                .entry((state.as_str(), error, delivered))
+                .or_default()
+                .push(*id);
+        }
+        for ((state, error, delivered), ids) in groups {
+            let statement = format!(
+                "UPDATE {} SET state = $1, last_error = $2, delivered_at = $3, updated_at = $4
+                 WHERE id IN ({}) AND state = 'pending'",
+                outbox.table(),
+                placeholders(5, ids.len()),
+            );
+            let mut query = sqlx::query(&statement)
+                .bind(state)
                 .bind(error)
                 .bind(delivered)
-                .bind(now.0)
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?;
+                .bind(now.0);
+            for id in &ids {
+                query = query.bind(*id);
+            }
+            self.execute_write(query).await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 
