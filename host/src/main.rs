@@ -27,6 +27,12 @@ Settings come from the environment:
                            a crash within this long (default 10)
   BATON_DISPATCH_CONCURRENCY  tenants whose events are handled at once, each
                            tenant's in order (default 8, at most 256)
+  BATON_TENANT_IN_FLIGHT   requests one tenant may have in flight at once
+                           (default 64, at most 65536)
+  BATON_TENANT_QUEUE       requests of one tenant that may wait for a place,
+                           up to 10 s each; more get 429 (default 256)
+  BATON_TENANT_RATE        requests one tenant may start per second; more get
+                           429 (default 0: no limit)
   RUST_LOG                 log filter (default info)";
 
 #[tokio::main]
