@@ -149,42 +149,41 @@ impl Settings {
                 message: "must be at least 1",
             });
         }
-        let concurrency = number(
+        // A number that must lie in `range`; `message` says which.
+        let within = |name: &'static str,
+                      default: u64,
+                      range: std::ops::RangeInclusive<u64>,
+                      message: &'static str|
+         -> Result<u64, SettingError> {
+            let value = number(name, default)?;
+            if range.contains(&value) {
+                Ok(value)
+            } else {
+                Err(SettingError {
+                    name,
+                    value: value.to_string(),
+                    message,
+                })
+            }
+        };
+        let dispatch_concurrency = within(
             "BATON_DISPATCH_CONCURRENCY",
             Self::DEFAULT_DISPATCH_CONCURRENCY as u64,
-        )?;
-        let dispatch_concurrency = usize::try_from(concurrency)
-            .ok()
-            .filter(|n| (1..=Self::MAX_DISPATCH_CONCURRENCY).contains(n))
-            .ok_or_else(|| SettingError {
-                name: "BATON_DISPATCH_CONCURRENCY",
-                value: concurrency.to_string(),
-                message: "must be between 1 and 256",
-            })?;
-        let in_flight = number(
+            1..=Self::MAX_DISPATCH_CONCURRENCY as u64,
+            "must be between 1 and 256",
+        )? as usize;
+        let in_flight = within(
             "BATON_TENANT_IN_FLIGHT",
             u64::from(AdmissionLimits::DEFAULT_IN_FLIGHT),
-        )?;
-        let in_flight = u32::try_from(in_flight)
-            .ok()
-            .filter(|n| (1..=AdmissionLimits::MAX_IN_FLIGHT).contains(n))
-            .ok_or_else(|| SettingError {
-                name: "BATON_TENANT_IN_FLIGHT",
-                value: in_flight.to_string(),
-                message: "must be between 1 and 65536",
-            })?;
-        let queue = number(
+            1..=u64::from(AdmissionLimits::MAX_IN_FLIGHT),
+            "must be between 1 and 65536",
+        )? as u32;
+        let queue = within(
             "BATON_TENANT_QUEUE",
             u64::from(AdmissionLimits::DEFAULT_QUEUE),
-        )?;
-        let queue = u32::try_from(queue)
-            .ok()
-            .filter(|n| *n <= AdmissionLimits::MAX_QUEUE)
-            .ok_or_else(|| SettingError {
-                name: "BATON_TENANT_QUEUE",
-                value: queue.to_string(),
-                message: "must be between 0 and 65536",
-            })?;
+            0..=u64::from(AdmissionLimits::MAX_QUEUE),
+            "must be between 0 and 65536",
+        )? as u32;
         let rate = number("BATON_TENANT_RATE", 0)?;
         let per_second = match u32::try_from(rate) {
             Ok(0) => None,

@@ -177,36 +177,29 @@ impl TestApp {
     /// Start a server on a fresh database that sweeps the queue every
     /// `every` (see [`TestApp::sweep`]).
     pub async fn spawn_sweeping(every: std::time::Duration) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database = Database::open(dir.path()).await;
-        Self::start(
-            database,
-            dir,
-            Clock::system(),
-            Launch {
-                queue_sweep: every,
-                ..Launch::default()
-            },
-        )
+        Self::spawn_fresh(Launch {
+            queue_sweep: every,
+            ..Launch::default()
+        })
         .await
     }
 
     /// Start a server on a fresh database whose tenants' requests are
     /// admitted within `admission`, with plugins limited by `limits`.
     pub async fn spawn_with_admission(limits: SandboxLimits, admission: AdmissionLimits) -> Self {
+        Self::spawn_fresh(Launch {
+            limits,
+            admission,
+            ..Launch::default()
+        })
+        .await
+    }
+
+    /// Start a server on a fresh database, on the system clock.
+    async fn spawn_fresh(launch: Launch) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database = Database::open(dir.path()).await;
-        Self::start(
-            database,
-            dir,
-            Clock::system(),
-            Launch {
-                limits,
-                admission,
-                ..Launch::default()
-            },
-        )
-        .await
+        Self::start(database, dir, Clock::system(), launch).await
     }
 
     /// A second server process on this server's database and clock, as
