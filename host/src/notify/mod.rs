@@ -141,7 +141,7 @@ pub async fn run(
             _ = dispatched.changed() => {
                 // Under load events are handled one after another: gather
                 // the deliveries the next few milliseconds write into one
-                // pass (one claim and one record transaction) instead of a
+                // pass (one claim and one record per batch) instead of a
                 // pass per event.
                 tokio::time::sleep(GATHER).await;
             }
@@ -213,10 +213,11 @@ async fn each_due(store: &Store, delivery: &Delivery, hub: &Hub, outbox: Outbox)
     }
 }
 
-/// Claim, send and record a batch of notification deliveries: the claims
-/// in one transaction and the results in another, rather than two writes
-/// for each delivery (each conversation makes several, and on SQLite every
-/// write waits for the one writer the dispatcher needs too).
+/// Claim, send and record a batch of notification deliveries: a statement
+/// or two for the claims and for the results of the whole batch, rather
+/// than two writes for each delivery (each conversation makes several, and
+/// on SQLite every write waits for the one writer the dispatcher needs
+/// too).
 async fn attempt_notifications(
     store: &Store,
     delivery: &Delivery,

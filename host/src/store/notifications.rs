@@ -507,7 +507,7 @@ impl Store {
     }
 
     /// Claim the next attempt at each of `due` (delivery, attempts seen so
-    /// far, retry time), in one transaction: count it and move the row to
+    /// far, retry time): count it and move the row to
     /// its retry time before anything is sent, so a crash mid-send leaves it
     /// due again then. What to send for each one claimed (not those another
     /// worker claimed first or no longer due), in the order given.
@@ -544,7 +544,7 @@ impl Store {
         Ok(claimed.iter().filter_map(|id| by_id.remove(id)).collect())
     }
 
-    /// Record how each attempt ended, in one transaction.
+    /// Record how each attempt ended (one statement per outcome).
     pub async fn finish_deliveries(&self, results: &[(i64, AttemptResult)]) -> Result<()> {
         self.outbox_finish_all(Outbox::NotificationDeliveries, results)
             .await
