@@ -9,6 +9,7 @@ mod engine;
 mod imports;
 mod legacy;
 mod limits;
+mod lower;
 pub mod manifest;
 mod registry;
 mod runtime;

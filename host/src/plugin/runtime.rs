@@ -4,13 +4,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use wasmtime::component::{Component, Linker};
+use wasmtime::component::{Component, ComponentExportIndex, Linker, TypedFunc};
 use wasmtime::{Engine, Store, Trap};
 
 use super::bindings::{self, condition, strategy, trigger, types, v0_1, workflow};
 use super::engine::{EPOCH_TICK, build_engine, build_linker, engine_hash};
 use super::legacy::convert;
 use super::limits::SandboxLimits;
+use super::lower;
 use super::state::{CallContext, PluginState};
 use crate::domain::PluginKind;
 
@@ -25,7 +26,11 @@ pub struct Compiled {
 }
 
 enum KindPre {
-    Strategy(strategy::AssignmentStrategyPre<PluginState>),
+    /// With the index of its `decide` export, called through [`lower`].
+    Strategy(
+        strategy::AssignmentStrategyPre<PluginState>,
+        ComponentExportIndex,
+    ),
     Trigger(trigger::HandoffTriggerPre<PluginState>),
     Workflow(workflow::WorkflowPre<PluginState>),
     Condition(condition::RuleConditionPre<PluginState>),
@@ -251,12 +256,18 @@ impl PluginRuntime {
             };
         }
         if contract == bindings::CURRENT {
-            try_world!(
-                PluginKind::AssignmentStrategy,
-                "assignment-strategy",
-                Strategy,
-                strategy::AssignmentStrategyPre::new(pre.clone())
-            );
+            match strategy::AssignmentStrategyPre::new(pre.clone()) {
+                Ok(p) => {
+                    let decide = decide_index(&component, contract).ok_or_else(|| {
+                        LoadError::NoWorld("the strategy exports no `decide`".into())
+                    })?;
+                    return Ok(found(
+                        PluginKind::AssignmentStrategy,
+                        KindPre::Strategy(p, decide),
+                    ));
+                }
+                Err(e) => reasons.push(format!("assignment-strategy: {e:#}")),
+            }
             try_world!(
                 PluginKind::HandoffTrigger,
                 "handoff-trigger",
@@ -374,7 +385,7 @@ impl PluginRuntime {
         ctx: CallContext,
     ) -> Result<types::Manifest, CallError> {
         let answer = self.run(ctx, |store| match &compiled.pre {
-            KindPre::Strategy(pre) => pre
+            KindPre::Strategy(pre, _) => pre
                 .instantiate(&mut *store)?
                 .baton_plugin_meta()
                 .call_describe(store),
@@ -417,10 +428,9 @@ impl PluginRuntime {
         request: &types::AssignmentRequest,
     ) -> Result<Answer<types::AssignmentDecision>, CallError> {
         let answer = match &compiled.pre {
-            KindPre::Strategy(pre) => self.run(ctx, |store| {
-                pre.instantiate(&mut *store)?
-                    .baton_plugin_strategy()
-                    .call_decide(store, request)
+            KindPre::Strategy(pre, decide) => self.run(ctx, |store| {
+                let instance = pre.instance_pre().instantiate(&mut *store)?;
+                call_decide(store, &instance, decide, request)
             })?,
             KindPre::Strategy01(pre) => {
                 let request: v0_1::types::AssignmentRequest = convert(request)?;
@@ -525,7 +535,8 @@ impl PluginRuntime {
 /// would save, and for local test harnesses.
 pub struct WarmStrategy {
     store: Store<PluginState>,
-    instance: strategy::AssignmentStrategy,
+    instance: wasmtime::component::Instance,
+    decide: ComponentExportIndex,
     fuel: u64,
     ticks: u64,
 }
@@ -540,11 +551,7 @@ impl WarmStrategy {
             .set_fuel(self.fuel)
             .map_err(|e| CallError::Unavailable(e.to_string()))?;
         self.store.set_epoch_deadline(self.ticks);
-        match self
-            .instance
-            .baton_plugin_strategy()
-            .call_decide(&mut self.store, request)
-        {
+        match call_decide(&mut self.store, &self.instance, &self.decide, request) {
             Ok(Ok(decision)) => Ok(decision),
             Ok(Err(error)) => Err(CallError::Plugin(format!("{error:?}"))),
             Err(error) => Err(CallError::Trap(format!("{error:#}"))),
@@ -559,7 +566,7 @@ impl PluginRuntime {
         compiled: &Compiled,
         ctx: CallContext,
     ) -> Result<WarmStrategy, CallError> {
-        let KindPre::Strategy(pre) = &compiled.pre else {
+        let KindPre::Strategy(pre, decide) = &compiled.pre else {
             return Err(CallError::Unavailable("not an assignment strategy".into()));
         };
         let mut store = Store::new(&self.engine, PluginState::new(ctx, &self.limits));
@@ -572,11 +579,13 @@ impl PluginRuntime {
             .map_err(|e| CallError::Unavailable(e.to_string()))?;
         store.set_epoch_deadline(ticks);
         let instance = pre
+            .instance_pre()
             .instantiate(&mut store)
             .map_err(|e| CallError::Trap(format!("{e:#}")))?;
         Ok(WarmStrategy {
             store,
             instance,
+            decide: *decide,
             fuel: self.limits.fuel,
             ticks,
         })
@@ -596,6 +605,34 @@ impl Compiled {
     pub fn serialize(&self) -> wasmtime::Result<Vec<u8>> {
         self.component.serialize()
     }
+}
+
+/// The `decide` export of a strategy built against `contract`.
+fn decide_index(component: &Component, contract: &str) -> Option<ComponentExportIndex> {
+    let interface =
+        component.get_export_index(None, format!("baton:plugin/strategy@{contract}"))?;
+    component.get_export_index(Some(&interface), "decide")
+}
+
+type Decide<'a> =
+    TypedFunc<(lower::Request<'a>,), (Result<types::AssignmentDecision, types::PluginError>,)>;
+
+/// Call a current-contract strategy's `decide`, passing the candidates
+/// through [`lower`] rather than the generated bindings. The signature is
+/// checked against the generated types on every call (a fraction of a
+/// microsecond), so nothing here is trusted blindly.
+fn call_decide(
+    store: &mut Store<PluginState>,
+    instance: &wasmtime::component::Instance,
+    decide: &ComponentExportIndex,
+    request: &types::AssignmentRequest,
+) -> wasmtime::Result<Result<types::AssignmentDecision, types::PluginError>> {
+    let func = instance
+        .get_func(&mut *store, decide)
+        .ok_or_else(|| wasmtime::Error::msg("the strategy has no `decide` export"))?;
+    let typed: Decide<'_> = func.typed(&*store)?;
+    let (answer,) = typed.call(&mut *store, (lower::Request(request),))?;
+    Ok(answer)
 }
 
 /// An older contract's answer in the current contract's types. A failed
@@ -628,6 +665,125 @@ fn flatten<T>(answer: Answer<Result<T, types::PluginError>>) -> Result<Answer<T>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::defaults::BUILTINS;
+
+    /// A small deterministic generator, so a failure names its seed.
+    struct Lcg(u64);
+
+    impl Lcg {
+        fn next(&mut self, below: u64) -> u64 {
+            self.0 = self
+                .0
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (self.0 >> 33) % below
+        }
+
+        fn maybe_ms(&mut self) -> Option<i64> {
+            (self.next(4) != 0).then(|| 1_700_000_000_000 + self.next(100_000) as i64)
+        }
+    }
+
+    fn request(seed: u64) -> types::AssignmentRequest {
+        let mut rng = Lcg(seed);
+        let channel = [
+            types::Channel::Chat,
+            types::Channel::Email,
+            types::Channel::Call,
+            types::Channel::Form,
+        ][rng.next(4) as usize];
+        let candidates = (0..1 + rng.next(60))
+            .map(|_| {
+                let mut load = || types::ChannelLoad {
+                    open: rng.next(4) as u32,
+                    capacity: rng.next(5) as u32,
+                };
+                let loads = types::ChannelLoads {
+                    chat: load(),
+                    email: load(),
+                    call: load(),
+                    form: load(),
+                };
+                types::Candidate {
+                    id: format!("agt_{:032x}", rng.next(1 << 40)),
+                    presence: [
+                        types::Presence::Available,
+                        types::Presence::Available,
+                        types::Presence::Away,
+                        types::Presence::Offline,
+                    ][rng.next(4) as usize],
+                    load: loads,
+                    available_since_ms: rng.maybe_ms(),
+                    idle_since_ms: rng.maybe_ms(),
+                    last_assigned_at_ms: rng.maybe_ms(),
+                    handled: rng.next(1000) as u32,
+                }
+            })
+            .collect();
+        types::AssignmentRequest {
+            conversation: types::Conversation {
+                id: "cnv_00000000000000000000000000000001".into(),
+                channel,
+                subject: Some("Where is my order?".into()),
+                status: types::ConversationStatus::Open,
+                contact: types::Contact {
+                    name: Some("Kim".into()),
+                    email: None,
+                },
+                attributes_json: "{}".into(),
+                assignee: None,
+                team: None,
+                created_at_ms: 1_700_000_200_000,
+                recent_messages: Vec::new(),
+            },
+            candidates,
+        }
+    }
+
+    fn context() -> CallContext {
+        CallContext {
+            tenant: "ten_test".into(),
+            plugin: "test@0.1.0".into(),
+            config: "{}".into(),
+            now_ms: 1_700_000_200_000,
+            kv: Default::default(),
+        }
+    }
+
+    #[test]
+    fn strategies_decide_the_same_through_the_hand_written_lowering() {
+        let runtime = PluginRuntime::new(SandboxLimits::default()).expect("engine");
+        let mut strategies = 0;
+        for (name, wasm) in BUILTINS {
+            let compiled = runtime.compile(wasm).expect("compiles");
+            let KindPre::Strategy(pre, _) = &compiled.pre else {
+                continue;
+            };
+            strategies += 1;
+            for seed in 0..40 {
+                let request = request(seed);
+                let fast = runtime
+                    .decide(&compiled, context(), &request)
+                    .map(|a| a.value);
+                let generated = runtime
+                    .run(context(), |store| {
+                        pre.instantiate(&mut *store)?
+                            .baton_plugin_strategy()
+                            .call_decide(store, &request)
+                    })
+                    .expect("the generated call")
+                    .value
+                    .map_err(|e| format!("{e:?}"));
+                let fast = fast.map_err(|e| e.to_string());
+                assert_eq!(
+                    serde_json::to_value(fast.as_ref().ok()).expect("json"),
+                    serde_json::to_value(generated.as_ref().ok()).expect("json"),
+                    "{name}, seed {seed}: {fast:?} against {generated:?}"
+                );
+            }
+        }
+        assert_eq!(strategies, 6, "every built-in strategy was compared");
+    }
 
     #[tokio::test]
     async fn a_call_held_up_on_the_hosts_side_is_given_up_as_a_timeout() {
