@@ -115,6 +115,15 @@ pub enum Change {
         conversation: Option<ConversationId>,
         agent: Option<AgentId>,
     },
+    /// A follow-up event already handled in this outcome (see
+    /// [`folded_assignment`]): written for the record, as handled with
+    /// `summary`, so no dispatcher cycle takes it up again.
+    HandledEvent {
+        kind: EventKind,
+        conversation: ConversationId,
+        agent: AgentId,
+        summary: String,
+    },
     /// Keep an agent from being offered the conversation again (they
     /// declined it, or a workflow took it from them).
     Exclude {
@@ -181,4 +190,183 @@ pub struct Notice {
     pub about: Option<MessageId>,
     /// Recorded at most once per member and key.
     pub once: Option<String>,
+}
+
+impl Change {
+    /// The conversation whose owner this change sets, if it sets one.
+    fn owner_of(&self) -> Option<&ConversationId> {
+        match self {
+            Change::Assign { conversation, .. }
+            | Change::Queue { conversation, .. }
+            | Change::Unclaim { conversation, .. }
+            | Change::Offer { conversation, .. }
+            | Change::Reject { conversation, .. }
+            | Change::Unassign { conversation, .. } => Some(conversation),
+            _ => None,
+        }
+    }
+}
+
+/// A `conversation.assigned` follow-up that can be handled in the outcome
+/// that causes it, and what it would see there.
+#[derive(Debug, PartialEq, Eq)]
+pub struct FoldedAssignment<'a> {
+    /// Where the follow-up is among the changes.
+    pub event: usize,
+    pub agent: &'a AgentId,
+    /// The team the assignment gives the conversation, if it names one.
+    pub team: Option<&'a TeamId>,
+    /// Whether the agent took it themselves (then nobody is told).
+    pub by_agent: bool,
+}
+
+/// The `conversation.assigned` follow-up of `conversation` that `changes`
+/// can carry handled, instead of leaving it to a dispatcher cycle of its
+/// own: when the changes set the conversation's owner exactly once, by an
+/// assignment to the agent the one follow-up names, the follow-up sees the
+/// conversation as that assignment leaves it, known without reading it
+/// back. Anything more involved (an offer, a second change of owner, a
+/// workflow moving it on) leaves the follow-up to its own cycle, which
+/// reads the conversation as all of the changes left it.
+pub fn folded_assignment<'a>(
+    conversation: &ConversationId,
+    changes: &'a [Change],
+) -> Option<FoldedAssignment<'a>> {
+    let mut owners = changes
+        .iter()
+        .filter(|change| change.owner_of() == Some(conversation));
+    let (
+        Some(Change::Assign {
+            agent,
+            team,
+            history,
+            ..
+        }),
+        None,
+    ) = (owners.next(), owners.next())
+    else {
+        return None;
+    };
+    let assign_at = changes
+        .iter()
+        .position(|change| change.owner_of() == Some(conversation))?;
+    let mut follow_ups = changes.iter().enumerate().filter(|(_, change)| {
+        matches!(change, Change::Event {
+            kind: EventKind::ConversationAssigned,
+            conversation: Some(c),
+            ..
+        } if c == conversation)
+    });
+    let (Some((event, Change::Event { agent: named, .. })), None) =
+        (follow_ups.next(), follow_ups.next())
+    else {
+        return None;
+    };
+    (event > assign_at && named.as_ref() == Some(agent)).then_some(FoldedAssignment {
+        event,
+        agent,
+        team: team.as_ref(),
+        by_agent: history.decided_by == "agent",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn conversation(n: u8) -> ConversationId {
+        ConversationId::parse(&format!("cnv_{n:032x}")).expect("id")
+    }
+
+    fn agent(n: u8) -> AgentId {
+        AgentId::parse(&format!("agt_{n:032x}")).expect("id")
+    }
+
+    fn entry(by: &str) -> HistoryEntry {
+        HistoryEntry {
+            decided_by: by.into(),
+            rule: None,
+            plugin_name: None,
+            plugin_version: None,
+            reason: "test".into(),
+        }
+    }
+
+    fn assign(c: u8, a: u8, by: &str) -> Change {
+        Change::Assign {
+            conversation: conversation(c),
+            agent: agent(a),
+            team: None,
+            history: entry(by),
+        }
+    }
+
+    fn assigned(c: u8, a: u8) -> Change {
+        Change::Event {
+            kind: EventKind::ConversationAssigned,
+            conversation: Some(conversation(c)),
+            agent: Some(agent(a)),
+        }
+    }
+
+    fn tag(c: u8) -> Change {
+        Change::AddTag {
+            conversation: conversation(c),
+            tag: "vip".into(),
+        }
+    }
+
+    #[test]
+    fn a_single_assignment_carries_its_follow_up() {
+        let changes = [tag(1), assign(1, 7, "plugin"), assigned(1, 7), tag(1)];
+        let folded = folded_assignment(&conversation(1), &changes).expect("folded");
+        assert_eq!(folded.event, 2);
+        assert_eq!(folded.agent, &agent(7));
+        assert_eq!(folded.team, None);
+        assert!(!folded.by_agent);
+        let taken = [assign(1, 7, "agent"), assigned(1, 7)];
+        assert!(
+            folded_assignment(&conversation(1), &taken)
+                .expect("folded")
+                .by_agent
+        );
+    }
+
+    #[test]
+    fn anything_more_involved_is_left_to_its_own_cycle() {
+        let unassign = Change::Unassign {
+            conversation: conversation(1),
+            history: entry("manual"),
+        };
+        let cases: [(&str, Vec<Change>); 6] = [
+            ("no assignment", vec![assigned(1, 7)]),
+            ("no follow-up", vec![assign(1, 7, "plugin")]),
+            (
+                "a second change of owner",
+                vec![assign(1, 7, "plugin"), assigned(1, 7), unassign],
+            ),
+            (
+                "two follow-ups",
+                vec![assign(1, 7, "plugin"), assigned(1, 7), assigned(1, 7)],
+            ),
+            (
+                "the follow-up names someone else",
+                vec![assign(1, 7, "plugin"), assigned(1, 8)],
+            ),
+            (
+                "the follow-up before the assignment",
+                vec![assigned(1, 7), assign(1, 7, "plugin")],
+            ),
+        ];
+        for (case, changes) in cases {
+            assert_eq!(
+                folded_assignment(&conversation(1), &changes),
+                None,
+                "{case}"
+            );
+        }
+        // Another conversation's assignment is not this one's.
+        let other = [assign(2, 7, "plugin"), assigned(2, 7)];
+        assert_eq!(folded_assignment(&conversation(1), &other), None);
+    }
 }

@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 
 use crate::domain::{
     AgentId, Assignee, Author, Change, Channel, ConversationRecord, ConversationStatus, EventKind,
-    MessageRecord, Notice, NotificationKind, Presence, Routing, TeamId,
+    FoldedAssignment, MessageRecord, Notice, NotificationKind, Presence, Routing, TeamId,
 };
 use crate::store::{EventRecord, Store, StoreError};
 
@@ -42,17 +42,9 @@ pub async fn notices(
     };
     match event.kind {
         EventKind::ConversationAssigned => {
-            let agent = event.agent.clone().or_else(|| assignee(c));
-            if let Some(agent) = agent
-                && store.self_assigned_by(&c.id).await?.as_ref() != Some(&agent)
-            {
-                out.push(
-                    NotificationKind::Assigned,
-                    [agent],
-                    format!("{} is now yours.", describe(c)),
-                    None,
-                    None,
-                );
+            if let Some(agent) = event.agent.clone().or_else(|| assignee(c)) {
+                let took_it = store.self_assigned_by(&c.id).await?.as_ref() == Some(&agent);
+                out.assigned(agent, took_it);
             }
         }
         EventKind::MessageReceived => {
@@ -131,24 +123,39 @@ pub async fn notices(
         }
         _ => {}
     }
-    // A conversation entering a team is announced there once per team.
     if matches!(
         event.kind,
         EventKind::ConversationCreated
             | EventKind::ConversationAssigned
             | EventKind::ConversationQueued
             | EventKind::ConversationTransferred
-    ) && let Some(team) = &c.team
-    {
-        let members = store.team_members(&c.tenant_id, team).await?;
-        out.push(
-            NotificationKind::NewInTeam,
-            members,
-            format!("{} entered your team.", describe(c)),
-            None,
-            Some(format!("new_in_team:{}:{team}", c.id)),
-        );
+    ) {
+        out.announce_in_team(store).await?;
     }
+    Ok(out.changes)
+}
+
+/// The notices of a `conversation.assigned` handled in the outcome that
+/// causes it (see [`crate::domain::folded_assignment`]): what [`notices`] gives for that
+/// event, for `c` as the assignment leaves it.
+pub async fn folded_assigned(
+    store: &Store,
+    c: &ConversationRecord,
+    folded: &FoldedAssignment<'_>,
+) -> Result<Vec<Change>, StoreError> {
+    let after = ConversationRecord {
+        routing: Routing::Assigned,
+        assignee: Some(Assignee::Agent(folded.agent.clone())),
+        team: folded.team.cloned().or_else(|| c.team.clone()),
+        queued_at: None,
+        ..c.clone()
+    };
+    let mut out = Notices {
+        conversation: &after,
+        changes: Vec::new(),
+    };
+    out.assigned(folded.agent.clone(), folded.by_agent);
+    out.announce_in_team(store).await?;
     Ok(out.changes)
 }
 
@@ -158,6 +165,30 @@ struct Notices<'a> {
 }
 
 impl Notices<'_> {
+    /// The new assignee hears it is theirs, unless they took it.
+    fn assigned(&mut self, agent: AgentId, took_it: bool) {
+        if !took_it {
+            let message = format!("{} is now yours.", describe(self.conversation));
+            self.push(NotificationKind::Assigned, [agent], message, None, None);
+        }
+    }
+
+    /// A conversation entering a team is announced there once per team.
+    async fn announce_in_team(&mut self, store: &Store) -> Result<(), StoreError> {
+        let c = self.conversation;
+        if let Some(team) = &c.team {
+            let members = store.team_members(&c.tenant_id, team).await?;
+            self.push(
+                NotificationKind::NewInTeam,
+                members,
+                format!("{} entered your team.", describe(c)),
+                None,
+                Some(format!("new_in_team:{}:{team}", c.id)),
+            );
+        }
+        Ok(())
+    }
+
     fn push(
         &mut self,
         kind: NotificationKind,

@@ -23,7 +23,8 @@ use tokio::time::Instant;
 pub use super::dispatch_handle::DispatchHandle;
 use super::{Router, Scope, spec::BindError};
 use crate::domain::{
-    Author, Change, ConversationStatus, EventKind, Millis, Outcome, Presence, Routing, TenantId,
+    Author, Change, ConversationRecord, ConversationStatus, EventKind, Millis, Outcome, Presence,
+    Routing, Slot, TenantId, folded_assignment,
 };
 use crate::notify;
 use crate::store::{EventRecord, StoreError};
@@ -445,6 +446,9 @@ impl Router {
             self.workflows(event, conversation.as_ref(), message.as_ref())
                 .await?,
         );
+        if let Some(c) = &conversation {
+            self.fold_assigned(tenant, c, &mut changes).await?;
+        }
         self.store
             .apply(&Outcome {
                 tenant: tenant.clone(),
@@ -453,6 +457,44 @@ impl Router {
                 changes,
             })
             .await?;
+        Ok(())
+    }
+
+    /// Handle the `conversation.assigned` follow-up of `changes` with them
+    /// when it is simple enough ([`folded_assignment`]) and no workflow
+    /// hears it: then the assignee's notices are all its handling, so they
+    /// join this outcome and the event is written as handled, sparing the
+    /// tenant a second cycle (a read of the conversation, a transaction) for
+    /// every assignment. Otherwise it waits for its own cycle as before.
+    async fn fold_assigned(
+        &self,
+        tenant: &TenantId,
+        c: &ConversationRecord,
+        changes: &mut Vec<Change>,
+    ) -> Result<(), BindError> {
+        let Some(folded) = folded_assignment(&c.id, changes) else {
+            return Ok(());
+        };
+        let workflows = self.hot(tenant).await?.binding(Slot::Workflows).await?;
+        let heard = workflows.plugins.iter().any(|p| {
+            p.enabled
+                && p.subscribes
+                    .iter()
+                    .any(|k| k == EventKind::ConversationAssigned.as_str())
+        });
+        if heard {
+            return Ok(());
+        }
+        let notices = notify::events::folded_assigned(&self.store, c, &folded).await?;
+        let handled = Change::HandledEvent {
+            kind: EventKind::ConversationAssigned,
+            conversation: c.id.clone(),
+            agent: folded.agent.clone(),
+            summary: "handled with the assignment that caused it".into(),
+        };
+        let at = folded.event;
+        changes[at] = handled;
+        changes.extend(notices);
         Ok(())
     }
 

@@ -70,23 +70,79 @@ pub(super) async fn insert_event_from(
     at: Millis,
     origin: &Origin,
 ) -> Result<i64> {
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO events (tenant_id, kind, conversation_id, agent_id, message_id, created_at,
-            depth, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         RETURNING id",
-    )
-    .bind(tenant.as_str())
-    .bind(kind.as_str())
-    .bind(conversation.map(ConversationId::as_str))
-    .bind(agent.map(AgentId::as_str))
-    .bind(message.map(MessageId::as_str))
-    .bind(at.0)
-    .bind(i64::from(origin.depth))
-    .bind(origin.detail.as_ref().map(ToString::to_string))
-    .fetch_one(tx)
-    .await?;
-    Ok(id)
+    let row = EventRow {
+        tenant,
+        kind,
+        conversation,
+        agent,
+        message,
+        at,
+        origin,
+    };
+    row.insert(tx, None).await
+}
+
+/// An event written as already handled, with `summary` as its outcome: a
+/// follow-up its cause's outcome handled itself
+/// ([`crate::domain::Change::HandledEvent`]).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn insert_handled_event(
+    tx: &mut sqlx::AnyConnection,
+    tenant: &TenantId,
+    kind: EventKind,
+    conversation: &ConversationId,
+    agent: &AgentId,
+    at: Millis,
+    origin: &Origin,
+    summary: &str,
+) -> Result<i64> {
+    let row = EventRow {
+        tenant,
+        kind,
+        conversation: Some(conversation),
+        agent: Some(agent),
+        message: None,
+        at,
+        origin,
+    };
+    row.insert(tx, Some(summary)).await
+}
+
+/// The columns of one event to write.
+struct EventRow<'a> {
+    tenant: &'a TenantId,
+    kind: EventKind,
+    conversation: Option<&'a ConversationId>,
+    agent: Option<&'a AgentId>,
+    message: Option<&'a MessageId>,
+    at: Millis,
+    origin: &'a Origin,
+}
+
+impl EventRow<'_> {
+    /// Write the event, pending or, with `handled`, handled at its own
+    /// time with that outcome.
+    async fn insert(&self, tx: &mut sqlx::AnyConnection, handled: Option<&str>) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO events (tenant_id, kind, conversation_id, agent_id, message_id, created_at,
+                depth, detail, processed_at, outcome)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+             RETURNING id",
+        )
+        .bind(self.tenant.as_str())
+        .bind(self.kind.as_str())
+        .bind(self.conversation.map(ConversationId::as_str))
+        .bind(self.agent.map(AgentId::as_str))
+        .bind(self.message.map(MessageId::as_str))
+        .bind(self.at.0)
+        .bind(i64::from(self.origin.depth))
+        .bind(self.origin.detail.as_ref().map(ToString::to_string))
+        .bind(handled.map(|_| self.at.0))
+        .bind(handled)
+        .fetch_one(tx)
+        .await?;
+        Ok(id)
+    }
 }
 
 /// The columns [`event_row`] reads, of `events` aliased `e`.

@@ -153,56 +153,65 @@ fn settings_row(row: &AnyRow) -> NotifySettings {
     }
 }
 
-/// The members a recipient names, among the tenant's.
+/// The columns of a member's settings, of `notification_settings` aliased
+/// `s` (all `NULL` for a member who never changed them).
+const SETTINGS_COLUMNS: &str = "s.types, s.chat_webhook_url, s.push_webhook_url";
+
+/// The members a recipient names, among the tenant's, each with their
+/// notification settings: one statement, whoever it names.
 async fn recipients(
     tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     conversation: Option<&ConversationId>,
     recipient: &serde_json::Value,
-) -> Result<Vec<AgentId>> {
-    let ids: Vec<String> = if let Some(agent) = recipient.get("agent").and_then(|v| v.as_str()) {
-        sqlx::query("SELECT id FROM agents WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_str())
-            .bind(agent)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.get("id"))
-            .collect()
+) -> Result<Vec<(AgentId, NotifySettings)>> {
+    let rows = if let Some(agent) = recipient.get("agent").and_then(|v| v.as_str()) {
+        sqlx::query(&format!(
+            "SELECT a.id, {SETTINGS_COLUMNS} FROM agents a
+             LEFT JOIN notification_settings s ON s.agent_id = a.id
+             WHERE a.tenant_id = $1 AND a.id = $2"
+        ))
+        .bind(tenant.as_str())
+        .bind(agent)
+        .fetch_all(&mut *tx)
+        .await?
     } else if let Some(team) = recipient.get("team").and_then(|v| v.as_str()) {
-        sqlx::query(
-            "SELECT a.id FROM agents a JOIN agent_teams t ON t.agent_id = a.id
-             WHERE a.tenant_id = $1 AND t.team_id = $2 ORDER BY a.id",
-        )
+        sqlx::query(&format!(
+            "SELECT a.id, {SETTINGS_COLUMNS} FROM agents a
+             JOIN agent_teams t ON t.agent_id = a.id
+             LEFT JOIN notification_settings s ON s.agent_id = a.id
+             WHERE a.tenant_id = $1 AND t.team_id = $2 ORDER BY a.id"
+        ))
         .bind(tenant.as_str())
         .bind(team)
         .fetch_all(&mut *tx)
         .await?
-        .iter()
-        .map(|r| r.get("id"))
-        .collect()
-    } else if recipient.as_str() == Some("assignee") {
-        match conversation {
-            Some(c) => sqlx::query(
-                "SELECT assignee_id AS id FROM conversations
-                 WHERE tenant_id = $1 AND id = $2 AND assignee_kind = 'agent'",
-            )
-            .bind(tenant.as_str())
-            .bind(c.as_str())
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| r.get("id"))
-            .collect(),
-            None => Vec::new(),
-        }
+    } else if recipient.as_str() == Some("assignee")
+        && let Some(c) = conversation
+    {
+        sqlx::query(&format!(
+            "SELECT c.assignee_id AS id, {SETTINGS_COLUMNS} FROM conversations c
+             LEFT JOIN notification_settings s ON s.agent_id = c.assignee_id
+             WHERE c.tenant_id = $1 AND c.id = $2 AND c.assignee_kind = 'agent'"
+        ))
+        .bind(tenant.as_str())
+        .bind(c.as_str())
+        .fetch_all(&mut *tx)
+        .await?
     } else {
         // The contact is no member: customers hear from the conversation.
         Vec::new()
     };
-    Ok(ids
+    Ok(rows
         .iter()
-        .filter_map(|id| AgentId::parse(id).ok())
+        .filter_map(|row| {
+            let id = AgentId::parse(&row.get::<String, _>("id")).ok()?;
+            let settings = match row.get::<Option<String>, _>("types") {
+                Some(_) => settings_row(row),
+                None => NotifySettings::default(),
+            };
+            Some((id, settings))
+        })
         .collect())
 }
 
@@ -229,8 +238,9 @@ pub(super) async fn record(
     };
     let title = title(notice.kind, &subject);
     let mut written = Vec::new();
-    for agent in recipients(tx, tenant, notice.conversation.as_ref(), &notice.recipient).await? {
-        let settings = settings_in(tx, &agent).await?;
+    for (agent, settings) in
+        recipients(tx, tenant, notice.conversation.as_ref(), &notice.recipient).await?
+    {
         let channels = settings.types.channels(notice.kind);
         if channels.is_empty() {
             continue;
@@ -258,6 +268,27 @@ pub(super) async fn record(
             // Recorded once already (the `once` key).
             continue;
         };
+        // One statement for all of the notification's channels.
+        let rows: Vec<String> = (0..channels.len())
+            .map(|n| {
+                let p = n * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${})",
+                    p + 1,
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO notification_deliveries (notification_id, channel, state, due_at,
+                last_error, updated_at) VALUES {}",
+            rows.join(", ")
+        );
+        let mut insert = sqlx::query(&sql);
         for channel in channels {
             let missing = match channel {
                 NotifyChannel::ChatWebhook if settings.chat_webhook_url.is_none() => {
@@ -272,20 +303,15 @@ pub(super) async fn record(
                 Some(_) => DeliveryState::Skipped,
                 None => DeliveryState::Pending,
             };
-            sqlx::query(
-                "INSERT INTO notification_deliveries (notification_id, channel, state, due_at,
-                    last_error, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(row_id)
-            .bind(channel.as_str())
-            .bind(state.as_str())
-            .bind(now.0)
-            .bind(missing)
-            .bind(now.0)
-            .execute(&mut *tx)
-            .await?;
+            insert = insert
+                .bind(row_id)
+                .bind(channel.as_str())
+                .bind(state.as_str())
+                .bind(now.0)
+                .bind(missing)
+                .bind(now.0);
         }
+        insert.execute(&mut *tx).await?;
         written.push(id);
     }
     Ok(written)

@@ -3,7 +3,7 @@
 //! failures, follow-up events and the mark that the event is done. Either all
 //! of it lands or none of it, so an event is never half-applied or run twice.
 
-use super::events::{Origin, depth_of, insert_event_from};
+use super::events::{Origin, depth_of, insert_event_from, insert_handled_event};
 use super::{
     Result, Store, StoreError, conversations::insert_message, notifications, ticket_changes, timers,
 };
@@ -578,6 +578,26 @@ async fn apply_change(
             conversation,
             agent,
         } => follow_up(tx, ctx, *kind, conversation.as_ref(), agent.as_ref()).await,
+        // Not among the follow-ups returned: nobody waits for it.
+        Change::HandledEvent {
+            kind,
+            conversation,
+            agent,
+            summary,
+        } => {
+            insert_handled_event(
+                tx,
+                ctx.tenant,
+                *kind,
+                conversation,
+                agent,
+                ctx.now,
+                &ctx.caused,
+                summary,
+            )
+            .await?;
+            Ok(())
+        }
         Change::Exclude {
             conversation,
             agent,
@@ -733,6 +753,7 @@ mod tests {
     use super::*;
     use crate::clock::Clock;
     use crate::domain::ConversationId;
+    use sqlx::Row;
 
     async fn conversation(store: &Store, tenant: &TenantId) -> (ConversationId, i64) {
         let (record, event) = store
@@ -804,5 +825,83 @@ mod tests {
                 .await
                 .expect("event");
         assert_eq!(outcome.as_deref(), Some("elsewhere"), "left as it was");
+    }
+
+    /// A follow-up handled with its cause is written handled, one deeper in
+    /// the chain, and is not among the follow-ups waiting to be dispatched.
+    #[tokio::test]
+    async fn a_handled_follow_up_is_written_as_handled() {
+        for db in crate::store::testing::TestDb::all().await {
+            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
+                .await
+                .expect("store");
+            handled_on(&store).await;
+            drop(store);
+            db.drop_now().await;
+        }
+    }
+
+    async fn handled_on(store: &Store) {
+        let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+        let (c, event) = conversation(store, &tenant.id).await;
+        let follow_ups = store
+            .apply(&Outcome {
+                tenant: tenant.id.clone(),
+                event: Some(event),
+                summary: "assignment".into(),
+                changes: vec![
+                    Change::HandledEvent {
+                        kind: EventKind::ConversationAssigned,
+                        conversation: c.clone(),
+                        agent: AgentId::generate(),
+                        summary: "handled with its cause".into(),
+                    },
+                    Change::Event {
+                        kind: EventKind::ConversationTransferred,
+                        conversation: Some(c.clone()),
+                        agent: None,
+                    },
+                ],
+            })
+            .await
+            .expect("applied");
+        let rows = sqlx::query(
+            "SELECT id, kind, processed_at, outcome, depth FROM events
+             WHERE conversation_id = $1 AND id <> $2 ORDER BY id",
+        )
+        .bind(c.as_str())
+        .bind(event)
+        .fetch_all(&store.pool)
+        .await
+        .expect("events");
+        let seen: Vec<(String, Option<i64>, Option<String>, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.get("kind"),
+                    r.get("processed_at"),
+                    r.get("outcome"),
+                    r.get("depth"),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "conversation.assigned".to_owned(),
+                    Some(1_000),
+                    Some("handled with its cause".to_owned()),
+                    1
+                ),
+                ("conversation.transferred".to_owned(), None, None, 1),
+            ]
+        );
+        let transferred: i64 = rows[1].get("id");
+        assert_eq!(
+            follow_ups,
+            vec![transferred],
+            "only the one still to handle"
+        );
     }
 }
