@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use super::hot::TenantState;
 use super::rules::RuleDecision;
 use super::spec::{self, Fallback};
 use super::{Router, bounded, failure_change, snapshot};
@@ -123,8 +124,16 @@ impl Router {
         scope: &Scope,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
-        self.assign_in_mode(tenant, conversation, scope, now, AssignmentMode::Automatic)
-            .await
+        let hot = self.hot(tenant).await?;
+        self.assign_in_mode(
+            tenant,
+            &hot,
+            conversation,
+            scope,
+            now,
+            AssignmentMode::Automatic,
+        )
+        .await
     }
 
     /// Route a conversation that arrives (created, or written to again by
@@ -135,17 +144,19 @@ impl Router {
     pub(super) async fn assign_arrival(
         &self,
         tenant: &TenantId,
+        hot: &TenantState,
         conversation: &ConversationRecord,
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
-        let mode = self.hot(tenant).await?.assignment_settings().await?.mode;
-        self.assign_in_mode(tenant, conversation, &Scope::Any, now, mode)
+        let mode = hot.assignment_settings().await?.mode;
+        self.assign_in_mode(tenant, hot, conversation, &Scope::Any, now, mode)
             .await
     }
 
     async fn assign_in_mode(
         &self,
         tenant: &TenantId,
+        hot: &TenantState,
         conversation: &ConversationRecord,
         scope: &Scope,
         now: Millis,
@@ -153,7 +164,7 @@ impl Router {
     ) -> Result<Vec<Change>, spec::BindError> {
         let mut changes = Vec::new();
         let decided = self
-            .assign_recording(tenant, conversation, scope, now, mode, &mut changes)
+            .assign_recording(tenant, hot, conversation, scope, now, mode, &mut changes)
             .await?;
         changes.extend(decided);
         Ok(changes)
@@ -161,9 +172,11 @@ impl Router {
 
     /// [`Router::assign_in_mode`], pushing condition-plugin failures to
     /// `failures`.
+    #[allow(clippy::too_many_arguments)]
     async fn assign_recording(
         &self,
         tenant: &TenantId,
+        hot: &TenantState,
         conversation: &ConversationRecord,
         scope: &Scope,
         now: Millis,
@@ -177,7 +190,6 @@ impl Router {
                 self.plugins.runtime().limits().max_recent_messages as u32,
             )
             .await?;
-        let hot = self.hot(tenant).await?;
         let all_agents = hot.agents().await?;
         // Solo mode (LiveAgent): a desk run by one admin gives them everything,
         // whatever their presence or load.
@@ -190,7 +202,7 @@ impl Router {
         // plugins are recorded with whatever is decided.
         let (scope, rule, method) = if *scope == Scope::Any {
             let decision = self
-                .match_rule(tenant, &hot, conversation, &messages, failures)
+                .match_rule(tenant, hot, conversation, &messages, failures)
                 .await?;
             let history = |decided_by: &str, reason: String| HistoryEntry {
                 decided_by: decided_by.into(),

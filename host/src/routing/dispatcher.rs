@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 pub use super::dispatch_handle::DispatchHandle;
+use super::hot::TenantState;
 use super::{Router, Scope, spec::BindError};
 use crate::domain::{
     Author, Change, ConversationRecord, ConversationStatus, EventKind, Millis, Outcome, Presence,
@@ -372,6 +373,10 @@ impl Router {
         };
         let mut changes: Vec<Change> = Vec::new();
         let mut summary = String::from("no routing needed");
+        // Read when first needed. A queue drain applies assignments of its
+        // own before this event's outcome, so its arms leave this empty and
+        // the workflows after them read the state the drain left.
+        let mut hot = None;
         match (event.kind, &conversation) {
             (EventKind::ConversationCreated, Some(c)) | (EventKind::MessageReceived, Some(c))
                 // A customer writing again after being turned away by a
@@ -382,7 +387,8 @@ impl Router {
                     && c.assignee.is_none()
                     && message.as_ref().is_none_or(|m| m.author == Author::Customer) =>
             {
-                changes.extend(self.assign_arrival(tenant, c, event.created_at).await?);
+                let hot = self.hot_once(tenant, &mut hot).await?;
+                changes.extend(self.assign_arrival(tenant, hot, c, event.created_at).await?);
                 summary = "assignment".into();
             }
             (EventKind::MessageReceived, Some(c)) if c.routing == Routing::Bot => {
@@ -443,11 +449,12 @@ impl Router {
         changes.extend(notices);
         // Workflows see the conversation as the routing left it.
         changes.extend(
-            self.workflows(event, conversation.as_ref(), message.as_ref())
+            self.workflows(&mut hot, event, conversation.as_ref(), message.as_ref())
                 .await?,
         );
         if let Some(c) = &conversation {
-            self.fold_assigned(tenant, c, &mut changes).await?;
+            self.fold_assigned(tenant, &mut hot, c, &mut changes)
+                .await?;
         }
         self.store
             .apply(&Outcome {
@@ -469,13 +476,18 @@ impl Router {
     async fn fold_assigned(
         &self,
         tenant: &TenantId,
+        hot: &mut Option<TenantState>,
         c: &ConversationRecord,
         changes: &mut Vec<Change>,
     ) -> Result<(), BindError> {
         let Some(folded) = folded_assignment(&c.id, changes) else {
             return Ok(());
         };
-        let workflows = self.hot(tenant).await?.binding(Slot::Workflows).await?;
+        let workflows = self
+            .hot_once(tenant, hot)
+            .await?
+            .binding(Slot::Workflows)
+            .await?;
         let heard = workflows.plugins.iter().any(|p| {
             p.enabled
                 && p.subscribes

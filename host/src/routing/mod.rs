@@ -82,6 +82,20 @@ impl Router {
         self.hot.current(&self.store, tenant).await
     }
 
+    /// The hot state `held` for one event, read the first time it is
+    /// needed: what the event's routing, workflows and notices decide on is
+    /// one version of the tenant's state, read once.
+    async fn hot_once<'a>(
+        &self,
+        tenant: &TenantId,
+        held: &'a mut Option<hot::TenantState>,
+    ) -> Result<&'a hot::TenantState, StoreError> {
+        if held.is_none() {
+            *held = Some(self.hot(tenant).await?);
+        }
+        Ok(held.as_ref().expect("read above"))
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }

@@ -4,6 +4,7 @@
 //! workflow did. Events caused by workflow actions run workflows again, up to
 //! a depth: past it the chain is a loop, stopped and recorded.
 
+use super::hot::TenantState;
 use super::spec;
 use super::{Router, failure_change, rules, snapshot};
 use crate::domain::{Change, ConversationRecord, EventKind, MessageRecord, PluginUse, Slot};
@@ -56,6 +57,7 @@ impl Router {
     /// Run the workflows that hear `event`; returns the changes.
     pub(super) async fn workflows(
         &self,
+        hot: &mut Option<TenantState>,
         event: &EventRecord,
         conversation: Option<&ConversationRecord>,
         message: Option<&MessageRecord>,
@@ -64,7 +66,7 @@ impl Router {
             return Ok(Vec::new());
         };
         let binding = self
-            .hot(&event.tenant_id)
+            .hot_once(&event.tenant_id, hot)
             .await?
             .binding(Slot::Workflows)
             .await?;

@@ -132,9 +132,9 @@ fn title(kind: NotificationKind, subject: &str) -> String {
 }
 
 async fn settings_in(tx: &mut sqlx::AnyConnection, agent: &AgentId) -> Result<NotifySettings> {
-    let row = sqlx::query(
-        "SELECT types, chat_webhook_url, push_webhook_url FROM notification_settings WHERE agent_id = $1",
-    )
+    let row = sqlx::query(&format!(
+        "SELECT {SETTINGS_COLUMNS} FROM notification_settings s WHERE s.agent_id = $1"
+    ))
     .bind(agent.as_str())
     .fetch_optional(tx)
     .await?;
