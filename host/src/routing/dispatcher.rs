@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 pub use super::dispatch_handle::DispatchHandle;
 use super::hot::TenantState;
-use super::{Router, Scope, spec::BindError};
+use super::{Router, Scope, spec::BindError, workflow};
 use crate::domain::{
     Author, Change, ConversationRecord, ConversationStatus, EventKind, Millis, Outcome, Presence,
     Routing, Slot, TenantId, folded_assignment,
@@ -488,13 +488,11 @@ impl Router {
             .await?
             .binding(Slot::Workflows)
             .await?;
-        let heard = workflows.plugins.iter().any(|p| {
-            p.enabled
-                && p.subscribes
-                    .iter()
-                    .any(|k| k == EventKind::ConversationAssigned.as_str())
-        });
-        if heard {
+        if workflows
+            .plugins
+            .iter()
+            .any(|p| workflow::listens(p, EventKind::ConversationAssigned))
+        {
             return Ok(());
         }
         let notices = notify::events::folded_assigned(&self.store, c, &folded).await?;

@@ -45,12 +45,16 @@ fn wit_event_kind(kind: EventKind) -> Option<types::EventKind> {
 /// Whether `plugin` should hear `event`: enabled, subscribed, and for a
 /// fired timer, the workflow that started it.
 fn hears(plugin: &PluginUse, event: &EventRecord) -> bool {
-    plugin.enabled
-        && plugin.subscribes.iter().any(|k| k == event.kind.as_str())
+    listens(plugin, event.kind)
         && match event.timer() {
             Some((owner, _)) => owner == plugin.name,
             None => event.kind != EventKind::TimerFired,
         }
+}
+
+/// Whether `plugin` is enabled and subscribed to events of `kind`.
+pub(super) fn listens(plugin: &PluginUse, kind: EventKind) -> bool {
+    plugin.enabled && plugin.subscribes.iter().any(|k| k == kind.as_str())
 }
 
 impl Router {
