@@ -197,6 +197,15 @@ pub struct ConversationRecord {
     pub updated_at: Millis,
 }
 
+impl ConversationRecord {
+    /// How notices name the conversation: its subject, or its id when it
+    /// has none. A subject is set when the conversation is created and
+    /// never changes.
+    pub fn subject_line(&self) -> String {
+        self.subject.clone().unwrap_or_else(|| self.id.to_string())
+    }
+}
+
 /// A message as stored.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MessageRecord {

@@ -172,9 +172,19 @@ pub enum Change {
 #[derive(Debug, Clone)]
 pub struct Outcome {
     pub tenant: TenantId,
-    pub event: Option<i64>,
+    /// The event handled, if the outcome handles one.
+    pub event: Option<EventRef>,
     pub summary: String,
     pub changes: Vec<Change>,
+}
+
+/// An event an outcome handles: its id, and its depth in the chain of
+/// events that caused it (the events the outcome causes are one deeper),
+/// both known to whoever read the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef {
+    pub id: i64,
+    pub depth: u32,
 }
 
 /// What to record: one event's notice for its recipients.
@@ -182,6 +192,10 @@ pub struct Outcome {
 pub struct Notice {
     pub kind: NotificationKind,
     pub conversation: Option<ConversationId>,
+    /// The conversation's [`subject_line`](super::ConversationRecord::subject_line)
+    /// when whoever made the notice had the conversation at hand (a subject
+    /// never changes); `None` has it read when the notice is recorded.
+    pub subject_line: Option<String>,
     /// `{"agent": id}`, `{"team": id}`, `"assignee"` (or `"contact"`, which
     /// is no member and records nothing).
     pub recipient: serde_json::Value,

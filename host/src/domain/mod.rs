@@ -80,7 +80,9 @@ pub use conversation::{
     Assignee, Author, Channel, ConversationRecord, ConversationStatus, HistoryRecord,
     MessageRecord, NewConversation, Priority, Routing, StatusChange,
 };
-pub use decision::{Change, FoldedAssignment, HistoryEntry, Notice, Outcome, folded_assignment};
+pub use decision::{
+    Change, EventRef, FoldedAssignment, HistoryEntry, Notice, Outcome, folded_assignment,
+};
 pub use email::EmailMessageId;
 pub use event::EventKind;
 pub use handoff::{

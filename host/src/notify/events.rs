@@ -197,10 +197,12 @@ impl Notices<'_> {
         about: Option<&MessageRecord>,
         once: Option<String>,
     ) {
+        let subject_line = self.conversation.subject_line();
         for agent in who {
             self.changes.push(Change::Notify(Notice {
                 kind,
                 conversation: Some(self.conversation.id.clone()),
+                subject_line: Some(subject_line.clone()),
                 recipient: serde_json::json!({ "agent": agent }),
                 message: message.clone(),
                 about: about.map(|m| m.id.clone()),

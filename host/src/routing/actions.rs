@@ -250,6 +250,7 @@ impl Router {
                         vec![Change::Notify(Notice {
                             kind: NotificationKind::Workflow,
                             conversation: conversation.map(|c| c.id.clone()),
+                            subject_line: conversation.map(ConversationRecord::subject_line),
                             recipient,
                             message: text("a notification", notification.message, max)?,
                             about: None,

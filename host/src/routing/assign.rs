@@ -183,14 +183,17 @@ impl Router {
         mode: AssignmentMode,
         failures: &mut Vec<Change>,
     ) -> Result<Vec<Change>, spec::BindError> {
-        let messages = self
-            .store
-            .messages(
+        // Read side by side. Who declined is needed only when a strategy
+        // decides (not when a rule closes or queues), but reading it here
+        // costs no round trip of its own.
+        let (messages, all_agents, declined) = tokio::try_join!(
+            self.store.messages(
                 &conversation.id,
                 self.plugins.runtime().limits().max_recent_messages as u32,
-            )
-            .await?;
-        let all_agents = hot.agents().await?;
+            ),
+            hot.agents(),
+            self.store.declined(&conversation.id),
+        )?;
         // Solo mode (LiveAgent): a desk run by one admin gives them everything,
         // whatever their presence or load.
         let solo = match all_agents.as_slice() {
@@ -285,7 +288,6 @@ impl Router {
                 },
             ]);
         }
-        let declined = self.store.declined(&conversation.id).await?;
         let agents: Vec<AgentRecord> = all_agents
             .iter()
             .filter(|a| scope.admits(a) && !declined.contains(&a.id))

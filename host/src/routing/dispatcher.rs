@@ -24,8 +24,8 @@ pub use super::dispatch_handle::DispatchHandle;
 use super::hot::TenantState;
 use super::{Router, Scope, spec::BindError, workflow};
 use crate::domain::{
-    Author, Change, ConversationRecord, ConversationStatus, EventKind, Millis, Outcome, Presence,
-    Routing, Slot, TenantId, folded_assignment,
+    Author, Change, ConversationRecord, ConversationStatus, EventKind, EventRef, Millis, Outcome,
+    Presence, Routing, Slot, TenantId, folded_assignment,
 };
 use crate::notify;
 use crate::store::{EventRecord, StoreError};
@@ -52,6 +52,19 @@ const TURN_TIME: Duration = Duration::from_millis(100);
 /// Attempts at an event that keeps failing for a database reason before it
 /// is set aside with its error recorded, so one bad row cannot stall the rest.
 const MAX_ATTEMPTS: u32 = 5;
+
+/// Whether handling an event of `kind` may drain the queue, applying
+/// assignments before the event's own outcome (the drain arms of
+/// [`Router::handle`]).
+fn may_drain(kind: EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::AgentStatusChanged
+            | EventKind::ConversationTransferred
+            | EventKind::QueueRetry
+            | EventKind::ConversationStatusChanged
+    )
+}
 
 /// One lock per tenant: whoever decides for a tenant (its turn, or the
 /// queue sweep) holds it.
@@ -363,20 +376,34 @@ impl Router {
     /// Handle one event: decide, then apply everything in one transaction.
     async fn handle(&self, event: &EventRecord) -> Result<(), BindError> {
         let tenant = &event.tenant_id;
-        let conversation = match &event.conversation {
-            Some(id) => self.store.get_conversation(tenant, id).await?,
-            None => None,
-        };
-        let message = match &event.message {
-            Some(id) => self.store.message(id).await?,
-            None => None,
-        };
+        // What the event names and the tenant's hot state are read side by
+        // side, not one round trip after another. A queue drain applies
+        // assignments of its own before this event's outcome, so for an
+        // event that may drain, the hot state is left unread here and the
+        // workflows after the drain read the state it left.
+        let (conversation, message, mut hot) = tokio::try_join!(
+            async {
+                match &event.conversation {
+                    Some(id) => self.store.get_conversation(tenant, id).await,
+                    None => Ok(None),
+                }
+            },
+            async {
+                match &event.message {
+                    Some(id) => self.store.message(id).await,
+                    None => Ok(None),
+                }
+            },
+            async {
+                if may_drain(event.kind) {
+                    Ok(None)
+                } else {
+                    self.hot(tenant).await.map(Some)
+                }
+            },
+        )?;
         let mut changes: Vec<Change> = Vec::new();
         let mut summary = String::from("no routing needed");
-        // Read when first needed. A queue drain applies assignments of its
-        // own before this event's outcome, so its arms leave this empty and
-        // the workflows after them read the state the drain left.
-        let mut hot = None;
         match (event.kind, &conversation) {
             (EventKind::ConversationCreated, Some(c)) | (EventKind::MessageReceived, Some(c))
                 // A customer writing again after being turned away by a
@@ -459,7 +486,10 @@ impl Router {
         self.store
             .apply(&Outcome {
                 tenant: tenant.clone(),
-                event: Some(event.id),
+                event: Some(EventRef {
+                    id: event.id,
+                    depth: event.depth,
+                }),
                 summary,
                 changes,
             })

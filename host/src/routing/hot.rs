@@ -294,7 +294,10 @@ mod tests {
         there
             .apply(&Outcome {
                 tenant: tenant.clone(),
-                event: Some(event),
+                event: Some(crate::domain::EventRef {
+                    id: event,
+                    depth: 0,
+                }),
                 summary: "assigned".into(),
                 changes: vec![Change::Assign {
                     conversation: conversation.id,

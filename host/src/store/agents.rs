@@ -149,38 +149,38 @@ impl Store {
 
     /// Every agent of the tenant with teams and current load, ordered by id.
     pub async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentRecord>> {
-        let rows = sqlx::query(
-            "SELECT id, name, email, role, presence, capacity, available_since, freed_at, last_assigned_at,
-                    handled, ticket_access, created_at
-             FROM agents WHERE tenant_id = $1 ORDER BY id",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        // Three reads side by side, each its own round trip.
+        let (rows, team_rows, load_rows) = tokio::try_join!(
+            sqlx::query(
+                "SELECT id, name, email, role, presence, capacity, available_since, freed_at, last_assigned_at,
+                        handled, ticket_access, created_at
+                 FROM agents WHERE tenant_id = $1 ORDER BY id",
+            )
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool),
+            sqlx::query(
+                "SELECT at.agent_id, at.team_id FROM agent_teams at
+                 JOIN agents a ON a.id = at.agent_id WHERE a.tenant_id = $1 ORDER BY at.team_id",
+            )
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool),
+            // The counter the conversation triggers keep (migration 0040).
+            sqlx::query(
+                "SELECT l.agent_id AS assignee_id, l.channel, l.open_count AS n FROM agent_load l
+                 JOIN agents a ON a.id = l.agent_id
+                 WHERE a.tenant_id = $1 AND l.open_count > 0",
+            )
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool),
+        )?;
         let mut teams: HashMap<String, Vec<TeamId>> = HashMap::new();
-        for row in sqlx::query(
-            "SELECT at.agent_id, at.team_id FROM agent_teams at
-             JOIN agents a ON a.id = at.agent_id WHERE a.tenant_id = $1 ORDER BY at.team_id",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?
-        {
+        for row in team_rows {
             if let Ok(team) = TeamId::parse(row.get("team_id")) {
                 teams.entry(row.get("agent_id")).or_default().push(team);
             }
         }
         let mut load: HashMap<String, HashMap<Channel, u32>> = HashMap::new();
-        // The counter the conversation triggers keep (migration 0040).
-        for row in sqlx::query(
-            "SELECT l.agent_id AS assignee_id, l.channel, l.open_count AS n FROM agent_load l
-             JOIN agents a ON a.id = l.agent_id
-             WHERE a.tenant_id = $1 AND l.open_count > 0",
-        )
-        .bind(tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?
-        {
+        for row in load_rows {
             if let Ok(channel) = Channel::parse(row.get("channel")) {
                 let n: i64 = row.get("n");
                 load.entry(row.get("assignee_id"))

@@ -83,6 +83,7 @@ impl Store {
         let notice = Notice {
             kind: NotificationKind::Mention,
             conversation: Some(conversation.clone()),
+            subject_line: None,
             recipient: serde_json::json!({ "agent": agent }),
             message: message.to_owned(),
             about: None,

@@ -167,15 +167,6 @@ pub(super) fn event_row(row: &sqlx::any::AnyRow) -> Option<EventRecord> {
     })
 }
 
-/// The depth of an event, for the events it causes.
-pub(super) async fn depth_of(tx: &mut sqlx::AnyConnection, event: i64) -> Result<u32> {
-    let row = sqlx::query("SELECT depth FROM events WHERE id = $1")
-        .bind(event)
-        .fetch_optional(tx)
-        .await?;
-    Ok(row.map_or(0, |r| u32::try_from(r.get::<i64, _>("depth")).unwrap_or(0)))
-}
-
 impl Store {
     /// Mark an event done without other changes (e.g. one that needs nothing).
     pub async fn mark_processed(&self, event: i64, outcome: &str) -> Result<()> {

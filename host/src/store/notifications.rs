@@ -224,8 +224,9 @@ pub(super) async fn record(
     notice: &Notice,
     now: Millis,
 ) -> Result<Vec<NotificationId>> {
-    let subject = match &notice.conversation {
-        Some(c) => {
+    let subject = match (&notice.subject_line, &notice.conversation) {
+        (Some(line), _) => line.clone(),
+        (None, Some(c)) => {
             sqlx::query("SELECT subject FROM conversations WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_str())
                 .bind(c.as_str())
@@ -234,7 +235,7 @@ pub(super) async fn record(
                 .and_then(|r| r.get::<Option<String>, _>("subject"))
                 .unwrap_or_else(|| c.to_string())
         }
-        None => "no conversation".to_owned(),
+        (None, None) => "no conversation".to_owned(),
     };
     let title = title(notice.kind, &subject);
     let mut written = Vec::new();

@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use sqlx::Row;
 
 use super::notifications::AttemptResult;
+use super::writer::Urgency;
 use super::{Result, Store};
 use crate::domain::{DeliveryState, Millis};
 
@@ -122,7 +123,7 @@ impl Store {
             for id in &ids {
                 query = query.bind(*id);
             }
-            let _turn = self.writer_turn().await;
+            let _turn = self.writer_turn(Urgency::Ordinary).await;
             claimed.extend(query.fetch_all(&self.pool).await?);
         }
         Ok(due

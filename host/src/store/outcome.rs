@@ -3,13 +3,13 @@
 //! failures, follow-up events and the mark that the event is done. Either all
 //! of it lands or none of it, so an event is never half-applied or run twice.
 
-use super::events::{Origin, depth_of, insert_event_from, insert_handled_event};
+use super::events::{Origin, insert_event_from, insert_handled_event};
 use super::{
     Result, Store, StoreError, conversations::insert_message, notifications, ticket_changes, timers,
 };
 use crate::domain::{
-    AgentId, Author, Change, ConversationId, ConversationStatus, EventKind, HistoryEntry, Millis,
-    Outcome, StatusChange, TeamId, TenantId,
+    AgentId, Author, Change, ConversationId, ConversationStatus, EventKind, EventRef, HistoryEntry,
+    Millis, Outcome, StatusChange, TeamId, TenantId,
 };
 
 /// What each change of one outcome is applied with.
@@ -660,7 +660,7 @@ async fn apply_change(
 impl Store {
     /// Apply an outcome atomically. Returns the ids of follow-up events.
     pub async fn apply(&self, outcome: &Outcome) -> Result<Vec<i64>> {
-        let mut tx = self.write_for(&outcome.tenant).await?;
+        let mut tx = self.write_outcome_for(&outcome.tenant).await?;
         let events = self.apply_in(&mut tx, outcome).await?;
         tx.commit().await?;
         Ok(events)
@@ -675,7 +675,7 @@ impl Store {
     /// the whole batch back.
     pub async fn apply_all(&self, outcomes: &[Outcome]) -> Result<Vec<Result<Vec<i64>>>> {
         let mut tx = self
-            .write_for_all(outcomes.iter().map(|o| &o.tenant))
+            .write_outcomes_for_all(outcomes.iter().map(|o| &o.tenant))
             .await?;
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {
@@ -702,16 +702,13 @@ impl Store {
         let tx = &mut *tx;
         // Events caused while handling an event are one deeper in its chain.
         let caused = Origin {
-            depth: match outcome.event {
-                Some(event) => depth_of(tx, event).await?.saturating_add(1),
-                None => 0,
-            },
+            depth: outcome.event.map_or(0, |e| e.depth.saturating_add(1)),
             detail: None,
         };
         let mut ctx = Ctx {
             tenant: &outcome.tenant,
             now,
-            event: outcome.event,
+            event: outcome.event.map(|e| e.id),
             caused,
             events: Vec::new(),
         };
@@ -719,7 +716,7 @@ impl Store {
             apply_change(tx, &mut ctx, change).await?;
         }
         let Ctx { events, .. } = ctx;
-        if let Some(event) = outcome.event {
+        if let Some(EventRef { id: event, .. }) = outcome.event {
             // Marked only while no other process holds the tenant's lease
             // (see `leases`): a process whose lease expired mid-decision
             // cannot apply over the one that took the tenant over.
@@ -766,7 +763,10 @@ mod tests {
     fn tag(tenant: &TenantId, event: i64, conversation: &ConversationId, tag: &str) -> Outcome {
         Outcome {
             tenant: tenant.clone(),
-            event: Some(event),
+            event: Some(EventRef {
+                id: event,
+                depth: 0,
+            }),
             summary: format!("tagged {tag}"),
             changes: vec![Change::AddTag {
                 conversation: conversation.clone(),
@@ -847,7 +847,10 @@ mod tests {
         let follow_ups = store
             .apply(&Outcome {
                 tenant: tenant.id.clone(),
-                event: Some(event),
+                event: Some(EventRef {
+                    id: event,
+                    depth: 0,
+                }),
                 summary: "assignment".into(),
                 changes: vec![
                     Change::HandledEvent {

@@ -198,6 +198,7 @@ impl Store {
             let mention = Notice {
                 kind: NotificationKind::Mention,
                 conversation: Some(conversation.clone()),
+                subject_line: None,
                 recipient: serde_json::json!({ "agent": agent }),
                 message: notice.to_owned(),
                 about: None,
