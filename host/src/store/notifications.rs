@@ -157,25 +157,16 @@ fn settings_row(row: &AnyRow) -> NotifySettings {
 /// `s` (all `NULL` for a member who never changed them).
 const SETTINGS_COLUMNS: &str = "s.types, s.chat_webhook_url, s.push_webhook_url";
 
-/// The members a recipient names, among the tenant's, each with their
-/// notification settings: one statement, whoever it names.
+/// The members a recipient names by team or as the assignee, among the
+/// tenant's, each with their notification settings: one statement.
+/// Members named by id are read together ([`named_members`]).
 async fn recipients(
     tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
     conversation: Option<&ConversationId>,
     recipient: &serde_json::Value,
 ) -> Result<Vec<(AgentId, NotifySettings)>> {
-    let rows = if let Some(agent) = recipient.get("agent").and_then(|v| v.as_str()) {
-        sqlx::query(&format!(
-            "SELECT a.id, {SETTINGS_COLUMNS} FROM agents a
-             LEFT JOIN notification_settings s ON s.agent_id = a.id
-             WHERE a.tenant_id = $1 AND a.id = $2"
-        ))
-        .bind(tenant.as_str())
-        .bind(agent)
-        .fetch_all(&mut *tx)
-        .await?
-    } else if let Some(team) = recipient.get("team").and_then(|v| v.as_str()) {
+    let rows = if let Some(team) = recipient.get("team").and_then(|v| v.as_str()) {
         sqlx::query(&format!(
             "SELECT a.id, {SETTINGS_COLUMNS} FROM agents a
              JOIN agent_teams t ON t.agent_id = a.id
@@ -202,8 +193,12 @@ async fn recipients(
         // The contact is no member: customers hear from the conversation.
         Vec::new()
     };
-    Ok(rows
-        .iter()
+    Ok(member_rows(&rows))
+}
+
+/// Members read with [`SETTINGS_COLUMNS`], each with their settings.
+fn member_rows(rows: &[AnyRow]) -> Vec<(AgentId, NotifySettings)> {
+    rows.iter()
         .filter_map(|row| {
             let id = AgentId::parse(&row.get::<String, _>("id")).ok()?;
             let settings = match row.get::<Option<String>, _>("types") {
@@ -212,7 +207,7 @@ async fn recipients(
             };
             Some((id, settings))
         })
-        .collect())
+        .collect()
 }
 
 /// Record a notice for each member it names, with a delivery per channel
@@ -224,78 +219,166 @@ pub(super) async fn record(
     notice: &Notice,
     now: Millis,
 ) -> Result<Vec<NotificationId>> {
-    let subject = match (&notice.subject_line, &notice.conversation) {
-        (Some(line), _) => line.clone(),
-        (None, Some(c)) => {
-            sqlx::query("SELECT subject FROM conversations WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.as_str())
-                .bind(c.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .and_then(|r| r.get::<Option<String>, _>("subject"))
-                .unwrap_or_else(|| c.to_string())
+    record_all(tx, tenant, &[notice], now).await
+}
+
+/// Notification rows written in one statement, and delivery rows: well
+/// under any engine's limit on bound values.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// One notification about to be written.
+struct Pending<'a> {
+    id: NotificationId,
+    agent: AgentId,
+    notice: &'a Notice,
+    title: String,
+    settings: NotifySettings,
+    channels: std::collections::BTreeSet<NotifyChannel>,
+}
+
+/// [`record`] for several notices at once, as if one after another: the
+/// members they name one by one are read in one statement, and all their
+/// notifications and deliveries are written in one statement each (per
+/// [`ROWS_PER_STATEMENT`]), instead of three statements per notice.
+pub(super) async fn record_all(
+    tx: &mut sqlx::AnyConnection,
+    tenant: &TenantId,
+    notices: &[&Notice],
+    now: Millis,
+) -> Result<Vec<NotificationId>> {
+    let named = named_members(tx, tenant, notices).await?;
+    let mut pending = Vec::new();
+    for &notice in notices {
+        let subject = match (&notice.subject_line, &notice.conversation) {
+            (Some(line), _) => line.clone(),
+            (None, Some(c)) => {
+                sqlx::query("SELECT subject FROM conversations WHERE tenant_id = $1 AND id = $2")
+                    .bind(tenant.as_str())
+                    .bind(c.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .and_then(|r| r.get::<Option<String>, _>("subject"))
+                    .unwrap_or_else(|| c.to_string())
+            }
+            (None, None) => "no conversation".to_owned(),
+        };
+        let title = title(notice.kind, &subject);
+        let members = match recipient_agent(notice) {
+            Some(agent) => named
+                .iter()
+                .filter(|(id, _)| id.as_str() == agent)
+                .cloned()
+                .collect(),
+            None => recipients(tx, tenant, notice.conversation.as_ref(), &notice.recipient).await?,
+        };
+        for (agent, settings) in members {
+            let channels = settings.types.channels(notice.kind);
+            if channels.is_empty() {
+                continue;
+            }
+            pending.push(Pending {
+                id: NotificationId::generate(),
+                agent,
+                notice,
+                title: title.clone(),
+                settings,
+                channels,
+            });
         }
-        (None, None) => "no conversation".to_owned(),
-    };
-    let title = title(notice.kind, &subject);
+    }
     let mut written = Vec::new();
-    for (agent, settings) in
-        recipients(tx, tenant, notice.conversation.as_ref(), &notice.recipient).await?
-    {
-        let channels = settings.types.channels(notice.kind);
-        if channels.is_empty() {
-            continue;
+    for chunk in pending.chunks(ROWS_PER_STATEMENT) {
+        written.extend(insert_notifications(tx, tenant, chunk, now).await?);
+    }
+    Ok(written)
+}
+
+/// The member a notice names by id, if it names one.
+fn recipient_agent(notice: &Notice) -> Option<&str> {
+    notice.recipient.get("agent").and_then(|v| v.as_str())
+}
+
+/// The members `notices` name by id, among the tenant's, with their
+/// settings: one statement for all of them.
+async fn named_members(
+    tx: &mut sqlx::AnyConnection,
+    tenant: &TenantId,
+    notices: &[&Notice],
+) -> Result<Vec<(AgentId, NotifySettings)>> {
+    let mut ids: Vec<&str> = notices.iter().filter_map(|n| recipient_agent(n)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "SELECT a.id, {SETTINGS_COLUMNS} FROM agents a
+             LEFT JOIN notification_settings s ON s.agent_id = a.id
+             WHERE a.tenant_id = $1 AND a.id IN ({})",
+            super::outbox::placeholders(2, chunk.len())
+        );
+        let mut query = sqlx::query(&sql).bind(tenant.as_str());
+        for id in chunk {
+            query = query.bind(*id);
         }
-        let id = NotificationId::generate();
-        let inserted: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO notifications (public_id, tenant_id, agent_id, kind,
-                conversation_id, message_id, title, message, once_key, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING
-             RETURNING id",
-        )
-        .bind(id.as_str())
-        .bind(tenant.as_str())
-        .bind(agent.as_str())
-        .bind(notice.kind.as_str())
-        .bind(notice.conversation.as_ref().map(ConversationId::as_str))
-        .bind(notice.about.as_ref().map(MessageId::as_str))
-        .bind(&title)
-        .bind(&notice.message)
-        .bind(&notice.once)
-        .bind(now.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row_id) = inserted else {
-            // Recorded once already (the `once` key).
+        found.extend(member_rows(&query.fetch_all(&mut *tx).await?));
+    }
+    Ok(found)
+}
+
+/// Write `pending` notifications (a member's `once` key already used skips
+/// theirs) and their deliveries: one statement each. Returns those written.
+async fn insert_notifications(
+    tx: &mut sqlx::AnyConnection,
+    tenant: &TenantId,
+    pending: &[Pending<'_>],
+    now: Millis,
+) -> Result<Vec<NotificationId>> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "INSERT INTO notifications (public_id, tenant_id, agent_id, kind,
+            conversation_id, message_id, title, message, once_key, created_at)
+         VALUES {} ON CONFLICT DO NOTHING RETURNING id, public_id",
+        value_rows(pending.len(), 10)
+    );
+    let mut insert = sqlx::query(&sql);
+    for p in pending {
+        insert = insert
+            .bind(p.id.as_str())
+            .bind(tenant.as_str())
+            .bind(p.agent.as_str())
+            .bind(p.notice.kind.as_str())
+            .bind(p.notice.conversation.as_ref().map(ConversationId::as_str))
+            .bind(p.notice.about.as_ref().map(MessageId::as_str))
+            .bind(&p.title)
+            .bind(&p.notice.message)
+            .bind(&p.notice.once)
+            .bind(now.0);
+    }
+    // Rows skipped by a used `once` key are not returned; the rest are
+    // matched by their public id, whatever order they come back in.
+    let rows: HashMap<String, i64> = insert
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| (r.get("public_id"), r.get("id")))
+        .collect();
+    let mut written = Vec::new();
+    let mut deliveries: Vec<(i64, NotifyChannel, DeliveryState, Option<&str>)> = Vec::new();
+    for p in pending {
+        let Some(&row_id) = rows.get(p.id.as_str()) else {
             continue;
         };
-        // One statement for all of the notification's channels.
-        let rows: Vec<String> = (0..channels.len())
-            .map(|n| {
-                let p = n * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${})",
-                    p + 1,
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6
-                )
-            })
-            .collect();
-        let sql = format!(
-            "INSERT INTO notification_deliveries (notification_id, channel, state, due_at,
-                last_error, updated_at) VALUES {}",
-            rows.join(", ")
-        );
-        let mut insert = sqlx::query(&sql);
-        for channel in channels {
+        for &channel in &p.channels {
             let missing = match channel {
-                NotifyChannel::ChatWebhook if settings.chat_webhook_url.is_none() => {
+                NotifyChannel::ChatWebhook if p.settings.chat_webhook_url.is_none() => {
                     Some("no chat webhook URL is set")
                 }
-                NotifyChannel::PushWebhook if settings.push_webhook_url.is_none() => {
+                NotifyChannel::PushWebhook if p.settings.push_webhook_url.is_none() => {
                     Some("no push webhook URL is set")
                 }
                 _ => None,
@@ -304,18 +387,37 @@ pub(super) async fn record(
                 Some(_) => DeliveryState::Skipped,
                 None => DeliveryState::Pending,
             };
+            deliveries.push((row_id, channel, state, missing));
+        }
+        written.push(p.id.clone());
+    }
+    for chunk in deliveries.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO notification_deliveries (notification_id, channel, state, due_at,
+                last_error, updated_at) VALUES {}",
+            value_rows(chunk.len(), 6)
+        );
+        let mut insert = sqlx::query(&sql);
+        for (row_id, channel, state, missing) in chunk {
             insert = insert
-                .bind(row_id)
+                .bind(*row_id)
                 .bind(channel.as_str())
                 .bind(state.as_str())
                 .bind(now.0)
-                .bind(missing)
+                .bind(*missing)
                 .bind(now.0);
         }
         insert.execute(&mut *tx).await?;
-        written.push(id);
     }
     Ok(written)
+}
+
+/// `($1, …, $width), ($width+1, …)`: `rows` rows of placeholders.
+fn value_rows(rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", super::outbox::placeholders(row * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 const NOTIFICATION_COLUMNS: &str = "n.id AS seq, n.public_id, n.tenant_id, n.agent_id, n.kind,
@@ -626,4 +728,165 @@ fn new_secret() -> String {
         uuid::Uuid::new_v4().simple(),
         uuid::Uuid::new_v4().simple()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Clock;
+    use crate::domain::{Capacity, Change, NewAgent, Outcome, Role, TicketAccess};
+    use crate::store::testing::{TestDb, kims_chat};
+
+    /// Notices recorded together land as they would one after another:
+    /// members named by id, by team and as the assignee; a `once` key used
+    /// twice in one run; a member of another tenant named; a subject read
+    /// when the notice did not carry it; a delivery per chosen channel.
+    #[tokio::test]
+    async fn notices_recorded_together_land_as_one_by_one() {
+        for db in TestDb::all().await {
+            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
+                .await
+                .expect("store");
+            together(&store).await;
+            drop(store);
+            db.drop_now().await;
+        }
+    }
+
+    async fn agent(store: &Store, tenant: &TenantId, name: &str, teams: Vec<TeamId>) -> AgentId {
+        store
+            .create_agent(
+                tenant,
+                NewAgent {
+                    name: name.into(),
+                    email: format!("{name}@example.com"),
+                    role: Role::Agent,
+                    teams,
+                    capacity: Capacity::parse(&serde_json::json!({"chat": 2})).expect("capacity"),
+                    ticket_access: TicketAccess::Own,
+                },
+            )
+            .await
+            .expect("agent")
+            .id
+    }
+
+    async fn together(store: &Store) {
+        let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+        let (other, _) = store.create_tenant("Other").await.expect("tenant");
+        let (tenant, other) = (tenant.id, other.id);
+        let team = store
+            .create_team(&tenant, "Support")
+            .await
+            .expect("team")
+            .id;
+        let ana = agent(store, &tenant, "ana", vec![team.clone()]).await;
+        let ben = agent(store, &tenant, "ben", vec![team.clone()]).await;
+        let carl = agent(store, &other, "carl", Vec::new()).await;
+        let (conversation, _) = store
+            .create_conversation(&tenant, kims_chat(), None)
+            .await
+            .expect("conversation");
+        let notice = |kind, recipient: serde_json::Value, once: Option<&str>, known: bool| {
+            Change::Notify(Notice {
+                kind,
+                conversation: Some(conversation.id.clone()),
+                subject_line: known.then(|| "Known".to_owned()),
+                recipient,
+                message: "m".into(),
+                about: None,
+                once: once.map(str::to_owned),
+            })
+        };
+        let changes = vec![
+            notice(
+                NotificationKind::Assigned,
+                serde_json::json!({ "agent": ana }),
+                Some("k"),
+                true,
+            ),
+            // The same member and key again in the same run: recorded once.
+            notice(
+                NotificationKind::Assigned,
+                serde_json::json!({ "agent": ana }),
+                Some("k"),
+                true,
+            ),
+            notice(
+                NotificationKind::NewInTeam,
+                serde_json::json!({ "team": team }),
+                None,
+                true,
+            ),
+            // Not a member of this tenant: nobody.
+            notice(
+                NotificationKind::Assigned,
+                serde_json::json!({ "agent": carl }),
+                None,
+                true,
+            ),
+            // No subject carried: read from the conversation.
+            notice(
+                NotificationKind::Assigned,
+                serde_json::json!({ "agent": ben }),
+                None,
+                false,
+            ),
+        ];
+        store
+            .apply(&Outcome {
+                tenant: tenant.clone(),
+                event: None,
+                summary: String::new(),
+                changes,
+            })
+            .await
+            .expect("applied");
+
+        let kinds = |list: &[NotificationRecord]| {
+            let mut kinds: Vec<_> = list.iter().map(|n| n.kind).collect();
+            kinds.sort_by_key(|k| k.as_str());
+            kinds
+        };
+        let for_ana = store
+            .agent_notifications(&tenant, &ana, 10)
+            .await
+            .expect("ana");
+        assert_eq!(
+            kinds(&for_ana),
+            [NotificationKind::Assigned, NotificationKind::NewInTeam]
+        );
+        let for_ben = store
+            .agent_notifications(&tenant, &ben, 10)
+            .await
+            .expect("ben");
+        assert_eq!(
+            kinds(&for_ben),
+            [NotificationKind::Assigned, NotificationKind::NewInTeam]
+        );
+        let read = for_ben
+            .iter()
+            .find(|n| n.kind == NotificationKind::Assigned)
+            .expect("assigned");
+        assert_eq!(read.title, "Assigned to you: Help");
+        let known = for_ana
+            .iter()
+            .find(|n| n.kind == NotificationKind::Assigned)
+            .expect("assigned");
+        assert_eq!(known.title, "Assigned to you: Known");
+        assert!(
+            store
+                .agent_notifications(&other, &carl, 10)
+                .await
+                .expect("carl")
+                .is_empty()
+        );
+        for n in for_ana.iter().chain(&for_ben) {
+            let chosen = NotifySettings::default().types.channels(n.kind);
+            assert!(!chosen.is_empty());
+            let delivered: std::collections::BTreeSet<_> =
+                n.deliveries.iter().map(|d| d.channel).collect();
+            assert_eq!(delivered, chosen, "{:?}", n.kind);
+        }
+    }
 }

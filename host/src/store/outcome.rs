@@ -115,18 +115,22 @@ async fn assign(
     team: Option<&TeamId>,
     entry: &HistoryEntry,
 ) -> Result<()> {
-    sqlx::query(
+    // Its offers end with it; the update says whether there are any, so
+    // the common case (none) costs no statement of its own.
+    let offered: Option<i64> = sqlx::query_scalar(
         "UPDATE conversations SET routing = 'assigned', assignee_kind = 'agent',
                             assignee_id = $1, team_id = COALESCE($2, team_id), queued_at = NULL,
                             updated_at = $3
-                         WHERE tenant_id = $4 AND id = $5",
+                         WHERE tenant_id = $4 AND id = $5
+                         RETURNING (SELECT COUNT(*) FROM offers o
+                                    WHERE o.conversation_id = conversations.id) AS offers",
     )
     .bind(agent.as_str())
     .bind(team.map(TeamId::as_str))
     .bind(ctx.now.0)
     .bind(ctx.tenant.as_str())
     .bind(conversation.as_str())
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
     sqlx::query(
         "UPDATE agents SET last_assigned_at = $1, handled = handled + 1
@@ -137,10 +141,12 @@ async fn assign(
     .bind(agent.as_str())
     .execute(&mut *tx)
     .await?;
-    sqlx::query("DELETE FROM offers WHERE conversation_id = $1")
-        .bind(conversation.as_str())
-        .execute(&mut *tx)
-        .await?;
+    if offered.unwrap_or(0) > 0 {
+        sqlx::query("DELETE FROM offers WHERE conversation_id = $1")
+            .bind(conversation.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
     history(
         tx,
         conversation,
@@ -712,7 +718,20 @@ impl Store {
             caused,
             events: Vec::new(),
         };
-        for change in &outcome.changes {
+        let mut changes = outcome.changes.iter().peekable();
+        while let Some(change) = changes.next() {
+            if let Change::Notify(first) = change {
+                // Notices next to each other are recorded together: a
+                // statement or two for all instead of three for each.
+                let mut run = vec![first];
+                while let Some(Change::Notify(next)) =
+                    changes.next_if(|c| matches!(c, Change::Notify(_)))
+                {
+                    run.push(next);
+                }
+                notifications::record_all(tx, ctx.tenant, &run, ctx.now).await?;
+                continue;
+            }
             apply_change(tx, &mut ctx, change).await?;
         }
         let Ctx { events, .. } = ctx;
