@@ -24,6 +24,14 @@ impl Driver for Postgres {
             Ok(AnyPoolOptions::new()
                 .max_connections(8)
                 .acquire_timeout(Duration::from_secs(30))
+                // Checking a connection before each use is a round trip to
+                // the server for every statement taken from the pool. A
+                // connection the server dropped fails its next statement
+                // instead, and is then closed: the dispatcher tries the
+                // event again, a request answers 500 once. Idle connections
+                // are closed after a minute, so few are left to go stale.
+                .test_before_acquire(false)
+                .idle_timeout(Duration::from_secs(60))
                 .connect(url)
                 .await?)
         }

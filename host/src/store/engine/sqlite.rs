@@ -24,6 +24,10 @@ impl Driver for Sqlite {
             };
             Ok(AnyPoolOptions::new()
                 .max_connections(8)
+                // A connection to a file does not go stale the way one over
+                // a network does, and checking it costs a round trip to its
+                // thread on every statement taken from the pool.
+                .test_before_acquire(false)
                 .after_connect(|conn, _| {
                     async move {
                         // WAL lets readers run beside the one writer;
