@@ -926,4 +926,84 @@ mod tests {
             "only the one still to handle"
         );
     }
+
+    /// Assigning an offered conversation withdraws its offers; assigning
+    /// one without offers writes no more than the assignment.
+    #[tokio::test]
+    async fn an_assignment_withdraws_the_conversations_offers() {
+        for db in crate::store::testing::TestDb::all().await {
+            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
+                .await
+                .expect("store");
+            withdraws(&store).await;
+            drop(store);
+            db.drop_now().await;
+        }
+    }
+
+    async fn withdraws(store: &Store) {
+        let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+        let tenant = tenant.id;
+        let mut agents = Vec::new();
+        for name in ["ana", "ben"] {
+            let agent = store
+                .create_agent(
+                    &tenant,
+                    crate::domain::NewAgent {
+                        name: name.into(),
+                        email: format!("{name}@example.com"),
+                        role: crate::domain::Role::Agent,
+                        teams: Vec::new(),
+                        capacity: crate::domain::Capacity::parse(&serde_json::json!({"chat": 2}))
+                            .expect("capacity"),
+                        ticket_access: crate::domain::TicketAccess::Own,
+                    },
+                )
+                .await
+                .expect("agent");
+            agents.push(agent.id);
+        }
+        let entry = || HistoryEntry {
+            decided_by: "test".into(),
+            rule: None,
+            plugin_name: None,
+            plugin_version: None,
+            reason: "test".into(),
+        };
+        let apply = |changes: Vec<Change>| Outcome {
+            tenant: tenant.clone(),
+            event: None,
+            summary: String::new(),
+            changes,
+        };
+        let (offered, _) = conversation(store, &tenant).await;
+        let (plain, _) = conversation(store, &tenant).await;
+        store
+            .apply(&apply(vec![Change::Offer {
+                conversation: offered.clone(),
+                agents: agents.clone(),
+                history: entry(),
+            }]))
+            .await
+            .expect("offered");
+        assert_eq!(store.offers(&offered).await.expect("offers").len(), 2);
+        for c in [&offered, &plain] {
+            store
+                .apply(&apply(vec![Change::Assign {
+                    conversation: c.clone(),
+                    agent: agents[0].clone(),
+                    team: None,
+                    history: entry(),
+                }]))
+                .await
+                .expect("assigned");
+            assert!(store.offers(c).await.expect("offers").is_empty());
+            let record = store
+                .get_conversation(&tenant, c)
+                .await
+                .expect("read")
+                .expect("there");
+            assert_eq!(record.routing, crate::domain::Routing::Assigned);
+        }
+    }
 }
