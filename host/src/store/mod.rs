@@ -36,7 +36,6 @@ mod tickets;
 mod timers;
 mod versions;
 mod workflow_runs;
-mod writer;
 
 use sqlx::AnyPool;
 
@@ -45,7 +44,6 @@ use crate::domain::{Millis, TenantId};
 
 pub use engine::Engine;
 use engine::WriteTx;
-use writer::Urgency;
 
 pub use bindings::{BindingRecord, BindingWritten};
 pub use collaboration::Stats;
@@ -116,7 +114,7 @@ pub struct Store {
     holder: std::sync::Arc<str>,
     /// The database's one writer, where it has one (SQLite), taken in turn
     /// by this process's writers (see `Store::begin_write`).
-    writer: std::sync::Arc<writer::Writer>,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -160,36 +158,27 @@ impl Store {
     /// [`engine::Driver::begin_write`]): for writes that belong to no one
     /// tenant.
     async fn write(&self) -> Result<WriteTx> {
-        self.begin_write(&[], Urgency::Ordinary).await
+        self.begin_write(&[]).await
     }
 
     /// A write transaction on one tenant's data: it waits for the other
     /// writers of that tenant (and for writes to every tenant), so a
     /// transaction that reads before it writes decides on what is current.
     async fn write_for(&self, tenant: &TenantId) -> Result<WriteTx> {
-        self.begin_write(&[tenant.as_str()], Urgency::Ordinary)
-            .await
+        self.begin_write(&[tenant.as_str()]).await
     }
 
-    /// [`Store::write_for`] for applying a decision already made (a routing
-    /// outcome): on SQLite it goes ahead of new work waiting for the
-    /// writer (see [`writer`]).
-    async fn write_outcome_for(&self, tenant: &TenantId) -> Result<WriteTx> {
-        self.begin_write(&[tenant.as_str()], Urgency::Urgent).await
-    }
-
-    /// [`Store::write_outcome_for`] for several tenants at once (group
-    /// commit).
-    async fn write_outcomes_for_all<'t>(
+    /// [`Store::write_for`] for several tenants at once (group commit).
+    async fn write_for_all<'t>(
         &self,
         tenants: impl Iterator<Item = &'t TenantId>,
     ) -> Result<WriteTx> {
         let tenants: Vec<&str> = tenants.map(TenantId::as_str).collect();
-        self.begin_write(&tenants, Urgency::Urgent).await
+        self.begin_write(&tenants).await
     }
 
-    async fn begin_write(&self, tenants: &[&str], urgency: Urgency) -> Result<WriteTx> {
-        let turn = self.writer_turn(urgency).await;
+    async fn begin_write(&self, tenants: &[&str]) -> Result<WriteTx> {
+        let turn = self.writer_turn().await;
         let tx = self
             .engine
             .driver()
@@ -200,13 +189,12 @@ impl Store {
 
     /// With one writer (SQLite), this process's turn at it: this process's
     /// writers (tenants' turns side by side, HTTP handlers, the notifier)
-    /// queue for it here, in order (routing's outcomes first, see
-    /// [`writer`]), rather than each retrying on SQLite's busy timer, whose
-    /// sleeps (up to 100 ms) would be the tail of every latency. `None` on
-    /// engines with many writers.
-    async fn writer_turn(&self, urgency: Urgency) -> Option<writer::Turn> {
+    /// queue for it here, in order, rather than each retrying on SQLite's
+    /// busy timer, whose sleeps (up to 100 ms) would be the tail of every
+    /// latency. `None` on engines with many writers.
+    async fn writer_turn(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
         if self.engine.driver().single_writer() {
-            Some(self.writer.turn(urgency).await)
+            Some(self.writer.clone().lock_owned().await)
         } else {
             None
         }
@@ -218,7 +206,7 @@ impl Store {
         &self,
         statement: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> std::result::Result<sqlx::any::AnyQueryResult, sqlx::Error> {
-        let _turn = self.writer_turn(Urgency::Ordinary).await;
+        let _turn = self.writer_turn().await;
         statement.execute(&self.pool).await
     }
 }

@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, HashSet};
 use sqlx::Row;
 
 use super::notifications::AttemptResult;
-use super::writer::Urgency;
 use super::{Result, Store};
 use crate::domain::{DeliveryState, Millis};
 
@@ -123,7 +122,7 @@ impl Store {
             for id in &ids {
                 query = query.bind(*id);
             }
-            let _turn = self.writer_turn(Urgency::Ordinary).await;
+            let _turn = self.writer_turn().await;
             claimed.extend(query.fetch_all(&self.pool).await?);
         }
         Ok(due

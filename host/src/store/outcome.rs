@@ -666,7 +666,7 @@ async fn apply_change(
 impl Store {
     /// Apply an outcome atomically. Returns the ids of follow-up events.
     pub async fn apply(&self, outcome: &Outcome) -> Result<Vec<i64>> {
-        let mut tx = self.write_outcome_for(&outcome.tenant).await?;
+        let mut tx = self.write_for(&outcome.tenant).await?;
         let events = self.apply_in(&mut tx, outcome).await?;
         tx.commit().await?;
         Ok(events)
@@ -681,7 +681,7 @@ impl Store {
     /// the whole batch back.
     pub async fn apply_all(&self, outcomes: &[Outcome]) -> Result<Vec<Result<Vec<i64>>>> {
         let mut tx = self
-            .write_outcomes_for_all(outcomes.iter().map(|o| &o.tenant))
+            .write_for_all(outcomes.iter().map(|o| &o.tenant))
             .await?;
         let mut results = Vec::with_capacity(outcomes.len());
         for outcome in outcomes {

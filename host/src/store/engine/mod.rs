@@ -32,11 +32,11 @@ pub(crate) struct WriteTx {
     tx: Begun,
     /// SQLite: this process's writer turn (see `Store::begin_write`),
     /// given back when the transaction ends.
-    _turn: Option<super::writer::Turn>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
-    pub(super) fn new(tx: Begun, turn: Option<super::writer::Turn>) -> Self {
+    pub(super) fn new(tx: Begun, turn: Option<tokio::sync::OwnedMutexGuard<()>>) -> Self {
         Self { tx, _turn: turn }
     }
 
