@@ -68,6 +68,13 @@ const PLUGINS: &[(&str, &str)] = &[
          moves the conversation to that team.",
     ),
     (
+        "legacy-picker",
+        "An assignment strategy built against the released `baton:plugin@0.2.0`, \
+         whose candidates carry their ids as fields: it assigns the available \
+         agent with room and the greatest id, its reason \
+         `legacy-picker: greatest id of N candidates`.",
+    ),
+    (
         "future-contract",
         "A component exporting `baton:plugin/meta@9.0.0`, a contract version \
          the host does not run.",

@@ -6,46 +6,49 @@ use std::collections::BTreeMap;
 
 use baton_host::plugin::bindings::types;
 use baton_host::plugin::defaults::{BUILTINS, ROUND_ROBIN};
+use baton_host::plugin::{AssignmentRequest, Candidate};
 use baton_host::plugin::{CallContext, PluginRuntime, SandboxLimits};
 use criterion::{Criterion, criterion_group, criterion_main};
 
 const CANDIDATES: usize = 50;
 
-fn request() -> types::AssignmentRequest {
+fn request() -> AssignmentRequest {
     let candidates = (0..CANDIDATES)
-        .map(|i| types::Candidate {
+        .map(|i| Candidate {
             id: format!("agt_{i:032x}"),
-            presence: if i % 5 == 0 {
-                types::Presence::Away
-            } else {
-                types::Presence::Available
+            agent: types::Candidate {
+                presence: if i % 5 == 0 {
+                    types::Presence::Away
+                } else {
+                    types::Presence::Available
+                },
+                load: types::ChannelLoads {
+                    chat: types::ChannelLoad {
+                        open: (i % 4) as u32,
+                        capacity: 3,
+                    },
+                    email: types::ChannelLoad {
+                        open: 2,
+                        capacity: 10,
+                    },
+                    call: types::ChannelLoad {
+                        open: 0,
+                        capacity: 1,
+                    },
+                    form: types::ChannelLoad {
+                        open: 0,
+                        capacity: 0,
+                    },
+                },
+                available_since_ms: Some(1_700_000_000_000 + i as i64),
+                idle_since_ms: Some(1_700_000_000_000 + i as i64),
+                last_assigned_at_ms: Some(1_700_000_100_000 - i as i64),
+                handled: i as u32,
             },
-            load: types::ChannelLoads {
-                chat: types::ChannelLoad {
-                    open: (i % 4) as u32,
-                    capacity: 3,
-                },
-                email: types::ChannelLoad {
-                    open: 2,
-                    capacity: 10,
-                },
-                call: types::ChannelLoad {
-                    open: 0,
-                    capacity: 1,
-                },
-                form: types::ChannelLoad {
-                    open: 0,
-                    capacity: 0,
-                },
-            },
-            available_since_ms: Some(1_700_000_000_000 + i as i64),
-            idle_since_ms: Some(1_700_000_000_000 + i as i64),
-            last_assigned_at_ms: Some(1_700_000_100_000 - i as i64),
-            handled: i as u32,
         })
         .collect();
-    types::AssignmentRequest {
-        conversation: types::Conversation {
+    AssignmentRequest::new(
+        types::Conversation {
             id: "cnv_00000000000000000000000000000001".into(),
             channel: types::Channel::Chat,
             subject: Some("Where is my order?".into()),
@@ -66,30 +69,30 @@ fn request() -> types::AssignmentRequest {
             }],
         },
         candidates,
-    }
+    )
 }
 
 /// The same rule as the round-robin plugin, natively: the first eligible
-/// agent after the last one served, in id order.
-fn native_round_robin(request: &types::AssignmentRequest, last: &str) -> Option<String> {
-    let mut eligible: Vec<&types::Candidate> = request
-        .candidates
+/// agent after the last one served, in id order (which the request keeps).
+fn native_round_robin(request: &AssignmentRequest, last: &str) -> Option<String> {
+    let candidates = request.candidates();
+    let start = match candidates.binary_search_by(|c| c.id.as_str().cmp(last)) {
+        Ok(at) => at + 1,
+        Err(at) => at,
+    };
+    let can_take = |c: &&Candidate| {
+        let load = match request.conversation.channel {
+            types::Channel::Chat => c.agent.load.chat,
+            types::Channel::Email => c.agent.load.email,
+            types::Channel::Call => c.agent.load.call,
+            types::Channel::Form => c.agent.load.form,
+        };
+        c.agent.presence == types::Presence::Available && load.open < load.capacity
+    };
+    candidates[start..]
         .iter()
-        .filter(|c| {
-            let load = match request.conversation.channel {
-                types::Channel::Chat => c.load.chat,
-                types::Channel::Email => c.load.email,
-                types::Channel::Call => c.load.call,
-                types::Channel::Form => c.load.form,
-            };
-            c.presence == types::Presence::Available && load.open < load.capacity
-        })
-        .collect();
-    eligible.sort_by(|a, b| a.id.cmp(&b.id));
-    eligible
-        .iter()
-        .find(|c| c.id.as_str() > last)
-        .or_else(|| eligible.first())
+        .chain(&candidates[..start])
+        .find(can_take)
         .map(|c| c.id.clone())
 }
 

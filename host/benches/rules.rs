@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use baton_host::domain::{Conditions, Millis, PluginUse, Rule, RuleId, Target};
 use baton_host::plugin::bindings::types;
 use baton_host::plugin::defaults::{BUILTINS, LONGEST_WAITING};
+use baton_host::plugin::{AssignmentRequest, Candidate};
 use baton_host::plugin::{CallContext, PluginRuntime, SandboxLimits};
 use baton_host::rules::{Facts, first_match};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -113,45 +114,47 @@ fn rules() -> Vec<Rule> {
 /// 500 candidates: every fifth away, every seventh offline, and every
 /// third at its chat capacity, so a good share is ineligible and the
 /// plugin has to filter before it compares idle times.
-fn request() -> types::AssignmentRequest {
+fn request() -> AssignmentRequest {
     let candidates = (0..CANDIDATES)
-        .map(|i| types::Candidate {
+        .map(|i| Candidate {
             id: format!("agt_{i:032x}"),
-            presence: if i % 7 == 0 {
-                types::Presence::Offline
-            } else if i % 5 == 0 {
-                types::Presence::Away
-            } else {
-                types::Presence::Available
+            agent: types::Candidate {
+                presence: if i % 7 == 0 {
+                    types::Presence::Offline
+                } else if i % 5 == 0 {
+                    types::Presence::Away
+                } else {
+                    types::Presence::Available
+                },
+                load: types::ChannelLoads {
+                    chat: types::ChannelLoad {
+                        open: if i % 3 == 0 { 3 } else { (i % 3) as u32 },
+                        capacity: 3,
+                    },
+                    email: types::ChannelLoad {
+                        open: 2,
+                        capacity: 10,
+                    },
+                    call: types::ChannelLoad {
+                        open: 0,
+                        capacity: 1,
+                    },
+                    form: types::ChannelLoad {
+                        open: 0,
+                        capacity: 0,
+                    },
+                },
+                // Scrambled idle times, so the longest-waiting agent is
+                // somewhere in the middle rather than first in the list.
+                available_since_ms: Some(1_700_000_000_000 + ((i * 7919) % 1000) as i64),
+                idle_since_ms: Some(1_700_000_000_000 + ((i * 7919) % 1000) as i64),
+                last_assigned_at_ms: Some(1_700_000_100_000 - i as i64),
+                handled: i as u32,
             },
-            load: types::ChannelLoads {
-                chat: types::ChannelLoad {
-                    open: if i % 3 == 0 { 3 } else { (i % 3) as u32 },
-                    capacity: 3,
-                },
-                email: types::ChannelLoad {
-                    open: 2,
-                    capacity: 10,
-                },
-                call: types::ChannelLoad {
-                    open: 0,
-                    capacity: 1,
-                },
-                form: types::ChannelLoad {
-                    open: 0,
-                    capacity: 0,
-                },
-            },
-            // Scrambled idle times, so the longest-waiting agent is
-            // somewhere in the middle rather than first in the list.
-            available_since_ms: Some(1_700_000_000_000 + ((i * 7919) % 1000) as i64),
-            idle_since_ms: Some(1_700_000_000_000 + ((i * 7919) % 1000) as i64),
-            last_assigned_at_ms: Some(1_700_000_100_000 - i as i64),
-            handled: i as u32,
         })
         .collect();
-    types::AssignmentRequest {
-        conversation: types::Conversation {
+    AssignmentRequest::new(
+        types::Conversation {
             id: "cnv_00000000000000000000000000000001".into(),
             channel: types::Channel::Chat,
             subject: Some("Where is my order?".into()),
@@ -172,7 +175,7 @@ fn request() -> types::AssignmentRequest {
             }],
         },
         candidates,
-    }
+    )
 }
 
 fn context() -> CallContext {

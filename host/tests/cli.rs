@@ -140,7 +140,7 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
 
     let (component, out) = build(&crate_dir);
     assert!(
-        out.contains("fewest-first@0.1.0 (assignment-strategy, built against baton:plugin@0.2.0"),
+        out.contains("fewest-first@0.1.0 (assignment-strategy, built against baton:plugin@0.3.0"),
         "{out}"
     );
 
@@ -209,7 +209,7 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     let uploaded = baton(&["plugin", "upload", &component], &server);
     let (out, err) = text(&uploaded);
     assert!(uploaded.status.success(), "{out}{err}");
-    assert!(out.contains("contract 0.2.0"), "{out}");
+    assert!(out.contains("contract 0.3.0"), "{out}");
     let bound = baton(
         &[
             "plugin",

@@ -68,11 +68,11 @@ pub fn choose(config: &Config, request: &AssignmentRequest) -> AssignmentDecisio
     };
     match request
         .available()
-        .filter(|c| skilled(&c.id))
+        .filter(|c| skilled(c.id))
         .min_by_key(|c| c.open_on(channel))
     {
         Some(agent) => AssignmentDecision::Assign(AssignTo {
-            agent: agent.id.clone(),
+            agent: agent.id.to_owned(),
             reason: format!("skills: {} has {:?}", agent.id, needs),
         }),
         None => AssignmentDecision::Queue(format!("skills: nobody free has {needs:?}")),

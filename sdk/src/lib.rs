@@ -37,7 +37,7 @@
 //!     fn decide(request: AssignmentRequest) -> Result<AssignmentDecision, PluginError> {
 //!         Ok(match request.available().next() {
 //!             Some(agent) => AssignmentDecision::Assign(AssignTo {
-//!                 agent: agent.id.clone(),
+//!                 agent: agent.id.to_owned(),
 //!                 reason: format!("first-free: {} has room", agent.id),
 //!             }),
 //!             None => AssignmentDecision::Queue("first-free: nobody has room".into()),
@@ -110,26 +110,26 @@ pub mod __bindings {
         ($world:literal $(, $option:ident: $value:tt)*) => {
             wit_bindgen::generate!({
                 inline: "
-                    package baton:sdk-parts@0.2.0;
+                    package baton:sdk-parts@0.3.0;
 
                     world meta-part {
-                        export baton:plugin/meta@0.2.0;
+                        export baton:plugin/meta@0.3.0;
                     }
                     world strategy-part {
-                        import baton:plugin/host@0.2.0;
-                        export baton:plugin/strategy@0.2.0;
+                        import baton:plugin/host@0.3.0;
+                        export baton:plugin/strategy@0.3.0;
                     }
                     world trigger-part {
-                        import baton:plugin/host@0.2.0;
-                        export baton:plugin/trigger@0.2.0;
+                        import baton:plugin/host@0.3.0;
+                        export baton:plugin/trigger@0.3.0;
                     }
                     world automation-part {
-                        import baton:plugin/host@0.2.0;
-                        export baton:plugin/automation@0.2.0;
+                        import baton:plugin/host@0.3.0;
+                        export baton:plugin/automation@0.3.0;
                     }
                     world predicate-part {
-                        import baton:plugin/host@0.2.0;
-                        export baton:plugin/predicate@0.2.0;
+                        import baton:plugin/host@0.3.0;
+                        export baton:plugin/predicate@0.3.0;
                     }
                 ",
                 path: "../wit",
@@ -146,39 +146,39 @@ pub mod __bindings {
     /// `strategy` (and the shared `types` and `host`).
     pub mod strategy {
         generate_part!("strategy-part", additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize], with: {
-            "baton:plugin/types@0.2.0": generate,
-            "baton:plugin/host@0.2.0": generate,
+            "baton:plugin/types@0.3.0": generate,
+            "baton:plugin/host@0.3.0": generate,
         });
     }
 
     /// `meta`, exported by every kind.
     pub mod meta {
         generate_part!("meta-part", with: {
-            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/types@0.3.0": crate::__bindings::strategy::baton::plugin::types,
         });
     }
 
     /// `trigger`.
     pub mod trigger {
         generate_part!("trigger-part", with: {
-            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.3.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.3.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 
     /// `predicate`.
     pub mod predicate {
         generate_part!("predicate-part", with: {
-            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.3.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.3.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 
     /// `automation`.
     pub mod automation {
         generate_part!("automation-part", with: {
-            "baton:plugin/types@0.2.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.2.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.3.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.3.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 }
@@ -186,7 +186,7 @@ pub mod __bindings {
 /// The `baton:plugin` contract version this SDK builds plugins against;
 /// it is stamped into every component (in the names of the interfaces it
 /// exports) and checked by the host at upload.
-pub const CONTRACT_VERSION: &str = "0.2.0";
+pub const CONTRACT_VERSION: &str = "0.3.0";
 
 /// Derive a config type's JSON Schema, for
 /// [`Manifest::config_schema_for`]. Plugin crates depend on `schemars`
@@ -195,10 +195,10 @@ pub use schemars::{self, JsonSchema};
 
 #[doc(inline)]
 pub use __bindings::strategy::baton::plugin::types::{
-    Action, AssignTo, Assignee, AssignmentDecision, AssignmentRequest, Author, Candidate, Channel,
-    ChannelLoad, ChannelLoads, Contact, Conversation, ConversationStatus, Event, EventKind,
-    Handoff, HandoffDecision, HandoffMode, HandoffTarget, Manifest, Message, Notification, OfferTo,
-    PluginError, PluginKind, Presence, Recipient, Ticket, TicketRequest, TimerRequest,
+    Action, AssignTo, Assignee, AssignmentDecision, Author, Channel, ChannelLoad, ChannelLoads,
+    Contact, Conversation, ConversationStatus, Event, EventKind, Handoff, HandoffDecision,
+    HandoffMode, HandoffTarget, Manifest, Message, Notification, OfferTo, PluginError, PluginKind,
+    Presence, Recipient, Ticket, TicketRequest, TimerRequest,
 };
 
 /// A plugin that chooses who gets a conversation.
@@ -274,8 +274,10 @@ pub mod __private {
     impl<T: AssignmentStrategy> strategy::exports::baton::plugin::strategy::Guest
         for StrategyExport<T>
     {
-        fn decide(request: AssignmentRequest) -> Result<AssignmentDecision, PluginError> {
-            T::decide(request)
+        fn decide(
+            request: strategy::baton::plugin::types::AssignmentRequest,
+        ) -> Result<AssignmentDecision, PluginError> {
+            T::decide(AssignmentRequest::from_wire(request)?)
         }
     }
 
@@ -396,7 +398,10 @@ macro_rules! export_workflow {
 
 pub mod host;
 mod manifest;
+mod request;
 mod snapshot;
+
+pub use request::{AssignmentRequest, Candidate, Candidates, Iter};
 pub mod testing;
 
 #[cfg(test)]
@@ -422,9 +427,9 @@ mod tests {
         }
     }
 
-    fn agent(presence: Presence, load: ChannelLoads) -> Candidate {
+    fn agent(presence: Presence, load: ChannelLoads) -> Candidate<'static> {
         Candidate {
-            id: "agt_1".into(),
+            id: "agt_1",
             presence,
             load,
             available_since_ms: None,

@@ -42,7 +42,7 @@ impl ChannelLoads {
     }
 }
 
-impl Candidate {
+impl Candidate<'_> {
     /// Whether the agent can take a new conversation on `channel` now: they
     /// are available and work that channel with room below capacity.
     pub fn can_take(&self, channel: Channel) -> bool {
@@ -80,8 +80,7 @@ impl Candidate {
 }
 
 impl AssignmentRequest {
-    /// The candidates who can take this conversation now, in the order the
-    /// host gave them.
+    /// The candidates who can take this conversation now, in id order.
     ///
     /// ```
     /// use baton_sdk::Channel;
@@ -92,24 +91,24 @@ impl AssignmentRequest {
     ///     .candidate(agent("agt_full").load(Channel::Chat, 3, 3))
     ///     .candidate(agent("agt_free").load(Channel::Chat, 1, 3))
     ///     .build();
-    /// let ids: Vec<&str> = request.available().map(|c| c.id.as_str()).collect();
+    /// let ids: Vec<&str> = request.available().map(|c| c.id).collect();
     /// assert_eq!(ids, ["agt_free"]);
     /// ```
-    pub fn available(&self) -> impl Iterator<Item = &Candidate> {
+    pub fn available(&self) -> impl DoubleEndedIterator<Item = Candidate<'_>> {
         let channel = self.conversation.channel;
         self.candidates.iter().filter(move |c| c.can_take(channel))
     }
 
     /// The available candidate with the fewest open conversations on this
-    /// channel (ties: the first given).
-    pub fn least_loaded(&self) -> Option<&Candidate> {
+    /// channel (ties: the smallest id).
+    pub fn least_loaded(&self) -> Option<Candidate<'_>> {
         let channel = self.conversation.channel;
         self.available().min_by_key(|c| c.open_on(channel))
     }
 
     /// The available candidate who has waited longest for work (ties and
-    /// unknown idle times: the first given).
-    pub fn longest_idle(&self) -> Option<&Candidate> {
+    /// unknown idle times: the smallest id).
+    pub fn longest_idle(&self) -> Option<Candidate<'_>> {
         self.available()
             .min_by_key(|c| c.idle_since_ms.unwrap_or(i64::MAX))
     }

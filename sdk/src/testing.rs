@@ -17,7 +17,7 @@
 //!     .candidate(agent("agt_1").load(Channel::Email, 2, 10))
 //!     .candidate(agent("agt_2").load(Channel::Email, 0, 10))
 //!     .build();
-//! let (least, _) = TestHost::new().run(|| request.least_loaded().map(|c| c.id.clone()));
+//! let (least, _) = TestHost::new().run(|| request.least_loaded().map(|c| c.id.to_owned()));
 //! assert_eq!(least.as_deref(), Some("agt_2"));
 //! ```
 
@@ -28,11 +28,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::host::LogLevel;
+use crate::request::CandidateState;
 use crate::{
-    Action, Assignee, AssignmentDecision, AssignmentRequest, AssignmentStrategy, Author, Candidate,
-    Channel, ChannelLoad, ChannelLoads, Contact, Conversation, ConversationStatus, Event,
-    EventKind, HandoffDecision, HandoffTrigger, Message, PluginError, Presence, RuleCondition,
-    Ticket, Workflow,
+    Action, Assignee, AssignmentDecision, AssignmentRequest, AssignmentStrategy, Author,
+    Candidates, Channel, ChannelLoad, ChannelLoads, Contact, Conversation, ConversationStatus,
+    Event, EventKind, HandoffDecision, HandoffTrigger, Message, PluginError, Presence,
+    RuleCondition, Ticket, Workflow,
 };
 
 /// The host a plugin sees when its code runs natively: its config, the
@@ -139,25 +140,31 @@ pub(crate) mod native {
 /// 10 forms, idle since time zero. Refine it with the builder methods.
 pub fn agent(id: &str) -> CandidateBuilder {
     let load = |capacity| ChannelLoad { open: 0, capacity };
-    CandidateBuilder(Candidate {
+    CandidateBuilder {
         id: id.to_owned(),
-        presence: Presence::Available,
-        load: ChannelLoads {
-            chat: load(3),
-            email: load(10),
-            call: load(1),
-            form: load(10),
+        state: CandidateState {
+            presence: Presence::Available,
+            load: ChannelLoads {
+                chat: load(3),
+                email: load(10),
+                call: load(1),
+                form: load(10),
+            },
+            available_since_ms: Some(0),
+            idle_since_ms: Some(0),
+            last_assigned_at_ms: None,
+            handled: 0,
         },
-        available_since_ms: Some(0),
-        idle_since_ms: Some(0),
-        last_assigned_at_ms: None,
-        handled: 0,
-    })
+    }
 }
 
-/// Builds a [`Candidate`]; see [`agent`].
+/// Builds a candidate for [`AssignmentRequestBuilder::candidate`]; see
+/// [`agent`].
 #[derive(Debug, Clone)]
-pub struct CandidateBuilder(Candidate);
+pub struct CandidateBuilder {
+    id: String,
+    state: CandidateState,
+}
 
 impl CandidateBuilder {
     /// Away: keeps their conversations, takes no new ones.
@@ -172,10 +179,10 @@ impl CandidateBuilder {
 
     /// Any presence; leaving `available` also clears the idle times.
     pub fn presence(mut self, presence: Presence) -> Self {
-        self.0.presence = presence;
+        self.state.presence = presence;
         if presence != Presence::Available {
-            self.0.available_since_ms = None;
-            self.0.idle_since_ms = None;
+            self.state.available_since_ms = None;
+            self.state.idle_since_ms = None;
         }
         self
     }
@@ -184,41 +191,30 @@ impl CandidateBuilder {
     pub fn load(mut self, channel: Channel, open: u32, capacity: u32) -> Self {
         let load = ChannelLoad { open, capacity };
         match channel {
-            Channel::Chat => self.0.load.chat = load,
-            Channel::Email => self.0.load.email = load,
-            Channel::Call => self.0.load.call = load,
-            Channel::Form => self.0.load.form = load,
+            Channel::Chat => self.state.load.chat = load,
+            Channel::Email => self.state.load.email = load,
+            Channel::Call => self.state.load.call = load,
+            Channel::Form => self.state.load.form = load,
         }
         self
     }
 
     /// Waiting for work since `at_ms`.
     pub fn idle_since(mut self, at_ms: i64) -> Self {
-        self.0.idle_since_ms = Some(at_ms);
+        self.state.idle_since_ms = Some(at_ms);
         self
     }
 
     /// Last given a conversation at `at_ms`.
     pub fn last_assigned_at(mut self, at_ms: i64) -> Self {
-        self.0.last_assigned_at_ms = Some(at_ms);
+        self.state.last_assigned_at_ms = Some(at_ms);
         self
     }
 
     /// Conversations handled in all.
     pub fn handled(mut self, count: u32) -> Self {
-        self.0.handled = count;
+        self.state.handled = count;
         self
-    }
-
-    /// The candidate.
-    pub fn build(self) -> Candidate {
-        self.0
-    }
-}
-
-impl From<CandidateBuilder> for Candidate {
-    fn from(builder: CandidateBuilder) -> Self {
-        builder.0
     }
 }
 
@@ -352,7 +348,7 @@ impl Message {
 pub fn assignment(conversation: impl Into<Conversation>) -> AssignmentRequestBuilder {
     AssignmentRequestBuilder(AssignmentRequest {
         conversation: conversation.into(),
-        candidates: Vec::new(),
+        candidates: Candidates::default(),
     })
 }
 
@@ -362,14 +358,21 @@ pub struct AssignmentRequestBuilder(AssignmentRequest);
 
 impl AssignmentRequestBuilder {
     /// One more candidate.
-    pub fn candidate(mut self, candidate: impl Into<Candidate>) -> Self {
-        self.0.candidates.push(candidate.into());
+    pub fn candidate(mut self, candidate: CandidateBuilder) -> Self {
+        self.0.candidates.push(&candidate.id, candidate.state);
         self
     }
 
-    /// The request.
+    /// The request, its candidates in id order as the host passes them.
     pub fn build(self) -> AssignmentRequest {
-        self.0
+        let AssignmentRequest {
+            conversation,
+            candidates,
+        } = self.0;
+        AssignmentRequest {
+            conversation,
+            candidates: candidates.sorted(),
+        }
     }
 }
 

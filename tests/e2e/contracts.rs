@@ -1,8 +1,8 @@
-//! Contract versions: plugins built against the released 0.1.0 still run
-//! beside 0.2.0 ones, and a version the host does not run is refused at
-//! upload with a message naming it and the supported ones.
+//! Contract versions: plugins built against the released 0.1.0 and 0.2.0
+//! still run beside 0.3.0 ones, and a version the host does not run is
+//! refused at upload with a message naming it and the supported ones.
 
-use baton_e2e::{TestApp, plugins};
+use baton_e2e::{TestApp, assigned_agent, plugins};
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -11,15 +11,15 @@ async fn the_host_lists_the_contract_versions_it_runs() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
     let listed = app.get("/v1/plugins/contracts", &key).await.body;
-    assert_eq!(listed["current"], "0.2.0", "{listed}");
-    assert_eq!(listed["supported"], json!(["0.1.0", "0.2.0"]));
+    assert_eq!(listed["current"], "0.3.0", "{listed}");
+    assert_eq!(listed["supported"], json!(["0.1.0", "0.2.0", "0.3.0"]));
     let builtins = app.get("/v1/plugins", &key).await.body;
     assert!(
         builtins
             .as_array()
             .expect("plugins")
             .iter()
-            .all(|p| p["contract"] == "0.2.0"),
+            .all(|p| p["contract"] == "0.3.0"),
         "the built-ins are built against the current contract: {builtins}"
     );
 }
@@ -64,6 +64,57 @@ async fn a_workflow_built_against_0_1_0_still_runs() {
 }
 
 #[baton_e2e::test]
+async fn a_strategy_built_against_0_2_0_still_gets_its_candidates_with_their_ids() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let mut agents = Vec::new();
+    for name in ["Ana", "Ben", "Cho", "Dee"] {
+        let id = app.agent(&key, name, 3).await;
+        agents.push(id);
+    }
+    // Dee stays offline: the plugin must see her and pass her over.
+    for id in &agents[..3] {
+        app.presence(&key, id, "available").await;
+    }
+    let uploaded = app.upload(&key, plugins::LEGACY_PICKER).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+    assert_eq!(uploaded.body["contract"], "0.2.0");
+    assert_eq!(uploaded.body["kind"], "assignment-strategy");
+    let bound = app
+        .put(
+            "/v1/routing/assignment",
+            &key,
+            json!({"plugin": uploaded.body["id"], "fallback": "queue"}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+
+    let c = app.conversation(&key, "hello from 0.2.0").await;
+    let id = c["id"].as_str().expect("id").to_owned();
+    app.settle().await;
+    let now = app.get(&format!("/v1/conversations/{id}"), &key).await.body;
+    let mut available = agents[..3].to_vec();
+    available.sort();
+    assert_eq!(
+        assigned_agent(&now).as_deref(),
+        available.last().map(String::as_str),
+        "the greatest id among the available ones, read from the 0.2.0 fields: {now}"
+    );
+    let decided = now["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .find(|h| h["plugin"] == "legacy-picker")
+        .unwrap_or_else(|| panic!("decided by the plugin: {now}"));
+    assert_eq!(
+        decided["reason"], "legacy-picker: greatest id of 4 candidates",
+        "every agent in scope was converted down: {decided}"
+    );
+    let failures = app.get("/v1/plugins/failures", &key).await.body;
+    assert_eq!(failures, json!([]));
+}
+
+#[baton_e2e::test]
 async fn a_contract_version_the_host_does_not_run_is_refused_at_upload() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
@@ -78,7 +129,7 @@ async fn a_contract_version_the_host_does_not_run_is_refused_at_upload() {
         .as_str()
         .unwrap_or_default();
     assert!(
-        message.contains("9.0.0") && message.contains("0.1.0, 0.2.0"),
+        message.contains("9.0.0") && message.contains("0.1.0, 0.2.0, 0.3.0"),
         "{message}"
     );
 }

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result, anyhow, bail};
 use baton_host::plugin::bindings::types;
 use baton_host::plugin::defaults::{BUILTINS, LEAST_LOADED};
-use baton_host::plugin::{CallContext, Compiled, PluginRuntime, SandboxLimits, WarmStrategy};
+use baton_host::plugin::{
+    AssignmentRequest, CallContext, Compiled, PluginRuntime, SandboxLimits, WarmStrategy,
+};
 
 /// The runtime and the compiled plugin, shared by the warm and fresh ways.
 pub(crate) struct Baton {
@@ -31,10 +33,7 @@ impl Baton {
     }
 
     /// What routing does for every decision: a fresh store and instance.
-    pub(crate) fn decide_fresh(
-        &self,
-        request: &types::AssignmentRequest,
-    ) -> Result<Option<String>> {
+    pub(crate) fn decide_fresh(&self, request: &AssignmentRequest) -> Result<Option<String>> {
         let answer = self
             .runtime
             .decide(&self.compiled, context(), request)
@@ -55,7 +54,7 @@ impl Baton {
 pub(crate) struct Warm(WarmStrategy);
 
 impl Warm {
-    pub(crate) fn decide(&mut self, request: &types::AssignmentRequest) -> Result<Option<String>> {
+    pub(crate) fn decide(&mut self, request: &AssignmentRequest) -> Result<Option<String>> {
         let decision = self
             .0
             .decide(request)

@@ -6,8 +6,8 @@
 //! interruption, as Baton does.
 
 use anyhow::{Context, Result};
+use baton_host::plugin::AssignmentRequest;
 use baton_host::plugin::SandboxLimits;
-use baton_host::plugin::bindings::types;
 use extism::{CompiledPlugin, Manifest, Plugin, PluginBuilder, Wasm};
 use serde::Deserialize;
 
@@ -44,10 +44,7 @@ impl Extism {
     }
 
     /// A new instance per decision, like Baton's routing.
-    pub(crate) fn decide_fresh(
-        &self,
-        request: &types::AssignmentRequest,
-    ) -> Result<Option<String>> {
+    pub(crate) fn decide_fresh(&self, request: &AssignmentRequest) -> Result<Option<String>> {
         call(&mut self.instantiate()?, request)
     }
 
@@ -59,12 +56,12 @@ impl Extism {
 pub(crate) struct Warm(Plugin);
 
 impl Warm {
-    pub(crate) fn decide(&mut self, request: &types::AssignmentRequest) -> Result<Option<String>> {
+    pub(crate) fn decide(&mut self, request: &AssignmentRequest) -> Result<Option<String>> {
         call(&mut self.0, request)
     }
 }
 
-fn call(plugin: &mut Plugin, request: &types::AssignmentRequest) -> Result<Option<String>> {
+fn call(plugin: &mut Plugin, request: &AssignmentRequest) -> Result<Option<String>> {
     let input = serde_json::to_vec(request).context("serialising the request")?;
     let output: &[u8] = plugin
         .call("decide", input.as_slice())

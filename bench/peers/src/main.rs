@@ -17,7 +17,7 @@ mod webhook;
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
-use baton_host::plugin::bindings::types;
+use baton_host::plugin::AssignmentRequest;
 
 use native::DecidedBy;
 use timing::{Timing, human};
@@ -26,7 +26,7 @@ use timing::{Timing, human};
 const AGREEMENT_SEEDS: u64 = 300;
 
 /// From the host's snapshot to the chosen agent (`None`: queue it).
-type Decide<'a> = Box<dyn FnMut(&types::AssignmentRequest) -> Result<Option<String>> + 'a>;
+type Decide<'a> = Box<dyn FnMut(&AssignmentRequest) -> Result<Option<String>> + 'a>;
 
 /// One way of deciding.
 struct Way<'a> {
@@ -81,7 +81,7 @@ fn main() -> Result<()> {
         "Timed snapshot (seed {}): {} candidates, channel {}, answer {:?}, decided by {:?}; \
          {} bytes as JSON.",
         snapshot::TIMED_SEED,
-        request.candidates.len(),
+        request.candidates().len(),
         snapshot::channel_key(request.conversation.channel),
         expected,
         native::decided_by(&request),

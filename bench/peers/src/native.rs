@@ -1,23 +1,24 @@
 //! The decision as a plain Rust function over the host's own data: the
 //! floor every other way is compared with.
 
+use baton_host::plugin::AssignmentRequest;
 use baton_host::plugin::bindings::types;
 
 /// least-loaded: among the available agents with room on the
 /// conversation's channel, the fewest open conversations over all
 /// channels; ties to the least recently assigned (never assigned first),
 /// then the smallest id. `None` when nobody can take it.
-pub(crate) fn least_loaded(request: &types::AssignmentRequest) -> Option<String> {
+pub(crate) fn least_loaded(request: &AssignmentRequest) -> Option<String> {
     let channel = request.conversation.channel;
     request
-        .candidates
+        .candidates()
         .iter()
-        .filter(|c| can_take(c, channel))
+        .filter(|c| can_take(&c.agent, channel))
         // `Option`'s order puts `None` (never assigned) first, as the rule wants.
         .min_by(|a, b| {
-            (total_open(a), a.last_assigned_at_ms, &a.id).cmp(&(
-                total_open(b),
-                b.last_assigned_at_ms,
+            (total_open(&a.agent), a.agent.last_assigned_at_ms, &a.id).cmp(&(
+                total_open(&b.agent),
+                b.agent.last_assigned_at_ms,
                 &b.id,
             ))
         })
@@ -38,11 +39,12 @@ pub(crate) enum DecidedBy {
     Id,
 }
 
-pub(crate) fn decided_by(request: &types::AssignmentRequest) -> DecidedBy {
+pub(crate) fn decided_by(request: &AssignmentRequest) -> DecidedBy {
     let channel = request.conversation.channel;
     let eligible: Vec<_> = request
-        .candidates
+        .candidates()
         .iter()
+        .map(|c| &c.agent)
         .filter(|c| can_take(c, channel))
         .collect();
     let Some(fewest) = eligible.iter().map(|c| total_open(c)).min() else {
@@ -89,27 +91,31 @@ mod tests {
     use super::*;
     use crate::snapshot;
 
-    fn team(members: &[(&str, u32, Option<i64>)]) -> types::AssignmentRequest {
-        let mut request = snapshot::generate(0);
-        request.conversation.channel = types::Channel::Chat;
-        request.candidates = members
+    fn team(members: &[(&str, u32, Option<i64>)]) -> AssignmentRequest {
+        let generated = snapshot::generate(0);
+        let mut conversation = generated.conversation.clone();
+        conversation.channel = types::Channel::Chat;
+        let first = generated.candidates()[0].agent;
+        let candidates = members
             .iter()
             .map(|&(id, chat_open, last)| {
-                let mut c = request.candidates[0].clone();
-                c.id = id.into();
-                c.presence = types::Presence::Available;
-                c.load.chat = types::ChannelLoad {
+                let mut agent = first;
+                agent.presence = types::Presence::Available;
+                agent.load.chat = types::ChannelLoad {
                     open: chat_open,
                     capacity: 3,
                 };
-                c.load.email.open = 0;
-                c.load.call.open = 0;
-                c.load.form.open = 0;
-                c.last_assigned_at_ms = last;
-                c
+                agent.load.email.open = 0;
+                agent.load.call.open = 0;
+                agent.load.form.open = 0;
+                agent.last_assigned_at_ms = last;
+                baton_host::plugin::Candidate {
+                    id: id.into(),
+                    agent,
+                }
             })
             .collect();
-        request
+        AssignmentRequest::new(conversation, candidates)
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! conversion is done for every decision, since the data changes each time.
 
 use anyhow::{Result, anyhow, bail};
-use baton_host::plugin::bindings::types;
+use baton_host::plugin::AssignmentRequest;
 use rhai::{AST, Dynamic, Engine, Scope};
 
 use crate::snapshot::channel_key;
@@ -31,8 +31,8 @@ impl Rhai {
         Ok(Self { engine, ast })
     }
 
-    pub(crate) fn decide(&self, request: &types::AssignmentRequest) -> Result<Option<String>> {
-        let candidates = rhai::serde::to_dynamic(&request.candidates)
+    pub(crate) fn decide(&self, request: &AssignmentRequest) -> Result<Option<String>> {
+        let candidates = rhai::serde::to_dynamic(request.candidates())
             .map_err(|e| anyhow!("converting the candidates: {e}"))?;
         let mut scope = Scope::new();
         scope.push_constant_dynamic("channel", channel_key(request.conversation.channel).into());

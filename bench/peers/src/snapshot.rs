@@ -9,6 +9,7 @@
 //! equal or missing last-assignment times, full channels, absent agents.
 
 use baton_host::plugin::bindings::types;
+use baton_host::plugin::{AssignmentRequest, Candidate};
 
 /// Candidates per decision, as in `host/benches/decision.rs`.
 pub(crate) const CANDIDATES: usize = 50;
@@ -40,7 +41,7 @@ impl Rng {
 }
 
 /// The snapshot for `seed`: deterministic, so every way sees the same one.
-pub(crate) fn generate(seed: u64) -> types::AssignmentRequest {
+pub(crate) fn generate(seed: u64) -> AssignmentRequest {
     let mut rng = Rng::new(seed);
     let channel = match rng.below(3) {
         0 => types::Channel::Chat,
@@ -53,21 +54,18 @@ pub(crate) fn generate(seed: u64) -> types::AssignmentRequest {
     if seed % 20 == 19 {
         for c in &mut candidates {
             let load = match channel {
-                types::Channel::Chat => &mut c.load.chat,
-                types::Channel::Email => &mut c.load.email,
-                types::Channel::Call => &mut c.load.call,
-                types::Channel::Form => &mut c.load.form,
+                types::Channel::Chat => &mut c.agent.load.chat,
+                types::Channel::Email => &mut c.agent.load.email,
+                types::Channel::Call => &mut c.agent.load.call,
+                types::Channel::Form => &mut c.agent.load.form,
             };
             load.open = load.capacity;
         }
     }
-    types::AssignmentRequest {
-        conversation: conversation(seed, channel),
-        candidates,
-    }
+    AssignmentRequest::new(conversation(seed, channel), candidates)
 }
 
-fn candidate(rng: &mut Rng) -> types::Candidate {
+fn candidate(rng: &mut Rng) -> Candidate {
     let presence = match rng.below(8) {
         0 => types::Presence::Away,
         1 => types::Presence::Offline,
@@ -89,15 +87,18 @@ fn candidate(rng: &mut Rng) -> types::Candidate {
         0 => None,
         n => Some(1_700_000_000_000 + (n as i64) * 60_000),
     };
-    types::Candidate {
-        // Ids are not in generation order, so "smallest id" is a real rule.
+    Candidate {
+        // Ids are not in generation order, so "smallest id" is a real rule
+        // (the request puts them in id order, as the host does).
         id: format!("agt_{:032x}", rng.below(1 << 20)),
-        presence,
-        load,
-        available_since_ms: Some(1_699_999_000_000),
-        idle_since_ms: Some(1_699_999_500_000),
-        last_assigned_at_ms,
-        handled: rng.below(200) as u32,
+        agent: types::Candidate {
+            presence,
+            load,
+            available_since_ms: Some(1_699_999_000_000),
+            idle_since_ms: Some(1_699_999_500_000),
+            last_assigned_at_ms,
+            handled: rng.below(200) as u32,
+        },
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use anyhow::{Context, Result};
 use axum::{Json, Router, routing::post};
-use baton_host::plugin::bindings::types;
+use baton_host::plugin::AssignmentRequest;
 use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 
@@ -50,7 +50,7 @@ impl Webhook {
         })
     }
 
-    pub(crate) fn decide(&self, request: &types::AssignmentRequest) -> Result<Option<String>> {
+    pub(crate) fn decide(&self, request: &AssignmentRequest) -> Result<Option<String>> {
         self.runtime.block_on(async {
             let response = self
                 .client

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::CliError;
 use baton_host::plugin::bindings::types;
+use baton_host::plugin::{AssignmentRequest, Candidate};
 
 /// The kinds `new` makes, as named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,10 +168,9 @@ fn message(body: &str) -> types::Message {
     }
 }
 
-fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> types::Candidate {
+fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> Candidate {
     let load = |open, capacity| types::ChannelLoad { open, capacity };
-    types::Candidate {
-        id: id.into(),
+    let agent = types::Candidate {
         presence,
         load: types::ChannelLoads {
             chat: load(open_chats, 3),
@@ -182,6 +182,10 @@ fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> types::Can
         idle_since_ms: Some(0),
         last_assigned_at_ms: None,
         handled: 0,
+    };
+    Candidate {
+        id: id.into(),
+        agent,
     }
 }
 
@@ -193,14 +197,14 @@ fn case(name: &str, config: Value, kind: &str, input: Value, expect: Value) -> V
 fn cases(name: &str, kind: Kind) -> String {
     let list = match kind {
         Kind::Assignment => {
-            let request = json!(types::AssignmentRequest {
-                conversation: conversation("Where is my order?"),
-                candidates: vec![
+            let request = json!(AssignmentRequest::new(
+                conversation("Where is my order?"),
+                vec![
                     candidate("agt_a", types::Presence::Available, 2),
                     candidate("agt_b", types::Presence::Available, 1),
                     candidate("agt_c", types::Presence::Away, 0),
                 ],
-            });
+            ));
             vec![
                 case(
                     "the least loaded available agent gets it",

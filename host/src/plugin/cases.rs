@@ -17,7 +17,7 @@ use crate::domain::PluginKind;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "kind", content = "input", rename_all = "kebab-case")]
 pub enum Input {
-    Assignment(types::AssignmentRequest),
+    Assignment(super::AssignmentRequest),
     Handoff {
         conversation: types::Conversation,
         message: types::Message,

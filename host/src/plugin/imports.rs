@@ -12,12 +12,13 @@
 use wasmtime::StoreContextMut;
 use wasmtime::component::{ComponentType, Lift, Linker, Lower, WasmList, WasmStr};
 
-use super::bindings::{host, v0_1};
+use super::bindings::{host, v0_1, v0_2};
 use super::state::{KvRefusal, LogLevel, PluginState};
 
 /// Define the host interface of every contract version the host runs.
 pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    define::<host::LogLevel, host::KvError>(linker, "0.2.0")?;
+    define::<host::LogLevel, host::KvError>(linker, super::bindings::CURRENT)?;
+    define::<v0_2::host::LogLevel, v0_2::host::KvError>(linker, "0.2.0")?;
     define::<v0_1::host::LogLevel, v0_1::host::KvError>(linker, "0.1.0")?;
     Ok(())
 }
@@ -89,44 +90,32 @@ where
     Ok(())
 }
 
-impl From<host::LogLevel> for LogLevel {
-    fn from(level: host::LogLevel) -> Self {
-        match level {
-            host::LogLevel::Trace => LogLevel::Trace,
-            host::LogLevel::Debug => LogLevel::Debug,
-            host::LogLevel::Info => LogLevel::Info,
-            host::LogLevel::Warn => LogLevel::Warn,
-            host::LogLevel::Error => LogLevel::Error,
+/// Each version's `log-level` and `kv-error` are the same cases under
+/// another generated type.
+macro_rules! host_types {
+    ($($($host:ident)::+),* $(,)?) => {$(
+        impl From<$($host)::+::LogLevel> for LogLevel {
+            fn from(level: $($host)::+::LogLevel) -> Self {
+                use $($host)::+::LogLevel as L;
+                match level {
+                    L::Trace => LogLevel::Trace,
+                    L::Debug => LogLevel::Debug,
+                    L::Info => LogLevel::Info,
+                    L::Warn => LogLevel::Warn,
+                    L::Error => LogLevel::Error,
+                }
+            }
         }
-    }
+
+        impl From<KvRefusal> for $($host)::+::KvError {
+            fn from(refusal: KvRefusal) -> Self {
+                match refusal {
+                    KvRefusal::KeyTooLong => Self::KeyTooLong,
+                    KvRefusal::QuotaExceeded => Self::QuotaExceeded,
+                }
+            }
+        }
+    )*};
 }
 
-impl From<v0_1::host::LogLevel> for LogLevel {
-    fn from(level: v0_1::host::LogLevel) -> Self {
-        match level {
-            v0_1::host::LogLevel::Trace => LogLevel::Trace,
-            v0_1::host::LogLevel::Debug => LogLevel::Debug,
-            v0_1::host::LogLevel::Info => LogLevel::Info,
-            v0_1::host::LogLevel::Warn => LogLevel::Warn,
-            v0_1::host::LogLevel::Error => LogLevel::Error,
-        }
-    }
-}
-
-impl From<KvRefusal> for host::KvError {
-    fn from(refusal: KvRefusal) -> Self {
-        match refusal {
-            KvRefusal::KeyTooLong => host::KvError::KeyTooLong,
-            KvRefusal::QuotaExceeded => host::KvError::QuotaExceeded,
-        }
-    }
-}
-
-impl From<KvRefusal> for v0_1::host::KvError {
-    fn from(refusal: KvRefusal) -> Self {
-        match refusal {
-            KvRefusal::KeyTooLong => v0_1::host::KvError::KeyTooLong,
-            KvRefusal::QuotaExceeded => v0_1::host::KvError::QuotaExceeded,
-        }
-    }
-}
+host_types!(host, v0_1::host, v0_2::host);

@@ -2,18 +2,20 @@
 //!
 //! wasmtime's generated lowering writes a record field by field, and each
 //! field looks the guest's memory up again and recomputes its offset. For a
-//! snapshot of 50 candidates that is about a thousand lookups, more than half
-//! of a warm call; for 500 it is most of a decision. Here the candidate list
-//! is written the way the canonical ABI lays it out, into one slice of guest
-//! memory taken once: the ids are still allocated one by one through the
-//! guest's `cabi_realloc` (each string must be its own allocation, since the
-//! guest frees them one by one), then every record is written in one pass.
+//! snapshot of 50 candidates that is about a thousand lookups. Here the
+//! request's candidates are written the way the canonical ABI lays them out,
+//! into slices of guest memory taken once. Since contract 0.3.0 a candidate
+//! is plain numbers and the ids travel as one string with a list of where
+//! each ends, so the whole candidate list costs three allocations in the
+//! guest (records, ids, ends) instead of one per id, and nothing per
+//! candidate to free afterwards.
 //!
-//! Only the list is written by hand; the conversation and everything else go
-//! through the generated code, and the type check is the generated type's,
-//! so a component whose `assignment-request` differs is refused exactly as
+//! Only the candidates are written by hand; the conversation goes through
+//! the generated code, and the type check is the generated type's, so a
+//! component whose `assignment-request` differs is refused exactly as
 //! before. The layout is checked against the generated type below, and the
-//! runtime's tests run every built-in strategy on both paths and compare.
+//! runtime's tests run every built-in strategy through this path and compare
+//! its answers with the same plugins' answers through the generated one.
 
 use std::mem::MaybeUninit;
 
@@ -24,9 +26,11 @@ use wasmtime::component::__internal::{
 use wasmtime::component::{ComponentType, Lower};
 
 use super::bindings::types;
+use super::request::{AssignmentRequest, Candidate};
 
-/// An assignment request whose candidate list is lowered in one pass.
-pub(super) struct Request<'a>(pub(super) &'a types::AssignmentRequest);
+/// An assignment request lowered as the current contract's
+/// `assignment-request`, its candidates in one pass.
+pub(super) struct Request<'a>(pub(super) &'a AssignmentRequest);
 
 // SAFETY: the ABI and the type check are those of the generated
 // `AssignmentRequest`, and `Lower` below writes exactly that layout (the
@@ -48,13 +52,16 @@ unsafe impl ComponentType for Request<'_> {
 unsafe impl Lower for Request<'_> {
     fn linear_lower_to_flat<T>(
         &self,
-        cx: &mut LowerContext<'_, T>,
-        ty: InterfaceType,
-        dst: &mut MaybeUninit<Self::Lower>,
+        _: &mut LowerContext<'_, T>,
+        _: InterfaceType,
+        _: &mut MaybeUninit<Self::Lower>,
     ) -> Result<()> {
-        // A request never fits in flat parameters; should the ABI ever pass
-        // it so, the generated code does it correctly.
-        self.0.linear_lower_to_flat(cx, ty, dst)
+        // The conversation alone flattens to more than the ABI's sixteen
+        // parameters, so a request is always passed in memory and wasmtime
+        // never asks for this; should it, the call fails rather than guess.
+        Err(wasmtime::Error::msg(
+            "an assignment request is passed in memory, never flat",
+        ))
     }
 
     fn linear_lower_to_memory<T>(
@@ -67,12 +74,15 @@ unsafe impl Lower for Request<'_> {
             bad_type_info()
         };
         let fields = &cx.types[index].fields;
-        let (conversation_ty, candidates_ty) = match &fields[..] {
-            [conversation, candidates] => (conversation.ty, candidates.ty),
+        let conversation_ty = match &fields[..] {
+            [conversation, candidates, ids, id_ends] => {
+                match (candidates.ty, ids.ty, id_ends.ty) {
+                    (InterfaceType::List(_), InterfaceType::String, InterfaceType::List(_)) => {}
+                    _ => bad_type_info(),
+                }
+                conversation.ty
+            }
             _ => bad_type_info(),
-        };
-        let InterfaceType::List(_) = candidates_ty else {
-            bad_type_info()
         };
         let mut at = offset;
         let conversation_at =
@@ -80,32 +90,90 @@ unsafe impl Lower for Request<'_> {
         self.0
             .conversation
             .linear_lower_to_memory(cx, conversation_ty, conversation_at)?;
+        let candidates = self.0.candidates();
         let list_at = <[types::Candidate] as ComponentType>::ABI.next_field32_size(&mut at);
-        let (ptr, len) = lower_candidates(cx, &self.0.candidates)?;
-        let slot = cx.get::<8>(list_at);
-        slot[..4].copy_from_slice(&u32_of(ptr)?.to_le_bytes());
-        slot[4..].copy_from_slice(&u32_of(len)?.to_le_bytes());
+        let records = lower_candidates(cx, candidates)?;
+        put_pointer(cx, list_at, records)?;
+        let ids_at = <String as ComponentType>::ABI.next_field32_size(&mut at);
+        let (ids, ends) = lower_ids(cx, candidates)?;
+        put_pointer(cx, ids_at, ids)?;
+        let ends_at = <[u32] as ComponentType>::ABI.next_field32_size(&mut at);
+        put_pointer(cx, ends_at, ends)?;
         Ok(())
     }
 }
 
+/// Write a list's or string's pointer and length at `at`.
+fn put_pointer<T>(
+    cx: &mut LowerContext<'_, T>,
+    at: usize,
+    (ptr, len): (usize, usize),
+) -> Result<()> {
+    let (ptr, len) = (u32_of(ptr)?, u32_of(len)?);
+    let slot = cx.get::<8>(at);
+    slot[..4].copy_from_slice(&ptr.to_le_bytes());
+    slot[4..].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
+/// Take `size` bytes of guest memory aligned to `align` from the guest's
+/// allocator, and return where they are with the bytes themselves.
+fn allocate<'m, T>(
+    cx: &'m mut LowerContext<'_, T>,
+    align: u32,
+    size: usize,
+) -> Result<(usize, &'m mut [u8])> {
+    let base = cx.realloc(0, 0, align, size)?;
+    let memory = cx
+        .as_slice_mut()
+        .get_mut(base..)
+        .and_then(|rest| rest.get_mut(..size))
+        .ok_or_else(out_of_bounds)?;
+    Ok((base, memory))
+}
+
+/// Every id, one after another, as one string, and a list of where each
+/// ends; returns the string's and the list's pointer and length.
+fn lower_ids<T>(
+    cx: &mut LowerContext<'_, T>,
+    candidates: &[Candidate],
+) -> Result<((usize, usize), (usize, usize))> {
+    let total = candidates.iter().map(|c| c.id.len()).sum::<usize>();
+    let (ids, memory) = allocate(cx, 1, total)?;
+    let mut end = 0;
+    for candidate in candidates {
+        let bytes = candidate.id.as_bytes();
+        memory[end..end + bytes.len()].copy_from_slice(bytes);
+        end += bytes.len();
+    }
+    let size = candidates
+        .len()
+        .checked_mul(4)
+        .ok_or_else(|| wasmtime::Error::msg("the candidate list is too large"))?;
+    let (ends, memory) = allocate(cx, 4, size)?;
+    let mut end = 0u32;
+    for (candidate, slot) in candidates.iter().zip(memory.chunks_exact_mut(4)) {
+        end += u32_of(candidate.id.len())?;
+        slot.copy_from_slice(&end.to_le_bytes());
+    }
+    Ok(((ids, total), (ends, candidates.len())))
+}
+
 /// The canonical ABI layout of `candidate` (wasm32): each field's offset.
 mod layout {
-    /// `id: string`: pointer and length, 4 bytes each.
-    pub(super) const ID: usize = 0;
     /// `presence: presence`: one byte, the case's index.
-    pub(super) const PRESENCE: usize = 8;
+    pub(super) const PRESENCE: usize = 0;
     /// `load: channel-loads`: four `channel-load` records of two `u32`s.
-    pub(super) const LOAD: usize = 12;
+    pub(super) const LOAD: usize = 4;
     /// The three `option<s64>` fields: a discriminant byte, then the value
     /// at the next 8-byte boundary.
-    pub(super) const AVAILABLE_SINCE: usize = 48;
-    pub(super) const IDLE_SINCE: usize = 64;
-    pub(super) const LAST_ASSIGNED: usize = 80;
+    pub(super) const AVAILABLE_SINCE: usize = 40;
+    pub(super) const IDLE_SINCE: usize = 56;
+    pub(super) const LAST_ASSIGNED: usize = 72;
     /// `handled: u32`.
-    pub(super) const HANDLED: usize = 96;
+    pub(super) const HANDLED: usize = 88;
     /// The whole record, padded to its 8-byte alignment.
-    pub(super) const SIZE: usize = 104;
+    pub(super) const SIZE: usize = 96;
     pub(super) const ALIGN: u32 = 8;
 }
 
@@ -113,46 +181,22 @@ mod layout {
 /// its pointer and length.
 fn lower_candidates<T>(
     cx: &mut LowerContext<'_, T>,
-    candidates: &[types::Candidate],
+    candidates: &[Candidate],
 ) -> Result<(usize, usize)> {
-    // Each id is its own allocation: the guest takes ownership of every
-    // string and frees them one by one.
-    let mut ids = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
-        let bytes = candidate.id.as_bytes();
-        let ptr = cx.realloc(0, 0, 1, bytes.len())?;
-        cx.as_slice_mut()
-            .get_mut(ptr..)
-            .and_then(|rest| rest.get_mut(..bytes.len()))
-            .ok_or_else(out_of_bounds)?
-            .copy_from_slice(bytes);
-        ids.push((u32_of(ptr)?, u32_of(bytes.len())?));
-    }
     let size = candidates
         .len()
         .checked_mul(layout::SIZE)
         .ok_or_else(|| wasmtime::Error::msg("the candidate list is too large"))?;
-    let base = cx.realloc(0, 0, layout::ALIGN, size)?;
-    let memory = cx
-        .as_slice_mut()
-        .get_mut(base..)
-        .and_then(|rest| rest.get_mut(..size))
-        .ok_or_else(out_of_bounds)?;
-    for ((candidate, (ptr, len)), record) in candidates
-        .iter()
-        .zip(ids)
-        .zip(memory.chunks_exact_mut(layout::SIZE))
-    {
-        write_candidate(record, candidate, ptr, len);
+    let (base, memory) = allocate(cx, layout::ALIGN, size)?;
+    for (candidate, record) in candidates.iter().zip(memory.chunks_exact_mut(layout::SIZE)) {
+        write_candidate(record, &candidate.agent);
     }
     Ok((base, candidates.len()))
 }
 
 /// One candidate's bytes; `record` is exactly [`layout::SIZE`] long.
-fn write_candidate(record: &mut [u8], candidate: &types::Candidate, ptr: u32, len: u32) {
+fn write_candidate(record: &mut [u8], candidate: &types::Candidate) {
     let mut put = |at: usize, bytes: &[u8]| record[at..at + bytes.len()].copy_from_slice(bytes);
-    put(layout::ID, &ptr.to_le_bytes());
-    put(layout::ID + 4, &len.to_le_bytes());
     put(
         layout::PRESENCE,
         &[match candidate.presence {
@@ -211,7 +255,6 @@ mod tests {
         let mut at = 0;
         let mut offsets = Vec::new();
         for abi in [
-            <String as ComponentType>::ABI,
             <types::Presence as ComponentType>::ABI,
             <types::ChannelLoads as ComponentType>::ABI,
             <Option<i64> as ComponentType>::ABI,
@@ -224,7 +267,6 @@ mod tests {
         assert_eq!(
             offsets,
             [
-                layout::ID,
                 layout::PRESENCE,
                 layout::LOAD,
                 layout::AVAILABLE_SINCE,

@@ -12,11 +12,13 @@ mod limits;
 mod lower;
 pub mod manifest;
 mod registry;
+mod request;
 mod runtime;
 pub mod schema;
 mod state;
 
 pub use limits::SandboxLimits;
 pub use registry::{PluginRegistry, UploadError};
+pub use request::{AssignmentRequest, Candidate};
 pub use runtime::{Answer, CallError, Compiled, LoadError, PluginRuntime, WarmStrategy};
 pub use state::CallContext;

@@ -1,17 +1,18 @@
 //! Compiling components and calling them under the sandbox limits.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use wasmtime::component::{Component, ComponentExportIndex, Linker, TypedFunc};
 use wasmtime::{Engine, Store, Trap};
 
-use super::bindings::{self, condition, strategy, trigger, types, v0_1, workflow};
+use super::bindings::{self, condition, strategy, trigger, types, v0_1, v0_2, workflow};
 use super::engine::{EPOCH_TICK, build_engine, build_linker, engine_hash};
 use super::legacy::convert;
 use super::limits::SandboxLimits;
 use super::lower;
+use super::request::AssignmentRequest;
 use super::state::{CallContext, PluginState};
 use crate::domain::PluginKind;
 
@@ -19,18 +20,15 @@ use crate::domain::PluginKind;
 /// its world once.
 pub struct Compiled {
     pub kind: PluginKind,
-    /// The contract version it was built against, e.g. "0.2.0".
+    /// The contract version it was built against, e.g. "0.3.0".
     pub contract: &'static str,
     component: Component,
     pre: KindPre,
 }
 
 enum KindPre {
-    /// With the index of its `decide` export, called through [`lower`].
-    Strategy(
-        strategy::AssignmentStrategyPre<PluginState>,
-        ComponentExportIndex,
-    ),
+    /// With its `decide` export, called through [`lower`].
+    Strategy(strategy::AssignmentStrategyPre<PluginState>, DecideExport),
     Trigger(trigger::HandoffTriggerPre<PluginState>),
     Workflow(workflow::WorkflowPre<PluginState>),
     Condition(condition::RuleConditionPre<PluginState>),
@@ -39,6 +37,11 @@ enum KindPre {
     Trigger01(v0_1::trigger::HandoffTriggerPre<PluginState>),
     Workflow01(v0_1::workflow::WorkflowPre<PluginState>),
     Condition01(v0_1::condition::RuleConditionPre<PluginState>),
+    /// Built against `baton:plugin@0.2.0`: calls convert through `legacy`.
+    Strategy02(v0_2::strategy::AssignmentStrategyPre<PluginState>),
+    Trigger02(v0_2::trigger::HandoffTriggerPre<PluginState>),
+    Workflow02(v0_2::workflow::WorkflowPre<PluginState>),
+    Condition02(v0_2::condition::RuleConditionPre<PluginState>),
 }
 
 /// Why a component was refused at upload.
@@ -258,9 +261,11 @@ impl PluginRuntime {
         if contract == bindings::CURRENT {
             match strategy::AssignmentStrategyPre::new(pre.clone()) {
                 Ok(p) => {
-                    let decide = decide_index(&component, contract).ok_or_else(|| {
-                        LoadError::NoWorld("the strategy exports no `decide`".into())
-                    })?;
+                    let decide = decide_index(&component, contract)
+                        .map(DecideExport::new)
+                        .ok_or_else(|| {
+                            LoadError::NoWorld("the strategy exports no `decide`".into())
+                        })?;
                     return Ok(found(
                         PluginKind::AssignmentStrategy,
                         KindPre::Strategy(p, decide),
@@ -285,6 +290,31 @@ impl PluginRuntime {
                 "rule-condition",
                 Condition,
                 condition::RuleConditionPre::new(pre)
+            );
+        } else if contract == "0.2.0" {
+            try_world!(
+                PluginKind::AssignmentStrategy,
+                "assignment-strategy",
+                Strategy02,
+                v0_2::strategy::AssignmentStrategyPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::HandoffTrigger,
+                "handoff-trigger",
+                Trigger02,
+                v0_2::trigger::HandoffTriggerPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::Workflow,
+                "workflow",
+                Workflow02,
+                v0_2::workflow::WorkflowPre::new(pre.clone())
+            );
+            try_world!(
+                PluginKind::RuleCondition,
+                "rule-condition",
+                Condition02,
+                v0_2::condition::RuleConditionPre::new(pre)
             );
         } else {
             try_world!(
@@ -417,6 +447,22 @@ impl PluginRuntime {
                 .instantiate(&mut *store)?
                 .baton_plugin_meta()
                 .call_describe(store)?),
+            KindPre::Strategy02(pre) => up(pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store)?),
+            KindPre::Trigger02(pre) => up(pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store)?),
+            KindPre::Workflow02(pre) => up(pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store)?),
+            KindPre::Condition02(pre) => up(pre
+                .instantiate(&mut *store)?
+                .baton_plugin_meta()
+                .call_describe(store)?),
         })?;
         Ok(answer.value)
     }
@@ -425,7 +471,7 @@ impl PluginRuntime {
         &self,
         compiled: &Compiled,
         ctx: CallContext,
-        request: &types::AssignmentRequest,
+        request: &AssignmentRequest,
     ) -> Result<Answer<types::AssignmentDecision>, CallError> {
         let answer = match &compiled.pre {
             KindPre::Strategy(pre, decide) => self.run(ctx, |store| {
@@ -434,6 +480,15 @@ impl PluginRuntime {
             })?,
             KindPre::Strategy01(pre) => {
                 let request: v0_1::types::AssignmentRequest = convert(request)?;
+                self.run(ctx, |store| {
+                    up(pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_strategy()
+                        .call_decide(store, &request)?)
+                })?
+            }
+            KindPre::Strategy02(pre) => {
+                let request: v0_2::types::AssignmentRequest = convert(request)?;
                 self.run(ctx, |store| {
                     up(pre
                         .instantiate(&mut *store)?
@@ -469,6 +524,16 @@ impl PluginRuntime {
                         .call_evaluate(store, &conversation, &message)?)
                 })?
             }
+            KindPre::Trigger02(pre) => {
+                let conversation: v0_2::types::Conversation = convert(conversation)?;
+                let message: v0_2::types::Message = convert(message)?;
+                self.run(ctx, |store| {
+                    up(pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_trigger()
+                        .call_evaluate(store, &conversation, &message)?)
+                })?
+            }
             _ => return Err(CallError::Unavailable("not a handoff trigger".into())),
         };
         flatten(answer)
@@ -488,6 +553,15 @@ impl PluginRuntime {
             })?,
             KindPre::Workflow01(pre) => {
                 let event: v0_1::types::Event = convert(event)?;
+                self.run(ctx, |store| {
+                    up(pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_automation()
+                        .call_on_event(store, &event)?)
+                })?
+            }
+            KindPre::Workflow02(pre) => {
+                let event: v0_2::types::Event = convert(event)?;
                 self.run(ctx, |store| {
                     up(pre
                         .instantiate(&mut *store)?
@@ -524,6 +598,15 @@ impl PluginRuntime {
                         .call_matches(store, &conversation)?)
                 })?
             }
+            KindPre::Condition02(pre) => {
+                let conversation: v0_2::types::Conversation = convert(conversation)?;
+                self.run(ctx, |store| {
+                    up(pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_predicate()
+                        .call_matches(store, &conversation)?)
+                })?
+            }
             _ => return Err(CallError::Unavailable("not a rule condition".into())),
         };
         flatten(answer)
@@ -536,7 +619,7 @@ impl PluginRuntime {
 pub struct WarmStrategy {
     store: Store<PluginState>,
     instance: wasmtime::component::Instance,
-    decide: ComponentExportIndex,
+    decide: DecideExport,
     fuel: u64,
     ticks: u64,
 }
@@ -545,7 +628,7 @@ impl WarmStrategy {
     /// Decide again on the same instance, with a fresh budget.
     pub fn decide(
         &mut self,
-        request: &types::AssignmentRequest,
+        request: &AssignmentRequest,
     ) -> Result<types::AssignmentDecision, CallError> {
         self.store
             .set_fuel(self.fuel)
@@ -585,7 +668,7 @@ impl PluginRuntime {
         Ok(WarmStrategy {
             store,
             instance,
-            decide: *decide,
+            decide: DecideExport::new(decide.index),
             fuel: self.limits.fuel,
             ticks,
         })
@@ -617,20 +700,50 @@ fn decide_index(component: &Component, contract: &str) -> Option<ComponentExport
 type Decide<'a> =
     TypedFunc<(lower::Request<'a>,), (Result<types::AssignmentDecision, types::PluginError>,)>;
 
+/// A current-contract strategy's `decide` export, and whether its signature
+/// has been checked against [`Decide`] yet. Every instance of a component
+/// has the component's types, so the check gives the same answer for all of
+/// them: it runs on the first call only (it compared every field name of the
+/// request and answer, about a twelfth of a warm call).
+struct DecideExport {
+    index: ComponentExportIndex,
+    checked: AtomicBool,
+}
+
+impl DecideExport {
+    fn new(index: ComponentExportIndex) -> Self {
+        Self {
+            index,
+            checked: AtomicBool::new(false),
+        }
+    }
+}
+
 /// Call a current-contract strategy's `decide`, passing the candidates
 /// through [`lower`] rather than the generated bindings. The signature is
-/// checked against the generated types on every call (a fraction of a
-/// microsecond), so nothing here is trusted blindly.
+/// checked against the generated types on the component's first call, so
+/// nothing here is trusted blindly.
+#[allow(unsafe_code)]
 fn call_decide(
     store: &mut Store<PluginState>,
     instance: &wasmtime::component::Instance,
-    decide: &ComponentExportIndex,
-    request: &types::AssignmentRequest,
+    decide: &DecideExport,
+    request: &AssignmentRequest,
 ) -> wasmtime::Result<Result<types::AssignmentDecision, types::PluginError>> {
     let func = instance
-        .get_func(&mut *store, decide)
+        .get_func(&mut *store, decide.index)
         .ok_or_else(|| wasmtime::Error::msg("the strategy has no `decide` export"))?;
-    let typed: Decide<'_> = func.typed(&*store)?;
+    let typed: Decide<'_> = if decide.checked.load(Ordering::Acquire) {
+        // SAFETY: `func` is the `decide` export of the component whose
+        // `decide` passed `Func::typed` against `Decide` on an earlier call;
+        // an instance has its component's types, and the lifetime in
+        // `Request` takes no part in the check.
+        unsafe { TypedFunc::new_unchecked(func) }
+    } else {
+        let typed = func.typed(&*store)?;
+        decide.checked.store(true, Ordering::Release);
+        typed
+    };
     let (answer,) = typed.call(&mut *store, (lower::Request(request),))?;
     Ok(answer)
 }
@@ -684,7 +797,7 @@ mod tests {
         }
     }
 
-    fn request(seed: u64) -> types::AssignmentRequest {
+    fn request(seed: u64) -> AssignmentRequest {
         let mut rng = Lcg(seed);
         let channel = [
             types::Channel::Chat,
@@ -704,8 +817,8 @@ mod tests {
                     call: load(),
                     form: load(),
                 };
-                types::Candidate {
-                    id: format!("agt_{:032x}", rng.next(1 << 40)),
+                let id = format!("agt_{:032x}", rng.next(1 << 40));
+                let agent = types::Candidate {
                     presence: [
                         types::Presence::Available,
                         types::Presence::Available,
@@ -717,11 +830,12 @@ mod tests {
                     idle_since_ms: rng.maybe_ms(),
                     last_assigned_at_ms: rng.maybe_ms(),
                     handled: rng.next(1000) as u32,
-                }
+                };
+                crate::plugin::Candidate { id, agent }
             })
             .collect();
-        types::AssignmentRequest {
-            conversation: types::Conversation {
+        AssignmentRequest::new(
+            types::Conversation {
                 id: "cnv_00000000000000000000000000000001".into(),
                 channel,
                 subject: Some("Where is my order?".into()),
@@ -737,6 +851,24 @@ mod tests {
                 recent_messages: Vec::new(),
             },
             candidates,
+        )
+    }
+
+    /// The request as the generated bindings would pass it: the reference
+    /// the hand-written lowering is compared with.
+    fn wire(request: &AssignmentRequest) -> types::AssignmentRequest {
+        let candidates = request.candidates();
+        let mut ids = String::new();
+        let mut id_ends = Vec::new();
+        for candidate in candidates {
+            ids.push_str(&candidate.id);
+            id_ends.push(ids.len() as u32);
+        }
+        types::AssignmentRequest {
+            conversation: request.conversation.clone(),
+            candidates: candidates.iter().map(|c| c.agent).collect(),
+            ids,
+            id_ends,
         }
     }
 
@@ -769,7 +901,7 @@ mod tests {
                     .run(context(), |store| {
                         pre.instantiate(&mut *store)?
                             .baton_plugin_strategy()
-                            .call_decide(store, &request)
+                            .call_decide(store, &wire(&request))
                     })
                     .expect("the generated call")
                     .value

@@ -11,9 +11,9 @@ use crate::domain::{
     AgentId, AgentRecord, Arrival, AssignmentMode, Change, ConversationRecord, ConversationStatus,
     EventKind, HistoryEntry, Millis, PluginUse, Role, Slot, TeamId, TenantId, arrival,
 };
-use crate::plugin::CallError;
 use crate::plugin::bindings::types;
 use crate::plugin::defaults::ROUND_ROBIN;
+use crate::plugin::{AssignmentRequest, CallError};
 
 /// Which agents may get the conversation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -316,10 +316,10 @@ impl Router {
                 .await;
         }
         let binding = hot.binding(Slot::Assignment).await?;
-        let request = types::AssignmentRequest {
-            conversation: snapshot::conversation(conversation, &messages),
-            candidates: agents.iter().map(snapshot::candidate).collect(),
-        };
+        let request = AssignmentRequest::new(
+            snapshot::conversation(conversation, &messages),
+            agents.iter().map(snapshot::candidate).collect(),
+        );
         let mut changes = Vec::new();
         let mut plugin = match method.or_else(|| binding.plugins.first().cloned()) {
             Some(p) => p,
@@ -410,7 +410,7 @@ impl Router {
         tenant: &TenantId,
         plugin: &PluginUse,
         now: Millis,
-        request: types::AssignmentRequest,
+        request: AssignmentRequest,
         agents: &[AgentRecord],
         conversation: &ConversationRecord,
     ) -> Result<(Verdict, Vec<(String, Option<Vec<u8>>)>), CallError> {

@@ -193,7 +193,7 @@ impl Router {
         tenant: &TenantId,
         plugin: &PluginUse,
         now: Millis,
-        request: types::AssignmentRequest,
+        request: crate::plugin::AssignmentRequest,
     ) -> Result<Answer<types::AssignmentDecision>, CallError> {
         self.call(tenant, plugin, now, move |rt, c, ctx| {
             rt.decide(c, ctx, &request)

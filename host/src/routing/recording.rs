@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 
 use super::snapshot;
 use crate::domain::ConversationRecord;
-use crate::plugin::SandboxLimits;
 use crate::plugin::bindings::types;
+use crate::plugin::{AssignmentRequest, SandboxLimits};
 use crate::store::{Store, StoreError};
 
 /// One case per kind of plugin for `conversation`: the assignment request
@@ -27,14 +27,14 @@ pub async fn cases(
     let agents = store.list_agents(&conversation.tenant_id).await?;
     let now = store.now().0;
     let label = |what: &str| format!("{what}: {} as recorded", conversation.id);
-    let request = types::AssignmentRequest {
-        conversation: snapshot.clone(),
-        candidates: agents
+    let request = AssignmentRequest::new(
+        snapshot.clone(),
+        agents
             .iter()
             .take(limits.max_candidates)
             .map(snapshot::candidate)
             .collect(),
-    };
+    );
     let mut cases = vec![json!({
         "name": label("assignment"),
         "now_ms": now,

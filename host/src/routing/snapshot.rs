@@ -4,6 +4,7 @@ use crate::domain::{
     AgentRecord, Assignee, Author, Channel, ConversationRecord, ConversationStatus, MessageRecord,
     Presence,
 };
+use crate::plugin::Candidate;
 use crate::plugin::bindings::types;
 
 pub(super) fn channel(channel: Channel) -> types::Channel {
@@ -68,13 +69,12 @@ pub(super) fn conversation(
     }
 }
 
-pub(super) fn candidate(agent: &AgentRecord) -> types::Candidate {
+pub(super) fn candidate(agent: &AgentRecord) -> Candidate {
     let load = |c: Channel| types::ChannelLoad {
         open: agent.load.get(&c).copied().unwrap_or(0),
         capacity: agent.capacity.on(c),
     };
-    types::Candidate {
-        id: agent.id.to_string(),
+    let state = types::Candidate {
         presence: match agent.presence {
             Presence::Available => types::Presence::Available,
             Presence::Away => types::Presence::Away,
@@ -90,5 +90,9 @@ pub(super) fn candidate(agent: &AgentRecord) -> types::Candidate {
         idle_since_ms: agent.idle_since().map(|t| t.0),
         last_assigned_at_ms: agent.last_assigned_at.map(|t| t.0),
         handled: agent.handled,
+    };
+    Candidate {
+        id: agent.id.to_string(),
+        agent: state,
     }
 }

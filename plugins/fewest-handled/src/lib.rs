@@ -36,7 +36,7 @@ impl AssignmentStrategy for FewestHandled {
         let channel = request.conversation.channel;
         Ok(match fewest_handled(&request.candidates, channel) {
             Some(agent) => AssignmentDecision::Assign(AssignTo {
-                agent: agent.id.clone(),
+                agent: agent.id.to_owned(),
                 reason: format!(
                     "fewest-handled: {} has handled the fewest conversations ({})",
                     agent.id, agent.handled
@@ -54,15 +54,16 @@ baton_sdk::export_assignment_strategy!(FewestHandled);
 
 /// The eligible candidate with the smallest `handled`; ties go to the
 /// earliest `idle_since_ms`, then the smaller id.
-fn fewest_handled(candidates: &[Candidate], channel: Channel) -> Option<&Candidate> {
+fn fewest_handled<'a>(
+    candidates: impl IntoIterator<Item = Candidate<'a>>,
+    channel: Channel,
+) -> Option<Candidate<'a>> {
     candidates
-        .iter()
+        .into_iter()
         .filter(|c| c.can_take(channel))
         // `None` sorts before every `Some`: an agent with no recorded idle
         // time has, as far as we know, waited longest.
-        .min_by(|a, b| {
-            (a.handled, a.idle_since_ms, &a.id).cmp(&(b.handled, b.idle_since_ms, &b.id))
-        })
+        .min_by(|a, b| (a.handled, a.idle_since_ms, a.id).cmp(&(b.handled, b.idle_since_ms, b.id)))
 }
 
 #[cfg(test)]
@@ -70,13 +71,18 @@ mod tests {
     use super::*;
     use baton_sdk::{ChannelLoad, ChannelLoads, Presence};
 
-    fn agent(id: &str, handled: u32, open: u32, idle_since: Option<i64>) -> Candidate {
+    fn agent(
+        id: &'static str,
+        handled: u32,
+        open: u32,
+        idle_since: Option<i64>,
+    ) -> Candidate<'static> {
         let none = ChannelLoad {
             open: 0,
             capacity: 0,
         };
         Candidate {
-            id: id.into(),
+            id,
             presence: Presence::Available,
             load: ChannelLoads {
                 chat: ChannelLoad { open, capacity: 3 },
@@ -92,7 +98,7 @@ mod tests {
     }
 
     fn pick(candidates: &[Candidate]) -> Option<String> {
-        fewest_handled(candidates, Channel::Chat).map(|c| c.id.clone())
+        fewest_handled(candidates.iter().copied(), Channel::Chat).map(|c| c.id.to_owned())
     }
 
     #[test]
@@ -126,10 +132,10 @@ mod tests {
         let mut away = agent("agt_a", 0, 0, None);
         away.presence = Presence::Offline;
         let full = agent("agt_b", 0, 3, None);
-        assert_eq!(pick(&[away.clone(), full.clone()]), None);
+        assert_eq!(pick(&[away, full]), None);
         let team = [away, full, agent("agt_c", 50, 1, Some(7))];
         assert_eq!(pick(&team).as_deref(), Some("agt_c"));
-        assert_eq!(fewest_handled(&team, Channel::Email), None);
+        assert_eq!(fewest_handled(team, Channel::Email), None);
         assert_eq!(pick(&[]), None);
     }
 }

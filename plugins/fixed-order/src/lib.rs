@@ -52,7 +52,8 @@ impl AssignmentStrategy for FixedOrder {
         // Anything that is not valid UTF-8 cannot be an id we wrote: start over.
         let last = host::kv::get(LAST).and_then(|bytes| String::from_utf8(bytes).ok());
         let (owed, owed_readable) = read_owed();
-        let Some(turn) = next_turn(&request.candidates, channel, last.as_deref(), &owed) else {
+        let candidates: Vec<Candidate> = request.candidates.iter().collect();
+        let Some(turn) = next_turn(&candidates, channel, last.as_deref(), &owed) else {
             return Ok(AssignmentDecision::Queue(format!(
                 "fixed-order: no agent can take a {} conversation now",
                 channel.name()
@@ -183,7 +184,7 @@ impl Turn {
 /// | 8 | free | D | D | |
 /// | 9 | free | A | A | |
 fn next_turn(
-    candidates: &[Candidate],
+    candidates: &[Candidate<'_>],
     channel: Channel,
     last: Option<&str>,
     owed: &[String],
@@ -213,16 +214,18 @@ fn next_turn(
     }
 
     let mut order: Vec<&Candidate> = candidates.iter().collect();
-    order.sort_by(|a, b| a.id.cmp(&b.id));
-    let start = last.map_or(0, |last| order.partition_point(|c| c.id.as_str() <= last));
+    // The host passes candidates in id order; sorting keeps this function
+    // right for any order, at the cost of one pass when already sorted.
+    order.sort_by(|a, b| a.id.cmp(b.id));
+    let start = last.map_or(0, |last| order.partition_point(|c| c.id <= last));
     let (before, after) = order.split_at(start);
     let mut passed_over = Vec::new();
     for candidate in after.iter().chain(before) {
         if candidate.can_take(channel) {
             return Some(Turn {
-                chosen: candidate.id.clone(),
+                chosen: candidate.id.to_owned(),
                 made_up: false,
-                last: Some(candidate.id.clone()),
+                last: Some(candidate.id.to_owned()),
                 owed: owed_now,
                 passed_over,
             });
@@ -230,9 +233,9 @@ fn next_turn(
         if candidate.load.on(channel).capacity == 0 {
             continue;
         }
-        passed_over.push(candidate.id.clone());
-        if !owed_now.contains(&candidate.id) {
-            owed_now.push(candidate.id.clone());
+        passed_over.push(candidate.id.to_owned());
+        if !owed_now.iter().any(|id| id == candidate.id) {
+            owed_now.push(candidate.id.to_owned());
         }
     }
     None
@@ -243,13 +246,13 @@ mod tests {
     use super::*;
     use baton_sdk::{ChannelLoad, ChannelLoads, Presence};
 
-    fn agent(id: &str) -> Candidate {
+    fn agent(id: &'static str) -> Candidate<'static> {
         let none = ChannelLoad {
             open: 0,
             capacity: 0,
         };
         Candidate {
-            id: id.into(),
+            id,
             presence: Presence::Available,
             load: ChannelLoads {
                 chat: ChannelLoad {
@@ -269,7 +272,7 @@ mod tests {
 
     /// The team, listed out of id order so that the order must come from the
     /// ids and not from the snapshot.
-    fn team() -> Vec<Candidate> {
+    fn team() -> Vec<Candidate<'static>> {
         vec![
             agent("agt_d"),
             agent("agt_b"),

@@ -69,7 +69,7 @@ impl AssignmentStrategy for LeastLoaded {
                         Scope::Channel => "open conversations on this channel",
                     };
                     AssignmentDecision::Assign(AssignTo {
-                        agent: agent.id.clone(),
+                        agent: agent.id.to_owned(),
                         reason: format!(
                             "least-loaded: {} has the fewest {counted} ({open})",
                             agent.id
@@ -87,13 +87,13 @@ impl AssignmentStrategy for LeastLoaded {
 baton_sdk::export_assignment_strategy!(LeastLoaded);
 
 /// The eligible candidate with the least load, and that load.
-fn least_loaded(
-    candidates: &[Candidate],
+fn least_loaded<'a>(
+    candidates: impl IntoIterator<Item = Candidate<'a>>,
     channel: Channel,
     scope: Scope,
-) -> Option<(&Candidate, u32)> {
+) -> Option<(Candidate<'a>, u32)> {
     candidates
-        .iter()
+        .into_iter()
         .filter(|c| c.can_take(channel))
         .map(|c| {
             let open = match scope {
@@ -105,7 +105,7 @@ fn least_loaded(
         // `None` sorts before every `Some`, so never-assigned agents count as
         // the longest waiting.
         .min_by(|(a, a_open), (b, b_open)| {
-            (a_open, a.last_assigned_at_ms, &a.id).cmp(&(b_open, b.last_assigned_at_ms, &b.id))
+            (a_open, a.last_assigned_at_ms, a.id).cmp(&(b_open, b.last_assigned_at_ms, b.id))
         })
 }
 
@@ -114,10 +114,15 @@ mod tests {
     use super::*;
     use baton_sdk::{ChannelLoad, ChannelLoads, Presence};
 
-    fn agent(id: &str, chat: u32, email: u32, last_assigned: Option<i64>) -> Candidate {
+    fn agent(
+        id: &'static str,
+        chat: u32,
+        email: u32,
+        last_assigned: Option<i64>,
+    ) -> Candidate<'static> {
         let load = |open| ChannelLoad { open, capacity: 5 };
         Candidate {
-            id: id.into(),
+            id,
             presence: Presence::Available,
             load: ChannelLoads {
                 chat: load(chat),
@@ -133,7 +138,8 @@ mod tests {
     }
 
     fn pick(candidates: &[Candidate], scope: Scope) -> Option<(String, u32)> {
-        least_loaded(candidates, Channel::Chat, scope).map(|(c, open)| (c.id.clone(), open))
+        least_loaded(candidates.iter().copied(), Channel::Chat, scope)
+            .map(|(c, open)| (c.id.to_owned(), open))
     }
 
     #[test]
@@ -163,7 +169,7 @@ mod tests {
         away.presence = Presence::Away;
         let mut full = agent("agt_b", 0, 0, None);
         full.load.chat.open = 5;
-        assert_eq!(pick(&[away, full.clone()], Scope::All), None);
+        assert_eq!(pick(&[away, full], Scope::All), None);
         assert_eq!(
             pick(&[full, agent("agt_c", 4, 0, None)], Scope::All),
             Some(("agt_c".into(), 4))

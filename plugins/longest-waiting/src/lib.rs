@@ -50,7 +50,7 @@ impl AssignmentStrategy for LongestWaiting {
                     ),
                 };
                 AssignmentDecision::Assign(AssignTo {
-                    agent: agent.id.clone(),
+                    agent: agent.id.to_owned(),
                     reason,
                 })
             }
@@ -66,17 +66,20 @@ baton_sdk::export_assignment_strategy!(LongestWaiting);
 
 /// The eligible candidate with the earliest `idle_since_ms`; ties go to the
 /// earliest `last_assigned_at_ms`, then the smaller id.
-fn longest_waiting(candidates: &[Candidate], channel: Channel) -> Option<&Candidate> {
+fn longest_waiting<'a>(
+    candidates: impl IntoIterator<Item = Candidate<'a>>,
+    channel: Channel,
+) -> Option<Candidate<'a>> {
     candidates
-        .iter()
+        .into_iter()
         .filter(|c| c.can_take(channel))
         // `None` sorts before every `Some`: an agent with no recorded idle
         // time or no assignment yet has, as far as we know, waited longest.
         .min_by(|a, b| {
-            (a.idle_since_ms, a.last_assigned_at_ms, &a.id).cmp(&(
+            (a.idle_since_ms, a.last_assigned_at_ms, a.id).cmp(&(
                 b.idle_since_ms,
                 b.last_assigned_at_ms,
-                &b.id,
+                b.id,
             ))
         })
 }
@@ -87,13 +90,13 @@ mod tests {
     use baton_sdk::{ChannelLoad, ChannelLoads, Presence};
 
     /// An available agent who takes one call at a time and has `open` calls.
-    fn caller(id: &str, open: u32, idle_since: Option<i64>) -> Candidate {
+    fn caller(id: &str, open: u32, idle_since: Option<i64>) -> Candidate<'_> {
         let none = ChannelLoad {
             open: 0,
             capacity: 0,
         };
         Candidate {
-            id: id.into(),
+            id,
             presence: Presence::Available,
             load: ChannelLoads {
                 chat: none,
@@ -109,16 +112,15 @@ mod tests {
     }
 
     fn pick(candidates: &[Candidate]) -> Option<String> {
-        longest_waiting(candidates, Channel::Call).map(|c| c.id.clone())
+        longest_waiting(candidates.iter().copied(), Channel::Call).map(|c| c.id.to_owned())
     }
 
     #[test]
     fn the_agent_free_longest_gets_the_call() {
         // Ten agents on calls; A hung up at 1000, then B at 2000. The busy
         // ones have no idle time, which would win were they not filtered out.
-        let mut team: Vec<Candidate> = (0..8)
-            .map(|i| caller(&format!("agt_busy{i}"), 1, None))
-            .collect();
+        let busy: Vec<String> = (0..8).map(|i| format!("agt_busy{i}")).collect();
+        let mut team: Vec<Candidate> = busy.iter().map(|id| caller(id, 1, None)).collect();
         team.push(caller("agt_b", 0, Some(2000)));
         team.push(caller("agt_a", 0, Some(1000)));
         assert_eq!(pick(&team).as_deref(), Some("agt_a"));
@@ -132,7 +134,7 @@ mod tests {
 
     #[test]
     fn ties_go_to_least_recently_assigned_then_smaller_id() {
-        let at = |id: &str, last: Option<i64>| {
+        let at = |id: &'static str, last: Option<i64>| {
             let mut c = caller(id, 0, Some(500));
             c.last_assigned_at_ms = last;
             c
@@ -156,14 +158,14 @@ mod tests {
         let mut away = caller("agt_a", 0, Some(1));
         away.presence = Presence::Away;
         let full = caller("agt_b", 1, Some(2));
-        assert_eq!(pick(&[away.clone(), full]), None);
+        assert_eq!(pick(&[away, full]), None);
         assert_eq!(
             pick(&[away, caller("agt_c", 0, Some(9))]).as_deref(),
             Some("agt_c")
         );
         // Nobody works chat.
         assert_eq!(
-            longest_waiting(&[caller("agt_d", 0, None)], Channel::Chat),
+            longest_waiting([caller("agt_d", 0, None)], Channel::Chat),
             None
         );
         assert_eq!(pick(&[]), None);

@@ -7,8 +7,8 @@
 //! join, leave or go away between decisions.
 
 use baton_sdk::{
-    AssignTo, AssignmentDecision, AssignmentRequest, AssignmentStrategy, Candidate, Channel,
-    Manifest, PluginError, PluginKind, host,
+    AssignTo, AssignmentDecision, AssignmentRequest, AssignmentStrategy, Candidate, Candidates,
+    Channel, Manifest, PluginError, PluginKind, host,
 };
 use serde_json::json;
 
@@ -44,7 +44,7 @@ impl AssignmentStrategy for RoundRobin {
                 channel.name()
             )));
         };
-        if let Err(e) = host::kv::set(LAST, &next.id) {
+        if let Err(e) = host::kv::set(LAST, next.id) {
             // Still assign: a stalled rotation is better than an unassigned
             // conversation, and the log says why turns repeat.
             host::warn(&format!(
@@ -53,11 +53,13 @@ impl AssignmentStrategy for RoundRobin {
             ));
         }
         let reason = match &last {
-            Some(last) => format!("round-robin: next after {last}"),
+            // Plain concatenation: `format!` costs a few times more inside
+            // the sandbox, on every decision.
+            Some(last) => ["round-robin: next after ", last].concat(),
             None => "round-robin: first in order".to_owned(),
         };
         Ok(AssignmentDecision::Assign(AssignTo {
-            agent: next.id.clone(),
+            agent: next.id.to_owned(),
             reason,
         }))
     }
@@ -67,54 +69,50 @@ baton_sdk::export_assignment_strategy!(RoundRobin);
 
 /// The first candidate, in id order, who can take `channel` and comes after
 /// `last`; wraps around to the first who can when nobody comes after.
+///
+/// The host passes candidates in id order, so where `last` stands is found
+/// by bisection and no id is compared more than a few times: comparing ids
+/// that share a long prefix is most of what this decision would otherwise
+/// cost in the sandbox.
 fn next_agent<'a>(
-    candidates: &'a [Candidate],
+    candidates: &'a Candidates,
     channel: Channel,
     last: Option<&str>,
-) -> Option<&'a Candidate> {
-    let mut eligible: Vec<&Candidate> = candidates.iter().filter(|c| c.can_take(channel)).collect();
-    eligible.sort_by(|a, b| a.id.cmp(&b.id));
-    let after_last = last.and_then(|last| eligible.iter().find(|c| c.id.as_str() > last));
-    after_last.or(eligible.first()).copied()
+) -> Option<Candidate<'a>> {
+    let start = match last.map(|last| candidates.position(last)) {
+        None => 0,
+        // `last` is still a candidate: start after them.
+        Some(Ok(at)) => at + 1,
+        // `last` left: start where they would stand.
+        Some(Err(at)) => at,
+    };
+    let after = candidates.iter().skip(start);
+    let before = candidates.iter().take(start);
+    after.chain(before).find(|c| c.can_take(channel))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use baton_sdk::{ChannelLoad, ChannelLoads, Presence};
+    use baton_sdk::testing::{CandidateBuilder, agent, assignment, conversation};
 
-    fn agent(id: &str, presence: Presence, open: u32) -> Candidate {
-        let none = ChannelLoad {
-            open: 0,
-            capacity: 0,
-        };
-        Candidate {
-            id: id.into(),
-            presence,
-            load: ChannelLoads {
-                chat: ChannelLoad { open, capacity: 2 },
-                email: none,
-                call: none,
-                form: none,
-            },
-            available_since_ms: None,
-            idle_since_ms: None,
-            last_assigned_at_ms: None,
-            handled: 0,
-        }
+    fn team(agents: impl IntoIterator<Item = CandidateBuilder>) -> Candidates {
+        agents
+            .into_iter()
+            .fold(assignment(conversation("cnv_1")), |request, a| {
+                request.candidate(a)
+            })
+            .build()
+            .candidates
     }
 
-    fn pick(candidates: &[Candidate], last: Option<&str>) -> Option<String> {
-        next_agent(candidates, Channel::Chat, last).map(|c| c.id.clone())
+    fn pick(candidates: &Candidates, last: Option<&str>) -> Option<String> {
+        next_agent(candidates, Channel::Chat, last).map(|c| c.id.to_owned())
     }
 
     #[test]
     fn takes_turns_in_id_order_and_wraps() {
-        let team = [
-            agent("agt_c", Presence::Available, 0),
-            agent("agt_a", Presence::Available, 0),
-            agent("agt_b", Presence::Available, 0),
-        ];
+        let team = team([agent("agt_c"), agent("agt_a"), agent("agt_b")]);
         assert_eq!(pick(&team, None).as_deref(), Some("agt_a"));
         assert_eq!(pick(&team, Some("agt_a")).as_deref(), Some("agt_b"));
         assert_eq!(pick(&team, Some("agt_b")).as_deref(), Some("agt_c"));
@@ -123,20 +121,31 @@ mod tests {
 
     #[test]
     fn skips_agents_who_cannot_take_it() {
-        let team = [
-            agent("agt_a", Presence::Available, 0),
-            agent("agt_b", Presence::Away, 0),
-            agent("agt_c", Presence::Available, 2),
-        ];
+        let team = team([
+            agent("agt_a"),
+            agent("agt_b").away(),
+            agent("agt_c").load(Channel::Chat, 2, 2),
+        ]);
         assert_eq!(pick(&team, Some("agt_a")).as_deref(), Some("agt_a"));
         // The last agent left the team: continue from where they stood.
         assert_eq!(pick(&team, Some("agt_aa")).as_deref(), Some("agt_a"));
-        assert_eq!(next_agent(&team, Channel::Email, None), None);
+        assert_eq!(pick(&team, Some("agt_0")).as_deref(), Some("agt_a"));
+        assert_eq!(pick(&team, Some("agt_z")).as_deref(), Some("agt_a"));
+        let full = self::team([agent("agt_a").load(Channel::Chat, 3, 3)]);
+        assert_eq!(pick(&full, None), None);
+    }
+
+    #[test]
+    fn a_departed_last_agent_hands_the_turn_to_the_next_in_order() {
+        let team = team([agent("agt_a"), agent("agt_c"), agent("agt_e")]);
+        assert_eq!(pick(&team, Some("agt_b")).as_deref(), Some("agt_c"));
+        assert_eq!(pick(&team, Some("agt_d")).as_deref(), Some("agt_e"));
     }
 
     #[test]
     fn nobody_eligible() {
-        assert_eq!(pick(&[agent("agt_a", Presence::Offline, 0)], None), None);
-        assert_eq!(pick(&[], Some("agt_a")), None);
+        let offline = team([agent("agt_a").offline()]);
+        assert_eq!(pick(&offline, None), None);
+        assert_eq!(pick(&team([]), Some("agt_a")), None);
     }
 }

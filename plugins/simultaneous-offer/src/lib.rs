@@ -35,7 +35,7 @@ impl AssignmentStrategy for SimultaneousOffer {
             .candidates
             .iter()
             .filter(|c| c.can_take(channel))
-            .map(|c| c.id.clone())
+            .map(|c| c.id.to_owned())
             .collect();
         Ok(if agents.is_empty() {
             AssignmentDecision::Queue("simultaneous-offer: nobody can take it".to_owned())

@@ -31,7 +31,7 @@ fn first(request: &AssignmentRequest) -> Result<String, PluginError> {
     request
         .candidates
         .first()
-        .map(|c| c.id.clone())
+        .map(|c| c.id.to_owned())
         .ok_or_else(|| PluginError::Other("no candidates".to_owned()))
 }
 

@@ -52,12 +52,12 @@ impl AssignmentStrategy for PickLast {
         let channel = request.conversation.channel;
         let eligible = request.candidates.iter().filter(|c| c.can_take(channel));
         let chosen = match config.prefer {
-            Prefer::Last => eligible.max_by(|a, b| a.id.cmp(&b.id)),
-            Prefer::First => eligible.min_by(|a, b| a.id.cmp(&b.id)),
+            Prefer::Last => eligible.max_by(|a, b| a.id.cmp(b.id)),
+            Prefer::First => eligible.min_by(|a, b| a.id.cmp(b.id)),
         };
         Ok(match chosen {
             Some(agent) => AssignmentDecision::Assign(AssignTo {
-                agent: agent.id.clone(),
+                agent: agent.id.to_owned(),
                 reason: format!("pick-last: {} ({:?})", agent.id, config.prefer),
             }),
             None => AssignmentDecision::Queue("pick-last: nobody can take it".to_owned()),

@@ -1,0 +1,146 @@
+//! What an assignment strategy decides over, in the host's own terms.
+//!
+//! Contracts differ in how a request travels: up to 0.2.0 every candidate
+//! carried its id as a string field; since 0.3.0 the ids travel together in
+//! one string beside a list of plain-number records (see `wit/types.wit`).
+//! The host builds one [`AssignmentRequest`], with each candidate's id beside
+//! its state, and each contract's call path lowers it its own way
+//! ([`super::lower`] for the current one, [`super::legacy`] for older ones).
+//!
+//! Its JSON form is the one every contract version has had (a candidate's
+//! id among its fields), so recorded cases and `baton plugin test` files
+//! written before 0.3.0 still read.
+
+use serde::{Deserialize, Serialize};
+
+use super::bindings::types;
+
+/// The conversation and every candidate in scope, in id order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(from = "Unordered")]
+pub struct AssignmentRequest {
+    pub conversation: types::Conversation,
+    /// Sorted by id (byte order), as the contract promises since 0.3.0.
+    candidates: Vec<Candidate>,
+}
+
+/// An agent the strategy may choose, with its id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Candidate {
+    pub id: String,
+    #[serde(flatten)]
+    pub agent: types::Candidate,
+}
+
+impl AssignmentRequest {
+    /// A request over `candidates`, put in id order.
+    pub fn new(conversation: types::Conversation, mut candidates: Vec<Candidate>) -> Self {
+        // Usually already sorted (agents are read in id order), which the
+        // sort notices in one pass.
+        candidates.sort_by(|a, b| a.id.cmp(&b.id));
+        Self {
+            conversation,
+            candidates,
+        }
+    }
+
+    /// The candidates, in id order.
+    pub fn candidates(&self) -> &[Candidate] {
+        &self.candidates
+    }
+}
+
+/// The serialised form, whose candidates may come in any order.
+#[derive(Deserialize)]
+struct Unordered {
+    conversation: types::Conversation,
+    candidates: Vec<Candidate>,
+}
+
+impl From<Unordered> for AssignmentRequest {
+    fn from(request: Unordered) -> Self {
+        Self::new(request.conversation, request.candidates)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidate(id: &str) -> Candidate {
+        let none = types::ChannelLoad {
+            open: 0,
+            capacity: 0,
+        };
+        Candidate {
+            id: id.into(),
+            agent: types::Candidate {
+                presence: types::Presence::Available,
+                load: types::ChannelLoads {
+                    chat: types::ChannelLoad {
+                        open: 1,
+                        capacity: 3,
+                    },
+                    email: none,
+                    call: none,
+                    form: none,
+                },
+                available_since_ms: Some(5),
+                idle_since_ms: None,
+                last_assigned_at_ms: None,
+                handled: 2,
+            },
+        }
+    }
+
+    fn conversation() -> types::Conversation {
+        types::Conversation {
+            id: "cnv_1".into(),
+            channel: types::Channel::Chat,
+            subject: None,
+            status: types::ConversationStatus::Open,
+            contact: types::Contact {
+                name: None,
+                email: None,
+            },
+            attributes_json: "{}".into(),
+            assignee: None,
+            team: None,
+            created_at_ms: 1,
+            recent_messages: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn candidates_are_kept_in_id_order_however_they_come() {
+        let built = AssignmentRequest::new(
+            conversation(),
+            vec![candidate("agt_c"), candidate("agt_a"), candidate("agt_b")],
+        );
+        let ids: Vec<&str> = built.candidates().iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["agt_a", "agt_b", "agt_c"]);
+
+        // A case file written by hand, in any order, reads sorted too.
+        let mut json = serde_json::to_value(&built).expect("json");
+        json["candidates"].as_array_mut().expect("list").reverse();
+        let read: AssignmentRequest = serde_json::from_value(json).expect("reads");
+        let ids: Vec<&str> = read.candidates().iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["agt_a", "agt_b", "agt_c"]);
+    }
+
+    #[test]
+    fn the_json_keeps_the_id_among_the_candidates_fields() {
+        let built = AssignmentRequest::new(conversation(), vec![candidate("agt_a")]);
+        let json = serde_json::to_value(&built).expect("json");
+        let first = &json["candidates"][0];
+        assert_eq!(first["id"], "agt_a");
+        assert_eq!(first["presence"], "Available");
+        assert_eq!(first["load"]["chat"]["capacity"], 3);
+        assert_eq!(first["handled"], 2);
+        // So a request converts straight to the 0.2.0 contract's shape.
+        let old: crate::plugin::bindings::v0_2::types::AssignmentRequest =
+            serde_json::from_value(json).expect("0.2.0 reads it");
+        assert_eq!(old.candidates[0].id, "agt_a");
+        assert_eq!(old.candidates[0].handled, 2);
+    }
+}

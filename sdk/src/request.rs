@@ -1,0 +1,324 @@
+//! What an assignment strategy decides over: the conversation and its
+//! candidates.
+//!
+//! The contract passes candidates the way that is cheapest to cross into
+//! the sandbox (since `baton:plugin@0.3.0`): a list of plain-number records,
+//! and every id in one string with where each ends. [`Candidates`] keeps
+//! that form and hands out [`Candidate`] views that borrow their id from it,
+//! so a decision over hundreds of agents allocates nothing per agent.
+
+use serde::{Deserialize, Serialize};
+
+use crate::__bindings::strategy::baton::plugin::types as wire;
+use crate::{ChannelLoads, Conversation, PluginError, Presence};
+
+/// What an assignment strategy is asked to decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignmentRequest {
+    /// The conversation to give to someone.
+    pub conversation: Conversation,
+    /// Every agent in scope, in id order, including those who cannot take
+    /// work now, so that order-keeping strategies see absences.
+    pub candidates: Candidates,
+}
+
+impl AssignmentRequest {
+    /// The request as the host passed it, its ids checked against their
+    /// offsets (a host never sends them wrong; a hand-made call might).
+    pub(crate) fn from_wire(request: wire::AssignmentRequest) -> Result<Self, PluginError> {
+        let wire::AssignmentRequest {
+            conversation,
+            candidates,
+            ids,
+            id_ends,
+        } = request;
+        if id_ends.len() != candidates.len() {
+            return Err(PluginError::InvalidInput(format!(
+                "{} candidates but {} id ends",
+                candidates.len(),
+                id_ends.len()
+            )));
+        }
+        let mut start = 0;
+        for &end in &id_ends {
+            let end = end as usize;
+            if end < start || end > ids.len() || !ids.is_char_boundary(end) {
+                return Err(PluginError::InvalidInput(format!(
+                    "an id ends at {end}, outside the ids given"
+                )));
+            }
+            start = end;
+        }
+        Ok(Self {
+            conversation,
+            candidates: Candidates {
+                ids,
+                ends: id_ends,
+                agents: candidates,
+            },
+        })
+    }
+}
+
+/// The candidates of a request, in id order. Iterate over them with
+/// [`Candidates::iter`] (or `for c in &request.candidates`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Candidates {
+    /// Every id, one after another.
+    ids: String,
+    /// Where each id ends in `ids`.
+    ends: Vec<u32>,
+    /// Everything else about each candidate.
+    agents: Vec<wire::Candidate>,
+}
+
+/// One candidate: an agent the strategy may choose, with their presence,
+/// load and history. It borrows its id from the request, so it is `Copy`
+/// and cheap to pass around; `id.to_owned()` when an answer needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Candidate<'a> {
+    /// The agent's id.
+    pub id: &'a str,
+    /// Whether the agent can take new work now.
+    pub presence: Presence,
+    /// Open conversations and capacity, per channel.
+    pub load: ChannelLoads,
+    /// When the agent last became available, if they are.
+    pub available_since_ms: Option<i64>,
+    /// When the agent has been waiting for work since, if available: the
+    /// later of becoming available and finishing their last conversation.
+    pub idle_since_ms: Option<i64>,
+    /// When the agent was last given a conversation, if ever.
+    pub last_assigned_at_ms: Option<i64>,
+    /// Conversations the agent has been given in all.
+    pub handled: u32,
+}
+
+impl Candidates {
+    /// How many candidates there are.
+    pub fn len(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.agents.is_empty()
+    }
+
+    /// The `index`-th candidate in id order.
+    pub fn get(&self, index: usize) -> Option<Candidate<'_>> {
+        let agent = self.agents.get(index)?;
+        let start = match index {
+            0 => 0,
+            _ => self.ends[index - 1] as usize,
+        };
+        let id = self.ids.get(start..self.ends[index] as usize).unwrap_or("");
+        Some(Candidate {
+            id,
+            presence: agent.presence,
+            load: agent.load,
+            available_since_ms: agent.available_since_ms,
+            idle_since_ms: agent.idle_since_ms,
+            last_assigned_at_ms: agent.last_assigned_at_ms,
+            handled: agent.handled,
+        })
+    }
+
+    /// The candidate with the smallest id.
+    pub fn first(&self) -> Option<Candidate<'_>> {
+        self.get(0)
+    }
+
+    /// The candidate with the greatest id.
+    pub fn last(&self) -> Option<Candidate<'_>> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    /// Every candidate, in id order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            candidates: self,
+            range: 0..self.len(),
+        }
+    }
+
+    /// The candidate with this id, found by bisection (they are in id
+    /// order).
+    pub fn find(&self, id: &str) -> Option<Candidate<'_>> {
+        self.position(id).ok().and_then(|i| self.get(i))
+    }
+
+    /// Where `id` is, or where it would go, in id order; see
+    /// [`slice::binary_search`].
+    pub fn position(&self, id: &str) -> Result<usize, usize> {
+        let (mut low, mut high) = (0, self.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            match self.get(middle).expect("in range").id.cmp(id) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Ok(middle),
+            }
+        }
+        Err(low)
+    }
+
+    /// Add a candidate at the end, for building requests in tests; the
+    /// builders in [`testing`](crate::testing) put them in id order after.
+    pub(crate) fn push(&mut self, id: &str, agent: wire::Candidate) {
+        self.ids.push_str(id);
+        self.ends.push(self.ids.len() as u32);
+        self.agents.push(agent);
+    }
+
+    /// The candidates put in id order, as the host passes them.
+    pub(crate) fn sorted(self) -> Self {
+        let mut entries: Vec<Entry> = self.iter().map(Entry::from).collect();
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        entries.into_iter().collect()
+    }
+}
+
+impl<'a> IntoIterator for &'a Candidates {
+    type Item = Candidate<'a>;
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// The candidates of a request in id order; see [`Candidates::iter`].
+#[derive(Debug, Clone)]
+pub struct Iter<'a> {
+    candidates: &'a Candidates,
+    range: std::ops::Range<usize>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Candidate<'a>;
+
+    fn next(&mut self) -> Option<Candidate<'a>> {
+        self.range.next().and_then(|i| self.candidates.get(i))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.range.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for Iter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.range.next_back().and_then(|i| self.candidates.get(i))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// A candidate as case files write it: the id among the other fields, the
+/// JSON every contract version has had.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    id: String,
+    #[serde(flatten)]
+    agent: wire::Candidate,
+}
+
+impl From<Candidate<'_>> for Entry {
+    fn from(c: Candidate<'_>) -> Self {
+        Entry {
+            id: c.id.to_owned(),
+            agent: wire::Candidate {
+                presence: c.presence,
+                load: c.load,
+                available_since_ms: c.available_since_ms,
+                idle_since_ms: c.idle_since_ms,
+                last_assigned_at_ms: c.last_assigned_at_ms,
+                handled: c.handled,
+            },
+        }
+    }
+}
+
+impl FromIterator<Entry> for Candidates {
+    fn from_iter<I: IntoIterator<Item = Entry>>(entries: I) -> Self {
+        let mut candidates = Candidates::default();
+        for entry in entries {
+            candidates.push(&entry.id, entry.agent);
+        }
+        candidates
+    }
+}
+
+impl Serialize for Candidates {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter().map(Entry::from))
+    }
+}
+
+impl<'de> Deserialize<'de> for Candidates {
+    /// Case files may list candidates in any order; the host passes them in
+    /// id order, so they are read into it.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let entries = Vec::<Entry>::deserialize(deserializer)?;
+        Ok(entries.into_iter().collect::<Candidates>().sorted())
+    }
+}
+
+/// A candidate's state without its id, for the builders.
+pub(crate) type CandidateState = wire::Candidate;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{agent, assignment, conversation};
+
+    #[test]
+    fn ids_are_read_back_from_their_offsets() {
+        let request = assignment(conversation("cnv_1"))
+            .candidate(agent("agt_b").away())
+            .candidate(agent("agt_a"))
+            .candidate(agent("agt_ccc"))
+            .build();
+        let ids: Vec<&str> = request.candidates.iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["agt_a", "agt_b", "agt_ccc"], "in id order");
+        assert_eq!(
+            request.candidates.find("agt_b").map(|c| c.presence),
+            Some(Presence::Away)
+        );
+        assert_eq!(request.candidates.find("agt_c"), None);
+        assert_eq!(request.candidates.position("agt_bb"), Err(2));
+        let back: Vec<&str> = request.candidates.iter().rev().map(|c| c.id).collect();
+        assert_eq!(back, ["agt_ccc", "agt_b", "agt_a"]);
+    }
+
+    #[test]
+    fn offsets_that_do_not_fit_the_ids_are_invalid_input() {
+        let request = assignment(conversation("cnv_1"))
+            .candidate(agent("agt_a"))
+            .build();
+        let state = request.candidates.agents[0];
+        let wire_request = |ids: &str, id_ends: Vec<u32>, n: usize| wire::AssignmentRequest {
+            conversation: request.conversation.clone(),
+            candidates: vec![state; n],
+            ids: ids.to_owned(),
+            id_ends,
+        };
+        let good =
+            AssignmentRequest::from_wire(wire_request("agt_aagt_b", vec![5, 10], 2)).expect("fits");
+        let ids: Vec<&str> = good.candidates.iter().map(|c| c.id).collect();
+        assert_eq!(ids, ["agt_a", "agt_b"]);
+        for (ids, ends, n) in [
+            ("agt_a", vec![5, 6], 2),
+            ("agt_aagt_b", vec![6, 5], 2),
+            ("agt_a", vec![5], 2),
+            ("é", vec![1], 1),
+        ] {
+            let refused = AssignmentRequest::from_wire(wire_request(ids, ends.clone(), n));
+            assert!(
+                matches!(refused, Err(PluginError::InvalidInput(_))),
+                "{ids:?} {ends:?}: {refused:?}"
+            );
+        }
+    }
+}
