@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use baton_host::plugin::bindings::types;
 use baton_host::plugin::defaults::{BUILTINS, ROUND_ROBIN};
-use baton_host::plugin::{AssignmentRequest, Candidate};
+use baton_host::plugin::{AgentState, AssignmentRequest, Candidate};
 use baton_host::plugin::{CallContext, PluginRuntime, SandboxLimits};
 use criterion::{Criterion, criterion_group, criterion_main};
 
@@ -16,7 +16,7 @@ fn request() -> AssignmentRequest {
     let candidates = (0..CANDIDATES)
         .map(|i| Candidate {
             id: format!("agt_{i:032x}"),
-            agent: types::Candidate {
+            agent: AgentState {
                 presence: if i % 5 == 0 {
                     types::Presence::Away
                 } else {

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use baton_host::domain::{Conditions, Millis, PluginUse, Rule, RuleId, Target};
 use baton_host::plugin::bindings::types;
 use baton_host::plugin::defaults::{BUILTINS, LONGEST_WAITING};
-use baton_host::plugin::{AssignmentRequest, Candidate};
+use baton_host::plugin::{AgentState, AssignmentRequest, Candidate};
 use baton_host::plugin::{CallContext, PluginRuntime, SandboxLimits};
 use baton_host::rules::{Facts, first_match};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -118,7 +118,7 @@ fn request() -> AssignmentRequest {
     let candidates = (0..CANDIDATES)
         .map(|i| Candidate {
             id: format!("agt_{i:032x}"),
-            agent: types::Candidate {
+            agent: AgentState {
                 presence: if i % 7 == 0 {
                     types::Presence::Offline
                 } else if i % 5 == 0 {

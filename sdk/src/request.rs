@@ -2,10 +2,11 @@
 //! candidates.
 //!
 //! The contract passes candidates the way that is cheapest to cross into
-//! the sandbox (since `baton:plugin@0.3.0`): a list of plain-number records,
-//! and every id in one string with where each ends. [`Candidates`] keeps
-//! that form and hands out [`Candidate`] views that borrow their id from it,
-//! so a decision over hundreds of agents allocates nothing per agent.
+//! the sandbox (since `baton:plugin@0.3.0`): a list of records of plain
+//! integers, taken over as one block of memory, and every id in one string
+//! with where each ends. [`Candidates`] keeps that form and hands out typed
+//! [`Candidate`] views that borrow their id from it, so a decision over
+//! hundreds of agents allocates nothing per agent.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,11 +41,17 @@ impl AssignmentRequest {
             )));
         }
         let mut start = 0;
-        for &end in &id_ends {
+        for (&end, agent) in id_ends.iter().zip(&candidates) {
             let end = end as usize;
             if end < start || end > ids.len() || !ids.is_char_boundary(end) {
                 return Err(PluginError::InvalidInput(format!(
                     "an id ends at {end}, outside the ids given"
+                )));
+            }
+            if presence_of(agent.presence).is_none() {
+                return Err(PluginError::InvalidInput(format!(
+                    "presence {} is none of the cases",
+                    agent.presence
                 )));
             }
             start = end;
@@ -68,7 +75,7 @@ pub struct Candidates {
     ids: String,
     /// Where each id ends in `ids`.
     ends: Vec<u32>,
-    /// Everything else about each candidate.
+    /// Everything else about each candidate, as the contract encodes it.
     agents: Vec<wire::Candidate>,
 }
 
@@ -115,11 +122,12 @@ impl Candidates {
         let id = self.ids.get(start..self.ends[index] as usize).unwrap_or("");
         Some(Candidate {
             id,
-            presence: agent.presence,
+            // Checked when the request arrived.
+            presence: presence_of(agent.presence).unwrap_or(Presence::Offline),
             load: agent.load,
-            available_since_ms: agent.available_since_ms,
-            idle_since_ms: agent.idle_since_ms,
-            last_assigned_at_ms: agent.last_assigned_at_ms,
+            available_since_ms: known(agent.available_since_ms),
+            idle_since_ms: known(agent.idle_since_ms),
+            last_assigned_at_ms: known(agent.last_assigned_at_ms),
             handled: agent.handled,
         })
     }
@@ -165,10 +173,17 @@ impl Candidates {
 
     /// Add a candidate at the end, for building requests in tests; the
     /// builders in [`testing`](crate::testing) put them in id order after.
-    pub(crate) fn push(&mut self, id: &str, agent: wire::Candidate) {
+    pub(crate) fn push(&mut self, id: &str, state: CandidateState) {
         self.ids.push_str(id);
         self.ends.push(self.ids.len() as u32);
-        self.agents.push(agent);
+        self.agents.push(wire::Candidate {
+            presence: state.presence as u8,
+            load: state.load,
+            available_since_ms: state.available_since_ms.unwrap_or(UNKNOWN_MS),
+            idle_since_ms: state.idle_since_ms.unwrap_or(UNKNOWN_MS),
+            last_assigned_at_ms: state.last_assigned_at_ms.unwrap_or(UNKNOWN_MS),
+            handled: state.handled,
+        });
     }
 
     /// The candidates put in id order, as the host passes them.
@@ -221,14 +236,14 @@ impl ExactSizeIterator for Iter<'_> {}
 struct Entry {
     id: String,
     #[serde(flatten)]
-    agent: wire::Candidate,
+    state: CandidateState,
 }
 
 impl From<Candidate<'_>> for Entry {
     fn from(c: Candidate<'_>) -> Self {
         Entry {
             id: c.id.to_owned(),
-            agent: wire::Candidate {
+            state: CandidateState {
                 presence: c.presence,
                 load: c.load,
                 available_since_ms: c.available_since_ms,
@@ -244,7 +259,7 @@ impl FromIterator<Entry> for Candidates {
     fn from_iter<I: IntoIterator<Item = Entry>>(entries: I) -> Self {
         let mut candidates = Candidates::default();
         for entry in entries {
-            candidates.push(&entry.id, entry.agent);
+            candidates.push(&entry.id, entry.state);
         }
         candidates
     }
@@ -265,8 +280,34 @@ impl<'de> Deserialize<'de> for Candidates {
     }
 }
 
-/// A candidate's state without its id, for the builders.
-pub(crate) type CandidateState = wire::Candidate;
+/// A candidate's state without its id, typed: what builders and case files
+/// hold before it is encoded for the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CandidateState {
+    pub(crate) presence: Presence,
+    pub(crate) load: ChannelLoads,
+    pub(crate) available_since_ms: Option<i64>,
+    pub(crate) idle_since_ms: Option<i64>,
+    pub(crate) last_assigned_at_ms: Option<i64>,
+    pub(crate) handled: u32,
+}
+
+/// How the contract writes a time that is not known.
+const UNKNOWN_MS: i64 = i64::MIN;
+
+fn known(ms: i64) -> Option<i64> {
+    (ms != UNKNOWN_MS).then_some(ms)
+}
+
+/// The `presence` case at this index, as the contract encodes it.
+fn presence_of(index: u8) -> Option<Presence> {
+    match index {
+        0 => Some(Presence::Available),
+        1 => Some(Presence::Away),
+        2 => Some(Presence::Offline),
+        _ => None,
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -290,6 +331,34 @@ mod tests {
         assert_eq!(request.candidates.position("agt_bb"), Err(2));
         let back: Vec<&str> = request.candidates.iter().rev().map(|c| c.id).collect();
         assert_eq!(back, ["agt_ccc", "agt_b", "agt_a"]);
+    }
+
+    #[test]
+    fn unknown_times_and_presence_come_back_typed() {
+        let request = assignment(conversation("cnv_1"))
+            .candidate(agent("agt_a").away().last_assigned_at(7))
+            .build();
+        let a = request.candidates.first().expect("one");
+        assert_eq!(a.presence, Presence::Away);
+        assert_eq!(a.idle_since_ms, None, "away clears it");
+        assert_eq!(a.available_since_ms, None);
+        assert_eq!(a.last_assigned_at_ms, Some(7));
+        let wire = request.candidates.agents[0];
+        assert_eq!(wire.presence, 1);
+        assert_eq!(wire.idle_since_ms, i64::MIN);
+
+        let mut odd = wire;
+        odd.presence = 3;
+        let refused = AssignmentRequest::from_wire(wire::AssignmentRequest {
+            conversation: request.conversation.clone(),
+            candidates: vec![odd],
+            ids: "agt_a".into(),
+            id_ends: vec![5],
+        });
+        assert!(
+            matches!(refused, Err(PluginError::InvalidInput(_))),
+            "{refused:?}"
+        );
     }
 
     #[test]

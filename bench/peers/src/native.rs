@@ -1,8 +1,8 @@
 //! The decision as a plain Rust function over the host's own data: the
 //! floor every other way is compared with.
 
-use baton_host::plugin::AssignmentRequest;
 use baton_host::plugin::bindings::types;
+use baton_host::plugin::{AgentState, AssignmentRequest};
 
 /// least-loaded: among the available agents with room on the
 /// conversation's channel, the fewest open conversations over all
@@ -69,7 +69,7 @@ pub(crate) fn decided_by(request: &AssignmentRequest) -> DecidedBy {
     }
 }
 
-fn can_take(candidate: &types::Candidate, channel: types::Channel) -> bool {
+fn can_take(candidate: &AgentState, channel: types::Channel) -> bool {
     let load = match channel {
         types::Channel::Chat => candidate.load.chat,
         types::Channel::Email => candidate.load.email,
@@ -79,7 +79,7 @@ fn can_take(candidate: &types::Candidate, channel: types::Channel) -> bool {
     candidate.presence == types::Presence::Available && load.open < load.capacity
 }
 
-fn total_open(candidate: &types::Candidate) -> u32 {
+fn total_open(candidate: &AgentState) -> u32 {
     let l = &candidate.load;
     [l.chat, l.email, l.call, l.form]
         .iter()

@@ -9,7 +9,7 @@
 //! equal or missing last-assignment times, full channels, absent agents.
 
 use baton_host::plugin::bindings::types;
-use baton_host::plugin::{AssignmentRequest, Candidate};
+use baton_host::plugin::{AgentState, AssignmentRequest, Candidate};
 
 /// Candidates per decision, as in `host/benches/decision.rs`.
 pub(crate) const CANDIDATES: usize = 50;
@@ -91,7 +91,7 @@ fn candidate(rng: &mut Rng) -> Candidate {
         // Ids are not in generation order, so "smallest id" is a real rule
         // (the request puts them in id order, as the host does).
         id: format!("agt_{:032x}", rng.below(1 << 20)),
-        agent: types::Candidate {
+        agent: AgentState {
             presence,
             load,
             available_since_ms: Some(1_699_999_000_000),

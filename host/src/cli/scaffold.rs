@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::CliError;
 use baton_host::plugin::bindings::types;
-use baton_host::plugin::{AssignmentRequest, Candidate};
+use baton_host::plugin::{AgentState, AssignmentRequest, Candidate};
 
 /// The kinds `new` makes, as named on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,7 +170,7 @@ fn message(body: &str) -> types::Message {
 
 fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> Candidate {
     let load = |open, capacity| types::ChannelLoad { open, capacity };
-    let agent = types::Candidate {
+    let agent = AgentState {
         presence,
         load: types::ChannelLoads {
             chat: load(open_chats, 3),

@@ -26,7 +26,7 @@ use wasmtime::component::__internal::{
 use wasmtime::component::{ComponentType, Lower};
 
 use super::bindings::types;
-use super::request::{AssignmentRequest, Candidate};
+use super::request::{AgentState, AssignmentRequest, Candidate};
 
 /// An assignment request lowered as the current contract's
 /// `assignment-request`, its candidates in one pass.
@@ -160,22 +160,26 @@ fn lower_ids<T>(
 }
 
 /// The canonical ABI layout of `candidate` (wasm32): each field's offset.
+/// Every field is an integer, so this is also the record's C layout, which
+/// is what lets a guest take the list over without a pass of its own.
 mod layout {
-    /// `presence: presence`: one byte, the case's index.
+    /// `presence: u8`: the `presence` case's index.
     pub(super) const PRESENCE: usize = 0;
     /// `load: channel-loads`: four `channel-load` records of two `u32`s.
     pub(super) const LOAD: usize = 4;
-    /// The three `option<s64>` fields: a discriminant byte, then the value
-    /// at the next 8-byte boundary.
+    /// The three times, `s64` each.
     pub(super) const AVAILABLE_SINCE: usize = 40;
-    pub(super) const IDLE_SINCE: usize = 56;
-    pub(super) const LAST_ASSIGNED: usize = 72;
+    pub(super) const IDLE_SINCE: usize = 48;
+    pub(super) const LAST_ASSIGNED: usize = 56;
     /// `handled: u32`.
-    pub(super) const HANDLED: usize = 88;
+    pub(super) const HANDLED: usize = 64;
     /// The whole record, padded to its 8-byte alignment.
-    pub(super) const SIZE: usize = 96;
+    pub(super) const SIZE: usize = 72;
     pub(super) const ALIGN: u32 = 8;
 }
+
+/// How the contract writes a time that is not known: the least `s64`.
+const UNKNOWN_MS: i64 = i64::MIN;
 
 /// Write `candidates` into guest memory as a `list<candidate>`, returning
 /// its pointer and length.
@@ -189,23 +193,25 @@ fn lower_candidates<T>(
         .ok_or_else(|| wasmtime::Error::msg("the candidate list is too large"))?;
     let (base, memory) = allocate(cx, layout::ALIGN, size)?;
     for (candidate, record) in candidates.iter().zip(memory.chunks_exact_mut(layout::SIZE)) {
-        write_candidate(record, &candidate.agent);
+        let record: &mut [u8; layout::SIZE] = record.try_into().expect("chunks of SIZE");
+        *record = encode(&candidate.agent);
     }
     Ok((base, candidates.len()))
 }
 
-/// One candidate's bytes; `record` is exactly [`layout::SIZE`] long.
-fn write_candidate(record: &mut [u8], candidate: &types::Candidate) {
+/// One candidate's bytes, built whole and copied once (padding zeroed).
+fn encode(agent: &AgentState) -> [u8; layout::SIZE] {
+    let mut record = [0u8; layout::SIZE];
     let mut put = |at: usize, bytes: &[u8]| record[at..at + bytes.len()].copy_from_slice(bytes);
     put(
         layout::PRESENCE,
-        &[match candidate.presence {
+        &[match agent.presence {
             types::Presence::Available => 0,
             types::Presence::Away => 1,
             types::Presence::Offline => 2,
         }],
     );
-    let loads = &candidate.load;
+    let loads = &agent.load;
     for (i, load) in [loads.chat, loads.email, loads.call, loads.form]
         .into_iter()
         .enumerate()
@@ -214,19 +220,14 @@ fn write_candidate(record: &mut [u8], candidate: &types::Candidate) {
         put(layout::LOAD + 8 * i + 4, &load.capacity.to_le_bytes());
     }
     for (at, value) in [
-        (layout::AVAILABLE_SINCE, candidate.available_since_ms),
-        (layout::IDLE_SINCE, candidate.idle_since_ms),
-        (layout::LAST_ASSIGNED, candidate.last_assigned_at_ms),
+        (layout::AVAILABLE_SINCE, agent.available_since_ms),
+        (layout::IDLE_SINCE, agent.idle_since_ms),
+        (layout::LAST_ASSIGNED, agent.last_assigned_at_ms),
     ] {
-        match value {
-            Some(ms) => {
-                put(at, &[1]);
-                put(at + 8, &ms.to_le_bytes());
-            }
-            None => put(at, &[0]),
-        }
+        put(at, &value.unwrap_or(UNKNOWN_MS).to_le_bytes());
     }
-    put(layout::HANDLED, &candidate.handled.to_le_bytes());
+    put(layout::HANDLED, &agent.handled.to_le_bytes());
+    record
 }
 
 fn u32_of(n: usize) -> Result<u32> {
@@ -250,16 +251,15 @@ mod tests {
         );
         assert_eq!(<types::Candidate as ComponentType>::ALIGN32, layout::ALIGN);
         assert_eq!(<types::ChannelLoads as ComponentType>::SIZE32, 32);
-        assert_eq!(<Option<i64> as ComponentType>::SIZE32, 16);
         // Field offsets, computed the way the generated code does.
         let mut at = 0;
         let mut offsets = Vec::new();
         for abi in [
-            <types::Presence as ComponentType>::ABI,
+            <u8 as ComponentType>::ABI,
             <types::ChannelLoads as ComponentType>::ABI,
-            <Option<i64> as ComponentType>::ABI,
-            <Option<i64> as ComponentType>::ABI,
-            <Option<i64> as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
+            <i64 as ComponentType>::ABI,
             <u32 as ComponentType>::ABI,
         ] {
             offsets.push(abi.next_field32_size(&mut at));

@@ -19,6 +19,6 @@ mod state;
 
 pub use limits::SandboxLimits;
 pub use registry::{PluginRegistry, UploadError};
-pub use request::{AssignmentRequest, Candidate};
+pub use request::{AgentState, AssignmentRequest, Candidate};
 pub use runtime::{Answer, CallError, Compiled, LoadError, PluginRuntime, WarmStrategy};
 pub use state::CallContext;

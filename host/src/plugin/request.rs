@@ -1,8 +1,9 @@
 //! What an assignment strategy decides over, in the host's own terms.
 //!
 //! Contracts differ in how a request travels: up to 0.2.0 every candidate
-//! carried its id as a string field; since 0.3.0 the ids travel together in
-//! one string beside a list of plain-number records (see `wit/types.wit`).
+//! carried its id as a string field and its times as options; since 0.3.0
+//! the ids travel together in one string beside a list of records of plain
+//! integers (see `wit/types.wit`).
 //! The host builds one [`AssignmentRequest`], with each candidate's id beside
 //! its state, and each contract's call path lowers it its own way
 //! ([`super::lower`] for the current one, [`super::legacy`] for older ones).
@@ -29,7 +30,24 @@ pub struct AssignmentRequest {
 pub struct Candidate {
     pub id: String,
     #[serde(flatten)]
-    pub agent: types::Candidate,
+    pub agent: AgentState,
+}
+
+/// What a strategy knows of a candidate besides the id, typed (the 0.3.0
+/// contract encodes `presence` as its index and unknown times as the least
+/// `s64`; see [`super::lower`]).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct AgentState {
+    pub presence: types::Presence,
+    pub load: types::ChannelLoads,
+    /// When the agent last became available, if they are.
+    pub available_since_ms: Option<i64>,
+    /// When the agent has been waiting for work since, if available.
+    pub idle_since_ms: Option<i64>,
+    /// When the agent was last given a conversation, if ever.
+    pub last_assigned_at_ms: Option<i64>,
+    /// Conversations the agent has been given in all.
+    pub handled: u32,
 }
 
 impl AssignmentRequest {
@@ -74,7 +92,7 @@ mod tests {
         };
         Candidate {
             id: id.into(),
-            agent: types::Candidate {
+            agent: AgentState {
                 presence: types::Presence::Available,
                 load: types::ChannelLoads {
                     chat: types::ChannelLoad {

@@ -818,7 +818,7 @@ mod tests {
                     form: load(),
                 };
                 let id = format!("agt_{:032x}", rng.next(1 << 40));
-                let agent = types::Candidate {
+                let agent = crate::plugin::request::AgentState {
                     presence: [
                         types::Presence::Available,
                         types::Presence::Available,
@@ -866,7 +866,17 @@ mod tests {
         }
         types::AssignmentRequest {
             conversation: request.conversation.clone(),
-            candidates: candidates.iter().map(|c| c.agent).collect(),
+            candidates: candidates
+                .iter()
+                .map(|c| types::Candidate {
+                    presence: c.agent.presence as u8,
+                    load: c.agent.load,
+                    available_since_ms: c.agent.available_since_ms.unwrap_or(i64::MIN),
+                    idle_since_ms: c.agent.idle_since_ms.unwrap_or(i64::MIN),
+                    last_assigned_at_ms: c.agent.last_assigned_at_ms.unwrap_or(i64::MIN),
+                    handled: c.agent.handled,
+                })
+                .collect(),
             ids,
             id_ends,
         }

@@ -4,8 +4,8 @@ use crate::domain::{
     AgentRecord, Assignee, Author, Channel, ConversationRecord, ConversationStatus, MessageRecord,
     Presence,
 };
-use crate::plugin::Candidate;
 use crate::plugin::bindings::types;
+use crate::plugin::{AgentState, Candidate};
 
 pub(super) fn channel(channel: Channel) -> types::Channel {
     match channel {
@@ -74,7 +74,7 @@ pub(super) fn candidate(agent: &AgentRecord) -> Candidate {
         open: agent.load.get(&c).copied().unwrap_or(0),
         capacity: agent.capacity.on(c),
     };
-    let state = types::Candidate {
+    let state = AgentState {
         presence: match agent.presence {
             Presence::Available => types::Presence::Available,
             Presence::Away => types::Presence::Away,
