@@ -258,6 +258,35 @@ impl PluginRuntime {
                 }
             };
         }
+        // A released contract's four worlds, through its own bindings.
+        macro_rules! try_released {
+            ($v:ident, $strategy:ident, $trigger:ident, $workflow:ident, $condition:ident) => {
+                try_world!(
+                    PluginKind::AssignmentStrategy,
+                    "assignment-strategy",
+                    $strategy,
+                    $v::strategy::AssignmentStrategyPre::new(pre.clone())
+                );
+                try_world!(
+                    PluginKind::HandoffTrigger,
+                    "handoff-trigger",
+                    $trigger,
+                    $v::trigger::HandoffTriggerPre::new(pre.clone())
+                );
+                try_world!(
+                    PluginKind::Workflow,
+                    "workflow",
+                    $workflow,
+                    $v::workflow::WorkflowPre::new(pre.clone())
+                );
+                try_world!(
+                    PluginKind::RuleCondition,
+                    "rule-condition",
+                    $condition,
+                    $v::condition::RuleConditionPre::new(pre)
+                );
+            };
+        }
         if contract == bindings::CURRENT {
             match strategy::AssignmentStrategyPre::new(pre.clone()) {
                 Ok(p) => {
@@ -292,55 +321,9 @@ impl PluginRuntime {
                 condition::RuleConditionPre::new(pre)
             );
         } else if contract == "0.2.0" {
-            try_world!(
-                PluginKind::AssignmentStrategy,
-                "assignment-strategy",
-                Strategy02,
-                v0_2::strategy::AssignmentStrategyPre::new(pre.clone())
-            );
-            try_world!(
-                PluginKind::HandoffTrigger,
-                "handoff-trigger",
-                Trigger02,
-                v0_2::trigger::HandoffTriggerPre::new(pre.clone())
-            );
-            try_world!(
-                PluginKind::Workflow,
-                "workflow",
-                Workflow02,
-                v0_2::workflow::WorkflowPre::new(pre.clone())
-            );
-            try_world!(
-                PluginKind::RuleCondition,
-                "rule-condition",
-                Condition02,
-                v0_2::condition::RuleConditionPre::new(pre)
-            );
+            try_released!(v0_2, Strategy02, Trigger02, Workflow02, Condition02);
         } else {
-            try_world!(
-                PluginKind::AssignmentStrategy,
-                "assignment-strategy",
-                Strategy01,
-                v0_1::strategy::AssignmentStrategyPre::new(pre.clone())
-            );
-            try_world!(
-                PluginKind::HandoffTrigger,
-                "handoff-trigger",
-                Trigger01,
-                v0_1::trigger::HandoffTriggerPre::new(pre.clone())
-            );
-            try_world!(
-                PluginKind::Workflow,
-                "workflow",
-                Workflow01,
-                v0_1::workflow::WorkflowPre::new(pre.clone())
-            );
-            try_world!(
-                PluginKind::RuleCondition,
-                "rule-condition",
-                Condition01,
-                v0_1::condition::RuleConditionPre::new(pre)
-            );
+            try_released!(v0_1, Strategy01, Trigger01, Workflow01, Condition01);
         }
         Err(LoadError::NoWorld(reasons.join("; ")))
     }
@@ -414,6 +397,15 @@ impl PluginRuntime {
         compiled: &Compiled,
         ctx: CallContext,
     ) -> Result<types::Manifest, CallError> {
+        // A released contract's manifest, in the current types.
+        macro_rules! described {
+            ($pre:expr, $store:ident) => {
+                up($pre
+                    .instantiate(&mut *$store)?
+                    .baton_plugin_meta()
+                    .call_describe($store)?)
+            };
+        }
         let answer = self.run(ctx, |store| match &compiled.pre {
             KindPre::Strategy(pre, _) => pre
                 .instantiate(&mut *store)?
@@ -431,38 +423,14 @@ impl PluginRuntime {
                 .instantiate(&mut *store)?
                 .baton_plugin_meta()
                 .call_describe(store),
-            KindPre::Strategy01(pre) => up(pre
-                .instantiate(&mut *store)?
-                .baton_plugin_meta()
-                .call_describe(store)?),
-            KindPre::Trigger01(pre) => up(pre
-                .instantiate(&mut *store)?
-                .baton_plugin_meta()
-                .call_describe(store)?),
-            KindPre::Workflow01(pre) => up(pre
-                .instantiate(&mut *store)?
-                .baton_plugin_meta()
-                .call_describe(store)?),
-            KindPre::Condition01(pre) => up(pre
-                .instantiate(&mut *store)?
-                .baton_plugin_meta()
-                .call_describe(store)?),
-            KindPre::Strategy02(pre) => up(pre
-                .instantiate(&mut *store)?
-                .baton_plugin_meta()
-                .call_describe(store)?),
-            KindPre::Trigger02(pre) => up(pre
-                .instantiate(&mut *store)?
-                .baton_plugin_meta()
-                .call_describe(store)?),
-            KindPre::Workflow02(pre) => up(pre
-                .instantiate(&mut *store)?
-                .baton_plugin_meta()
-                .call_describe(store)?),
-            KindPre::Condition02(pre) => up(pre
-                .instantiate(&mut *store)?
-                .baton_plugin_meta()
-                .call_describe(store)?),
+            KindPre::Strategy01(pre) => described!(pre, store),
+            KindPre::Trigger01(pre) => described!(pre, store),
+            KindPre::Workflow01(pre) => described!(pre, store),
+            KindPre::Condition01(pre) => described!(pre, store),
+            KindPre::Strategy02(pre) => described!(pre, store),
+            KindPre::Trigger02(pre) => described!(pre, store),
+            KindPre::Workflow02(pre) => described!(pre, store),
+            KindPre::Condition02(pre) => described!(pre, store),
         })?;
         Ok(answer.value)
     }
@@ -473,29 +441,26 @@ impl PluginRuntime {
         ctx: CallContext,
         request: &AssignmentRequest,
     ) -> Result<Answer<types::AssignmentDecision>, CallError> {
+        // A released contract's strategy: the request converted down, the
+        // answer up.
+        macro_rules! released {
+            ($pre:expr, $v:ident) => {{
+                let request: $v::types::AssignmentRequest = convert(request)?;
+                self.run(ctx, |store| {
+                    up($pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_strategy()
+                        .call_decide(store, &request)?)
+                })?
+            }};
+        }
         let answer = match &compiled.pre {
             KindPre::Strategy(pre, decide) => self.run(ctx, |store| {
                 let instance = pre.instance_pre().instantiate(&mut *store)?;
                 call_decide(store, &instance, decide, request)
             })?,
-            KindPre::Strategy01(pre) => {
-                let request: v0_1::types::AssignmentRequest = convert(request)?;
-                self.run(ctx, |store| {
-                    up(pre
-                        .instantiate(&mut *store)?
-                        .baton_plugin_strategy()
-                        .call_decide(store, &request)?)
-                })?
-            }
-            KindPre::Strategy02(pre) => {
-                let request: v0_2::types::AssignmentRequest = convert(request)?;
-                self.run(ctx, |store| {
-                    up(pre
-                        .instantiate(&mut *store)?
-                        .baton_plugin_strategy()
-                        .call_decide(store, &request)?)
-                })?
-            }
+            KindPre::Strategy01(pre) => released!(pre, v0_1),
+            KindPre::Strategy02(pre) => released!(pre, v0_2),
             _ => return Err(CallError::Unavailable("not an assignment strategy".into())),
         };
         flatten(answer)
@@ -508,32 +473,26 @@ impl PluginRuntime {
         conversation: &types::Conversation,
         message: &types::Message,
     ) -> Result<Answer<types::HandoffDecision>, CallError> {
+        macro_rules! released {
+            ($pre:expr, $v:ident) => {{
+                let conversation: $v::types::Conversation = convert(conversation)?;
+                let message: $v::types::Message = convert(message)?;
+                self.run(ctx, |store| {
+                    up($pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_trigger()
+                        .call_evaluate(store, &conversation, &message)?)
+                })?
+            }};
+        }
         let answer = match &compiled.pre {
             KindPre::Trigger(pre) => self.run(ctx, |store| {
                 pre.instantiate(&mut *store)?
                     .baton_plugin_trigger()
                     .call_evaluate(store, conversation, message)
             })?,
-            KindPre::Trigger01(pre) => {
-                let conversation: v0_1::types::Conversation = convert(conversation)?;
-                let message: v0_1::types::Message = convert(message)?;
-                self.run(ctx, |store| {
-                    up(pre
-                        .instantiate(&mut *store)?
-                        .baton_plugin_trigger()
-                        .call_evaluate(store, &conversation, &message)?)
-                })?
-            }
-            KindPre::Trigger02(pre) => {
-                let conversation: v0_2::types::Conversation = convert(conversation)?;
-                let message: v0_2::types::Message = convert(message)?;
-                self.run(ctx, |store| {
-                    up(pre
-                        .instantiate(&mut *store)?
-                        .baton_plugin_trigger()
-                        .call_evaluate(store, &conversation, &message)?)
-                })?
-            }
+            KindPre::Trigger01(pre) => released!(pre, v0_1),
+            KindPre::Trigger02(pre) => released!(pre, v0_2),
             _ => return Err(CallError::Unavailable("not a handoff trigger".into())),
         };
         flatten(answer)
@@ -545,30 +504,25 @@ impl PluginRuntime {
         ctx: CallContext,
         event: &types::Event,
     ) -> Result<Answer<Vec<types::Action>>, CallError> {
+        macro_rules! released {
+            ($pre:expr, $v:ident) => {{
+                let event: $v::types::Event = convert(event)?;
+                self.run(ctx, |store| {
+                    up($pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_automation()
+                        .call_on_event(store, &event)?)
+                })?
+            }};
+        }
         let answer = match &compiled.pre {
             KindPre::Workflow(pre) => self.run(ctx, |store| {
                 pre.instantiate(&mut *store)?
                     .baton_plugin_automation()
                     .call_on_event(store, event)
             })?,
-            KindPre::Workflow01(pre) => {
-                let event: v0_1::types::Event = convert(event)?;
-                self.run(ctx, |store| {
-                    up(pre
-                        .instantiate(&mut *store)?
-                        .baton_plugin_automation()
-                        .call_on_event(store, &event)?)
-                })?
-            }
-            KindPre::Workflow02(pre) => {
-                let event: v0_2::types::Event = convert(event)?;
-                self.run(ctx, |store| {
-                    up(pre
-                        .instantiate(&mut *store)?
-                        .baton_plugin_automation()
-                        .call_on_event(store, &event)?)
-                })?
-            }
+            KindPre::Workflow01(pre) => released!(pre, v0_1),
+            KindPre::Workflow02(pre) => released!(pre, v0_2),
             _ => return Err(CallError::Unavailable("not a workflow".into())),
         };
         flatten(answer)
@@ -583,30 +537,25 @@ impl PluginRuntime {
         ctx: CallContext,
         conversation: &types::Conversation,
     ) -> Result<Answer<bool>, CallError> {
+        macro_rules! released {
+            ($pre:expr, $v:ident) => {{
+                let conversation: $v::types::Conversation = convert(conversation)?;
+                self.run(ctx, |store| {
+                    up($pre
+                        .instantiate(&mut *store)?
+                        .baton_plugin_predicate()
+                        .call_matches(store, &conversation)?)
+                })?
+            }};
+        }
         let answer = match &compiled.pre {
             KindPre::Condition(pre) => self.run(ctx, |store| {
                 pre.instantiate(&mut *store)?
                     .baton_plugin_predicate()
                     .call_matches(store, conversation)
             })?,
-            KindPre::Condition01(pre) => {
-                let conversation: v0_1::types::Conversation = convert(conversation)?;
-                self.run(ctx, |store| {
-                    up(pre
-                        .instantiate(&mut *store)?
-                        .baton_plugin_predicate()
-                        .call_matches(store, &conversation)?)
-                })?
-            }
-            KindPre::Condition02(pre) => {
-                let conversation: v0_2::types::Conversation = convert(conversation)?;
-                self.run(ctx, |store| {
-                    up(pre
-                        .instantiate(&mut *store)?
-                        .baton_plugin_predicate()
-                        .call_matches(store, &conversation)?)
-                })?
-            }
+            KindPre::Condition01(pre) => released!(pre, v0_1),
+            KindPre::Condition02(pre) => released!(pre, v0_2),
             _ => return Err(CallError::Unavailable("not a rule condition".into())),
         };
         flatten(answer)
