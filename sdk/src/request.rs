@@ -115,13 +115,8 @@ impl Candidates {
     /// The `index`-th candidate in id order.
     pub fn get(&self, index: usize) -> Option<Candidate<'_>> {
         let agent = self.agents.get(index)?;
-        let start = match index {
-            0 => 0,
-            _ => self.ends[index - 1] as usize,
-        };
-        let id = self.ids.get(start..self.ends[index] as usize).unwrap_or("");
         Some(Candidate {
-            id,
+            id: self.id_at(index),
             // Checked when the request arrived.
             presence: presence_of(agent.presence).unwrap_or(Presence::Offline),
             load: agent.load,
@@ -130,6 +125,16 @@ impl Candidates {
             last_assigned_at_ms: known(agent.last_assigned_at_ms),
             handled: agent.handled,
         })
+    }
+
+    /// The `index`-th id alone, for comparisons that need nothing else;
+    /// `index` is below [`Self::len`].
+    fn id_at(&self, index: usize) -> &str {
+        let start = match index {
+            0 => 0,
+            _ => self.ends[index - 1] as usize,
+        };
+        self.ids.get(start..self.ends[index] as usize).unwrap_or("")
     }
 
     /// The candidate with the smallest id.
@@ -162,7 +167,9 @@ impl Candidates {
         let (mut low, mut high) = (0, self.len());
         while low < high {
             let middle = low + (high - low) / 2;
-            match self.get(middle).expect("in range").id.cmp(id) {
+            // Only the id: decoding the whole candidate at every step would
+            // cost more than the comparison.
+            match self.id_at(middle).cmp(id) {
                 std::cmp::Ordering::Less => low = middle + 1,
                 std::cmp::Ordering::Greater => high = middle,
                 std::cmp::Ordering::Equal => return Ok(middle),
