@@ -44,9 +44,7 @@ impl AssignmentRequest {
         for (&end, agent) in id_ends.iter().zip(&candidates) {
             let end = end as usize;
             if end < start || end > ids.len() || !ids.is_char_boundary(end) {
-                return Err(PluginError::InvalidInput(format!(
-                    "an id ends at {end}, outside the ids given"
-                )));
+                return Err(outside(end));
             }
             if presence_of(agent.presence).is_none() {
                 return Err(PluginError::InvalidInput(format!(
@@ -65,6 +63,11 @@ impl AssignmentRequest {
             },
         })
     }
+}
+
+/// The error for an id end that is not where an id can end.
+fn outside(end: usize) -> PluginError {
+    PluginError::InvalidInput(format!("an id ends at {end}, outside the ids given"))
 }
 
 /// The candidates of a request, in id order. Iterate over them with
@@ -169,7 +172,7 @@ impl Candidates {
             let middle = low + (high - low) / 2;
             // Only the id: decoding the whole candidate at every step would
             // cost more than the comparison.
-            match self.id_at(middle).cmp(id) {
+            match compare_ids(self.id_at(middle), id) {
                 std::cmp::Ordering::Less => low = middle + 1,
                 std::cmp::Ordering::Greater => high = middle,
                 std::cmp::Ordering::Equal => return Ok(middle),
@@ -201,6 +204,24 @@ impl Candidates {
     }
 }
 
+/// `a.cmp(b)` on bytes, eight at a time. In the sandbox a plain comparison
+/// goes byte by byte (WebAssembly's `memcmp` has no wide loads), and ids
+/// share a long prefix (`agt_` and the leading digits of their time), so a
+/// bisection would otherwise spend most of its time comparing what is equal.
+fn compare_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let whole = a.len().min(b.len()) / 8 * 8;
+    for (x, y) in a[..whole].chunks_exact(8).zip(b[..whole].chunks_exact(8)) {
+        let word = |c: &[u8]| u64::from_be_bytes(c.try_into().expect("chunks of eight"));
+        let (x, y) = (word(x), word(y));
+        if x != y {
+            // Big-endian words compare as their bytes do.
+            return x.cmp(&y);
+        }
+    }
+    a[whole..].cmp(&b[whole..])
+}
+
 impl<'a> IntoIterator for &'a Candidates {
     type Item = Candidate<'a>;
     type IntoIter = Iter<'a>;
@@ -224,6 +245,11 @@ impl<'a> Iterator for Iter<'a> {
         self.range.next().and_then(|i| self.candidates.get(i))
     }
 
+    /// Skipping decodes nothing: `iter().skip(n)` costs the same for any n.
+    fn nth(&mut self, n: usize) -> Option<Candidate<'a>> {
+        self.range.nth(n).and_then(|i| self.candidates.get(i))
+    }
+
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.range.size_hint()
     }
@@ -232,6 +258,10 @@ impl<'a> Iterator for Iter<'a> {
 impl DoubleEndedIterator for Iter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         self.range.next_back().and_then(|i| self.candidates.get(i))
+    }
+
+    fn nth_back(&mut self, n: usize) -> Option<Self::Item> {
+        self.range.nth_back(n).and_then(|i| self.candidates.get(i))
     }
 }
 
@@ -338,6 +368,47 @@ mod tests {
         assert_eq!(request.candidates.position("agt_bb"), Err(2));
         let back: Vec<&str> = request.candidates.iter().rev().map(|c| c.id).collect();
         assert_eq!(back, ["agt_ccc", "agt_b", "agt_a"]);
+    }
+
+    #[test]
+    fn ids_compare_as_their_bytes_do() {
+        let ids = [
+            "",
+            "a",
+            "agt_",
+            "agt_0",
+            "agt_00000000",
+            "agt_000000000",
+            "agt_00000001",
+            "agt_0000000100000000000000000000000a",
+            "agt_0000000100000000000000000000000b",
+            "agt_00000001000000000000000000000000b",
+            "agt_\u{e9}",
+            "agt_\u{ff}z",
+            "b",
+        ];
+        for a in ids {
+            for b in ids {
+                assert_eq!(compare_ids(a, b), a.cmp(b), "{a:?} against {b:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn skipping_lands_where_stepping_does() {
+        let request = ["agt_d", "agt_b", "agt_a", "agt_e", "agt_c"]
+            .into_iter()
+            .fold(assignment(conversation("cnv_1")), |r, id| {
+                r.candidate(agent(id))
+            })
+            .build();
+        let all: Vec<&str> = request.candidates.iter().map(|c| c.id).collect();
+        for n in 0..=all.len() {
+            let skipped: Vec<&str> = request.candidates.iter().skip(n).map(|c| c.id).collect();
+            assert_eq!(skipped, all[n..], "skip({n})");
+            let back = request.candidates.iter().nth_back(n).map(|c| c.id);
+            assert_eq!(back, all.iter().rev().nth(n).copied(), "nth_back({n})");
+        }
     }
 
     #[test]

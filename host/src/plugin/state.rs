@@ -34,6 +34,8 @@ pub(super) struct PluginState {
     ctx: CallContext,
     kv_quota: usize,
     kv_max_key: usize,
+    /// Bytes the plugin's state takes with `writes` applied: keys and values.
+    kv_usage: usize,
     /// Writes made during the call; applied only if the call succeeds.
     writes: BTreeMap<String, Option<Vec<u8>>>,
     log_budget: u32,
@@ -64,8 +66,14 @@ impl HostMonotonicClock for EventClock {
     }
 }
 
+/// Bytes a plugin's stored state takes: keys and values.
+fn stored_size(kv: &BTreeMap<String, Vec<u8>>) -> usize {
+    kv.iter().map(|(k, v)| k.len() + v.len()).sum()
+}
+
 impl PluginState {
     pub(super) fn new(ctx: CallContext, limits: &SandboxLimits) -> Self {
+        let kv_usage = stored_size(&ctx.kv);
         let stderr = MemoryOutputPipe::new(limits.stderr_bytes);
         // Rust's std links WASI; the context grants nothing: no arguments,
         // environment, preopened directories or network, a clock frozen at
@@ -98,6 +106,7 @@ impl PluginState {
             ctx,
             kv_quota: limits.kv_quota_bytes,
             kv_max_key: limits.kv_max_key_bytes,
+            kv_usage,
             writes: BTreeMap::new(),
             log_budget: limits.log_lines_per_call,
             log_line_bytes: limits.log_line_bytes,
@@ -108,6 +117,8 @@ impl PluginState {
 
     /// The key-value writes of the call, to apply with its decision.
     pub(super) fn take_writes(&mut self) -> Vec<(String, Option<Vec<u8>>)> {
+        // What is left is the state as the call began.
+        self.kv_usage = stored_size(&self.ctx.kv);
         std::mem::take(&mut self.writes).into_iter().collect()
     }
 
@@ -130,24 +141,16 @@ impl PluginState {
         }
     }
 
+    /// What `key` takes now: its bytes and its value's, or nothing.
+    fn kv_entry_size(&self, key: &str) -> usize {
+        self.kv_value(key).map_or(0, |v| key.len() + v.len())
+    }
+
+    /// What the plugin's state would take with `key` set to a value of
+    /// `value_len` bytes (or deleted): the running total, corrected for
+    /// that one key, rather than a sum over every key on every write.
     fn kv_usage_with(&self, key: &str, value_len: Option<usize>) -> usize {
-        let mut keys: BTreeMap<&str, usize> = self
-            .ctx
-            .kv
-            .iter()
-            .map(|(k, v)| (k.as_str(), k.len() + v.len()))
-            .collect();
-        for (k, v) in &self.writes {
-            match v {
-                Some(v) => keys.insert(k.as_str(), k.len() + v.len()),
-                None => keys.remove(k.as_str()),
-            };
-        }
-        match value_len {
-            Some(len) => keys.insert(key, key.len() + len),
-            None => keys.remove(key),
-        };
-        keys.values().sum()
+        self.kv_usage - self.kv_entry_size(key) + value_len.map_or(0, |len| key.len() + len)
     }
 }
 
@@ -258,10 +261,12 @@ impl PluginState {
 
     /// Record a write that [`Self::kv_admit`] accepted.
     pub(super) fn kv_set(&mut self, key: String, value: Vec<u8>) {
+        self.kv_usage = self.kv_usage_with(&key, Some(value.len()));
         self.writes.insert(key, Some(value));
     }
 
     pub(super) fn kv_delete(&mut self, key: String) {
+        self.kv_usage = self.kv_usage_with(&key, None);
         self.writes.insert(key, None);
     }
 }
@@ -346,6 +351,12 @@ mod tests {
         assert_eq!(set(&mut s, "next", vec![1; 2]), Ok(()));
         assert_eq!(s.kv_get("old"), None);
         assert_eq!(s.kv_get("next"), Some(&vec![1; 2]));
+        // Deleting what is gone frees nothing more: 14 + 6 are stored, so
+        // 20 more bytes fill the quota exactly and one more is refused.
+        s.kv_delete("old".into());
+        s.kv_delete("none".into());
+        assert_eq!(set(&mut s, "x", vec![1; 19]), Ok(()));
+        assert_eq!(set(&mut s, "y", Vec::new()), Err(KvRefusal::QuotaExceeded));
     }
 
     #[test]
