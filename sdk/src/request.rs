@@ -44,7 +44,9 @@ impl AssignmentRequest {
         for (&end, agent) in id_ends.iter().zip(&candidates) {
             let end = end as usize;
             if end < start || end > ids.len() || !ids.is_char_boundary(end) {
-                return Err(outside(end));
+                return Err(PluginError::InvalidInput(format!(
+                    "an id ends at {end}, outside the ids given"
+                )));
             }
             if presence_of(agent.presence).is_none() {
                 return Err(PluginError::InvalidInput(format!(
@@ -63,11 +65,6 @@ impl AssignmentRequest {
             },
         })
     }
-}
-
-/// The error for an id end that is not where an id can end.
-fn outside(end: usize) -> PluginError {
-    PluginError::InvalidInput(format!("an id ends at {end}, outside the ids given"))
 }
 
 /// The candidates of a request, in id order. Iterate over them with
