@@ -10,6 +10,7 @@ mod handoff_process;
 mod hostile;
 mod isolation;
 mod lifecycle;
+mod load_tool;
 mod methods;
 mod notifications;
 mod plugins;

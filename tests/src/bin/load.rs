@@ -23,11 +23,16 @@ use serde_json::{Value, json};
 
 const USAGE: &str = "\
 usage: baton-load [--conversations N] [--concurrency N] [--agents N] [--max-seconds N] [--strategy NAME]
-                  [--tenants N] [--noisy N] [--flood N] [--server URL]...
+                  [--rate N] [--tenants N] [--noisy N] [--flood N] [--server URL]...
                   [--operator-token TOKEN]
 
   --conversations N  chat conversations to create (default 10000)
   --concurrency N    requests in flight at once (default 32)
+  --rate N           send the counted conversations at N a second instead,
+                     whatever the answers (an open loop, as customers
+                     arrive: --concurrency is then not used); time to
+                     assignment counts from when each was due, so a late
+                     send is not hidden (default: --concurrency instead)
   --agents N         available agents per tenant, chat capacity 1000 each
                      (default 50)
   --tenants N        tenants the conversations are spread over (default 1)
@@ -65,6 +70,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 struct Options {
     conversations: usize,
     concurrency: usize,
+    /// Counted conversations a second, sent whatever the answers.
+    rate: Option<u64>,
     agents: usize,
     max_seconds: u64,
     strategy: Option<String>,
@@ -80,6 +87,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
     let mut options = Options {
         conversations: 10_000,
         concurrency: 32,
+        rate: None,
         agents: 50,
         max_seconds: 600,
         strategy: None,
@@ -105,6 +113,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Options, String> {
         match flag.as_str() {
             "--conversations" => options.conversations = number()? as usize,
             "--concurrency" => options.concurrency = number()? as usize,
+            "--rate" => options.rate = Some(number()?),
             "--agents" => options.agents = number()? as usize,
             "--tenants" => options.tenants = number()? as usize,
             "--noisy" => options.noisy = number()? as usize,
@@ -286,7 +295,7 @@ impl Neighbour {
                         let mut i = first_contact + worker;
                         while !stop.load(Ordering::Relaxed) {
                             let base = &bases[i % bases.len()];
-                            let sample = create(&client, base, &key, i).await;
+                            let sample = create(&client, base, &key, i, Instant::now()).await;
                             made.fetch_add(1, Ordering::Relaxed);
                             if matches!(sample.outcome, Outcome::Refused) {
                                 refused.fetch_add(1, Ordering::Relaxed);
@@ -315,6 +324,79 @@ impl Neighbour {
     }
 }
 
+/// The counted conversations' senders.
+struct Counted {
+    client: reqwest::Client,
+    bases: Arc<[String]>,
+    keys: Arc<[String]>,
+    /// How many have been answered.
+    done: Arc<AtomicUsize>,
+    /// Set on timeout, so no more are sent.
+    stop: Arc<AtomicBool>,
+}
+
+impl Counted {
+    /// Conversation `i`, due at `due`, through its server for its tenant:
+    /// servers and tenants vary independently.
+    async fn send(&self, i: usize, due: Instant) -> Sample {
+        let base = &self.bases[i % self.bases.len()];
+        let key = &self.keys[(i / self.bases.len()) % self.keys.len()];
+        let sample = create(&self.client, base, key, i, due).await;
+        self.done.fetch_add(1, Ordering::Relaxed);
+        sample
+    }
+
+    /// `total` conversations from `concurrency` loops, each sending its
+    /// next as soon as the last is answered.
+    fn closed_loop(
+        self,
+        total: usize,
+        concurrency: usize,
+    ) -> Vec<tokio::task::JoinHandle<Vec<Sample>>> {
+        let this = Arc::new(self);
+        let next = Arc::new(AtomicUsize::new(0));
+        (0..concurrency.min(total))
+            .map(|_| {
+                let (this, next) = (Arc::clone(&this), Arc::clone(&next));
+                tokio::spawn(async move {
+                    let mut samples = Vec::new();
+                    while !this.stop.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= total {
+                            break;
+                        }
+                        samples.push(this.send(i, Instant::now()).await);
+                    }
+                    samples
+                })
+            })
+            .collect()
+    }
+
+    /// `total` conversations, `rate` a second, each sent when due whatever
+    /// the answers to the others (customers do not wait for each other).
+    async fn open_loop(self, total: usize, rate: u64) -> Vec<Sample> {
+        let this = Arc::new(self);
+        let start = Instant::now();
+        let every = Duration::from_secs(1).as_secs_f64() / rate as f64;
+        let mut sent = Vec::with_capacity(total);
+        for i in 0..total {
+            if this.stop.load(Ordering::Relaxed) {
+                break;
+            }
+            let due = start + Duration::from_secs_f64(every * i as f64);
+            tokio::time::sleep_until(due.into()).await;
+            let this = Arc::clone(&this);
+            sent.push(tokio::spawn(async move { this.send(i, due).await }));
+        }
+        let mut samples = Vec::with_capacity(sent.len());
+        for one in sent {
+            samples.push(one.await.expect("a send finished"));
+        }
+        samples
+    }
+}
+
 /// The value at quantile `q` (0..=1) of sorted latencies, nearest rank.
 fn quantile(sorted: &[Duration], q: f64) -> Duration {
     if sorted.is_empty() {
@@ -328,9 +410,10 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Create one conversation and time it, body included: the reply is not
-/// complete, and so the assignment not known, until the body has arrived.
-async fn create(client: &reqwest::Client, base: &str, key: &str, i: usize) -> Sample {
+/// Create one conversation and time it from `due`, body included: the
+/// reply is not complete, and so the assignment not known, until the body
+/// has arrived.
+async fn create(client: &reqwest::Client, base: &str, key: &str, i: usize, due: Instant) -> Sample {
     // A distinct contact per conversation, like real traffic.
     let body = json!({
         "channel": "chat",
@@ -338,7 +421,6 @@ async fn create(client: &reqwest::Client, base: &str, key: &str, i: usize) -> Sa
         "contact": {"name": format!("Customer {i}"), "email": format!("customer{i}@example.com")},
         "message": "Hi, my order has not arrived yet."
     });
-    let started = Instant::now();
     let sent = client
         .post(format!("{base}/v1/conversations"))
         .bearer_auth(key)
@@ -352,7 +434,7 @@ async fn create(client: &reqwest::Client, base: &str, key: &str, i: usize) -> Sa
         }
         Err(error) => Err(error),
     };
-    let latency = started.elapsed();
+    let latency = due.elapsed();
     let outcome = match result {
         Ok((status, text)) if status == reqwest::StatusCode::CREATED => {
             let reply: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -469,33 +551,21 @@ async fn main() -> ExitCode {
         &noise_stop,
     );
 
-    let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     // Set on timeout so workers stop taking new work.
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let workers: Vec<_> = (0..options.concurrency.min(options.conversations))
-        .map(|_| {
-            let (client, bases, keys) = (client.clone(), Arc::clone(&bases), Arc::clone(&keys));
-            let (next, done, stop) = (Arc::clone(&next), Arc::clone(&done), Arc::clone(&stop));
-            let total = options.conversations;
-            tokio::spawn(async move {
-                let mut samples = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= total {
-                        break;
-                    }
-                    // Servers and tenants vary independently.
-                    let base = &bases[i % bases.len()];
-                    let key = &keys[(i / bases.len()) % keys.len()];
-                    samples.push(create(&client, base, key, i).await);
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-                samples
-            })
-        })
-        .collect();
+    let counted = Counted {
+        client: client.clone(),
+        bases: Arc::clone(&bases),
+        keys: Arc::clone(&keys),
+        done: Arc::clone(&done),
+        stop: Arc::clone(&stop),
+    };
+    let workers = match options.rate {
+        Some(rate) => vec![tokio::spawn(counted.open_loop(options.conversations, rate))],
+        None => counted.closed_loop(options.conversations, options.concurrency),
+    };
 
     let progress = {
         let done = Arc::clone(&done);
@@ -560,7 +630,10 @@ async fn main() -> ExitCode {
 
     println!("conversations: {}", samples.len());
     println!("agents: {}", options.agents);
-    println!("concurrency: {}", options.concurrency);
+    match options.rate {
+        Some(rate) => println!("rate: {rate} a second, whatever the answers"),
+        None => println!("concurrency: {}", options.concurrency),
+    }
     println!("servers: {}", bases.len());
     println!("tenants: {}", options.tenants);
     if options.noisy > 0 {
