@@ -3,6 +3,7 @@
 //! caller owns (so tests bind port 0).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -25,6 +26,8 @@ pub struct App {
     dispatcher: tokio::task::JoinHandle<()>,
     timers: tokio::task::JoinHandle<()>,
     notifier: tokio::task::JoinHandle<()>,
+    /// How long a stop may take (`Settings::shutdown_grace`).
+    grace: Duration,
 }
 
 impl App {
@@ -85,6 +88,7 @@ impl App {
             dispatcher,
             timers,
             notifier,
+            grace: settings.shutdown_grace,
         })
     }
 
@@ -92,22 +96,86 @@ impl App {
         &self.state
     }
 
-    /// Serve the API until `signal` resolves, then stop the dispatcher.
+    /// Serve the API until `signal` resolves, then stop gracefully: take
+    /// no new connections and answer the requests in flight (their routing
+    /// included), then let the dispatcher finish the event in hand and the
+    /// notifier the deliveries it is sending. An error if that takes longer
+    /// than the grace period; what was left is in the database for the
+    /// next start (events in the outbox, deliveries due).
     pub async fn serve(
         self,
         listener: TcpListener,
         signal: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = api::router(self.state.clone());
-        axum::serve(api::parse_errors::JsonParseErrors(listener), app)
-            .with_graceful_shutdown(signal)
-            .await?;
+        let grace = self.grace;
+        let (signalled, mut signalled_at) = watch::channel(None);
+        let dispatch = self.state.dispatch.clone();
+        let signal = async move {
+            signal.await;
+            tracing::info!(grace_secs = grace.as_secs(), "stopping");
+            // Not ready from here on, so a load balancer sends no more.
+            dispatch.stopping();
+            signalled.send_replace(Some(tokio::time::Instant::now()));
+        };
+        // Resolves when the grace period after the signal is over.
+        let overdue = async move {
+            let Ok(at) = signalled_at.wait_for(Option::is_some).await.map(|at| *at) else {
+                return std::future::pending().await;
+            };
+            tokio::time::sleep_until(at.unwrap_or_else(tokio::time::Instant::now) + grace).await;
+        };
+        tokio::pin!(overdue);
+        let serving = axum::serve(api::parse_errors::JsonParseErrors(listener), app)
+            .with_graceful_shutdown(signal);
+        tokio::select! {
+            served = serving => served?,
+            () = &mut overdue => anyhow::bail!(
+                "requests were still in flight when the grace period of {} s ended",
+                grace.as_secs()
+            ),
+        }
         let _ = self.shutdown.send(true);
         self.state.dispatch.wake();
-        let _ = self.dispatcher.await;
-        let _ = self.timers.await;
-        let _ = self.notifier.await;
-        Ok(())
+        let background = async {
+            let _ = self.dispatcher.await;
+            let _ = self.timers.await;
+            let _ = self.notifier.await;
+        };
+        tokio::select! {
+            () = background => {
+                tracing::info!("stopped");
+                Ok(())
+            }
+            () = &mut overdue => anyhow::bail!(
+                "the dispatcher, timers or deliveries were still busy when the grace period of {} s ended",
+                grace.as_secs()
+            ),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C): what stops `baton serve`.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "SIGTERM cannot be caught: stopping on SIGINT only");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -35,6 +35,10 @@ pub struct Settings {
     /// second (`BATON_TENANT_IN_FLIGHT`, `BATON_TENANT_QUEUE`,
     /// `BATON_TENANT_RATE`).
     pub admission: AdmissionLimits,
+    /// How long a stop (SIGTERM, SIGINT) may take: requests in flight, the
+    /// event in hand and deliveries mid-send are given this long to finish
+    /// (`BATON_SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace: Duration,
 }
 
 impl Settings {
@@ -47,6 +51,9 @@ impl Settings {
     pub const DEFAULT_DISPATCH_CONCURRENCY: usize = 8;
     /// The most `BATON_DISPATCH_CONCURRENCY` may ask for.
     pub const MAX_DISPATCH_CONCURRENCY: usize = 256;
+    /// The grace period of a stop when `BATON_SHUTDOWN_GRACE_SECS` is
+    /// unset: within the 30 s a container runtime waits before killing.
+    pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 }
 
 /// A setting with a bad value.
@@ -196,6 +203,12 @@ impl Settings {
                 });
             }
         };
+        let shutdown_grace = within(
+            "BATON_SHUTDOWN_GRACE_SECS",
+            Self::DEFAULT_SHUTDOWN_GRACE.as_secs(),
+            1..=3_600,
+            "must be between 1 and 3600",
+        )?;
         let allow_private = match get(ALLOW_PRIVATE_VAR) {
             None => false,
             Some(value) => match value.trim().to_ascii_lowercase().as_str() {
@@ -225,6 +238,7 @@ impl Settings {
                 queue,
                 per_second,
             },
+            shutdown_grace: Duration::from_secs(shutdown_grace),
         })
     }
 }
@@ -273,6 +287,21 @@ mod tests {
             let error = with(&[("BATON_DISPATCH_CONCURRENCY", bad)]).expect_err("refused");
             assert!(
                 error.to_string().contains("BATON_DISPATCH_CONCURRENCY"),
+                "{error}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_shutdown_grace_defaults_to_25_s_and_stays_between_1_s_and_an_hour() {
+        let defaults = with(&[]).expect("defaults");
+        assert_eq!(defaults.shutdown_grace, Duration::from_secs(25));
+        let set = with(&[("BATON_SHUTDOWN_GRACE_SECS", "3600")]).expect("an hour");
+        assert_eq!(set.shutdown_grace, Duration::from_secs(3_600));
+        for bad in ["0", "3601", "later", "-5"] {
+            let error = with(&[("BATON_SHUTDOWN_GRACE_SECS", bad)]).expect_err("refused");
+            assert!(
+                error.to_string().contains("BATON_SHUTDOWN_GRACE_SECS"),
                 "{error}"
             );
         }

@@ -33,6 +33,9 @@ Settings come from the environment:
                            up to 10 s each; more get 429 (default 256)
   BATON_TENANT_RATE        requests one tenant may start per second; more get
                            429 (default 0: no limit)
+  BATON_SHUTDOWN_GRACE_SECS  on SIGTERM or SIGINT, how long requests in flight,
+                           the event in hand and deliveries mid-send may take
+                           to finish before the process exits 1 (default 25)
   RUST_LOG                 log filter (default info)";
 
 #[tokio::main]
@@ -71,8 +74,11 @@ async fn serve() -> anyhow::Result<()> {
     let app = App::start(&settings, token).await?;
     let listener = tokio::net::TcpListener::bind(&settings.addr).await?;
     tracing::info!(addr = %listener.local_addr()?, database = %settings.database_url, "baton listening");
-    app.serve(listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    if let Err(error) = app.serve(listener, app::stop_signal()).await {
+        // Exit here rather than through the runtime's drop, which would
+        // wait for a plugin call still running on a blocking thread.
+        tracing::error!("{error:#}");
+        std::process::exit(1);
+    }
+    Ok(())
 }

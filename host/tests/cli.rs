@@ -76,6 +76,7 @@ async fn serve(dir: &Path) -> String {
         dispatch_lease: Settings::DEFAULT_DISPATCH_LEASE,
         dispatch_concurrency: Settings::DEFAULT_DISPATCH_CONCURRENCY,
         admission: Default::default(),
+        shutdown_grace: Settings::DEFAULT_SHUTDOWN_GRACE,
     };
     let app = App::start(&settings, OPERATOR.into())
         .await
@@ -378,4 +379,62 @@ baton_sdk::export_assignment_strategy!(Sleepy);
     assert!(!err.contains("panicked"), "{out}{err}");
     // The sleep returned at once and the sandbox refused the socket.
     assert!(out.contains("reason: udp bound: false"), "{out}{err}");
+}
+
+/// `baton serve` as an orchestrator runs it: ready once started, and on
+/// SIGTERM it stops and exits 0.
+#[tokio::test(flavor = "multi_thread")]
+async fn baton_serve_is_ready_and_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A free port, chosen here so the test knows where to look.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_baton"))
+        .arg("serve")
+        .env("BATON_ADDR", format!("127.0.0.1:{port}"))
+        .env(
+            "BATON_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("baton.db").display()),
+        )
+        .env("BATON_OPERATOR_TOKEN", OPERATOR)
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("baton serve starts");
+    let client = reqwest::Client::new();
+    let started = std::time::Instant::now();
+    let ready = loop {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
+            break response;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "baton serve never listened"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(ready.status(), reqwest::StatusCode::OK);
+    let body: Value = ready.json().await.expect("json");
+    assert_eq!(body["checks"]["dispatcher"], "running", "{body}");
+
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(sent.success());
+    let stopping = std::time::Instant::now();
+    let exit = loop {
+        if let Some(exit) = server.try_wait().expect("status") {
+            break exit;
+        }
+        if stopping.elapsed() > std::time::Duration::from_secs(30) {
+            let _ = server.kill();
+            panic!("baton serve did not stop on SIGTERM");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(exit.success(), "baton serve exited with {exit}");
 }

@@ -20,6 +20,7 @@ mod routing;
 mod rules;
 mod server_process;
 mod statuses;
+mod stopping;
 mod tickets;
 mod validation;
 mod workflows;

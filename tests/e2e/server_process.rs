@@ -44,6 +44,31 @@ impl ServerProcess {
         self.child.id()
     }
 
+    /// SIGTERM: the stop an orchestrator asks for.
+    pub(crate) fn terminate(&self) {
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success(), "SIGTERM sent");
+    }
+
+    /// Wait for the process to exit on its own, up to `limit` (then kill it
+    /// and fail).
+    pub(crate) fn wait_for_exit(&mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        let started = std::time::Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("process status") {
+                return status;
+            }
+            if started.elapsed() > limit {
+                self.kill();
+                panic!("the process did not exit within {limit:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// SIGKILL: no clean stop, nothing released.
     pub(crate) fn kill(&mut self) {
         self.child.kill().expect("killed");

@@ -247,6 +247,7 @@ impl TestApp {
             dispatch_lease: Settings::DEFAULT_DISPATCH_LEASE,
             dispatch_concurrency: Settings::DEFAULT_DISPATCH_CONCURRENCY,
             admission: launch.admission,
+            shutdown_grace: Settings::DEFAULT_SHUTDOWN_GRACE,
         };
         let app = App::start_with_clock(&settings, OPERATOR_TOKEN.into(), clock.clone())
             .await

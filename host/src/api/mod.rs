@@ -9,6 +9,7 @@ pub mod error;
 mod extract;
 mod handling;
 mod handoff;
+mod health;
 mod inbound;
 mod lifecycle;
 mod lookup;
@@ -201,14 +202,20 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/workflows/runs", get(workflow_runs::list))
         .merge(help_desk_routes());
     let upload = Router::new().route("/v1/plugins", post(plugins::upload));
-    limit_body(json_routes, JSON_LIMIT)
+    let api = limit_body(json_routes, JSON_LIMIT)
         .merge(limit_body(upload, component_limit))
         .fallback(|| async { ApiError::not_found("such route") })
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             admission::admit,
-        ))
+        ));
+    // Probes take no admission place: a tenant's flood cannot make the
+    // process look down.
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .merge(api)
         // Whatever error axum itself still answers in plain text (or with
         // no body) gets the JSON shape too.
         .layer(middleware::map_response(error::json_errors))

@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -47,6 +48,42 @@ pub struct DispatchHandle {
     /// Events handled here, for the notification worker.
     handled: watch::Sender<u64>,
     sweeps: PassHandle,
+    /// Whether the dispatcher's task is running, and whether this process
+    /// is stopping: what readiness reports.
+    running: AtomicBool,
+    stopping: AtomicBool,
+}
+
+/// Where the dispatcher is, as readiness reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DispatcherState {
+    /// Handling events.
+    Running,
+    /// Still handling events, but the process is stopping: it takes no new
+    /// work and a load balancer should send none.
+    Stopping,
+    /// Not started, ended, or stopped abnormally.
+    Stopped,
+}
+
+impl DispatcherState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DispatcherState::Running => "running",
+            DispatcherState::Stopping => "stopping",
+            DispatcherState::Stopped => "stopped",
+        }
+    }
+}
+
+/// While held, the dispatcher counts as running (see
+/// [`DispatchHandle::running`]).
+pub(crate) struct RunningGuard<'a>(&'a DispatchHandle);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.running.store(false, Ordering::Release);
+    }
 }
 
 impl DispatchHandle {
@@ -57,7 +94,33 @@ impl DispatchHandle {
             progress: watch::Sender::new(Progress::default()),
             handled: watch::Sender::new(0),
             sweeps: PassHandle::new(),
+            running: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
         }
+    }
+
+    /// Where the dispatcher is.
+    pub fn state(&self) -> DispatcherState {
+        match (
+            self.running.load(Ordering::Acquire),
+            self.stopping.load(Ordering::Acquire),
+        ) {
+            (false, _) => DispatcherState::Stopped,
+            (true, true) => DispatcherState::Stopping,
+            (true, false) => DispatcherState::Running,
+        }
+    }
+
+    /// The process has begun to stop.
+    pub fn stopping(&self) {
+        self.stopping.store(true, Ordering::Release);
+    }
+
+    /// The dispatcher's task runs until the guard is dropped (ended or
+    /// unwound by a panic).
+    pub(crate) fn running(&self) -> RunningGuard<'_> {
+        self.running.store(true, Ordering::Release);
+        RunningGuard(self)
     }
 
     /// Counts the queue sweeps, so a caller can wait for the next one
@@ -153,6 +216,18 @@ impl Default for DispatchHandle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readiness_follows_the_dispatchers_task_and_the_stop() {
+        let handle = DispatchHandle::new();
+        assert_eq!(handle.state(), DispatcherState::Stopped);
+        let running = handle.running();
+        assert_eq!(handle.state(), DispatcherState::Running);
+        handle.stopping();
+        assert_eq!(handle.state(), DispatcherState::Stopping);
+        drop(running);
+        assert_eq!(handle.state(), DispatcherState::Stopped);
+    }
 
     #[tokio::test]
     async fn a_tenants_event_is_waited_for_alone() {

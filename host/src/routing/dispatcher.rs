@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-pub use super::dispatch_handle::DispatchHandle;
+pub use super::dispatch_handle::{DispatchHandle, DispatcherState};
 use super::hot::TenantState;
 use super::{Router, Scope, spec::BindError, workflow};
 use crate::domain::{
@@ -93,6 +93,9 @@ struct Turns {
     /// Set while tenants wait for a place: turns then end after
     /// [`TURN_TIME`].
     contended: Arc<AtomicBool>,
+    /// Set when the process stops: turns then end after the event in hand,
+    /// and the rest wait in the outbox for the next start.
+    stopping: Arc<AtomicBool>,
 }
 
 impl Turns {
@@ -134,6 +137,7 @@ impl Router {
         lease: Duration,
         concurrency: usize,
     ) {
+        let _running = handle.running();
         let locks = Arc::new(TenantLocks::default());
         let sweeps = tokio::spawn(self.clone().sweeps(
             handle.clone(),
@@ -198,6 +202,7 @@ impl Router {
                 }
             }
         }
+        turns.stopping.store(true, Ordering::Relaxed);
         while let Some(ended) = turns.set.join_next_with_id().await {
             turns.ended(ended);
         }
@@ -244,6 +249,7 @@ impl Router {
                 handle.clone(),
                 locks.clone(),
                 turns.contended.clone(),
+                turns.stopping.clone(),
             );
             turns.start(tenant, turn);
         }
@@ -286,13 +292,15 @@ impl Router {
 
     /// One turn of `tenant`: its pending events in order until there are
     /// none, or, while other tenants wait for a place (`contended`), until
-    /// the turn has run [`TURN_TIME`].
+    /// the turn has run [`TURN_TIME`], or, once the process is stopping
+    /// (`stopping`), until the event in hand is done.
     async fn turn(
         self,
         tenant: TenantId,
         handle: Arc<DispatchHandle>,
         locks: Arc<TenantLocks>,
         contended: Arc<AtomicBool>,
+        stopping: Arc<AtomicBool>,
     ) {
         let lock = locks.of(&tenant);
         let _deciding = lock.lock().await;
@@ -312,7 +320,9 @@ impl Router {
                 return;
             }
             for event in batch {
-                if contended.load(Ordering::Relaxed) && started.elapsed() > TURN_TIME {
+                if stopping.load(Ordering::Relaxed)
+                    || (contended.load(Ordering::Relaxed) && started.elapsed() > TURN_TIME)
+                {
                     return;
                 }
                 self.handle_with_retries(&event).await;

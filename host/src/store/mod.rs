@@ -124,7 +124,7 @@ impl Store {
     pub async fn connect(url: &str, clock: Clock) -> Result<Self> {
         let engine = Engine::of_url(url)?;
         let pool = engine.driver().connect(url).await?;
-        engine.driver().migrate(&pool).await?;
+        engine.driver().migrator().run(&pool).await?;
         let holder = format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple());
         let store = Self {
             pool,
@@ -150,6 +150,22 @@ impl Store {
     /// The engine this store runs on.
     pub fn engine(&self) -> Engine {
         self.engine
+    }
+
+    /// How many of this build's migrations the database has not applied
+    /// (a round trip to the database, so also whether it answers). Zero
+    /// after start-up unless the database was replaced or restored from an
+    /// older backup underneath the process.
+    pub async fn migrations_pending(&self) -> Result<usize> {
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await?;
+        let known = self.engine.driver().migrator();
+        Ok(known
+            .iter()
+            .filter(|migration| !applied.contains(&migration.version))
+            .count())
     }
 }
 

@@ -17,6 +17,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listener = tokio::net::TcpListener::bind(&settings.addr).await?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
-    app.serve(listener, std::future::pending()).await?;
+    if let Err(error) = app.serve(listener, baton_host::app::stop_signal()).await {
+        // As `baton serve` does: not through the runtime's drop, which
+        // would wait for a plugin call still running.
+        eprintln!("{error:#}");
+        std::process::exit(1);
+    }
     Ok(())
 }

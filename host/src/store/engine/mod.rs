@@ -64,8 +64,8 @@ pub(super) trait Driver: Send + Sync {
     /// A connection pool on `url`.
     fn connect<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<AnyPool>>;
 
-    /// Apply this engine's migrations (`host/migrations/<engine>`).
-    fn migrate<'a>(&'a self, pool: &'a AnyPool) -> BoxFuture<'a, Result<()>>;
+    /// This engine's migrations (`host/migrations/<engine>`).
+    fn migrator(&self) -> sqlx::migrate::Migrator;
 
     /// A write transaction on the data of `tenants` (none: on everything).
     /// It waits for every other writer of those tenants, in any process,

@@ -38,12 +38,8 @@ impl Driver for Postgres {
         .boxed()
     }
 
-    fn migrate<'a>(&'a self, pool: &'a AnyPool) -> BoxFuture<'a, Result<()>> {
-        async move {
-            sqlx::migrate!("./migrations/postgres").run(pool).await?;
-            Ok(())
-        }
-        .boxed()
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        sqlx::migrate!("./migrations/postgres")
     }
 
     /// Transaction-scoped advisory locks exclude writers across processes,

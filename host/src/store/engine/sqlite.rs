@@ -51,12 +51,8 @@ impl Driver for Sqlite {
         .boxed()
     }
 
-    fn migrate<'a>(&'a self, pool: &'a AnyPool) -> BoxFuture<'a, Result<()>> {
-        async move {
-            sqlx::migrate!("./migrations/sqlite").run(pool).await?;
-            Ok(())
-        }
-        .boxed()
+    fn migrator(&self) -> sqlx::migrate::Migrator {
+        sqlx::migrate!("./migrations/sqlite")
     }
 
     /// `BEGIN IMMEDIATE` takes the database's one write lock at the start,
