@@ -120,10 +120,11 @@ impl App {
         };
         // Resolves when the grace period after the signal is over.
         let overdue = async move {
-            let Ok(at) = signalled_at.wait_for(Option::is_some).await.map(|at| *at) else {
-                return std::future::pending().await;
-            };
-            tokio::time::sleep_until(at.unwrap_or_else(tokio::time::Instant::now) + grace).await;
+            match signalled_at.wait_for(Option::is_some).await.map(|at| *at) {
+                Ok(Some(at)) => tokio::time::sleep_until(at + grace).await,
+                // The server ended without a signal: no deadline.
+                _ => std::future::pending().await,
+            }
         };
         tokio::pin!(overdue);
         let serving = axum::serve(api::parse_errors::JsonParseErrors(listener), app)
