@@ -42,6 +42,13 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The listen address when `BATON_ADDR` is unset.
+    pub const DEFAULT_ADDR: &str = "127.0.0.1:8080";
+    /// The database when `BATON_DATABASE_URL` is unset: a file in the
+    /// working directory, created if missing.
+    pub const DEFAULT_DATABASE_URL: &str = "sqlite://baton.db";
+    /// The sender of notification e-mail when `BATON_SMTP_FROM` is unset.
+    pub const DEFAULT_SMTP_FROM: &str = "baton@localhost";
     /// The queue sweep's interval when `BATON_QUEUE_SWEEP_SECS` is unset.
     pub const DEFAULT_QUEUE_SWEEP: Duration = Duration::from_secs(10);
     /// The dispatch lease when `BATON_DISPATCH_LEASE_SECS` is unset.
@@ -63,6 +70,23 @@ pub struct SettingError {
     name: &'static str,
     value: String,
     message: &'static str,
+}
+
+impl SettingError {
+    /// The variable whose value was refused.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The value refused.
+    pub fn value(&self) -> &str {
+        &self.value
+    }
+
+    /// What the value must be.
+    pub fn message(&self) -> &'static str {
+        self.message
+    }
 }
 
 impl Settings {
@@ -114,7 +138,7 @@ impl Settings {
         let smtp = match get("BATON_SMTP_URL").filter(|u| !u.trim().is_empty()) {
             None => None,
             Some(url) => {
-                let from = get("BATON_SMTP_FROM").unwrap_or_else(|| "baton@localhost".into());
+                let from = get("BATON_SMTP_FROM").unwrap_or_else(|| Self::DEFAULT_SMTP_FROM.into());
                 Some(SmtpConfig::parse(&url, &from).map_err(|_| {
                     if SmtpConfig::parse(&url, "baton@localhost").is_ok() {
                         SettingError {
@@ -224,8 +248,9 @@ impl Settings {
             },
         };
         Ok(Self {
-            addr: get("BATON_ADDR").unwrap_or_else(|| "127.0.0.1:8080".into()),
-            database_url: get("BATON_DATABASE_URL").unwrap_or_else(|| "sqlite://baton.db".into()),
+            addr: get("BATON_ADDR").unwrap_or_else(|| Self::DEFAULT_ADDR.into()),
+            database_url: get("BATON_DATABASE_URL")
+                .unwrap_or_else(|| Self::DEFAULT_DATABASE_URL.into()),
             operator_token: get("BATON_OPERATOR_TOKEN").filter(|t| !t.trim().is_empty()),
             limits,
             smtp,

@@ -298,10 +298,10 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
 #[test]
 fn mistakes_are_explained_with_what_to_do_next() {
     let cases: [(&[&str], &str); 5] = [
-        (&["plugin", "new", "x"], "--kind is required"),
+        (&["plugin", "new", "x"], "--kind <KIND>"),
         (
             &["plugin", "new", "x", "--kind", "robot"],
-            "use assignment, handoff or workflow",
+            "possible values: assignment, handoff, workflow",
         ),
         (&["plugin", "build", "/nonexistent"], "baton plugin new"),
         (
@@ -379,6 +379,82 @@ baton_sdk::export_assignment_strategy!(Sleepy);
     assert!(!err.contains("panicked"), "{out}{err}");
     // The sleep returned at once and the sandbox refused the socket.
     assert!(out.contains("reason: udp bound: false"), "{out}{err}");
+}
+
+/// `--help` and `--version` answer and start nothing; a bad setting is
+/// refused by its flag and its variable, before anything starts.
+#[test]
+fn the_command_line_explains_itself_and_starts_nothing() {
+    let cwd = tempfile::tempdir().expect("temp dir");
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_baton"));
+        command.args(args).current_dir(cwd.path());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        command.output().expect("baton runs")
+    };
+
+    let version = run(&["--version"], &[]);
+    assert!(version.status.success());
+    assert_eq!(
+        text(&version).0.trim(),
+        format!("baton {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let help = run(&["serve", "--help"], &[]);
+    assert!(help.status.success());
+    let (out, _) = text(&help);
+    // Every variable the server reads is documented with its flag.
+    let read = std::cell::RefCell::new(Vec::new());
+    Settings::from_env(|name| {
+        read.borrow_mut().push(name.to_owned());
+        None
+    })
+    .expect("the defaults are valid");
+    for name in read.into_inner() {
+        assert!(
+            out.contains(&format!("[env: {name}")),
+            "{name} missing:\n{out}"
+        );
+    }
+    assert!(out.contains("--queue-sweep-secs"), "{out}");
+    assert!(out.contains("[default: sqlite://baton.db]"), "{out}");
+    // Nothing started: no database made in the working directory.
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).expect("cwd").count(),
+        0,
+        "serve --help left files behind"
+    );
+
+    for args in [
+        &["--help"][..],
+        &["plugin", "--help"],
+        &["plugin", "new", "--help"],
+    ] {
+        let output = run(args, &[]);
+        assert!(output.status.success(), "{args:?}");
+        assert!(text(&output).0.contains("Usage: baton"), "{args:?}");
+    }
+
+    for (args, env) in [
+        (&["serve", "--queue-sweep-secs", "0"][..], &[][..]),
+        (&["serve"][..], &[("BATON_QUEUE_SWEEP_SECS", "0")][..]),
+    ] {
+        let refused = run(args, env);
+        assert_eq!(refused.status.code(), Some(2), "{args:?} {env:?}");
+        let (_, err) = text(&refused);
+        assert!(
+            err.contains("--queue-sweep-secs (BATON_QUEUE_SWEEP_SECS): must be at least 1"),
+            "{err}"
+        );
+    }
+    assert_eq!(run(&[], &[]).status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_dir(cwd.path()).expect("cwd").count(),
+        0,
+        "a refused start left files behind"
+    );
 }
 
 /// `baton serve` as an orchestrator runs it: ready once started, and on

@@ -1,30 +1,84 @@
 //! `baton plugin ...`: the plugin developer's commands. Each error says
 //! what to do next.
 
-mod args;
 mod build;
 mod remote;
 mod run_cases;
 mod scaffold;
+mod serve;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use args::Args;
+use clap::{Args, Subcommand};
+pub(crate) use serve::{ServeArgs, flag_of};
 
-pub(crate) const USAGE: &str = "usage:
-  baton plugin new <name> --kind assignment|handoff|workflow [--dir <parent>] [--sdk <path>]
-      a plugin crate that builds as is, with native tests and events.json
-  baton plugin build [<crate dir>]
-      build the component for wasm32-wasip2 and check it against the contract
-  baton plugin test <component.wasm> --events <cases.json>
-      run recorded cases in the server's sandbox: each answer, reason, fuel and time
-  baton plugin upload <component.wasm>
-      upload to a running server
-  baton plugin bind <plugin id or name> --slot assignment|handoff|workflows [--config <json>]
-      bind it (handoff and workflows: add it to the slot's list, or replace it there)
+/// `baton plugin <command>`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum PluginCommand {
+    /// Make a plugin crate that builds as is, with native tests and
+    /// events.json
+    New {
+        /// The plugin's name (its crate's, and its directory's)
+        name: String,
+        /// What the plugin decides
+        #[arg(long, value_enum)]
+        kind: scaffold::Kind,
+        /// Where to make its directory
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The SDK to depend on, a path [default: this checkout's sdk/]
+        #[arg(long)]
+        sdk: Option<PathBuf>,
+    },
+    /// Build the component for wasm32-wasip2 and check it against the
+    /// contract
+    Build {
+        /// The plugin's crate
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Run recorded cases in the server's sandbox: each answer, reason,
+    /// fuel and time
+    Test {
+        /// The component (.wasm) to test
+        component: PathBuf,
+        /// The recorded cases (JSON)
+        #[arg(long)]
+        events: PathBuf,
+    },
+    /// Upload a component to a running server
+    Upload {
+        /// The component (.wasm) to upload
+        component: PathBuf,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Bind a plugin (handoff and workflows: add it to the slot's list, or
+    /// replace it there)
+    Bind {
+        /// The plugin, by id or name
+        plugin: String,
+        /// The slot: assignment, handoff or workflows
+        #[arg(long)]
+        slot: String,
+        /// Its configuration, JSON
+        #[arg(long)]
+        config: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+}
 
-upload and bind talk to BATON_URL (default http://127.0.0.1:8080) with the
-tenant's key in BATON_API_KEY; --server and --key override them.";
+/// Which server `upload` and `bind` talk to, as which tenant.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// The server's address
+    #[arg(long, env = "BATON_URL", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The tenant's API key
+    #[arg(long, env = "BATON_API_KEY", hide_env_values = true)]
+    key: Option<String>,
+}
 
 /// A failed command: the message, and whether it was a usage mistake.
 #[derive(Debug)]
@@ -49,17 +103,14 @@ impl CliError {
     }
 }
 
-/// Run `baton plugin <args>`; the exit code.
-pub(crate) async fn plugin(args: &[String]) -> i32 {
-    match dispatch(args).await {
+/// Run `baton plugin <command>`; the exit code (2 for a usage mistake, as
+/// for the ones the parser finds).
+pub(crate) async fn plugin(command: PluginCommand) -> i32 {
+    match run(command).await {
         Ok(()) => 0,
-        Err(error) if error.usage => {
-            eprintln!("error: {}\n\n{USAGE}", error.message);
-            2
-        }
         Err(error) => {
             eprintln!("error: {}", error.message);
-            1
+            if error.usage { 2 } else { 1 }
         }
     }
 }
@@ -75,20 +126,15 @@ async fn off_runtime(
         .map_err(|e| CliError::failed(format!("the command failed: {e}")))?
 }
 
-async fn dispatch(args: &[String]) -> Result<(), CliError> {
-    let (command, rest) = args
-        .split_first()
-        .ok_or_else(|| CliError::usage("name a plugin command"))?;
-    let args = Args::parse(rest)?;
-    match command.as_str() {
-        "new" => {
-            let name = args.positional(0, "the plugin's name")?;
-            let kind = scaffold::Kind::parse(&args.required("kind")?)?;
-            let parent = args
-                .value("dir")
-                .map_or_else(|| PathBuf::from("."), PathBuf::from);
-            let sdk = args.value("sdk").map(PathBuf::from);
-            let dir = scaffold::new_plugin(&name, kind, &parent, sdk.as_deref())?;
+async fn run(command: PluginCommand) -> Result<(), CliError> {
+    match command {
+        PluginCommand::New {
+            name,
+            kind,
+            dir,
+            sdk,
+        } => {
+            let dir = scaffold::new_plugin(&name, kind, &dir, sdk.as_deref())?;
             println!(
                 "created {}\nnext: cd {} && cargo test && baton plugin build",
                 dir.display(),
@@ -96,23 +142,20 @@ async fn dispatch(args: &[String]) -> Result<(), CliError> {
             );
             Ok(())
         }
-        "build" => {
-            let dir = args.optional_positional(0).unwrap_or_else(|| ".".into());
-            off_runtime(move || build::build(Path::new(&dir))).await
+        PluginCommand::Build { dir } => off_runtime(move || build::build(&dir)).await,
+        PluginCommand::Test { component, events } => {
+            off_runtime(move || run_cases::run(&component, &events)).await
         }
-        "test" => {
-            let component = args.positional(0, "the component (.wasm) to test")?;
-            let events = args.required("events")?;
-            off_runtime(move || run_cases::run(Path::new(&component), Path::new(&events))).await
+        PluginCommand::Upload { component, server } => {
+            remote::upload(&remote::Server::from(&server)?, &component).await
         }
-        "upload" => {
-            let component = args.positional(0, "the component (.wasm) to upload")?;
-            remote::upload(&remote::Server::from(&args)?, Path::new(&component)).await
-        }
-        "bind" => {
-            let plugin = args.positional(0, "the plugin (an id or a name) to bind")?;
-            let slot = args.required("slot")?;
-            let config = match args.value("config") {
+        PluginCommand::Bind {
+            plugin,
+            slot,
+            config,
+            server,
+        } => {
+            let config = match config {
                 Some(text) => serde_json::from_str(&text).map_err(|e| {
                     CliError::usage(format!(
                         "--config is not JSON ({e}); e.g. --config '{{\"minutes\": 15}}'"
@@ -120,14 +163,7 @@ async fn dispatch(args: &[String]) -> Result<(), CliError> {
                 })?,
                 None => serde_json::json!({}),
             };
-            remote::bind(&remote::Server::from(&args)?, &plugin, &slot, config).await
+            remote::bind(&remote::Server::from(&server)?, &plugin, &slot, config).await
         }
-        "help" | "--help" | "-h" => {
-            println!("{USAGE}");
-            Ok(())
-        }
-        other => Err(CliError::usage(format!(
-            "{other:?} is not a plugin command"
-        ))),
     }
 }

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use super::CliError;
-use super::args::Args;
+use super::ServerArgs;
 
 /// A server and the tenant key to use with it.
 pub(crate) struct Server {
@@ -16,14 +16,11 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    pub(crate) fn from(args: &Args) -> Result<Self, CliError> {
-        let base = args
-            .value("server")
-            .or_else(|| std::env::var("BATON_URL").ok())
-            .unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    pub(crate) fn from(args: &ServerArgs) -> Result<Self, CliError> {
+        let base = &args.server;
         let key = args
-            .value("key")
-            .or_else(|| std::env::var("BATON_API_KEY").ok())
+            .key
+            .clone()
             .filter(|key| !key.trim().is_empty())
             .ok_or_else(|| {
                 CliError::usage("no API key: set BATON_API_KEY (or --key) to your tenant's key")

@@ -10,7 +10,7 @@ use baton_host::plugin::bindings::types;
 use baton_host::plugin::{AgentState, AssignmentRequest, Candidate};
 
 /// The kinds `new` makes, as named on the command line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Kind {
     Assignment,
     Handoff,
@@ -18,17 +18,6 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
-    pub(crate) fn parse(text: &str) -> Result<Self, CliError> {
-        match text {
-            "assignment" => Ok(Kind::Assignment),
-            "handoff" => Ok(Kind::Handoff),
-            "workflow" => Ok(Kind::Workflow),
-            other => Err(CliError::usage(format!(
-                "--kind {other:?} is not a kind: use assignment, handoff or workflow"
-            ))),
-        }
-    }
-
     fn source(self) -> &'static str {
         match self {
             Kind::Assignment => include_str!("templates/strategy.rs.txt"),

@@ -1,0 +1,193 @@
+//! `baton serve`'s settings as flags. Each flag has its `BATON_*` variable
+//! (a flag given wins over the variable) and shows its default in
+//! `--help`; the values are then read by [`Settings::from_env`], the one
+//! parser of settings, so a flag and its variable are refused alike.
+
+use baton_host::Settings;
+use baton_host::api::admission::AdmissionLimits;
+use baton_host::plugin::SandboxLimits;
+use clap::Args;
+
+/// Every setting of `baton serve`. A field's flag is its variable's name
+/// without `BATON_`, in lower case with dashes (checked in the tests).
+#[derive(Debug, Args)]
+#[command(after_help = "The log is filtered by RUST_LOG (default info).")]
+pub(crate) struct ServeArgs {
+    /// Listen address
+    #[arg(long, env = "BATON_ADDR", default_value = Settings::DEFAULT_ADDR)]
+    addr: String,
+    /// Database: sqlite://path (created if missing) or postgres://user@host/db
+    /// (the database must exist; several processes may share it)
+    #[arg(long, env = "BATON_DATABASE_URL", default_value = Settings::DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// The operator's token, which creates tenants [default: generated and
+    /// printed once]
+    #[arg(long, env = "BATON_OPERATOR_TOKEN", hide_env_values = true)]
+    operator_token: Option<String>,
+    /// CPU budget per plugin call, in fuel (deterministic)
+    #[arg(long, env = "BATON_PLUGIN_FUEL", default_value_t = SandboxLimits::default().fuel.to_string())]
+    plugin_fuel: String,
+    /// Wall-clock limit per plugin call, in milliseconds
+    #[arg(long, env = "BATON_PLUGIN_TIMEOUT_MS", default_value_t = SandboxLimits::default().timeout.as_millis().to_string())]
+    plugin_timeout_ms: String,
+    /// Linear-memory cap per plugin instance, in MiB
+    #[arg(long, env = "BATON_PLUGIN_MEMORY_MB", default_value_t = (SandboxLimits::default().memory_bytes >> 20).to_string())]
+    plugin_memory_mb: String,
+    /// Largest component accepted at upload, in KiB
+    #[arg(long, env = "BATON_PLUGIN_MAX_SIZE_KB", default_value_t = (SandboxLimits::default().max_component_bytes >> 10).to_string())]
+    plugin_max_size_kb: String,
+    /// Key-value quota per tenant and plugin, in KiB
+    #[arg(long, env = "BATON_PLUGIN_KV_QUOTA_KB", default_value_t = (SandboxLimits::default().kv_quota_bytes >> 10).to_string())]
+    plugin_kv_quota_kb: String,
+    /// Compiled plugin code kept in memory, in MiB
+    #[arg(long, env = "BATON_PLUGIN_CACHE_MB", default_value_t = (SandboxLimits::default().compiled_cache_bytes >> 20).to_string())]
+    plugin_cache_mb: String,
+    /// SMTP relay for notification e-mail, smtp://host:port [default: none,
+    /// e-mail deliveries are recorded as skipped]
+    #[arg(long, env = "BATON_SMTP_URL")]
+    smtp_url: Option<String>,
+    /// Sender address of notification e-mail
+    #[arg(long, env = "BATON_SMTP_FROM", default_value = Settings::DEFAULT_SMTP_FROM)]
+    smtp_from: String,
+    /// true lets members' webhooks reach loopback and private addresses
+    #[arg(long, env = "BATON_WEBHOOK_ALLOW_PRIVATE", default_value = "false")]
+    webhook_allow_private: String,
+    /// Seconds between sweeps of the queue for conversations someone free
+    /// could take
+    #[arg(long, env = "BATON_QUEUE_SWEEP_SECS", default_value_t = Settings::DEFAULT_QUEUE_SWEEP.as_secs().to_string())]
+    queue_sweep_secs: String,
+    /// How long a process's claim on a tenant's events lasts unrenewed, in
+    /// seconds
+    #[arg(long, env = "BATON_DISPATCH_LEASE_SECS", default_value_t = Settings::DEFAULT_DISPATCH_LEASE.as_secs().to_string())]
+    dispatch_lease_secs: String,
+    /// Tenants whose events are handled at once, each tenant's in order (1
+    /// to 256)
+    #[arg(long, env = "BATON_DISPATCH_CONCURRENCY", default_value_t = Settings::DEFAULT_DISPATCH_CONCURRENCY.to_string())]
+    dispatch_concurrency: String,
+    /// Requests one tenant may have in flight at once (1 to 65536)
+    #[arg(long, env = "BATON_TENANT_IN_FLIGHT", default_value_t = AdmissionLimits::DEFAULT_IN_FLIGHT.to_string())]
+    tenant_in_flight: String,
+    /// Requests of one tenant that may wait for a place, up to 10 s each;
+    /// more get 429 (0 to 65536)
+    #[arg(long, env = "BATON_TENANT_QUEUE", default_value_t = AdmissionLimits::DEFAULT_QUEUE.to_string())]
+    tenant_queue: String,
+    /// Requests one tenant may start per second; more get 429 (0: no limit)
+    #[arg(long, env = "BATON_TENANT_RATE", default_value = "0")]
+    tenant_rate: String,
+    /// On SIGTERM or SIGINT, seconds the requests in flight, the event in
+    /// hand and deliveries mid-send may take to finish (1 to 3600)
+    #[arg(long, env = "BATON_SHUTDOWN_GRACE_SECS", default_value_t = Settings::DEFAULT_SHUTDOWN_GRACE.as_secs().to_string())]
+    shutdown_grace_secs: String,
+}
+
+impl ServeArgs {
+    /// The settings, parsed and checked as from the environment.
+    pub(crate) fn settings(&self) -> Result<Settings, baton_host::config::SettingError> {
+        Settings::from_env(|name| self.value(name))
+    }
+
+    /// The value given for the variable `name`, by its flag, the variable
+    /// itself, or the default.
+    fn value(&self, name: &str) -> Option<String> {
+        let value = match name {
+            "BATON_ADDR" => &self.addr,
+            "BATON_DATABASE_URL" => &self.database_url,
+            "BATON_OPERATOR_TOKEN" => return self.operator_token.clone(),
+            "BATON_PLUGIN_FUEL" => &self.plugin_fuel,
+            "BATON_PLUGIN_TIMEOUT_MS" => &self.plugin_timeout_ms,
+            "BATON_PLUGIN_MEMORY_MB" => &self.plugin_memory_mb,
+            "BATON_PLUGIN_MAX_SIZE_KB" => &self.plugin_max_size_kb,
+            "BATON_PLUGIN_KV_QUOTA_KB" => &self.plugin_kv_quota_kb,
+            "BATON_PLUGIN_CACHE_MB" => &self.plugin_cache_mb,
+            "BATON_SMTP_URL" => return self.smtp_url.clone(),
+            "BATON_SMTP_FROM" => &self.smtp_from,
+            "BATON_WEBHOOK_ALLOW_PRIVATE" => &self.webhook_allow_private,
+            "BATON_QUEUE_SWEEP_SECS" => &self.queue_sweep_secs,
+            "BATON_DISPATCH_LEASE_SECS" => &self.dispatch_lease_secs,
+            "BATON_DISPATCH_CONCURRENCY" => &self.dispatch_concurrency,
+            "BATON_TENANT_IN_FLIGHT" => &self.tenant_in_flight,
+            "BATON_TENANT_QUEUE" => &self.tenant_queue,
+            "BATON_TENANT_RATE" => &self.tenant_rate,
+            "BATON_SHUTDOWN_GRACE_SECS" => &self.shutdown_grace_secs,
+            // A setting without a flag yet is still read from the
+            // environment (the tests fail until it has one).
+            _ => return std::env::var(name).ok(),
+        };
+        Some(value.clone())
+    }
+}
+
+/// The flag of the variable `name`: `BATON_QUEUE_SWEEP_SECS` is
+/// `--queue-sweep-secs`.
+pub(crate) fn flag_of(name: &str) -> String {
+    let bare = name.strip_prefix("BATON_").unwrap_or(name);
+    format!("--{}", bare.to_ascii_lowercase().replace('_', "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+
+    use clap::{CommandFactory, FromArgMatches, Parser};
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Serve {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+
+    /// Every variable `Settings::from_env` reads has a flag, named after it.
+    #[test]
+    fn every_setting_has_a_flag_named_after_its_variable() {
+        let read = RefCell::new(Vec::new());
+        Settings::from_env(|name| {
+            read.borrow_mut().push(name.to_owned());
+            None
+        })
+        .expect("the defaults are valid");
+        let command = Serve::command();
+        for name in read.into_inner() {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_env().is_some_and(|env| env == name.as_str()))
+                .unwrap_or_else(|| panic!("{name} has no flag"));
+            assert_eq!(
+                format!("--{}", arg.get_long().expect("a long flag")),
+                flag_of(&name)
+            );
+        }
+    }
+
+    /// The defaults shown in `--help` are the defaults `from_env` applies.
+    #[test]
+    fn the_defaults_shown_are_the_settings_defaults() {
+        let matches = Serve::command()
+            .try_get_matches_from(["serve"])
+            .expect("no flags needed");
+        let shown = Serve::from_arg_matches(&matches)
+            .expect("parsed")
+            .args
+            .settings()
+            .expect("valid");
+        let unset = Settings::from_env(|_| None).expect("valid");
+        assert_eq!(format!("{shown:?}"), format!("{unset:?}"));
+    }
+
+    #[test]
+    fn a_flag_wins_over_its_variable_and_bad_values_name_the_variable() {
+        let parsed =
+            Serve::try_parse_from(["serve", "--dispatch-concurrency", "3"]).expect("parsed");
+        assert_eq!(
+            parsed.args.settings().expect("valid").dispatch_concurrency,
+            3
+        );
+        let refused = Serve::try_parse_from(["serve", "--queue-sweep-secs", "0"])
+            .expect("parsed")
+            .args
+            .settings()
+            .expect_err("refused");
+        assert_eq!(refused.name(), "BATON_QUEUE_SWEEP_SECS");
+    }
+}
