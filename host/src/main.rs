@@ -4,7 +4,7 @@
 mod cli;
 
 use baton_host::{App, app};
-use clap::{CommandFactory, Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Baton: a help-desk routing server whose routing decisions (who gets a
@@ -31,7 +31,8 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     // Parsed before anything starts: `--help`, `--version` and mistakes
     // print and exit here.
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -43,33 +44,28 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match cli.command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => {
+            let serve_matches = matches
+                .subcommand_matches("serve")
+                .expect("parsed as serve");
+            serve(args, serve_matches).await
+        }
         Command::Plugin(command) => std::process::exit(cli::plugin(command).await),
     }
 }
 
-async fn serve(args: Box<cli::ServeArgs>) -> anyhow::Result<()> {
-    let settings = match args.settings() {
+async fn serve(args: Box<cli::ServeArgs>, matches: &ArgMatches) -> anyhow::Result<()> {
+    let settings = match args.settings(matches) {
         Ok(settings) => settings,
-        // Refused as the parser refuses a value: exit 2, naming the flag
-        // and its variable.
-        Err(error) => {
+        // Refused as the parser refuses a value: exit 2.
+        Err(message) => {
             let mut command = Cli::command();
             command.build();
             let serve = command
                 .find_subcommand_mut("serve")
                 .expect("serve is a command");
             serve
-                .error(
-                    clap::error::ErrorKind::ValueValidation,
-                    format!(
-                        "invalid value {:?} for {} ({}): {}",
-                        error.value(),
-                        cli::flag_of(error.name()),
-                        error.name(),
-                        error.message()
-                    ),
-                )
+                .error(clap::error::ErrorKind::ValueValidation, message)
                 .exit()
         }
     };

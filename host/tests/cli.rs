@@ -450,6 +450,35 @@ fn the_command_line_explains_itself_and_starts_nothing() {
         );
     }
     assert_eq!(run(&[], &[]).status.code(), Some(2));
+
+    // A settings file gives what no flag or variable does; the variable
+    // wins over it, and a key that is no setting is refused by name.
+    let settings = tempfile::tempdir().expect("temp dir");
+    let file = settings.path().join("baton.toml");
+    std::fs::write(&file, "dispatch_concurrency = 4\n").expect("written");
+    let file = file.to_str().expect("utf-8");
+    let refused = run(
+        &["serve", "--config", file],
+        &[("BATON_DISPATCH_CONCURRENCY", "0")],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused)
+            .1
+            .contains("--dispatch-concurrency (BATON_DISPATCH_CONCURRENCY)"),
+        "{:?}",
+        text(&refused)
+    );
+    std::fs::write(file, "dispatch_concurency = 4\n").expect("written");
+    let refused = run(&["serve"], &[("BATON_CONFIG", file)]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused)
+            .1
+            .contains(r#"unknown setting "dispatch_concurency""#),
+        "{:?}",
+        text(&refused)
+    );
     assert_eq!(
         std::fs::read_dir(cwd.path()).expect("cwd").count(),
         0,
@@ -468,13 +497,22 @@ async fn baton_serve_is_ready_and_stops_cleanly_on_sigterm() {
         .expect("a free port")
         .port();
     let base = format!("http://127.0.0.1:{port}");
+    // Where to listen and what database, from a settings file.
+    let settings = dir.path().join("baton.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "addr = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\n",
+            dir.path().join("baton.db").display()
+        ),
+    )
+    .expect("settings written");
     let mut server = Command::new(env!("CARGO_BIN_EXE_baton"))
         .arg("serve")
-        .env("BATON_ADDR", format!("127.0.0.1:{port}"))
-        .env(
-            "BATON_DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("baton.db").display()),
-        )
+        .arg("--config")
+        .arg(&settings)
+        .env_remove("BATON_ADDR")
+        .env_remove("BATON_DATABASE_URL")
         .env("BATON_OPERATOR_TOKEN", OPERATOR)
         .env("RUST_LOG", "error")
         .stdout(std::process::Stdio::null())
@@ -513,4 +551,8 @@ async fn baton_serve_is_ready_and_stops_cleanly_on_sigterm() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert!(exit.success(), "baton serve exited with {exit}");
+    assert!(
+        dir.path().join("baton.db").exists(),
+        "the settings file's database was not used"
+    );
 }

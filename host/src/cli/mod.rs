@@ -10,7 +10,7 @@ mod serve;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-pub(crate) use serve::{ServeArgs, flag_of};
+pub(crate) use serve::ServeArgs;
 
 /// `baton plugin <command>`.
 #[derive(Debug, Subcommand)]

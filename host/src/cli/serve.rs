@@ -1,18 +1,28 @@
 //! `baton serve`'s settings as flags. Each flag has its `BATON_*` variable
-//! (a flag given wins over the variable) and shows its default in
-//! `--help`; the values are then read by [`Settings::from_env`], the one
-//! parser of settings, so a flag and its variable are refused alike.
+//! and shows its default in `--help`; a settings file (`--config`) may
+//! give any of them too. A flag given wins, then its variable, then the
+//! file, then the default. The values are then read by
+//! [`Settings::from_env`], the one parser of settings, so a value is
+//! refused alike wherever it came from.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 
 use baton_host::Settings;
 use baton_host::api::admission::AdmissionLimits;
 use baton_host::plugin::SandboxLimits;
-use clap::Args;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args};
 
 /// Every setting of `baton serve`. A field's flag is its variable's name
 /// without `BATON_`, in lower case with dashes (checked in the tests).
 #[derive(Debug, Args)]
 #[command(after_help = "The log is filtered by RUST_LOG (default info).")]
 pub(crate) struct ServeArgs {
+    /// A TOML file of settings, keyed by the flags' names with `_` for `-`
+    /// (e.g. queue_sweep_secs = 5); a flag or variable given wins over it
+    #[arg(long, env = "BATON_CONFIG")]
+    config: Option<PathBuf>,
     /// Listen address
     #[arg(long, env = "BATON_ADDR", default_value = Settings::DEFAULT_ADDR)]
     addr: String,
@@ -81,9 +91,43 @@ pub(crate) struct ServeArgs {
 }
 
 impl ServeArgs {
-    /// The settings, parsed and checked as from the environment.
-    pub(crate) fn settings(&self) -> Result<Settings, baton_host::config::SettingError> {
-        Settings::from_env(|name| self.value(name))
+    /// The settings, parsed and checked as from the environment; `matches`
+    /// are those these arguments were parsed from (they say which values
+    /// are defaults, which the settings file may replace). The error is
+    /// the message to show.
+    pub(crate) fn settings(&self, matches: &ArgMatches) -> Result<Settings, String> {
+        let file = match &self.config {
+            Some(path) => SettingsFile::read(path)?,
+            None => SettingsFile::default(),
+        };
+        // From the file: given there, and neither as a flag nor by its
+        // variable.
+        let from_file = |name: &str| {
+            let id = id_of(name);
+            let defaulted = matches!(
+                matches.value_source(&id),
+                None | Some(ValueSource::DefaultValue)
+            );
+            if defaulted {
+                file.values.get(&id)
+            } else {
+                None
+            }
+        };
+        Settings::from_env(|name| from_file(name).cloned().or_else(|| self.value(name))).map_err(
+            |error| {
+                let name = error.name();
+                let given = match (from_file(name), &self.config) {
+                    (Some(_), Some(path)) => format!("{} in {}", id_of(name), path.display()),
+                    _ => format!("{} ({name})", flag_of(name)),
+                };
+                format!(
+                    "invalid value {:?} for {given}: {}",
+                    error.value(),
+                    error.message()
+                )
+            },
+        )
     }
 
     /// The value given for the variable `name`, by its flag, the variable
@@ -119,9 +163,70 @@ impl ServeArgs {
 
 /// The flag of the variable `name`: `BATON_QUEUE_SWEEP_SECS` is
 /// `--queue-sweep-secs`.
-pub(crate) fn flag_of(name: &str) -> String {
-    let bare = name.strip_prefix("BATON_").unwrap_or(name);
-    format!("--{}", bare.to_ascii_lowercase().replace('_', "-"))
+fn flag_of(name: &str) -> String {
+    format!("--{}", id_of(name).replace('_', "-"))
+}
+
+/// The argument's id, and its key in a settings file, of the variable
+/// `name`: `BATON_QUEUE_SWEEP_SECS` is `queue_sweep_secs`.
+fn id_of(name: &str) -> String {
+    name.strip_prefix("BATON_")
+        .unwrap_or(name)
+        .to_ascii_lowercase()
+}
+
+/// A settings file's values, as text (what a variable would hold), by key.
+#[derive(Debug, Default)]
+struct SettingsFile {
+    values: BTreeMap<String, String>,
+}
+
+impl SettingsFile {
+    /// Read `path`: a TOML table of settings. A key that is no setting is
+    /// refused by name, as is a value that is not a string, a whole number
+    /// or a boolean.
+    fn read(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read the settings file {} ({e})", path.display()))?;
+        let table: toml::Table = text
+            .parse()
+            .map_err(|e| format!("the settings file {} is not TOML: {e}", path.display()))?;
+        let known = Self::keys();
+        let mut values = BTreeMap::new();
+        for (key, value) in table {
+            if !known.contains(&key) {
+                return Err(format!(
+                    "unknown setting {key:?} in {}; the settings are {}",
+                    path.display(),
+                    known.join(", ")
+                ));
+            }
+            let text = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(format!(
+                        "{key} in {} must be a string, a whole number or a boolean, not {}",
+                        path.display(),
+                        other.type_str()
+                    ));
+                }
+            };
+            values.insert(key, text);
+        }
+        Ok(Self { values })
+    }
+
+    /// The keys a settings file may have: every setting but the file itself.
+    fn keys() -> Vec<String> {
+        use clap::Args as _;
+        ServeArgs::augment_args(clap::Command::new("serve"))
+            .get_arguments()
+            .map(|arg| arg.get_id().to_string())
+            .filter(|id| id != "config")
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -160,34 +265,89 @@ mod tests {
         }
     }
 
+    /// The settings of `baton serve <args>`, or the message refusing them.
+    fn settings(args: &[&str]) -> Result<Settings, String> {
+        let matches = Serve::command()
+            .try_get_matches_from(std::iter::once("serve").chain(args.iter().copied()))
+            .expect("parsed");
+        Serve::from_arg_matches(&matches)
+            .expect("parsed")
+            .args
+            .settings(&matches)
+    }
+
+    /// A settings file with `text`, kept while the test runs.
+    fn file(text: &str) -> (tempfile::TempDir, String) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("baton.toml");
+        std::fs::write(&path, text).expect("written");
+        let path = path.to_str().expect("utf-8").to_owned();
+        (dir, path)
+    }
+
     /// The defaults shown in `--help` are the defaults `from_env` applies.
     #[test]
     fn the_defaults_shown_are_the_settings_defaults() {
-        let matches = Serve::command()
-            .try_get_matches_from(["serve"])
-            .expect("no flags needed");
-        let shown = Serve::from_arg_matches(&matches)
-            .expect("parsed")
-            .args
-            .settings()
-            .expect("valid");
+        let shown = settings(&[]).expect("valid");
         let unset = Settings::from_env(|_| None).expect("valid");
         assert_eq!(format!("{shown:?}"), format!("{unset:?}"));
     }
 
     #[test]
-    fn a_flag_wins_over_its_variable_and_bad_values_name_the_variable() {
-        let parsed =
-            Serve::try_parse_from(["serve", "--dispatch-concurrency", "3"]).expect("parsed");
+    fn a_flag_is_read_and_a_bad_value_names_the_flag_and_variable() {
+        let set = settings(&["--dispatch-concurrency", "3"]).expect("valid");
+        assert_eq!(set.dispatch_concurrency, 3);
+        let refused = settings(&["--queue-sweep-secs", "0"]).expect_err("refused");
         assert_eq!(
-            parsed.args.settings().expect("valid").dispatch_concurrency,
-            3
+            refused,
+            r#"invalid value "0" for --queue-sweep-secs (BATON_QUEUE_SWEEP_SECS): must be at least 1"#
         );
-        let refused = Serve::try_parse_from(["serve", "--queue-sweep-secs", "0"])
-            .expect("parsed")
-            .args
-            .settings()
-            .expect_err("refused");
-        assert_eq!(refused.name(), "BATON_QUEUE_SWEEP_SECS");
+    }
+
+    #[test]
+    fn a_settings_file_fills_what_no_flag_gives_and_a_flag_wins_over_it() {
+        let (_dir, path) = file(concat!(
+            "dispatch_concurrency = 4\n",
+            "queue_sweep_secs = 7\n",
+            "webhook_allow_private = true\n",
+            "database_url = \"sqlite:///tmp/elsewhere.db\"\n",
+        ));
+        let set = settings(&["--config", &path, "--queue-sweep-secs", "9"]).expect("valid");
+        assert_eq!(set.dispatch_concurrency, 4);
+        assert_eq!(set.queue_sweep, std::time::Duration::from_secs(9));
+        assert!(set.webhooks.allow_private);
+        assert_eq!(set.database_url, "sqlite:///tmp/elsewhere.db");
+        // What the file leaves out keeps its default.
+        assert_eq!(set.addr, Settings::DEFAULT_ADDR);
+    }
+
+    #[test]
+    fn a_settings_file_is_refused_by_the_key_or_value_at_fault() {
+        let (_dir, path) = file("dispatch_concurrency = 0\n");
+        let refused = settings(&["--config", &path]).expect_err("refused");
+        assert!(
+            refused.starts_with(&format!(
+                r#"invalid value "0" for dispatch_concurrency in {path}"#
+            )),
+            "{refused}"
+        );
+        let (_dir, path) = file("dispatch_concurrency = 2\nqueue_sweep = 5\n");
+        let refused = settings(&["--config", &path]).expect_err("refused");
+        assert!(
+            refused.starts_with(&format!(r#"unknown setting "queue_sweep" in {path}"#)),
+            "{refused}"
+        );
+        assert!(refused.contains("queue_sweep_secs"), "{refused}");
+        let (_dir, path) = file("addr = [\"a\", \"b\"]\n");
+        let refused = settings(&["--config", &path]).expect_err("refused");
+        assert!(refused.contains("addr in"), "{refused}");
+        let (_dir, path) = file("addr = \n");
+        let refused = settings(&["--config", &path]).expect_err("refused");
+        assert!(refused.contains("is not TOML"), "{refused}");
+        let missing = settings(&["--config", "/nonexistent/baton.toml"]).expect_err("refused");
+        assert!(
+            missing.contains("cannot read the settings file"),
+            "{missing}"
+        );
     }
 }
