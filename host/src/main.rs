@@ -4,7 +4,7 @@
 mod cli;
 
 use baton_host::{App, app};
-use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgMatches, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use tracing_subscriber::EnvFilter;
 
 /// Baton: a help-desk routing server whose routing decisions (who gets a
@@ -15,6 +15,16 @@ use tracing_subscriber::EnvFilter;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// The log's lines: text, or one JSON object each (with the request's
+    /// id, method and path for what a request logs)
+    #[arg(long, global = true, env = "BATON_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -33,16 +43,20 @@ async fn main() -> anyhow::Result<()> {
     // print and exit here.
     let matches = Cli::command().get_matches();
     let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
-    tracing_subscriber::fmt()
+    // The log on stderr, so stdout carries only what a command prints (the
+    // operator token once).
+    let log = tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
-        // The log on stderr, so stdout carries only what a command prints
-        // (the operator token once); colour codes only for a terminal, not
-        // for a file or a collector.
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        // Colour codes only for a terminal, not for a file or a collector.
+        LogFormat::Text => log
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => log.json().with_ansi(false).init(),
+    }
     match cli.command {
         Command::Serve(args) => {
             let serve_matches = matches

@@ -486,8 +486,9 @@ fn the_command_line_explains_itself_and_starts_nothing() {
     );
 }
 
-/// `baton serve` as an orchestrator runs it: ready once started, and on
-/// SIGTERM it stops and exits 0.
+/// `baton serve` as an orchestrator runs it: ready once started, its log
+/// in JSON lines carrying each request's id, and on SIGTERM it stops and
+/// exits 0.
 #[tokio::test(flavor = "multi_thread")]
 async fn baton_serve_is_ready_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -514,8 +515,10 @@ async fn baton_serve_is_ready_and_stops_cleanly_on_sigterm() {
         .env_remove("BATON_ADDR")
         .env_remove("BATON_DATABASE_URL")
         .env("BATON_OPERATOR_TOKEN", OPERATOR)
-        .env("RUST_LOG", "error")
+        .env("BATON_LOG_FORMAT", "json")
+        .env("RUST_LOG", "info,tower_http=debug")
         .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("log")).expect("log file"))
         .spawn()
         .expect("baton serve starts");
     let client = reqwest::Client::new();
@@ -533,6 +536,14 @@ async fn baton_serve_is_ready_and_stops_cleanly_on_sigterm() {
     assert_eq!(ready.status(), reqwest::StatusCode::OK);
     let body: Value = ready.json().await.expect("json");
     assert_eq!(body["checks"]["dispatcher"], "running", "{body}");
+    let traced = client
+        .get(format!("{base}/v1/agents"))
+        .header("x-request-id", "cli-test-request-7")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(traced.status(), reqwest::StatusCode::UNAUTHORIZED);
+    assert_eq!(traced.headers()["x-request-id"], "cli-test-request-7");
 
     let sent = Command::new("kill")
         .args(["-TERM", &server.id().to_string()])
@@ -554,5 +565,25 @@ async fn baton_serve_is_ready_and_stops_cleanly_on_sigterm() {
     assert!(
         dir.path().join("baton.db").exists(),
         "the settings file's database was not used"
+    );
+    // Every line of the log is a JSON object; the request's lines carry
+    // its id; the stop is logged.
+    let log = std::fs::read_to_string(dir.path().join("log")).expect("log");
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["span"]["request_id"] == "cli-test-request-7"
+                && line["span"]["path"] == "/v1/agents"),
+        "{log}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|line| line["fields"]["message"] == "stopped"),
+        "{log}"
     );
 }

@@ -1,6 +1,7 @@
-//! Probes and stopping: `/healthz` and `/readyz` answer without
-//! credentials and say what is wrong; SIGTERM lets the requests in flight
-//! finish, routing included, and the process exits 0.
+//! What an operator relies on: `/healthz` and `/readyz` answer without
+//! credentials and say what is wrong; every response carries its request's
+//! id; SIGTERM lets the requests in flight finish, routing included, and
+//! the process exits 0.
 
 use std::time::{Duration, Instant};
 
@@ -56,6 +57,38 @@ async fn probes_answer_without_credentials_and_name_what_is_not_ready() {
     // Liveness does not depend on the database.
     let (status, _) = send(client.get(format!("{}/healthz", app.base))).await;
     assert_eq!(status, StatusCode::OK);
+}
+
+#[baton_e2e::test]
+async fn every_response_carries_its_requests_id() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    // The caller's id comes back as given, on errors too.
+    let given = client
+        .get(format!("{}/v1/conversations", app.base))
+        .header("x-request-id", "ticket-4711")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(given.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(given.headers()["x-request-id"], "ticket-4711");
+    // Without one, each response gets an id of its own.
+    let mut made = Vec::new();
+    for path in ["/healthz", "/healthz", "/no/such/route"] {
+        let response = client
+            .get(format!("{}{path}", app.base))
+            .send()
+            .await
+            .expect("answered");
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .expect("text")
+            .to_owned();
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        made.push(id);
+    }
+    made.dedup();
+    assert_eq!(made.len(), 3, "{made:?}");
 }
 
 /// A server whose tenant's strategy spends `plugin_ms` on every call (the

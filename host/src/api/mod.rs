@@ -34,6 +34,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
 use axum::routing::{get, post, put};
 use axum::{Extension, Router, middleware};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 use crate::plugin::PluginRegistry;
 use crate::routing::dispatcher::DispatchHandle;
@@ -219,7 +221,27 @@ pub fn router(state: AppState) -> Router {
         // Whatever error axum itself still answers in plain text (or with
         // no body) gets the JSON shape too.
         .layer(middleware::map_response(error::json_errors))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        // Outermost: every request has its id before anything logs.
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// The span every log line of a request is in: its method, path and id
+/// (the caller's `X-Request-Id`, or one made for it and returned).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|id| id.to_str().ok())
+        .unwrap_or_default();
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+    )
 }
 
 /// Cap the bodies `routes` read at `bytes`, and tell the body extractors
