@@ -253,6 +253,14 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     }
     assert_ne!(routed[0]["assignee"], routed[1]["assignee"]);
     assert_eq!(routed[2]["routing"], "queued", "{}", routed[2]);
+    // The scaffold logs nothing; `plugin logs` says so rather than failing.
+    let logs = baton(&["plugin", "logs", "fewest-first"], &server);
+    let (out, err) = text(&logs);
+    assert!(logs.status.success(), "{out}{err}");
+    assert!(
+        err.contains("fewest-first@0.1.0 has logged nothing"),
+        "{out}{err}"
+    );
     assert!(
         last(&routed[2])["reason"]
             .as_str()

@@ -367,6 +367,29 @@ async fn a_flood_of_megabyte_log_lines_is_dropped_unread() {
         answered(&scene, &conversation, &failures),
         "logged 20000 lines of 1 MiB"
     );
+    // What was kept is the tenant's to read: the call's budget of lines,
+    // each cut to the line limit.
+    let limits = SandboxLimits::default();
+    let log = scene
+        .app
+        .get("/v1/plugins/hostile-strategy/logs", &scene.hostile)
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{log:?}");
+    assert_eq!(log.body["name"], "hostile-strategy");
+    let lines = log.body["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), limits.log_lines_per_call as usize);
+    for line in lines {
+        assert_eq!(line["level"], "info");
+        assert_eq!(line["message"], "y".repeat(limits.log_line_bytes));
+        assert!(line["at_ms"].as_i64().is_some_and(|at| at > 0), "{line}");
+    }
+    // Another tenant can neither read them nor see the plugin.
+    let id = log.body["plugin"].as_str().expect("id");
+    let elsewhere = scene
+        .app
+        .get(&format!("/v1/plugins/{id}/logs"), &scene.bystander)
+        .await;
+    assert_eq!(elsewhere.status, StatusCode::NOT_FOUND, "{elsewhere:?}");
 }
 
 #[baton_e2e::test]

@@ -1,4 +1,5 @@
-//! Uploading and listing plugins, and reading their recorded failures.
+//! Uploading and listing plugins, and reading their recorded failures and
+//! what they logged.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,7 +8,8 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{Body, Query, Tenant};
+use super::extract::{Body, Path, Query, Tenant};
+use crate::plugin::logs::LogLine;
 use crate::plugin::{LoadError, UploadError};
 use crate::store::{FailureRecord, PluginRecord};
 
@@ -96,6 +98,44 @@ pub(super) async fn failures(
 ) -> Result<Json<Vec<FailureRecord>>, ApiError> {
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(state.store.failures(&tenant.id, limit).await?))
+}
+
+/// What a plugin logged lately.
+#[derive(serde::Serialize)]
+pub(super) struct PluginLog {
+    plugin: String,
+    name: String,
+    version: String,
+    /// Oldest first; the latest lines the server kept (see
+    /// `plugin::logs`), while it has run.
+    lines: Vec<LogLine>,
+}
+
+/// The lines a plugin version (an id, or a name for its newest version)
+/// logged in this tenant's calls: a plugin developer reads their code's
+/// own `log()` lines here, without the server's log.
+pub(super) async fn logs(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<PluginLog>, ApiError> {
+    let record = state
+        .store
+        .find_plugin(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("plugin {id}")))?;
+    let label = format!("{}@{}", record.name, record.version);
+    let lines = state
+        .plugins
+        .runtime()
+        .logs()
+        .lines(tenant.id.as_str(), &label);
+    Ok(Json(PluginLog {
+        plugin: record.id,
+        name: record.name,
+        version: record.version,
+        lines,
+    }))
 }
 
 /// The contract versions this host runs: plugins built against any of them

@@ -53,6 +53,13 @@ pub(crate) enum PluginCommand {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Print what a plugin logged in the tenant's calls, oldest first
+    Logs {
+        /// The plugin, by id or name (its newest version)
+        plugin: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Bind a plugin (handoff and workflows: add it to the slot's list, or
     /// replace it there)
     Bind {
@@ -148,6 +155,9 @@ async fn run(command: PluginCommand) -> Result<(), CliError> {
         }
         PluginCommand::Upload { component, server } => {
             remote::upload(&remote::Server::from(&server)?, &component).await
+        }
+        PluginCommand::Logs { plugin, server } => {
+            remote::logs(&remote::Server::from(&server)?, &plugin).await
         }
         PluginCommand::Bind {
             plugin,

@@ -81,6 +81,33 @@ pub(crate) async fn upload(server: &Server, component: &Path) -> Result<(), CliE
     Ok(())
 }
 
+/// Print what `plugin` (an id, or a name for its newest version) logged in
+/// the tenant's calls, oldest first: the event's time, the level, the line.
+pub(crate) async fn logs(server: &Server, plugin: &str) -> Result<(), CliError> {
+    let url = format!("{}/v1/plugins/{plugin}/logs", server.base);
+    let log = server.send(server.client.get(url)).await?;
+    let lines = log["lines"].as_array().cloned().unwrap_or_default();
+    if lines.is_empty() {
+        eprintln!(
+            "{}@{} has logged nothing since the server started",
+            log["name"].as_str().unwrap_or("?"),
+            log["version"].as_str().unwrap_or("?")
+        );
+    }
+    for line in lines {
+        let at = line["at_ms"]
+            .as_i64()
+            .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+            .map_or_else(|| "?".to_owned(), |at| at.to_string());
+        println!(
+            "{at} {:>5} {}",
+            line["level"].as_str().unwrap_or("?"),
+            line["message"].as_str().unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 /// The list key of a slot that takes several plugins.
 fn list_key(slot: &str) -> Result<Option<&'static str>, CliError> {
     match slot {

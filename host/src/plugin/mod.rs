@@ -9,6 +9,7 @@ mod engine;
 mod imports;
 mod legacy;
 mod limits;
+pub mod logs;
 mod lower;
 pub mod manifest;
 mod registry;

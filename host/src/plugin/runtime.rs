@@ -11,6 +11,7 @@ use super::bindings::{self, condition, strategy, trigger, types, v0_1, v0_2, wor
 use super::engine::{EPOCH_TICK, build_engine, build_linker, engine_hash};
 use super::legacy::convert;
 use super::limits::SandboxLimits;
+use super::logs::PluginLogs;
 use super::lower;
 use super::request::AssignmentRequest;
 use super::state::{CallContext, PluginState};
@@ -119,6 +120,8 @@ pub struct PluginRuntime {
     limits: SandboxLimits,
     engine_hash: String,
     compiles: AtomicU64,
+    /// What plugins logged, per tenant and plugin version.
+    logs: Arc<PluginLogs>,
 }
 
 /// The least time a call is waited for beyond its own limit: instantiation
@@ -139,7 +142,13 @@ impl PluginRuntime {
             limits,
             engine_hash,
             compiles: AtomicU64::new(0),
+            logs: Arc::default(),
         })
+    }
+
+    /// What plugins logged, per tenant and plugin version.
+    pub fn logs(&self) -> &PluginLogs {
+        &self.logs
     }
 
     pub fn limits(&self) -> &SandboxLimits {
@@ -335,7 +344,10 @@ impl PluginRuntime {
         ctx: CallContext,
         f: impl FnOnce(&mut Store<PluginState>) -> wasmtime::Result<R>,
     ) -> Result<Answer<R>, CallError> {
-        let mut store = Store::new(&self.engine, PluginState::new(ctx, &self.limits));
+        let mut store = Store::new(
+            &self.engine,
+            PluginState::new(ctx, &self.limits, self.logs.clone()),
+        );
         store.limiter(|state| &mut state.limits);
         store
             .set_fuel(self.limits.fuel)
@@ -601,7 +613,10 @@ impl PluginRuntime {
         let KindPre::Strategy(pre, decide) = &compiled.pre else {
             return Err(CallError::Unavailable("not an assignment strategy".into()));
         };
-        let mut store = Store::new(&self.engine, PluginState::new(ctx, &self.limits));
+        let mut store = Store::new(
+            &self.engine,
+            PluginState::new(ctx, &self.limits, self.logs.clone()),
+        );
         store.limiter(|state| &mut state.limits);
         let ticks =
             u64::try_from((self.limits.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1))

@@ -1,6 +1,7 @@
 //! What one plugin call's `Store` holds, and the host capabilities it grants.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::StoreLimits;
@@ -10,6 +11,7 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxView, WasiView};
 
 use super::limits::SandboxLimits;
+use super::logs::{LogLine, PluginLogs};
 
 /// The inputs of one call that the plugin may read through host imports.
 #[derive(Debug, Clone)]
@@ -41,6 +43,8 @@ pub(super) struct PluginState {
     log_budget: u32,
     log_line_bytes: usize,
     dropped_logs: u32,
+    /// Where the tenant reads what its plugins logged.
+    logs: Arc<PluginLogs>,
     stderr: MemoryOutputPipe,
 }
 
@@ -72,7 +76,7 @@ fn stored_size(kv: &BTreeMap<String, Vec<u8>>) -> usize {
 }
 
 impl PluginState {
-    pub(super) fn new(ctx: CallContext, limits: &SandboxLimits) -> Self {
+    pub(super) fn new(ctx: CallContext, limits: &SandboxLimits, logs: Arc<PluginLogs>) -> Self {
         let kv_usage = stored_size(&ctx.kv);
         let stderr = MemoryOutputPipe::new(limits.stderr_bytes);
         // Rust's std links WASI; the context grants nothing: no arguments,
@@ -111,6 +115,7 @@ impl PluginState {
             log_budget: limits.log_lines_per_call,
             log_line_bytes: limits.log_line_bytes,
             dropped_logs: 0,
+            logs,
             stderr,
         }
     }
@@ -173,6 +178,18 @@ pub(super) enum LogLevel {
     Error,
 }
 
+impl LogLevel {
+    fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+        }
+    }
+}
+
 /// Why the key-value store refused a write, whichever contract version asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum KvRefusal {
@@ -209,6 +226,15 @@ impl PluginState {
 
     pub(super) fn emit_log(&self, level: LogLevel, message: &str) {
         let (tenant, plugin) = (&self.ctx.tenant, &self.ctx.plugin);
+        self.logs.push(
+            tenant,
+            plugin,
+            LogLine {
+                at_ms: self.ctx.now_ms,
+                level: level.as_str(),
+                message: message.to_owned(),
+            },
+        );
         match level {
             LogLevel::Trace => {
                 tracing::trace!(target: "baton::plugin", %tenant, %plugin, "{message}")
@@ -326,7 +352,7 @@ mod tests {
             kv_max_key_bytes: 8,
             ..SandboxLimits::default()
         };
-        PluginState::new(ctx, &limits)
+        PluginState::new(ctx, &limits, Arc::default())
     }
 
     /// What the `kv-set` import does: admit, then write.
