@@ -26,20 +26,30 @@ pub(super) async fn live() -> Json<Value> {
 
 pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let pending = tokio::time::timeout(DATABASE_TIMEOUT, state.store.migrations_pending()).await;
+    // Each check: whether it passed, and what it says.
     let (database, migrations) = match pending {
-        Ok(Ok(0)) => ("ok".to_owned(), "ok".to_owned()),
-        Ok(Ok(pending)) => ("ok".to_owned(), format!("{pending} pending")),
+        Ok(Ok(0)) => ((true, "ok".to_owned()), (true, "ok".to_owned())),
+        Ok(Ok(pending)) => (
+            (true, "ok".to_owned()),
+            (false, format!("{pending} pending")),
+        ),
         Ok(Err(error)) => {
             tracing::warn!(%error, "readiness: the database did not answer");
-            ("unreachable".to_owned(), "unknown".to_owned())
+            (
+                (false, "unreachable".to_owned()),
+                (false, "unknown".to_owned()),
+            )
         }
         Err(_) => (
-            format!("no answer within {} s", DATABASE_TIMEOUT.as_secs()),
-            "unknown".to_owned(),
+            (
+                false,
+                format!("no answer within {} s", DATABASE_TIMEOUT.as_secs()),
+            ),
+            (false, "unknown".to_owned()),
         ),
     };
     let dispatcher = state.dispatch.state();
-    let ready = database == "ok" && migrations == "ok" && dispatcher == DispatcherState::Running;
+    let ready = database.0 && migrations.0 && dispatcher == DispatcherState::Running;
     let status = if ready {
         StatusCode::OK
     } else {
@@ -50,8 +60,8 @@ pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Va
         Json(json!({
             "status": if ready { "ready" } else { "not ready" },
             "checks": {
-                "database": database,
-                "migrations": migrations,
+                "database": database.1,
+                "migrations": migrations.1,
                 "dispatcher": dispatcher.as_str(),
             }
         })),

@@ -29,8 +29,9 @@ pub struct LogLine {
 /// The rings of every tenant's plugins.
 #[derive(Debug, Default)]
 pub struct PluginLogs {
-    /// By tenant id and plugin label (`name@version`).
-    rings: Mutex<HashMap<(String, String), VecDeque<LogLine>>>,
+    /// By tenant id, then plugin label (`name@version`): looked up by
+    /// `&str`, so a line pushed to an existing ring allocates no key.
+    rings: Mutex<HashMap<String, HashMap<String, VecDeque<LogLine>>>>,
 }
 
 impl PluginLogs {
@@ -38,9 +39,14 @@ impl PluginLogs {
     /// [`KEPT`].
     pub fn push(&self, tenant: &str, plugin: &str, line: LogLine) {
         let mut rings = self.rings.lock().unwrap_or_else(PoisonError::into_inner);
-        let ring = rings
-            .entry((tenant.to_owned(), plugin.to_owned()))
-            .or_default();
+        if !rings.contains_key(tenant) {
+            rings.insert(tenant.to_owned(), HashMap::new());
+        }
+        let plugins = rings.get_mut(tenant).expect("inserted above");
+        if !plugins.contains_key(plugin) {
+            plugins.insert(plugin.to_owned(), VecDeque::new());
+        }
+        let ring = plugins.get_mut(plugin).expect("inserted above");
         if ring.len() == KEPT {
             ring.pop_front();
         }
@@ -52,7 +58,8 @@ impl PluginLogs {
         self.rings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&(tenant.to_owned(), plugin.to_owned()))
+            .get(tenant)
+            .and_then(|plugins| plugins.get(plugin))
             .map(|ring| ring.iter().cloned().collect())
             .unwrap_or_default()
     }
