@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::api::{self, AppState};
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::notify::{self, Delivery, NotifyHandle};
 use crate::plugin::{PluginRegistry, PluginRuntime};
 use crate::routing::Router;
@@ -46,11 +47,12 @@ impl App {
         let runtime = Arc::new(
             PluginRuntime::new(settings.limits.clone()).map_err(|e| anyhow::anyhow!("{e:#}"))?,
         );
-        let plugins = Arc::new(PluginRegistry::new(runtime, store.clone()));
+        let metrics = Arc::new(Metrics::new());
+        let plugins = Arc::new(PluginRegistry::new(runtime, store.clone(), metrics.clone()));
         plugins.install_builtins().await?;
         let dispatch = Arc::new(DispatchHandle::new());
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let router = Router::new(store.clone(), plugins.clone());
+        let router = Router::new(store.clone(), plugins.clone(), metrics.clone());
         let dispatcher = tokio::spawn(router.dispatch(
             dispatch.clone(),
             shutdown_rx.clone(),
@@ -81,6 +83,7 @@ impl App {
             notify: notify_handle,
             operator_token: operator_token.into(),
             admission: Arc::new(api::admission::Admission::new(settings.admission)),
+            metrics,
         };
         Ok(Self {
             state,

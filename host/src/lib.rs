@@ -19,6 +19,7 @@ pub mod app;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod metrics;
 pub mod notify;
 pub mod plugin;
 pub mod routing;

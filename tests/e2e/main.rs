@@ -12,6 +12,7 @@ mod isolation;
 mod lifecycle;
 mod load_tool;
 mod methods;
+mod metrics;
 mod notifications;
 mod plugins;
 mod processes;

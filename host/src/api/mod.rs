@@ -14,6 +14,7 @@ mod inbound;
 mod lifecycle;
 mod lookup;
 mod members;
+mod metrics;
 mod notifications;
 pub mod parse_errors;
 mod pipelines;
@@ -54,6 +55,7 @@ pub struct AppState {
     pub notify: Arc<crate::notify::NotifyHandle>,
     pub operator_token: Arc<str>,
     pub admission: Arc<admission::Admission>,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// JSON bodies are small; components get their own, configurable cap.
@@ -218,7 +220,13 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::scrape))
         .merge(api)
+        // Inside the JSON-error mapping, which changes bodies, not statuses.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::measure,
+        ))
         // Whatever error axum itself still answers in plain text (or with
         // no body) gets the JSON shape too.
         .layer(middleware::map_response(error::json_errors))

@@ -53,6 +53,7 @@ pub struct PluginRegistry {
     /// Uploads in validation per tenant.
     uploading: Mutex<HashMap<TenantId, usize>>,
     artifact_loads: AtomicU64,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A tenant's place among the uploads in validation, given back on drop.
@@ -78,7 +79,11 @@ fn sha256(bytes: &[u8]) -> String {
 }
 
 impl PluginRegistry {
-    pub fn new(runtime: Arc<PluginRuntime>, store: Store) -> Self {
+    pub fn new(
+        runtime: Arc<PluginRuntime>,
+        store: Store,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> Self {
         Self {
             store,
             loaded: Mutex::new(LruCache::new(runtime.limits().compiled_cache_bytes)),
@@ -87,6 +92,7 @@ impl PluginRegistry {
             uploading: Mutex::new(HashMap::new()),
             artifact_loads: AtomicU64::new(0),
             runtime,
+            metrics,
         }
     }
 
@@ -238,8 +244,10 @@ impl PluginRegistry {
     /// The instantiable component for a stored plugin version.
     pub async fn compiled(&self, sha: &str) -> Result<Arc<Compiled>, CallError> {
         if let Some(found) = self.cache().get(sha) {
+            self.metrics.cache_hit();
             return Ok(found);
         }
+        self.metrics.cache_miss();
         self.load(sha, None)
             .await
             .map_err(|e| CallError::Unavailable(e.to_string()))
@@ -265,6 +273,7 @@ impl PluginRegistry {
             match loaded {
                 Ok(compiled) => {
                     self.artifact_loads.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.artifact_loaded();
                     let compiled = Arc::new(compiled);
                     self.cache().insert(sha, compiled.clone());
                     return Ok(compiled);
@@ -310,6 +319,7 @@ impl PluginRegistry {
             .await
             .map_err(|_| UploadError::CompileTimeout(timeout.as_secs()))?
             .map_err(|e| LoadError::Invalid(e.to_string()))??;
+        self.metrics.compiled();
         Ok((compiled, artifact))
     }
 }

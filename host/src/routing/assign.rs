@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::hot::TenantState;
 use super::rules::RuleDecision;
 use super::spec::{self, Fallback};
-use super::{Router, bounded, failure_change, snapshot};
+use super::{Router, bounded, snapshot};
 use crate::domain::{
     AgentId, AgentRecord, Arrival, AssignmentMode, Change, ConversationRecord, ConversationStatus,
     EventKind, HistoryEntry, Millis, PluginUse, Role, Slot, TeamId, TenantId, arrival,
@@ -371,7 +371,8 @@ impl Router {
                         }
                     };
                     let label = next.as_ref().map_or("queue".to_owned(), PluginUse::label);
-                    changes.push(failure_change(
+                    changes.push(self.failure_change(
+                        tenant,
                         Some(&conversation.id),
                         &plugin,
                         &error,

@@ -5,7 +5,7 @@
 //! answer, the bot was paused) go the same way.
 
 use super::spec;
-use super::{Router, assign::Scope, bounded, failure_change, snapshot};
+use super::{Router, assign::Scope, bounded, snapshot};
 use crate::domain::{
     Change, Channel, ConversationRecord, ConversationStatus, Desk, EventKind, HandoffMode,
     HistoryEntry, MessageRecord, Millis, PluginUse, Routing, Slot, TenantId, WhenUnassigned,
@@ -63,7 +63,8 @@ impl Router {
                 let label = fallback
                     .as_ref()
                     .map_or("none".to_owned(), PluginUse::label);
-                changes.push(failure_change(
+                changes.push(self.failure_change(
+                    tenant,
                     Some(&conversation.id),
                     &current,
                     error,
@@ -75,7 +76,8 @@ impl Router {
                         .try_trigger(tenant, &current, now, &snapshot, &wit_message)
                         .await;
                     if let Err(error) = &outcome {
-                        changes.push(failure_change(
+                        changes.push(self.failure_change(
+                            tenant,
                             Some(&conversation.id),
                             &current,
                             error,

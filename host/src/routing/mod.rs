@@ -22,6 +22,7 @@ pub mod workflow;
 use std::sync::Arc;
 
 use crate::domain::{AgentId, Change, ConversationId, Millis, PluginUse, TeamId, TenantId};
+use crate::metrics::{CallKind, Metrics};
 use crate::plugin::bindings::types;
 use crate::plugin::{Answer, CallContext, CallError, PluginRegistry};
 use crate::store::{Store, StoreError};
@@ -34,24 +35,7 @@ pub struct Router {
     store: Store,
     plugins: Arc<PluginRegistry>,
     hot: Arc<hot::HotState>,
-}
-
-/// The label recorded for a failure's fallback.
-fn failure_change(
-    conversation: Option<&ConversationId>,
-    plugin: &PluginUse,
-    error: &CallError,
-    fallback: &str,
-) -> Change {
-    tracing::warn!(plugin = %plugin.label(), failure = error.kind(), %error, %fallback, "plugin failed");
-    Change::Failure {
-        conversation: conversation.cloned(),
-        plugin_name: plugin.name.clone(),
-        plugin_version: plugin.version.clone(),
-        failure: error.kind().to_owned(),
-        message: error.to_string(),
-        fallback: fallback.to_owned(),
-    }
+    metrics: Arc<Metrics>,
 }
 
 /// Cut a plugin-supplied text to the host's limit.
@@ -67,11 +51,34 @@ fn bounded(text: String, max: usize) -> String {
 }
 
 impl Router {
-    pub fn new(store: Store, plugins: Arc<PluginRegistry>) -> Self {
+    pub fn new(store: Store, plugins: Arc<PluginRegistry>, metrics: Arc<Metrics>) -> Self {
         Self {
             store,
             plugins,
             hot: Arc::default(),
+            metrics,
+        }
+    }
+
+    /// The failure recorded for a plugin's call, naming the fallback taken;
+    /// counted for `/metrics` as it is made.
+    fn failure_change(
+        &self,
+        tenant: &TenantId,
+        conversation: Option<&ConversationId>,
+        plugin: &PluginUse,
+        error: &CallError,
+        fallback: &str,
+    ) -> Change {
+        tracing::warn!(plugin = %plugin.label(), failure = error.kind(), %error, %fallback, "plugin failed");
+        self.metrics.plugin_failure(tenant, plugin, error);
+        Change::Failure {
+            conversation: conversation.cloned(),
+            plugin_name: plugin.name.clone(),
+            plugin_version: plugin.version.clone(),
+            failure: error.kind().to_owned(),
+            message: error.to_string(),
+            fallback: fallback.to_owned(),
         }
     }
 
@@ -168,6 +175,7 @@ impl Router {
         &self,
         tenant: &TenantId,
         plugin: &PluginUse,
+        kind: CallKind,
         now: Millis,
         run: impl FnOnce(
             &crate::plugin::PluginRuntime,
@@ -182,10 +190,16 @@ impl Router {
             .context(tenant, plugin, now)
             .await
             .map_err(|e| CallError::Unavailable(e.to_string()))?;
-        self.plugins
+        let started = std::time::Instant::now();
+        let answer = self
+            .plugins
             .runtime()
             .call_bounded(move |runtime| run(runtime, &compiled, ctx))
-            .await
+            .await;
+        let fuel = answer.as_ref().ok().map(|a| a.fuel_used);
+        self.metrics
+            .plugin_call(tenant, plugin, kind, started.elapsed(), fuel);
+        answer
     }
 
     async fn decide(
@@ -195,7 +209,7 @@ impl Router {
         now: Millis,
         request: crate::plugin::AssignmentRequest,
     ) -> Result<Answer<types::AssignmentDecision>, CallError> {
-        self.call(tenant, plugin, now, move |rt, c, ctx| {
+        self.call(tenant, plugin, CallKind::Decide, now, move |rt, c, ctx| {
             rt.decide(c, ctx, &request)
         })
         .await
@@ -209,9 +223,13 @@ impl Router {
         conversation: types::Conversation,
         message: types::Message,
     ) -> Result<Answer<types::HandoffDecision>, CallError> {
-        self.call(tenant, plugin, now, move |rt, c, ctx| {
-            rt.evaluate(c, ctx, &conversation, &message)
-        })
+        self.call(
+            tenant,
+            plugin,
+            CallKind::Evaluate,
+            now,
+            move |rt, c, ctx| rt.evaluate(c, ctx, &conversation, &message),
+        )
         .await
     }
 
@@ -222,7 +240,7 @@ impl Router {
         now: Millis,
         conversation: types::Conversation,
     ) -> Result<Answer<bool>, CallError> {
-        self.call(tenant, plugin, now, move |rt, c, ctx| {
+        self.call(tenant, plugin, CallKind::Matches, now, move |rt, c, ctx| {
             rt.matches(c, ctx, &conversation)
         })
         .await
@@ -235,7 +253,7 @@ impl Router {
         now: Millis,
         event: types::Event,
     ) -> Result<Answer<Vec<types::Action>>, CallError> {
-        self.call(tenant, plugin, now, move |rt, c, ctx| {
+        self.call(tenant, plugin, CallKind::OnEvent, now, move |rt, c, ctx| {
             rt.on_event(c, ctx, &event)
         })
         .await

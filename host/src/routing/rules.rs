@@ -4,7 +4,7 @@
 use super::assign::Scope;
 use super::hot::TenantState;
 use super::spec::BindError;
-use super::{Router, failure_change, snapshot};
+use super::{Router, snapshot};
 use crate::domain::{
     Author, Change, ConversationRecord, Match, MessageRecord, PluginUse, Rule, RuleVerdict, Target,
     TenantId,
@@ -183,7 +183,8 @@ impl Router {
             {
                 Ok(answer) => answer.value,
                 Err(error) => {
-                    failures.push(failure_change(
+                    failures.push(self.failure_change(
+                        tenant,
                         Some(&conversation.id),
                         plugin,
                         &error,

@@ -6,7 +6,7 @@
 
 use super::hot::TenantState;
 use super::spec;
-use super::{Router, failure_change, rules, snapshot};
+use super::{Router, rules, snapshot};
 use crate::domain::{Change, ConversationRecord, EventKind, MessageRecord, PluginUse, Slot};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
@@ -96,7 +96,8 @@ impl Router {
             let mut changes = Vec::new();
             for plugin in hearing {
                 let error = CallError::Invalid(why.clone());
-                changes.push(failure_change(
+                changes.push(self.failure_change(
+                    &event.tenant_id,
                     conversation_id.as_ref(),
                     plugin,
                     &error,
@@ -169,7 +170,8 @@ impl Router {
                 // Nothing to fall back to: the event still completes and
                 // the other workflows still run.
                 Err(error) => {
-                    changes.push(failure_change(
+                    changes.push(self.failure_change(
+                        &event.tenant_id,
                         conversation_id.as_ref(),
                         plugin,
                         &error,

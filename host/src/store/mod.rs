@@ -10,6 +10,7 @@ mod conversations;
 mod drafts;
 mod engine;
 mod events;
+mod gauges;
 mod handling;
 mod help_desk;
 mod leases;
