@@ -8,6 +8,7 @@ mod contracts;
 mod handoff;
 mod handoff_process;
 mod hostile;
+mod idempotency;
 mod isolation;
 mod lifecycle;
 mod load_tool;

@@ -10,6 +10,7 @@ mod extract;
 mod handling;
 mod handoff;
 mod health;
+mod idempotency;
 mod inbound;
 mod lifecycle;
 mod lookup;
@@ -63,6 +64,8 @@ const JSON_LIMIT: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
     let component_limit = state.plugins.runtime().limits().max_component_bytes;
+    // The POSTs a channel retries take an Idempotency-Key.
+    let keyed = middleware::from_fn_with_state(state.clone(), idempotency::guard);
     let json_routes = Router::new()
         .route("/v1/tenants", post(tenants::create))
         .route("/v1/operator/stats", get(tenants::stats))
@@ -97,7 +100,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/conversations",
-            post(conversations::create).get(conversations::list),
+            post(conversations::create)
+                .route_layer(keyed.clone())
+                .get(conversations::list),
         )
         .route(
             "/v1/conversations/{id}",
@@ -105,7 +110,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/conversations/{id}/messages",
-            post(conversations::add_message),
+            post(conversations::add_message).route_layer(keyed.clone()),
         )
         .route(
             "/v1/conversations/{id}/status",
@@ -176,7 +181,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/customer/{token}", get(lifecycle::customer_view))
         .route(
             "/v1/customer/{token}/messages",
-            post(lifecycle::customer_message),
+            post(lifecycle::customer_message).route_layer(keyed.clone()),
         )
         .route(
             "/v1/conversations/{id}/transfer/accept",
@@ -205,7 +210,7 @@ pub fn router(state: AppState) -> Router {
             put(routing::set_workflow_enabled),
         )
         .route("/v1/workflows/runs", get(workflow_runs::list))
-        .merge(help_desk_routes());
+        .merge(help_desk_routes(&state));
     let upload = Router::new().route("/v1/plugins", post(plugins::upload));
     let api = limit_body(json_routes, JSON_LIMIT)
         .merge(limit_body(upload, component_limit))
@@ -276,7 +281,8 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 
 /// Help-desk tickets, their pipelines, companies, inbound channels and
 /// members' credentials.
-fn help_desk_routes() -> Router<AppState> {
+fn help_desk_routes(state: &AppState) -> Router<AppState> {
+    let keyed = middleware::from_fn_with_state(state.clone(), idempotency::guard);
     Router::new()
         .route("/v1/tickets", post(tickets::create).get(tickets::list))
         .route(
@@ -314,8 +320,11 @@ fn help_desk_routes() -> Router<AppState> {
             post(pipelines::create_company).get(pipelines::list_companies),
         )
         .route("/v1/companies/{id}", get(pipelines::get_company))
-        .route("/v1/inbound/email", post(inbound::email))
-        .route("/v1/inbound/form", post(inbound::form))
+        .route(
+            "/v1/inbound/email",
+            post(inbound::email).route_layer(keyed.clone()),
+        )
+        .route("/v1/inbound/form", post(inbound::form).route_layer(keyed))
         .route(
             "/v1/settings/help-desk",
             get(inbound::get_settings).put(inbound::put_settings),

@@ -64,6 +64,7 @@ mod email;
 mod event;
 mod handoff;
 mod hours;
+pub mod idempotency;
 mod ids;
 mod lifecycle;
 mod notification;

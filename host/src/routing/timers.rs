@@ -1,6 +1,7 @@
 //! The timer worker: fires due timers (snooze ends, inactivity deadlines)
 //! by the store's clock. Each firing is its own transaction with the event it
 //! writes, so the dispatcher then handles its consequences like any other.
+//! Once an hour it also forgets idempotency keys past their lifetime.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +16,9 @@ use crate::worker::PassHandle;
 /// Longest real time between two looks at the timer table: timers set by
 /// another process sharing the database are noticed within this.
 const POLL: Duration = Duration::from_secs(1);
+/// How often keys past their lifetime are forgotten: the rows are small
+/// and a stale one is already ignored when its key comes again.
+const PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
 /// Timers fired per round trip.
 const BATCH: u32 = 100;
 
@@ -25,11 +29,20 @@ pub async fn run(
     handle: Arc<PassHandle>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let mut purged_at: Option<Millis> = None;
     loop {
         if *shutdown.borrow() {
             return;
         }
         let fired = handle.run_pass(fire_due(&store)).await;
+        if purged_at.is_none_or(|at| store.now().0 - at.0 >= PURGE_EVERY.as_millis() as i64) {
+            purged_at = Some(store.now());
+            match store.purge_idempotency_keys().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::debug!(purged, "expired idempotency keys forgotten"),
+                Err(error) => tracing::error!(%error, "forgetting expired idempotency keys failed"),
+            }
+        }
         if fired > 0 {
             dispatch.wake();
         }

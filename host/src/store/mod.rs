@@ -13,6 +13,7 @@ mod events;
 mod gauges;
 mod handling;
 mod help_desk;
+mod idempotency;
 mod leases;
 mod lifecycle;
 mod members;
