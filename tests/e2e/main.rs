@@ -5,6 +5,7 @@
 
 mod collaboration;
 mod contracts;
+mod edits;
 mod handoff;
 mod handoff_process;
 mod hostile;

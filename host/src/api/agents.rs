@@ -11,8 +11,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
 use crate::domain::{
-    AgentId, AgentName, AgentRecord, BotId, BotKind, BotRecord, BusinessHours, Capacity, Channel,
-    Email, NewAgent, Presence, Role, TeamId, TeamRecord, TicketAccess, parse_line,
+    AgentId, AgentName, AgentPatch, AgentRecord, BotId, BotKind, BotRecord, BusinessHours,
+    Capacity, Channel, Email, NewAgent, Presence, Role, TeamId, TeamRecord, TenantId, TicketAccess,
+    parse_line,
 };
 
 #[derive(Deserialize)]
@@ -29,6 +30,53 @@ pub(super) async fn create_team(
     let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
     let team = state.store.create_team(&tenant.id, &name).await?;
     Ok((StatusCode::CREATED, Json(team)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TeamPatch {
+    name: String,
+}
+
+/// Rename a team.
+pub(super) async fn patch_team(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<TeamPatch>,
+) -> Result<Json<TeamRecord>, ApiError> {
+    let id = team_id(&id)?;
+    let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
+    if !state.store.rename_team(&tenant.id, &id, &name).await? {
+        return Err(ApiError::not_found(format_args!("team {id}")));
+    }
+    state
+        .store
+        .list_teams(&tenant.id)
+        .await?
+        .into_iter()
+        .find(|team| team.id == id)
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format_args!("team {id}")))
+}
+
+/// Delete a team nothing uses any more: no members, no open conversation
+/// waiting in it, no rule sending work to it (409 saying which, if so).
+pub(super) async fn delete_team(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = team_id(&id)?;
+    let uses = state
+        .store
+        .delete_team(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("team {id}")))?;
+    match uses.refusal() {
+        Some(refusal) => Err(ApiError::conflict(refusal)),
+        None => Ok(StatusCode::NO_CONTENT),
+    }
 }
 
 pub(super) async fn list_teams(
@@ -75,6 +123,27 @@ fn parse_capacity(value: &serde_json::Value) -> Result<Capacity, ApiError> {
     })
 }
 
+/// Team ids, each the tenant's (a bad one names `teams[i]`), without
+/// repeats.
+async fn parse_teams(
+    state: &AppState,
+    tenant: &TenantId,
+    raw: &[String],
+) -> Result<Vec<TeamId>, ApiError> {
+    let mut teams = Vec::new();
+    for (i, raw) in raw.iter().enumerate() {
+        let field = format!("teams[{i}]");
+        let team = TeamId::parse(raw).map_err(|e| ApiError::invalid(&field, e))?;
+        if !state.store.team_exists(tenant, &team).await? {
+            return Err(ApiError::invalid(field, format!("no team {team}")));
+        }
+        if !teams.contains(&team) {
+            teams.push(team);
+        }
+    }
+    Ok(teams)
+}
+
 pub(super) async fn create_agent(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
@@ -83,17 +152,7 @@ pub(super) async fn create_agent(
     let name = AgentName::parse(&body.name).map_err(|e| ApiError::invalid("name", e))?;
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
     let capacity = parse_capacity(&body.capacity)?;
-    let mut teams = Vec::new();
-    for (i, raw) in body.teams.iter().enumerate() {
-        let field = format!("teams[{i}]");
-        let team = TeamId::parse(raw).map_err(|e| ApiError::invalid(&field, e))?;
-        if !state.store.team_exists(&tenant.id, &team).await? {
-            return Err(ApiError::invalid(field, format!("no team {team}")));
-        }
-        if !teams.contains(&team) {
-            teams.push(team);
-        }
-    }
+    let teams = parse_teams(&state, &tenant.id, &body.teams).await?;
     let agent = NewAgent {
         name: name.as_str().to_owned(),
         email: email.as_str().to_owned(),
@@ -155,6 +214,64 @@ pub(super) async fn set_status(
         .dispatch
         .wait_for(&tenant.id, event, Duration::from_secs(5))
         .await;
+    let agent = state.store.get_agent(&tenant.id, &id).await?;
+    agent
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AgentPatchBody {
+    name: Option<String>,
+    role: Option<Role>,
+    teams: Option<Vec<String>>,
+    capacity: Option<serde_json::Value>,
+    ticket_access: Option<TicketAccess>,
+}
+
+/// Change an agent: name, role, teams (the whole set), capacity, ticket
+/// access; what the body leaves out stays. A change that may let them
+/// take waiting work (more room, a new team) retries the queue first.
+pub(super) async fn patch_agent(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AgentPatchBody>,
+) -> Result<Json<AgentRecord>, ApiError> {
+    let id = agent_id(&id)?;
+    let before = state
+        .store
+        .get_agent(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
+    let patch = AgentPatch {
+        name: body
+            .name
+            .as_deref()
+            .map(AgentName::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid("name", e))?
+            .map(|name| name.as_str().to_owned()),
+        role: body.role,
+        teams: match &body.teams {
+            Some(raw) => Some(parse_teams(&state, &tenant.id, raw).await?),
+            None => None,
+        },
+        capacity: body.capacity.as_ref().map(parse_capacity).transpose()?,
+        ticket_access: body.ticket_access,
+    };
+    let after = patch.applied_to(&before);
+    let event = state
+        .store
+        .update_agent(&tenant.id, &after, patch.opens_work(&before))
+        .await?;
+    if let Some(event) = event {
+        state
+            .dispatch
+            .wait_for(&tenant.id, event, Duration::from_secs(5))
+            .await;
+    }
     let agent = state.store.get_agent(&tenant.id, &id).await?;
     agent
         .map(Json)

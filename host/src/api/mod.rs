@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use axum::{Extension, Router, middleware};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -77,7 +77,14 @@ pub fn router(state: AppState) -> Router {
             "/v1/agents",
             post(agents::create_agent).get(agents::list_agents),
         )
-        .route("/v1/agents/{id}", get(agents::get_agent))
+        .route(
+            "/v1/teams/{id}",
+            patch(agents::patch_team).delete(agents::delete_team),
+        )
+        .route(
+            "/v1/agents/{id}",
+            get(agents::get_agent).patch(agents::patch_agent),
+        )
         .route("/v1/agents/{id}/status", put(agents::set_status))
         .route("/v1/agents/{id}/capacity", put(agents::set_capacity))
         .route(

@@ -215,6 +215,86 @@ impl AgentRecord {
     }
 }
 
+/// What an admin changes of an agent (`PATCH /v1/agents/{id}`); each
+/// `None` leaves that part as it is. `teams` replaces the whole set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AgentPatch {
+    pub name: Option<String>,
+    pub role: Option<Role>,
+    pub teams: Option<Vec<TeamId>>,
+    pub capacity: Option<Capacity>,
+    pub ticket_access: Option<TicketAccess>,
+}
+
+impl AgentPatch {
+    /// The agent as the patch leaves them.
+    pub fn applied_to(&self, agent: &AgentRecord) -> AgentRecord {
+        let mut changed = agent.clone();
+        if let Some(name) = &self.name {
+            changed.name.clone_from(name);
+        }
+        if let Some(role) = self.role {
+            changed.role = role;
+        }
+        if let Some(teams) = &self.teams {
+            changed.teams.clone_from(teams);
+        }
+        if let Some(capacity) = &self.capacity {
+            changed.capacity = capacity.clone();
+        }
+        if let Some(access) = self.ticket_access {
+            changed.ticket_access = access;
+        }
+        changed
+    }
+
+    /// Whether the change may let `before` take work waiting now: more room
+    /// on a channel, or a team they were not in (its queue is theirs now).
+    /// The queue is tried again when it does.
+    pub fn opens_work(&self, before: &AgentRecord) -> bool {
+        let more_room = self
+            .capacity
+            .as_ref()
+            .is_some_and(|capacity| capacity.raised_from(&before.capacity));
+        let new_team = self
+            .teams
+            .as_ref()
+            .is_some_and(|teams| teams.iter().any(|team| !before.teams.contains(team)));
+        more_room || new_team
+    }
+}
+
+/// What refers to a team. A team goes only when nothing does: its
+/// members, the conversations still open in it and the rules that send
+/// work to it would otherwise point at nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TeamUses {
+    pub members: u64,
+    pub open_conversations: u64,
+    pub rules: u64,
+}
+
+impl TeamUses {
+    /// Why the team cannot go yet, or `None` when nothing uses it.
+    pub fn refusal(&self) -> Option<String> {
+        let uses: Vec<String> = [
+            (self.members, "member"),
+            (self.open_conversations, "open conversation"),
+            (self.rules, "assignment rule"),
+        ]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
+        .collect();
+        (!uses.is_empty()).then(|| {
+            format!(
+                "the team still has {}; move or remove them first",
+                uses.join(", ")
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +394,59 @@ mod tests {
         for bad in ["", "ana", "ana@", "@x.com", "ana@localhost", "a b@x.com"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_patch_changes_only_what_it_names_and_opens_work_when_room_or_a_team_is_gained() {
+        let before = AgentRecord {
+            teams: vec![TeamId::generate()],
+            ..agent(Presence::Available, serde_json::json!({"chat": 2}))
+        };
+        let renamed = AgentPatch {
+            name: Some("Ana B.".into()),
+            ..AgentPatch::default()
+        };
+        let after = renamed.applied_to(&before);
+        assert_eq!(after.name, "Ana B.");
+        assert_eq!((after.role, &after.teams), (before.role, &before.teams));
+        assert!(!renamed.opens_work(&before));
+
+        let cap = |v| Capacity::parse(&v).expect("capacity");
+        let lowered = AgentPatch {
+            capacity: Some(cap(serde_json::json!({"chat": 1}))),
+            ..AgentPatch::default()
+        };
+        assert!(!lowered.opens_work(&before));
+        let raised = AgentPatch {
+            capacity: Some(cap(serde_json::json!({"chat": 2, "email": 1}))),
+            ..AgentPatch::default()
+        };
+        assert!(raised.opens_work(&before));
+
+        let left_team = AgentPatch {
+            teams: Some(Vec::new()),
+            ..AgentPatch::default()
+        };
+        assert!(!left_team.opens_work(&before));
+        assert!(left_team.applied_to(&before).teams.is_empty());
+        let joined = AgentPatch {
+            teams: Some(vec![before.teams[0].clone(), TeamId::generate()]),
+            ..AgentPatch::default()
+        };
+        assert!(joined.opens_work(&before));
+    }
+
+    #[test]
+    fn a_team_goes_only_when_nothing_uses_it() {
+        assert_eq!(TeamUses::default().refusal(), None);
+        let used = TeamUses {
+            members: 1,
+            open_conversations: 0,
+            rules: 2,
+        };
+        assert_eq!(
+            used.refusal().as_deref(),
+            Some("the team still has 1 member, 2 assignment rules; move or remove them first")
+        );
     }
 }

@@ -74,7 +74,10 @@ mod ticket;
 mod time;
 mod timer;
 
-pub use agent::{AgentName, AgentRecord, Capacity, Email, NewAgent, Presence, Role, TeamRecord};
+pub use agent::{
+    AgentName, AgentPatch, AgentRecord, Capacity, Email, NewAgent, Presence, Role, TeamRecord,
+    TeamUses,
+};
 pub use assignment::{Arrival, AssignmentMode, AssignmentSettings, RuleVerdict, arrival};
 pub use bot::{BotRecord, answering_bot, first_owner};
 pub use conversation::{

@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::{Result, Store, StoreError};
 use crate::domain::{
     AgentId, AgentRecord, BusinessHours, Capacity, Channel, Millis, NewAgent, Presence, Role,
-    TeamId, TeamRecord, TenantId, TicketAccess,
+    TeamId, TeamRecord, TeamUses, TenantId, TicketAccess,
 };
 
 impl Store {
@@ -313,5 +313,123 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(Some(event))
+    }
+
+    /// Write an agent as an admin changed them: name, role, capacity,
+    /// ticket access and the whole set of teams, in one transaction. With
+    /// `retry_queue` (the change may let them take waiting work), a
+    /// `queue.retry` event is written with it and its id returned.
+    pub async fn update_agent(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentRecord,
+        retry_queue: bool,
+    ) -> Result<Option<i64>> {
+        let now = self.now();
+        let mut tx = self.write_for(tenant).await?;
+        sqlx::query(
+            "UPDATE agents SET name = $1, role = $2, capacity = $3, ticket_access = $4
+             WHERE tenant_id = $5 AND id = $6",
+        )
+        .bind(&agent.name)
+        .bind(agent.role.as_str())
+        .bind(agent.capacity.to_json())
+        .bind(agent.ticket_access.as_str())
+        .bind(tenant.as_str())
+        .bind(agent.id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM agent_teams WHERE agent_id = $1")
+            .bind(agent.id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for team in &agent.teams {
+            sqlx::query("INSERT INTO agent_teams (agent_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(agent.id.as_str())
+                .bind(team.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        let event = if retry_queue {
+            Some(
+                super::events::insert_event(
+                    &mut tx,
+                    tenant,
+                    crate::domain::EventKind::QueueRetry,
+                    None,
+                    Some(&agent.id),
+                    None,
+                    now,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        tx.commit().await?;
+        Ok(event)
+    }
+
+    /// Rename a team; `false` if there is no such team.
+    pub async fn rename_team(&self, tenant: &TenantId, team: &TeamId, name: &str) -> Result<bool> {
+        let done = self
+            .execute_write(
+                sqlx::query("UPDATE teams SET name = $1 WHERE tenant_id = $2 AND id = $3")
+                    .bind(name)
+                    .bind(tenant.as_str())
+                    .bind(team.as_str()),
+            )
+            .await
+            .map_err(|e| StoreError::conflict_on_unique(e, "a team with this name exists"))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Delete a team if nothing uses it ([`TeamUses`]), counted in the
+    /// same transaction so that no member or rule can arrive in between.
+    /// `None` if there is no such team; otherwise what used it (nothing,
+    /// when it was deleted).
+    pub async fn delete_team(&self, tenant: &TenantId, team: &TeamId) -> Result<Option<TeamUses>> {
+        let mut tx = self.write_for(tenant).await?;
+        let exists = sqlx::query("SELECT 1 FROM teams WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(team.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(None);
+        }
+        let mut counts = [0u64; 3];
+        let queries = [
+            "SELECT COUNT(*) AS n FROM agent_teams at JOIN agents a ON a.id = at.agent_id
+             WHERE a.tenant_id = $1 AND at.team_id = $2",
+            "SELECT COUNT(*) AS n FROM conversations
+             WHERE tenant_id = $1 AND team_id = $2 AND status <> 'closed'",
+            // Team ids are random and unique, so finding one in a rule's
+            // target finds the rules that send work to it.
+            "SELECT COUNT(*) AS n FROM rules WHERE tenant_id = $1 AND target LIKE '%' || $2 || '%'",
+        ];
+        for (count, sql) in counts.iter_mut().zip(queries) {
+            let row = sqlx::query(sql)
+                .bind(tenant.as_str())
+                .bind(team.as_str())
+                .fetch_one(&mut *tx)
+                .await?;
+            *count = u64::try_from(row.get::<i64, _>("n")).unwrap_or(0);
+        }
+        let uses = TeamUses {
+            members: counts[0],
+            open_conversations: counts[1],
+            rules: counts[2],
+        };
+        if uses.refusal().is_none() {
+            sqlx::query("DELETE FROM teams WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_str())
+                .bind(team.as_str())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(Some(uses))
     }
 }

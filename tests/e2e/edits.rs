@@ -1,0 +1,150 @@
+//! What an admin sets up, they can change: agents (name, role, teams,
+//! capacity, ticket access) and teams (renamed, removed once empty).
+
+use baton_e2e::{TestApp, assigned_agent};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn patch(app: &TestApp, path: &str, key: &str, body: Value) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .patch(format!("{}{path}", app.base))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn delete(app: &TestApp, path: &str, key: &str) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .delete(format!("{}{path}", app.base))
+        .bearer_auth(key)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn team(app: &TestApp, key: &str, name: &str) -> String {
+    let reply = app.post("/v1/teams", key, json!({ "name": name })).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{reply:?}");
+    reply.body["id"].as_str().expect("id").to_owned()
+}
+
+#[baton_e2e::test]
+async fn an_agent_is_edited_in_place_and_more_room_takes_waiting_work() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Desk").await;
+    let support = team(&app, &key, "Support").await;
+    let ana = app.agent(&key, "Ana", 1).await;
+    app.presence(&key, &ana, "available").await;
+    let first = app.conversation(&key, "first").await;
+    let waiting = app.conversation(&key, "second").await;
+    assert_eq!(assigned_agent(&first).as_deref(), Some(ana.as_str()));
+    assert_eq!(assigned_agent(&waiting), None, "no room for a second");
+
+    let path = format!("/v1/agents/{ana}");
+    let (status, edited) = patch(
+        &app,
+        &path,
+        &key,
+        json!({"name": "Ana Bell", "role": "admin", "teams": [support], "ticket_access": "all",
+               "capacity": {"chat": 2, "email": 10, "call": 1}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(edited["name"], "Ana Bell");
+    assert_eq!(edited["role"], "admin");
+    assert_eq!(edited["teams"], json!([support]));
+    assert_eq!(edited["ticket_access"], "all");
+    assert_eq!(edited["capacity"]["chat"], 2);
+    assert_eq!(
+        edited["email"], "ana@example.com",
+        "what the body leaves out stays"
+    );
+    assert_eq!(
+        edited["load"]["chat"], 2,
+        "the room went to the waiting chat: {edited}"
+    );
+    let id = waiting["id"].as_str().expect("id");
+    let now = app.get(&format!("/v1/conversations/{id}"), &key).await.body;
+    assert_eq!(assigned_agent(&now).as_deref(), Some(ana.as_str()), "{now}");
+
+    // Bad fields are named, and nothing is changed.
+    for (body, field) in [
+        (json!({"capacity": {"fax": 1}}), "capacity.fax"),
+        (json!({"teams": ["tm_nope"]}), "teams[0]"),
+        (json!({"name": "", "role": "agent"}), "name"),
+        (json!({"role": "boss"}), "role"),
+        (json!({"email": "x@example.com"}), "email"),
+    ] {
+        let (status, error) = patch(&app, &path, &key, body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+        assert_eq!(error["error"]["field"], field, "{body}: {error}");
+    }
+    let unchanged = app.get(&path, &key).await.body;
+    assert_eq!(unchanged["name"], "Ana Bell");
+    assert_eq!(unchanged["role"], "admin");
+    assert_eq!(unchanged["teams"], json!([support]));
+
+    // Another tenant's agent is not there to edit.
+    let other = app.tenant("Other").await;
+    let (status, _) = patch(&app, &path, &other, json!({"name": "Mallory"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[baton_e2e::test]
+async fn a_team_is_renamed_and_removed_once_nothing_uses_it() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Desk").await;
+    let support = team(&app, &key, "Support").await;
+    team(&app, &key, "Billing").await;
+    let path = format!("/v1/teams/{support}");
+
+    let (status, renamed) = patch(&app, &path, &key, json!({"name": "Customer care"})).await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    assert_eq!(renamed["name"], "Customer care");
+    let (status, taken) = patch(&app, &path, &key, json!({"name": "Billing"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{taken}");
+
+    let reply = app
+        .post(
+            "/v1/agents",
+            &key,
+            json!({"name": "Ben", "email": "ben@example.com", "teams": [support]}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED);
+    let ben = reply.body["id"].as_str().expect("id").to_owned();
+    let (status, refused) = delete(&app, &path, &key).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1 member"), "{message}");
+    let teams = app.get("/v1/teams", &key).await.body;
+    assert_eq!(
+        teams.as_array().map(Vec::len),
+        Some(2),
+        "still there: {teams}"
+    );
+
+    let (status, _) = patch(
+        &app,
+        &format!("/v1/agents/{ben}"),
+        &key,
+        json!({"teams": []}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = delete(&app, &path, &key).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let teams = app.get("/v1/teams", &key).await.body;
+    assert_eq!(teams.as_array().map(Vec::len), Some(1), "{teams}");
+    assert!(!teams.to_string().contains(&support));
+    let (status, _) = delete(&app, &path, &key).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
