@@ -1,10 +1,11 @@
 //! Settings, read from the environment (`BATON_*`).
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use crate::api::admission::AdmissionLimits;
 use crate::notify::address::{ALLOW_PRIVATE_VAR, WebhookPolicy};
-use crate::notify::email::SmtpConfig;
+use crate::notify::email::{SmtpConfig, SmtpConfigError};
 use crate::plugin::SandboxLimits;
 
 /// Everything `baton serve` needs.
@@ -63,13 +64,17 @@ impl Settings {
     pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(25);
 }
 
+/// What `BATON_SMTP_URL` may be, told with every refusal of it.
+const SMTP_URL_FORMS: &str = "must be smtp://[user:password@]host[:port][?tls=starttls|opportunistic|none] \
+     (port 25, plain unless tls says otherwise) or smtps://[user:password@]host[:port] (TLS, port 465)";
+
 /// A setting with a bad value.
 #[derive(Debug, thiserror::Error)]
 #[error("{name}={value:?}: {message}")]
 pub struct SettingError {
     name: &'static str,
     value: String,
-    message: &'static str,
+    message: Cow<'static, str>,
 }
 
 impl SettingError {
@@ -84,8 +89,8 @@ impl SettingError {
     }
 
     /// What the value must be.
-    pub fn message(&self) -> &'static str {
-        self.message
+    pub fn message(&self) -> &str {
+        &self.message
     }
 }
 
@@ -98,7 +103,7 @@ impl Settings {
                 Some(value) => value.trim().parse().map_err(|_| SettingError {
                     name,
                     value,
-                    message: "must be a whole number",
+                    message: "must be a whole number".into(),
                 }),
             }
         };
@@ -139,20 +144,18 @@ impl Settings {
             None => None,
             Some(url) => {
                 let from = get("BATON_SMTP_FROM").unwrap_or_else(|| Self::DEFAULT_SMTP_FROM.into());
-                Some(SmtpConfig::parse(&url, &from).map_err(|_| {
-                    if SmtpConfig::parse(&url, "baton@localhost").is_ok() {
-                        SettingError {
-                            name: "BATON_SMTP_FROM",
-                            value: from.clone(),
-                            message: "must be an e-mail address",
-                        }
-                    } else {
-                        SettingError {
-                            name: "BATON_SMTP_URL",
-                            value: url.clone(),
-                            message: "must be smtp://host:port (plain SMTP)",
-                        }
-                    }
+                Some(SmtpConfig::parse(&url, &from).map_err(|error| match error {
+                    SmtpConfigError::Sender(_) => SettingError {
+                        name: "BATON_SMTP_FROM",
+                        value: from.clone(),
+                        message: "must be an e-mail address".into(),
+                    },
+                    // The value shown is redacted: it may hold a password.
+                    SmtpConfigError::Url(why) => SettingError {
+                        name: "BATON_SMTP_URL",
+                        value: SmtpConfig::redact(&url),
+                        message: format!("{why}; {SMTP_URL_FORMS}").into(),
+                    },
                 })?)
             }
         };
@@ -165,7 +168,7 @@ impl Settings {
             return Err(SettingError {
                 name: "BATON_QUEUE_SWEEP_SECS",
                 value: "0".into(),
-                message: "must be at least 1",
+                message: "must be at least 1".into(),
             });
         }
         let dispatch_lease = number(
@@ -177,7 +180,7 @@ impl Settings {
             return Err(SettingError {
                 name: "BATON_DISPATCH_LEASE_SECS",
                 value: "0".into(),
-                message: "must be at least 1",
+                message: "must be at least 1".into(),
             });
         }
         // A number that must lie in `range`; `message` says which.
@@ -193,7 +196,7 @@ impl Settings {
                 Err(SettingError {
                     name,
                     value: value.to_string(),
-                    message,
+                    message: message.into(),
                 })
             }
         };
@@ -223,7 +226,7 @@ impl Settings {
                 return Err(SettingError {
                     name: "BATON_TENANT_RATE",
                     value: rate.to_string(),
-                    message: "must be at most 4294967295 (0: no limit)",
+                    message: "must be at most 4294967295 (0: no limit)".into(),
                 });
             }
         };
@@ -242,7 +245,7 @@ impl Settings {
                     return Err(SettingError {
                         name: ALLOW_PRIVATE_VAR,
                         value,
-                        message: "must be true or false",
+                        message: "must be true or false".into(),
                     });
                 }
             },
@@ -378,5 +381,31 @@ mod tests {
         }
         let error = with(&[(ALLOW_PRIVATE_VAR, "sometimes")]).expect_err("refused");
         assert!(error.to_string().contains(ALLOW_PRIVATE_VAR), "{error}");
+    }
+
+    #[test]
+    fn smtp_settings_are_refused_by_name_without_showing_the_password() {
+        assert!(with(&[]).expect("defaults").smtp.is_none());
+        let set =
+            with(&[("BATON_SMTP_URL", "smtps://ana:hunter2@mail.example.com")]).expect("smtps");
+        assert_eq!(set.smtp.expect("smtp").port, 465);
+
+        let error = with(&[(
+            "BATON_SMTP_URL",
+            "smtp://ana:hunter2@mail.example.com?tls=always",
+        )])
+        .expect_err("refused");
+        assert_eq!(error.name(), "BATON_SMTP_URL");
+        assert_eq!(error.value(), "smtp://ana:***@mail.example.com?tls=always");
+        assert!(error.message().contains("tls=\"always\""), "{error}");
+        assert!(error.message().contains("smtps://"), "{error}");
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+
+        let error = with(&[
+            ("BATON_SMTP_URL", "smtp://mail.example.com"),
+            ("BATON_SMTP_FROM", "nobody"),
+        ])
+        .expect_err("refused");
+        assert_eq!(error.name(), "BATON_SMTP_FROM");
     }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use baton_e2e::receivers::{SmtpSink, SseClient, WebhookReceiver, signature_valid};
+use baton_e2e::receivers::{SmtpLogin, SmtpSink, SseClient, WebhookReceiver, signature_valid};
 use baton_e2e::{MONDAY_0000_UTC, Reply, TestApp, assigned_agent};
 use baton_host::Clock;
 use baton_host::notify::address::WebhookPolicy;
@@ -154,6 +154,34 @@ async fn email_goes_through_smtp_with_the_subject_link_and_a_message_id_from_the
     let new_chat = of_type(&app, &key, &ana, "new_chat").await;
     assert_eq!(new_chat.len(), 1);
     assert!(new_chat[0]["deliveries"].get("email").is_none());
+}
+
+/// The user and password in `BATON_SMTP_URL`, percent-decoded, log in to
+/// a relay that takes mail only after AUTH.
+#[baton_e2e::test]
+async fn email_logs_in_to_the_relay_with_the_credentials_in_the_url() {
+    let sink = SmtpSink::start_with_auth().await;
+    let url = format!("smtp://ana%40desk:p%C3%A4ss%20w%3Ard@{}", sink.addr);
+    let app = TestApp::spawn_with_smtp(MONDAY_0000_UTC, &url).await;
+    let key = app.tenant("Acme").await;
+    let ana = member(&app, &key, "Ana", &[], 3, "available").await;
+    let c = app.conversation(&key, "Where is my order?").await;
+    assert_eq!(assigned_agent(&c), Some(ana.clone()));
+    app.deliver().await;
+
+    let mail = sink.wait_for(1).await;
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert_eq!(mail[0].to, vec!["ana@example.com".to_owned()]);
+    assert_eq!(
+        sink.logins(),
+        vec![SmtpLogin {
+            user: "ana@desk".into(),
+            password: "päss w:rd".into(),
+        }]
+    );
+    let assigned = of_type(&app, &key, &ana, "assigned").await;
+    let email = &assigned[0]["deliveries"]["email"];
+    assert_eq!(email["state"], "delivered", "{email}");
 }
 
 #[baton_e2e::test]

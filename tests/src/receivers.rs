@@ -32,53 +32,94 @@ pub struct Mail {
 }
 
 impl Mail {
-    /// A header's value (the first of that name, case-insensitive).
+    /// A header's value (the first of that name, case-insensitive), its
+    /// folded lines joined again (RFC 5322 unfolding).
     pub fn header(&self, name: &str) -> Option<String> {
         let head = self.data.split("\r\n\r\n").next().unwrap_or_default();
-        head.split("\r\n").find_map(|line| {
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", "\t");
+        unfolded.split("\r\n").find_map(|line| {
             let (key, value) = line.split_once(':')?;
             key.eq_ignore_ascii_case(name)
                 .then(|| value.trim().to_owned())
         })
     }
 
-    pub fn body(&self) -> &str {
-        self.data
+    /// The body as a mail client shows it: its `Content-Transfer-Encoding`
+    /// (quoted-printable or base64, which the sender may pick for long
+    /// lines or non-ASCII text) undone.
+    pub fn body(&self) -> String {
+        use base64::Engine as _;
+        let raw = self
+            .data
             .split_once("\r\n\r\n")
             .map(|(_, b)| b)
+            .unwrap_or_default();
+        let encoding = self
+            .header("Content-Transfer-Encoding")
             .unwrap_or_default()
+            .to_ascii_lowercase();
+        let bytes = match encoding.as_str() {
+            "quoted-printable" => {
+                quoted_printable::decode(raw, quoted_printable::ParseMode::Strict)
+                    .expect("a quoted-printable body")
+            }
+            "base64" => base64::engine::general_purpose::STANDARD
+                .decode(raw.replace("\r\n", ""))
+                .expect("a base64 body"),
+            _ => raw.as_bytes().to_vec(),
+        };
+        String::from_utf8(bytes).expect("a UTF-8 body")
     }
+}
+
+/// The user and password a client gave in `AUTH PLAIN`, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpLogin {
+    pub user: String,
+    pub password: String,
+}
+
+/// What the sink took, shared by its connections.
+#[derive(Default)]
+struct Sunk {
+    mail: Mutex<Vec<Mail>>,
+    logins: Mutex<Vec<SmtpLogin>>,
+    arrived: Notify,
 }
 
 /// An SMTP server on loopback that keeps every message it accepts.
 pub struct SmtpSink {
     pub addr: SocketAddr,
-    mail: Arc<Mutex<Vec<Mail>>>,
-    arrived: Arc<Notify>,
+    sunk: Arc<Sunk>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl SmtpSink {
+    /// A relay that takes mail from anyone, offering no AUTH.
     pub async fn start() -> Self {
+        Self::listen(false).await
+    }
+
+    /// A relay that offers `AUTH PLAIN`, keeps each login, and takes mail
+    /// only after one.
+    pub async fn start_with_auth() -> Self {
+        Self::listen(true).await
+    }
+
+    async fn listen(auth: bool) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
         let addr = listener.local_addr().expect("addr");
-        let mail = Arc::new(Mutex::new(Vec::new()));
-        let arrived = Arc::new(Notify::new());
-        let (m, a) = (mail.clone(), arrived.clone());
+        let sunk = Arc::new(Sunk::default());
+        let shared = sunk.clone();
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let (m, a) = (m.clone(), a.clone());
+                let sunk = shared.clone();
                 tokio::spawn(async move {
-                    let _ = session(socket, m, a).await;
+                    let _ = converse(socket, &sunk, auth).await;
                 });
             }
         });
-        Self {
-            addr,
-            mail,
-            arrived,
-            task,
-        }
+        Self { addr, sunk, task }
     }
 
     /// `smtp://127.0.0.1:port`, for `BATON_SMTP_URL`.
@@ -87,14 +128,19 @@ impl SmtpSink {
     }
 
     pub fn messages(&self) -> Vec<Mail> {
-        self.mail.lock().expect("lock").clone()
+        self.sunk.mail.lock().expect("lock").clone()
+    }
+
+    /// Every login, in order.
+    pub fn logins(&self) -> Vec<SmtpLogin> {
+        self.sunk.logins.lock().expect("lock").clone()
     }
 
     /// Wait until at least `n` messages arrived; returns them all.
     pub async fn wait_for(&self, n: usize) -> Vec<Mail> {
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let waiting = self.arrived.notified();
+            let waiting = self.sunk.arrived.notified();
             let messages = self.messages();
             if messages.len() >= n {
                 return messages;
@@ -112,73 +158,124 @@ impl Drop for SmtpSink {
     }
 }
 
-/// One SMTP conversation: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP, QUIT.
-async fn session(
-    socket: tokio::net::TcpStream,
-    mail: Arc<Mutex<Vec<Mail>>>,
-    arrived: Arc<Notify>,
-) -> std::io::Result<()> {
+/// The address in `MAIL FROM:<a> BODY=8BITMIME` or `RCPT TO:<a>`, without
+/// the parameters after it.
+fn path_address(line: &str) -> String {
+    let path = line
+        .split_once(':')
+        .map(|(_, p)| p.trim())
+        .unwrap_or_default();
+    match path.strip_prefix('<').and_then(|p| p.split_once('>')) {
+        Some((address, _)) => address.to_owned(),
+        None => path
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
+    }
+}
+
+/// `AUTH PLAIN`'s response: base64 of `authzid NUL user NUL password`.
+fn plain_login(encoded: &str) -> Option<SmtpLogin> {
+    use base64::Engine as _;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let mut parts = text.split('\0');
+    let (_authzid, user, password) = (parts.next()?, parts.next()?, parts.next()?);
+    Some(SmtpLogin {
+        user: user.to_owned(),
+        password: password.to_owned(),
+    })
+}
+
+/// One line from the client, line end removed; `None` once it hung up.
+async fn read_line<R: AsyncBufReadExt + Unpin>(read: &mut R) -> std::io::Result<Option<String>> {
+    let mut line = String::new();
+    if read.read_line(&mut line).await? == 0 {
+        return Ok(None);
+    }
+    Ok(Some(line.trim_end().to_owned()))
+}
+
+/// One SMTP conversation: EHLO/HELO, AUTH PLAIN (when offered), MAIL,
+/// RCPT, DATA, RSET, NOOP, QUIT.
+async fn converse(socket: tokio::net::TcpStream, sunk: &Sunk, auth: bool) -> std::io::Result<()> {
     let (read, mut write) = socket.into_split();
     let mut read = BufReader::new(read);
     write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
     let (mut from, mut to) = (String::new(), Vec::new());
-    let address = |line: &str| {
-        line.split_once(':')
-            .map(|(_, a)| {
-                a.trim()
-                    .trim_start_matches('<')
-                    .trim_end_matches('>')
-                    .to_owned()
-            })
-            .unwrap_or_default()
-    };
+    let mut logged_in = !auth;
     loop {
-        let mut line = String::new();
-        if read.read_line(&mut line).await? == 0 {
+        let Some(line) = read_line(&mut read).await? else {
             return Ok(());
-        }
-        let line = line.trim_end();
-        let verb = line
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .to_ascii_uppercase();
+        };
+        let mut words = line.split_whitespace();
+        let verb = words.next().unwrap_or_default().to_ascii_uppercase();
         match verb.as_str() {
+            // Multi-line replies, as RFC 5321 has them: `250-` until the last.
+            "EHLO" if auth => {
+                write
+                    .write_all(b"250-sink.test\r\n250-8BITMIME\r\n250 AUTH PLAIN\r\n")
+                    .await?
+            }
             "EHLO" => {
                 write
                     .write_all(b"250-sink.test\r\n250 8BITMIME\r\n")
                     .await?
             }
             "HELO" => write.write_all(b"250 sink.test\r\n").await?,
+            "AUTH" if !auth || logged_in => write.write_all(b"503 no AUTH now\r\n").await?,
+            "AUTH" => {
+                if !words
+                    .next()
+                    .is_some_and(|m| m.eq_ignore_ascii_case("PLAIN"))
+                {
+                    write.write_all(b"504 only PLAIN\r\n").await?;
+                    continue;
+                }
+                let response = match words.next() {
+                    Some(initial) => initial.to_owned(),
+                    None => {
+                        write.write_all(b"334 \r\n").await?;
+                        read_line(&mut read).await?.unwrap_or_default()
+                    }
+                };
+                match plain_login(&response) {
+                    Some(login) => {
+                        sunk.logins.lock().expect("lock").push(login);
+                        logged_in = true;
+                        write.write_all(b"235 2.7.0 authenticated\r\n").await?;
+                    }
+                    None => write.write_all(b"501 malformed PLAIN response\r\n").await?,
+                }
+            }
+            "MAIL" | "RCPT" | "DATA" if !logged_in => {
+                write
+                    .write_all(b"530 5.7.0 authentication required\r\n")
+                    .await?
+            }
             "MAIL" => {
-                from = address(line);
+                from = path_address(&line);
                 to.clear();
                 write.write_all(b"250 OK\r\n").await?;
             }
             "RCPT" => {
-                to.push(address(line));
+                to.push(path_address(&line));
                 write.write_all(b"250 OK\r\n").await?;
             }
             "DATA" if !to.is_empty() => {
                 write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
-                let mut data = String::new();
-                loop {
-                    let mut line = String::new();
-                    if read.read_line(&mut line).await? == 0 {
-                        return Ok(());
-                    }
-                    if line == ".\r\n" {
-                        break;
-                    }
-                    let line = line.strip_prefix('.').unwrap_or(&line);
-                    data.push_str(line);
-                }
-                mail.lock().expect("lock").push(Mail {
+                let Some(data) = read_data(&mut read).await? else {
+                    return Ok(());
+                };
+                sunk.mail.lock().expect("lock").push(Mail {
                     from: from.clone(),
                     to: std::mem::take(&mut to),
                     data,
                 });
-                arrived.notify_waiters();
+                sunk.arrived.notify_waiters();
                 write.write_all(b"250 OK queued\r\n").await?;
             }
             "DATA" => write.write_all(b"503 RCPT first\r\n").await?,
@@ -189,6 +286,22 @@ async fn session(
             }
             _ => write.write_all(b"502 not implemented\r\n").await?,
         }
+    }
+}
+
+/// The message after `DATA`, up to the lone `.`, dot-stuffing undone;
+/// `None` if the client hung up first.
+async fn read_data<R: AsyncBufReadExt + Unpin>(read: &mut R) -> std::io::Result<Option<String>> {
+    let mut data = String::new();
+    loop {
+        let mut line = String::new();
+        if read.read_line(&mut line).await? == 0 {
+            return Ok(None);
+        }
+        if line == ".\r\n" {
+            return Ok(Some(data));
+        }
+        data.push_str(line.strip_prefix('.').unwrap_or(&line));
     }
 }
 

@@ -177,5 +177,5 @@ fn fingerprint(method: &str, path: &str, body: &Bytes) -> String {
     hash.update(path.as_bytes());
     hash.update(b"\n");
     hash.update(body);
-    crate::store::hex(&hash.finalize())
+    hex::encode(hash.finalize())
 }

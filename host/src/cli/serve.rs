@@ -52,9 +52,11 @@ pub(crate) struct ServeArgs {
     /// Compiled plugin code kept in memory, in MiB
     #[arg(long, env = "BATON_PLUGIN_CACHE_MB", default_value_t = (SandboxLimits::default().compiled_cache_bytes >> 20).to_string())]
     plugin_cache_mb: String,
-    /// SMTP relay for notification e-mail, smtp://host:port [default: none,
+    /// SMTP relay for notification e-mail: smtp://[user:password@]host[:port][?tls=starttls],
+    /// or smtps://... for TLS from the start [default: none,
     /// e-mail deliveries are recorded as skipped]
-    #[arg(long, env = "BATON_SMTP_URL")]
+    // Hidden from --help like the operator token: it may hold a password.
+    #[arg(long, env = "BATON_SMTP_URL", hide_env_values = true)]
     smtp_url: Option<String>,
     /// Sender address of notification e-mail
     #[arg(long, env = "BATON_SMTP_FROM", default_value = Settings::DEFAULT_SMTP_FROM)]

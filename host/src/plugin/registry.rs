@@ -75,7 +75,7 @@ impl Drop for UploadSlot<'_> {
 }
 
 fn sha256(bytes: &[u8]) -> String {
-    crate::store::hex(&Sha256::digest(bytes))
+    hex::encode(Sha256::digest(bytes))
 }
 
 impl PluginRegistry {

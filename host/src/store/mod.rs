@@ -60,7 +60,6 @@ pub use offers::AcceptRefusal;
 pub use outbound_mail::OutgoingMail;
 pub use plugins::{FailureRecord, PluginRecord};
 pub use tenants::TenantRecord;
-pub(crate) use tenants::hex;
 pub use ticket_link::TicketSummary;
 pub use timers::{LIFECYCLE_TOPIC, Lifecycle, TimerRecord};
 pub use versions::StateVersions;

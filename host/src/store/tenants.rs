@@ -15,11 +15,7 @@ pub struct TenantRecord {
 
 /// Hash of an API key; keys themselves are never stored.
 pub(crate) fn key_hash(key: &str) -> String {
-    hex(&Sha256::digest(key.as_bytes()))
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 impl Store {

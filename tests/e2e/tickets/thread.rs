@@ -389,6 +389,10 @@ async fn a_reply_is_emailed_to_the_contact_in_its_thread_and_the_answer_comes_ba
         Some("<m1@mail.example.com>")
     );
     assert_eq!(
+        reply.header("References").as_deref(),
+        Some("<m1@mail.example.com>")
+    );
+    assert_eq!(
         reply.body(),
         "Sorry, fixed.\r\n.Next line starts with a dot\r\n",
         "dot-stuffing undone by the sink"
