@@ -261,18 +261,31 @@ pub(super) async fn patch_agent(
         capacity: body.capacity.as_ref().map(parse_capacity).transpose()?,
         ticket_access: body.ticket_access,
     };
-    let after = patch.applied_to(&before);
+    apply_patch(&state, &tenant.id, &before, &patch).await
+}
+
+/// Write `patch` over `before`, retrying the queue first when the change
+/// may let the agent take waiting work, and answer with the agent as it
+/// then stands (a waiting conversation may now be theirs).
+async fn apply_patch(
+    state: &AppState,
+    tenant: &TenantId,
+    before: &AgentRecord,
+    patch: &AgentPatch,
+) -> Result<Json<AgentRecord>, ApiError> {
+    let after = patch.applied_to(before);
     let event = state
         .store
-        .update_agent(&tenant.id, &after, patch.opens_work(&before))
+        .update_agent(tenant, &after, patch.opens_work(before))
         .await?;
     if let Some(event) = event {
         state
             .dispatch
-            .wait_for(&tenant.id, event, Duration::from_secs(5))
+            .wait_for(tenant, event, Duration::from_secs(5))
             .await;
     }
-    let agent = state.store.get_agent(&tenant.id, &id).await?;
+    let id = &before.id;
+    let agent = state.store.get_agent(tenant, id).await?;
     agent
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
@@ -284,8 +297,8 @@ pub(super) struct CapacityBody {
     capacity: serde_json::Value,
 }
 
-/// Set an agent's capacity per channel. Raising it retries the queue, and
-/// the response comes after that (a waiting conversation may now be theirs).
+/// Set an agent's capacity per channel (the patch of just that). Raising
+/// it retries the queue, and the response comes after that.
 pub(super) async fn set_capacity(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
@@ -299,21 +312,11 @@ pub(super) async fn set_capacity(
         .get_agent(&tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
-    let raised = capacity.raised_from(&before.capacity);
-    let event = state
-        .store
-        .set_capacity(&tenant.id, &id, &capacity, raised)
-        .await?;
-    if let Some(event) = event {
-        state
-            .dispatch
-            .wait_for(&tenant.id, event, Duration::from_secs(5))
-            .await;
-    }
-    let agent = state.store.get_agent(&tenant.id, &id).await?;
-    agent
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
+    let patch = AgentPatch {
+        capacity: Some(capacity),
+        ..AgentPatch::default()
+    };
+    apply_patch(&state, &tenant.id, &before, &patch).await
 }
 
 #[derive(Deserialize)]

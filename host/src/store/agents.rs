@@ -231,44 +231,6 @@ impl Store {
             .find(|a| &a.id == id))
     }
 
-    /// Set an agent's capacity per channel. With `retry_queue` (it was
-    /// raised), a `queue.retry` event is written in the same transaction and
-    /// its id returned.
-    pub async fn set_capacity(
-        &self,
-        tenant: &TenantId,
-        agent: &AgentId,
-        capacity: &Capacity,
-        retry_queue: bool,
-    ) -> Result<Option<i64>> {
-        let now = self.now();
-        let mut tx = self.write_for(tenant).await?;
-        sqlx::query("UPDATE agents SET capacity = $1 WHERE tenant_id = $2 AND id = $3")
-            .bind(capacity.to_json())
-            .bind(tenant.as_str())
-            .bind(agent.as_str())
-            .execute(&mut *tx)
-            .await?;
-        let event = if retry_queue {
-            Some(
-                super::events::insert_event(
-                    &mut tx,
-                    tenant,
-                    crate::domain::EventKind::QueueRetry,
-                    None,
-                    Some(agent),
-                    None,
-                    now,
-                )
-                .await?,
-            )
-        } else {
-            None
-        };
-        tx.commit().await?;
-        Ok(event)
-    }
-
     /// Change presence and write the event in one transaction. Returns the
     /// event id, or `None` if the agent is not the tenant's.
     pub async fn set_presence(
@@ -351,18 +313,18 @@ impl Store {
                 .await?;
         }
         let event = if retry_queue {
-            Some(
-                super::events::insert_event(
-                    &mut tx,
-                    tenant,
-                    crate::domain::EventKind::QueueRetry,
-                    None,
-                    Some(&agent.id),
-                    None,
-                    now,
-                )
-                .await?,
+            let retry = crate::domain::EventKind::QueueRetry;
+            let event = super::events::insert_event(
+                &mut tx,
+                tenant,
+                retry,
+                None,
+                Some(&agent.id),
+                None,
+                now,
             )
+            .await?;
+            Some(event)
         } else {
             None
         };
