@@ -148,3 +148,41 @@ async fn a_team_is_renamed_and_removed_once_nothing_uses_it() {
     let (status, _) = delete(&app, &path, &key).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[baton_e2e::test]
+async fn an_uploaded_version_is_deleted_once_no_binding_uses_it() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Desk").await;
+    let uploaded = app.upload(&key, baton_e2e::plugins::PICK_LAST).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+    let id = uploaded.body["id"].as_str().expect("id").to_owned();
+    app.bind_strategy(&key, &id).await;
+    let path = format!("/v1/plugins/{id}");
+
+    let (status, refused) = delete(&app, &path, &key).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{refused}");
+    let message = refused["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("1 binding"), "{message}");
+    let (status, _) = delete(&app, "/v1/plugins/round-robin", &key).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a built-in is no tenant's to delete"
+    );
+    let other = app.tenant("Other").await;
+    let (status, _) = delete(&app, &path, &other).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nor another tenant's upload");
+
+    app.bind_strategy(&key, "round-robin").await;
+    let (status, body) = delete(&app, &path, &key).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let listed = app.get("/v1/plugins", &key).await.body;
+    assert!(!listed.to_string().contains(&id), "{listed}");
+    let (status, _) = delete(&app, &path, &key).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Routing goes on with the binding in force.
+    let agent = app.agent(&key, "Ana", 3).await;
+    app.presence(&key, &agent, "available").await;
+    let chat = app.conversation(&key, "hello").await;
+    assert_eq!(assigned_agent(&chat).as_deref(), Some(agent.as_str()));
+}

@@ -208,6 +208,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/plugins", get(plugins::list))
         .route("/v1/plugins/failures", get(plugins::failures))
         .route("/v1/plugins/contracts", get(plugins::contracts))
+        .route("/v1/plugins/{id}", axum::routing::delete(plugins::delete))
         .route("/v1/plugins/{id}/logs", get(plugins::logs))
         .route("/v1/routing", get(routing::get_all))
         .route("/v1/routing/{slot}", get(routing::get).put(routing::put))

@@ -83,6 +83,24 @@ pub(super) async fn list(
     Ok(Json(state.store.list_plugins(&tenant.id).await?))
 }
 
+/// Delete one of the tenant's uploaded plugin versions that nothing uses
+/// any more (409 saying what still does, if something does).
+pub(super) async fn delete(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let uses = state
+        .store
+        .delete_plugin(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("uploaded plugin {id}")))?;
+    match uses.refusal() {
+        Some(refusal) => Err(ApiError::conflict(refusal)),
+        None => Ok(StatusCode::NO_CONTENT),
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FailureQuery {

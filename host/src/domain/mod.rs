@@ -106,7 +106,7 @@ pub use lifecycle::{
 pub use notification::{
     DeliveryState, NotificationKind, NotifyChannel, NotifyPreferences, WebhookUrl,
 };
-pub use plugin::{PluginKind, PluginUse, Slot};
+pub use plugin::{PluginKind, PluginUse, PluginUses, Slot};
 pub use rule::{
     Condition, Conditions, Field, Match, Operator, Rule, Target, Wanted, folded_text, number_of,
 };

@@ -76,6 +76,33 @@ impl PluginUse {
     }
 }
 
+/// What still uses an uploaded plugin version. A version goes only when
+/// nothing does: a binding in force, a rule's method or a rule's
+/// condition would otherwise name a plugin that is not there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PluginUses {
+    pub bindings: u64,
+    pub rules: u64,
+}
+
+impl PluginUses {
+    /// Why the version cannot go yet, or `None` when nothing uses it.
+    pub fn refusal(&self) -> Option<String> {
+        let uses: Vec<String> = [(self.bindings, "binding"), (self.rules, "rule")]
+            .into_iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, what)| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
+            .collect();
+        (!uses.is_empty()).then(|| {
+            format!(
+                "the plugin version is still used by {}; \
+                 bind another version and change the rules first",
+                uses.join(" and ")
+            )
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,5 +115,16 @@ mod tests {
             .filter(|s| s.retries_queue())
             .collect();
         assert_eq!(retrying, vec![Slot::Assignment]);
+    }
+
+    #[test]
+    fn a_plugin_version_goes_only_when_nothing_uses_it() {
+        assert_eq!(PluginUses::default().refusal(), None);
+        let used = PluginUses {
+            bindings: 2,
+            rules: 1,
+        };
+        let refusal = used.refusal().expect("refused");
+        assert!(refusal.contains("2 bindings and 1 rule"), "{refusal}");
     }
 }

@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
-use crate::domain::{Millis, PluginKind, TenantId};
+use crate::domain::{Millis, PluginKind, PluginUses, TenantId};
 
 /// One plugin version: a built-in (no tenant, id = name) or a tenant's upload.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -212,6 +212,58 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.as_ref().and_then(plugin))
+    }
+
+    /// Delete one of the tenant's uploaded plugin versions if nothing uses
+    /// it ([`PluginUses`]), counted in the same transaction so that no
+    /// binding or rule can name it in between. `None` if the tenant has
+    /// no such upload (built-ins cannot be deleted); otherwise what used
+    /// it (nothing, when it was deleted). The component's bytes stay:
+    /// they are shared by content with any other upload of them, and an
+    /// older binding a rollback returns to still runs from them.
+    pub async fn delete_plugin(&self, tenant: &TenantId, id: &str) -> Result<Option<PluginUses>> {
+        let mut tx = self.write_for(tenant).await?;
+        let exists = sqlx::query("SELECT 1 FROM plugins WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.as_str())
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !exists {
+            return Ok(None);
+        }
+        // Upload ids are random and unique, so finding one in a binding's
+        // spec or a rule's method or conditions finds what names it.
+        let count = |sql: &'static str| sqlx::query(sql).bind(tenant.as_str()).bind(id);
+        let bindings = count(
+            "SELECT COUNT(*) AS n FROM bindings b
+             WHERE b.tenant_id = $1 AND b.spec LIKE '%' || $2 || '%'
+               AND b.id = (SELECT MAX(id) FROM bindings
+                           WHERE tenant_id = b.tenant_id AND slot = b.slot
+                             AND rolled_back_at IS NULL)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let rules = count(
+            "SELECT COUNT(*) AS n FROM rules WHERE tenant_id = $1
+               AND (conditions LIKE '%' || $2 || '%' OR COALESCE(method, '') LIKE '%' || $2 || '%')",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let n = |row: &AnyRow| u64::try_from(row.get::<i64, _>("n")).unwrap_or(0);
+        let uses = PluginUses {
+            bindings: n(&bindings),
+            rules: n(&rules),
+        };
+        if uses.refusal().is_none() {
+            sqlx::query("DELETE FROM plugins WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(Some(uses))
     }
 
     /// A plugin's whole key-value state for one tenant.
