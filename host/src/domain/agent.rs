@@ -277,15 +277,11 @@ pub struct TeamUses {
 impl TeamUses {
     /// Why the team cannot go yet, or `None` when nothing uses it.
     pub fn refusal(&self) -> Option<String> {
-        let uses: Vec<String> = [
+        let uses = super::uses_in_words(&[
             (self.members, "member"),
             (self.open_conversations, "open conversation"),
             (self.rules, "assignment rule"),
-        ]
-        .into_iter()
-        .filter(|(n, _)| *n > 0)
-        .map(|(n, what)| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
-        .collect();
+        ]);
         (!uses.is_empty()).then(|| {
             format!(
                 "the team still has {}; move or remove them first",

@@ -129,6 +129,16 @@ impl Invalid {
     }
 }
 
+/// What still uses something an admin wants gone, as words: each kind
+/// counted and named ("1 member", "2 rules"), the kinds with none left
+/// out. Empty when nothing uses it.
+pub(crate) fn uses_in_words(uses: &[(u64, &str)]) -> Vec<String> {
+    uses.iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}{}", if *n == 1 { "" } else { "s" }))
+        .collect()
+}
+
 /// A non-empty, trimmed line of text of bounded length (names, subjects).
 pub fn parse_line(value: &str, max: usize) -> Result<String, Invalid> {
     let trimmed = value.trim();

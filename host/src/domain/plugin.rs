@@ -88,11 +88,7 @@ pub struct PluginUses {
 impl PluginUses {
     /// Why the version cannot go yet, or `None` when nothing uses it.
     pub fn refusal(&self) -> Option<String> {
-        let uses: Vec<String> = [(self.bindings, "binding"), (self.rules, "rule")]
-            .into_iter()
-            .filter(|(n, _)| *n > 0)
-            .map(|(n, what)| format!("{n} {what}{}", if n == 1 { "" } else { "s" }))
-            .collect();
+        let uses = super::uses_in_words(&[(self.bindings, "binding"), (self.rules, "rule")]);
         (!uses.is_empty()).then(|| {
             format!(
                 "the plugin version is still used by {}; \
