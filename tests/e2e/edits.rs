@@ -186,3 +186,139 @@ async fn an_uploaded_version_is_deleted_once_no_binding_uses_it() {
     let chat = app.conversation(&key, "hello").await;
     assert_eq!(assigned_agent(&chat).as_deref(), Some(agent.as_str()));
 }
+
+async fn conversation(app: &TestApp, key: &str, id: &str) -> Value {
+    let reply = app.get(&format!("/v1/conversations/{id}"), key).await;
+    assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
+    reply.body
+}
+
+fn id_of(value: &Value) -> String {
+    value["id"].as_str().expect("id").to_owned()
+}
+
+#[baton_e2e::test]
+async fn a_removed_agent_s_open_work_is_requeued_their_history_kept_and_they_can_come_back() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Desk").await;
+    let ana = app.agent(&key, "Ana", 2).await;
+    let ben = app.agent(&key, "Ben", 1).await;
+    app.presence(&key, &ana, "available").await;
+    let done = id_of(&app.conversation(&key, "finished").await);
+    app.close(&key, &done).await;
+    let first = app.conversation(&key, "first").await;
+    let second = app.conversation(&key, "second").await;
+    for c in [&first, &second] {
+        assert_eq!(assigned_agent(c).as_deref(), Some(ana.as_str()), "{c}");
+    }
+    let (first, second) = (id_of(&first), id_of(&second));
+    let token = app
+        .post(&format!("/v1/agents/{ana}/tokens"), &key, json!({}))
+        .await;
+    assert_eq!(token.status, StatusCode::CREATED, "{token:?}");
+    let token = token.body["token"].as_str().expect("token").to_owned();
+    assert_eq!(app.get("/v1/tickets", &token).await.status, StatusCode::OK);
+    app.presence(&key, &ben, "available").await;
+
+    let path = format!("/v1/agents/{ana}");
+    let other = app.tenant("Other").await;
+    let (status, _) = delete(&app, &path, &other).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another tenant's agent");
+    let (status, removal) = delete(&app, &path, &key).await;
+    assert_eq!(status, StatusCode::OK, "{removal}");
+    assert_eq!(removal["agent"], ana.as_str());
+    let mut requeued: Vec<&str> = removal["requeued"]
+        .as_array()
+        .expect("requeued")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    requeued.sort_unstable();
+    let mut expected = vec![first.as_str(), second.as_str()];
+    expected.sort_unstable();
+    assert_eq!(requeued, expected, "the closed one stays hers: {removal}");
+    assert_eq!(removal["tokens_revoked"], 1);
+
+    // Ben had room for one; the other waits in the queue.
+    let now = [
+        conversation(&app, &key, &first).await,
+        conversation(&app, &key, &second).await,
+    ];
+    let owners: Vec<Option<String>> = now.iter().map(assigned_agent).collect();
+    assert_eq!(
+        owners
+            .iter()
+            .filter(|o| o.as_deref() == Some(ben.as_str()))
+            .count(),
+        1,
+        "{now:?}"
+    );
+    let waiting = now
+        .iter()
+        .find(|c| assigned_agent(c).is_none())
+        .expect("one waits");
+    assert_eq!(waiting["routing"], "queued", "{waiting}");
+    for c in &now {
+        let history = c["history"].to_string();
+        assert!(history.contains("requeued: Ana"), "{history}");
+    }
+    let kept = conversation(&app, &key, &done).await;
+    assert_eq!(
+        assigned_agent(&kept).as_deref(),
+        Some(ana.as_str()),
+        "{kept}"
+    );
+
+    // Gone from the team and every door, and not removed twice.
+    let agents = app.get("/v1/agents", &key).await.body;
+    assert!(!agents.to_string().contains(&ana), "{agents}");
+    assert!(agents.to_string().contains(&ben), "{agents}");
+    assert_eq!(app.get(&path, &key).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/v1/tickets", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let status = app
+        .put(
+            &format!("{path}/status"),
+            &key,
+            json!({"status": "available"}),
+        )
+        .await
+        .status;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = delete(&app, &path, &key).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let again = app
+        .post(
+            "/v1/agents",
+            &key,
+            json!({"name": "Ana", "email": "ana@example.com"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{again:?}");
+    let message = again.body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&format!("/v1/agents/{ana}/restore")),
+        "{message}"
+    );
+
+    // Restored: offline and without a token, then back to work.
+    let restored = app.post(&format!("{path}/restore"), &key, json!({})).await;
+    assert_eq!(restored.status, StatusCode::OK, "{restored:?}");
+    assert_eq!(restored.body["status"], "offline");
+    assert_eq!(
+        app.get("/v1/tickets", &token).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let twice = app.post(&format!("{path}/restore"), &key, json!({})).await;
+    assert_eq!(twice.status, StatusCode::NOT_FOUND);
+    app.presence(&key, &ana, "available").await;
+    let id = waiting["id"].as_str().expect("id");
+    let taken = conversation(&app, &key, id).await;
+    assert_eq!(
+        assigned_agent(&taken).as_deref(),
+        Some(ana.as_str()),
+        "{taken}"
+    );
+}

@@ -12,9 +12,10 @@ use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
 use crate::domain::{
     AgentId, AgentName, AgentPatch, AgentRecord, BotId, BotKind, BotRecord, BusinessHours,
-    Capacity, Channel, Email, NewAgent, Presence, Role, TeamId, TeamRecord, TenantId, TicketAccess,
-    parse_line,
+    Capacity, Channel, Email, NewAgent, Presence, Removal, Role, TeamId, TeamRecord, TenantId,
+    TicketAccess, parse_line,
 };
+use crate::store::StoreError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -163,7 +164,22 @@ pub(super) async fn create_agent(
             .ticket_access
             .unwrap_or_else(|| TicketAccess::default_for(body.role)),
     };
-    let created = state.store.create_agent(&tenant.id, agent).await?;
+    let created = match state.store.create_agent(&tenant.id, agent).await {
+        Err(StoreError::Conflict(_)) => {
+            // The address may be a removed agent's, who can come back.
+            let removed = state
+                .store
+                .removed_agent_with_email(&tenant.id, email.as_str())
+                .await?;
+            return Err(ApiError::conflict(match removed {
+                Some((id, _)) => format!(
+                    "the removed agent {id} has this email; restore them with POST /v1/agents/{id}/restore"
+                ),
+                None => "an agent with this email exists".to_owned(),
+            }));
+        }
+        other => other?,
+    };
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -286,6 +302,52 @@ async fn apply_patch(
     }
     let id = &before.id;
     let agent = state.store.get_agent(tenant, id).await?;
+    agent
+        .map(Json)
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
+}
+
+/// Remove an agent: their open work goes back to routing in its team,
+/// their tokens, follows, offers and pending transfers end, and their
+/// history stays. The response comes after routing has reacted (a
+/// requeued conversation may already be someone else's).
+pub(super) async fn remove_agent(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Removal>, ApiError> {
+    let id = agent_id(&id)?;
+    let agent = state
+        .store
+        .get_agent(&tenant.id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
+    let (removal, events) = state
+        .store
+        .remove_agent(&tenant.id, &agent)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
+    for event in events {
+        state
+            .dispatch
+            .wait_for(&tenant.id, event, Duration::from_secs(5))
+            .await;
+    }
+    Ok(Json(removal))
+}
+
+/// Bring a removed agent back: offline, in the teams they were in, with
+/// no tokens (a member is issued a new one).
+pub(super) async fn restore_agent(
+    Tenant(tenant): Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<AgentRecord>, ApiError> {
+    let id = agent_id(&id)?;
+    if !state.store.restore_agent(&tenant.id, &id).await? {
+        return Err(ApiError::not_found(format_args!("removed agent {id}")));
+    }
+    let agent = state.store.get_agent(&tenant.id, &id).await?;
     agent
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))

@@ -83,8 +83,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/v1/agents/{id}",
-            get(agents::get_agent).patch(agents::patch_agent),
+            get(agents::get_agent)
+                .patch(agents::patch_agent)
+                .delete(agents::remove_agent),
         )
+        .route("/v1/agents/{id}/restore", post(agents::restore_agent))
         .route("/v1/agents/{id}/status", put(agents::set_status))
         .route("/v1/agents/{id}/capacity", put(agents::set_capacity))
         .route(

@@ -69,6 +69,7 @@ mod ids;
 mod lifecycle;
 mod notification;
 mod plugin;
+mod removal;
 mod rule;
 mod ticket;
 mod time;
@@ -107,6 +108,7 @@ pub use notification::{
     DeliveryState, NotificationKind, NotifyChannel, NotifyPreferences, WebhookUrl,
 };
 pub use plugin::{PluginKind, PluginUse, PluginUses, Slot};
+pub use removal::{Removal, requeue_held};
 pub use rule::{
     Condition, Conditions, Field, Match, Operator, Rule, Target, Wanted, folded_text, number_of,
 };

@@ -147,14 +147,15 @@ impl Store {
         })
     }
 
-    /// Every agent of the tenant with teams and current load, ordered by id.
+    /// Every agent of the tenant with teams and current load, ordered by
+    /// id; removed agents are not among them.
     pub async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentRecord>> {
         // Three reads side by side, each its own round trip.
         let (rows, team_rows, load_rows) = tokio::try_join!(
             sqlx::query(
                 "SELECT id, name, email, role, presence, capacity, available_since, freed_at, last_assigned_at,
                         handled, ticket_access, created_at
-                 FROM agents WHERE tenant_id = $1 ORDER BY id",
+                 FROM agents WHERE tenant_id = $1 AND removed_at IS NULL ORDER BY id",
             )
             .bind(tenant.as_str())
             .fetch_all(&self.pool),
@@ -213,13 +214,16 @@ impl Store {
             .collect())
     }
 
-    /// Whether `agent` belongs to `tenant` (cheaper than loading it).
+    /// Whether `agent` belongs to `tenant` and is not removed (cheaper
+    /// than loading it).
     pub async fn agent_exists(&self, tenant: &TenantId, agent: &AgentId) -> Result<bool> {
-        let found = sqlx::query("SELECT 1 FROM agents WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.as_str())
-            .bind(agent.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
+        let found = sqlx::query(
+            "SELECT 1 FROM agents WHERE tenant_id = $1 AND id = $2 AND removed_at IS NULL",
+        )
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(found.is_some())
     }
 
@@ -250,7 +254,7 @@ impl Store {
                     WHEN $3 = 'available' THEN available_since
                     ELSE NULL END,
                 presence = $4
-             WHERE tenant_id = $5 AND id = $6",
+             WHERE tenant_id = $5 AND id = $6 AND removed_at IS NULL",
         )
         .bind(presence.as_str())
         .bind(now.0)
@@ -364,7 +368,7 @@ impl Store {
         let mut counts = [0u64; 3];
         let queries = [
             "SELECT COUNT(*) AS n FROM agent_teams at JOIN agents a ON a.id = at.agent_id
-             WHERE a.tenant_id = $1 AND at.team_id = $2",
+             WHERE a.tenant_id = $1 AND at.team_id = $2 AND a.removed_at IS NULL",
             "SELECT COUNT(*) AS n FROM conversations
              WHERE tenant_id = $1 AND team_id = $2 AND status <> 'closed'",
             // Team ids are random and unique, so finding one in a rule's
@@ -385,6 +389,12 @@ impl Store {
             rules: counts[2],
         };
         if uses.refusal().is_none() {
+            // Only removed agents can still be linked to it: they come
+            // back without it if restored.
+            sqlx::query("DELETE FROM agent_teams WHERE team_id = $1")
+                .bind(team.as_str())
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("DELETE FROM teams WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant.as_str())
                 .bind(team.as_str())

@@ -21,7 +21,7 @@ pub struct ConversationFilter {
     pub limit: u32,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, tenant_id, channel, subject, contact_name, contact_email, contact_owner, attributes,
     status, routing, priority, assignee_kind, assignee_id, team_id, queued_at, created_at, updated_at";
 
@@ -35,7 +35,7 @@ fn message_row(row: &AnyRow) -> Option<MessageRecord> {
     })
 }
 
-fn conversation(row: &AnyRow) -> Option<ConversationRecord> {
+pub(super) fn conversation(row: &AnyRow) -> Option<ConversationRecord> {
     Some(ConversationRecord {
         id: ConversationId::parse(row.get("id")).ok()?,
         tenant_id: TenantId::parse(row.get("tenant_id")).ok()?,

@@ -24,6 +24,7 @@ mod outbox;
 mod outcome;
 mod pipelines;
 mod plugins;
+mod removal;
 mod rules;
 mod settings;
 mod tenants;

@@ -171,7 +171,7 @@ async fn recipients(
             "SELECT a.id, {SETTINGS_COLUMNS} FROM agents a
              JOIN agent_teams t ON t.agent_id = a.id
              LEFT JOIN notification_settings s ON s.agent_id = a.id
-             WHERE a.tenant_id = $1 AND t.team_id = $2 ORDER BY a.id"
+             WHERE a.tenant_id = $1 AND t.team_id = $2 AND a.removed_at IS NULL ORDER BY a.id"
         ))
         .bind(tenant.as_str())
         .bind(team)
@@ -316,7 +316,7 @@ async fn named_members(
         let sql = format!(
             "SELECT a.id, {SETTINGS_COLUMNS} FROM agents a
              LEFT JOIN notification_settings s ON s.agent_id = a.id
-             WHERE a.tenant_id = $1 AND a.id IN ({})",
+             WHERE a.tenant_id = $1 AND a.removed_at IS NULL AND a.id IN ({})",
             super::outbox::placeholders(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(tenant.as_str());
@@ -683,7 +683,7 @@ impl Store {
     pub async fn team_members(&self, tenant: &TenantId, team: &TeamId) -> Result<Vec<AgentId>> {
         let rows = sqlx::query(
             "SELECT a.id FROM agents a JOIN agent_teams t ON t.agent_id = a.id
-             WHERE a.tenant_id = $1 AND t.team_id = $2 ORDER BY a.id",
+             WHERE a.tenant_id = $1 AND t.team_id = $2 AND a.removed_at IS NULL ORDER BY a.id",
         )
         .bind(tenant.as_str())
         .bind(team.as_str())

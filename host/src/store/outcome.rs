@@ -106,7 +106,10 @@ async fn follow_up(
     Ok(())
 }
 
-/// [`Change::Assign`]: the agent owns it now, and its offers end.
+/// [`Change::Assign`]: the agent owns it now, and its offers end. An
+/// agent removed since the decision was made takes nothing: the
+/// conversation waits in the queue instead, which is tried again, and
+/// `false` says so.
 async fn assign(
     tx: &mut sqlx::AnyConnection,
     ctx: &Ctx<'_>,
@@ -114,7 +117,24 @@ async fn assign(
     agent: &AgentId,
     team: Option<&TeamId>,
     entry: &HistoryEntry,
-) -> Result<()> {
+) -> Result<bool> {
+    let counted = sqlx::query(
+        "UPDATE agents SET last_assigned_at = $1, handled = handled + 1
+                         WHERE tenant_id = $2 AND id = $3 AND removed_at IS NULL",
+    )
+    .bind(ctx.now.0)
+    .bind(ctx.tenant.as_str())
+    .bind(agent.as_str())
+    .execute(&mut *tx)
+    .await?;
+    if counted.rows_affected() == 0 {
+        let entry = HistoryEntry {
+            reason: format!("{}; {agent} was removed before it landed", entry.reason),
+            ..entry.clone()
+        };
+        queue(tx, ctx, conversation, team, &entry).await?;
+        return Ok(false);
+    }
     // Its offers end with it; the update says whether there are any, so
     // the common case (none) costs no statement of its own.
     let offered: Option<i64> = sqlx::query_scalar(
@@ -132,15 +152,6 @@ async fn assign(
     .bind(conversation.as_str())
     .fetch_optional(&mut *tx)
     .await?;
-    sqlx::query(
-        "UPDATE agents SET last_assigned_at = $1, handled = handled + 1
-                         WHERE tenant_id = $2 AND id = $3",
-    )
-    .bind(ctx.now.0)
-    .bind(ctx.tenant.as_str())
-    .bind(agent.as_str())
-    .execute(&mut *tx)
-    .await?;
     if offered.unwrap_or(0) > 0 {
         sqlx::query("DELETE FROM offers WHERE conversation_id = $1")
             .bind(conversation.as_str())
@@ -156,7 +167,8 @@ async fn assign(
         team,
         entry,
     )
-    .await
+    .await?;
+    Ok(true)
 }
 
 /// [`Change::Queue`].
@@ -494,7 +506,12 @@ async fn apply_change(
             agent,
             team,
             history: entry,
-        } => assign(tx, ctx, conversation, agent, team.as_ref(), entry).await,
+        } => {
+            if !assign(tx, ctx, conversation, agent, team.as_ref(), entry).await? {
+                follow_up(tx, ctx, EventKind::QueueRetry, None, None).await?;
+            }
+            Ok(())
+        }
         Change::Queue {
             conversation,
             team,
@@ -703,7 +720,11 @@ impl Store {
     }
 
     /// One outcome inside the caller's write transaction.
-    async fn apply_in(&self, tx: &mut sqlx::AnyConnection, outcome: &Outcome) -> Result<Vec<i64>> {
+    pub(super) async fn apply_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        outcome: &Outcome,
+    ) -> Result<Vec<i64>> {
         let now = self.now();
         let tx = &mut *tx;
         // Events caused while handling an event are one deeper in its chain.
@@ -844,6 +865,87 @@ mod tests {
                 .await
                 .expect("event");
         assert_eq!(outcome.as_deref(), Some("elsewhere"), "left as it was");
+    }
+
+    /// An assignment decided before its agent was removed lands as a
+    /// wait in the queue (with a retry), never as work for someone gone.
+    #[tokio::test]
+    async fn an_assignment_to_an_agent_removed_meanwhile_queues_instead() {
+        for db in crate::store::testing::TestDb::all().await {
+            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
+                .await
+                .expect("store");
+            removed_on(&store).await;
+            drop(store);
+            db.drop_now().await;
+        }
+    }
+
+    async fn removed_on(store: &Store) {
+        use crate::domain::{Capacity, NewAgent, Role, Routing, TicketAccess};
+        let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+        let ana = store
+            .create_agent(
+                &tenant.id,
+                NewAgent {
+                    name: "Ana".into(),
+                    email: "ana@example.com".into(),
+                    role: Role::Agent,
+                    teams: Vec::new(),
+                    capacity: Capacity::from_json("{\"chat\":3}"),
+                    ticket_access: TicketAccess::Own,
+                },
+            )
+            .await
+            .expect("agent");
+        let (c, event) = conversation(store, &tenant.id).await;
+        let (removal, _) = store
+            .remove_agent(&tenant.id, &ana)
+            .await
+            .expect("removed")
+            .expect("was there");
+        assert!(removal.requeued.is_empty(), "she held nothing yet");
+        let follow_ups = store
+            .apply(&Outcome {
+                tenant: tenant.id.clone(),
+                event: Some(EventRef {
+                    id: event,
+                    depth: 0,
+                }),
+                summary: "assignment".into(),
+                changes: vec![Change::Assign {
+                    conversation: c.clone(),
+                    agent: ana.id.clone(),
+                    team: None,
+                    history: HistoryEntry {
+                        decided_by: "plugin".into(),
+                        rule: None,
+                        plugin_name: None,
+                        plugin_version: None,
+                        reason: "least busy".into(),
+                    },
+                }],
+            })
+            .await
+            .expect("applied");
+        let now = store
+            .get_conversation(&tenant.id, &c)
+            .await
+            .expect("read")
+            .expect("there");
+        assert_eq!(now.routing, Routing::Queued);
+        assert_eq!(now.assignee, None);
+        let history = store.history(&c).await.expect("history");
+        let last = history.last().expect("an entry");
+        assert_eq!(last.action, "queued");
+        assert!(last.reason.contains("was removed"), "{}", last.reason);
+        assert_eq!(follow_ups.len(), 1, "a queue retry");
+        let kind: String = sqlx::query_scalar("SELECT kind FROM events WHERE id = $1")
+            .bind(follow_ups[0])
+            .fetch_one(&store.pool)
+            .await
+            .expect("event");
+        assert_eq!(kind, EventKind::QueueRetry.as_str());
     }
 
     /// A follow-up handled with its cause is written handled, one deeper in
