@@ -13,7 +13,7 @@ async fn the_host_lists_the_contract_versions_it_runs() {
     let listed = app.get("/v1/plugins/contracts", &key).await.body;
     assert_eq!(listed["current"], "0.3.0", "{listed}");
     assert_eq!(listed["supported"], json!(["0.1.0", "0.2.0", "0.3.0"]));
-    let builtins = app.get("/v1/plugins", &key).await.body;
+    let builtins = app.get("/v1/plugins", &key).await.body["items"].clone();
     assert!(
         builtins
             .as_array()
@@ -59,7 +59,7 @@ async fn a_workflow_built_against_0_1_0_still_runs() {
         team.as_str(),
         "a 0.1.0 action converted: {now}"
     );
-    let failures = app.get("/v1/plugins/failures", &key).await.body;
+    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
     assert_eq!(failures, json!([]));
 }
 
@@ -110,7 +110,7 @@ async fn a_strategy_built_against_0_2_0_still_gets_its_candidates_with_their_ids
         decided["reason"], "legacy-picker: greatest id of 4 candidates",
         "every agent in scope was converted down: {decided}"
     );
-    let failures = app.get("/v1/plugins/failures", &key).await.body;
+    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
     assert_eq!(failures, json!([]));
 }
 

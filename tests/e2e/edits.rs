@@ -125,7 +125,7 @@ async fn a_team_is_renamed_and_removed_once_nothing_uses_it() {
     assert_eq!(status, StatusCode::CONFLICT, "{refused}");
     let message = refused["error"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("1 member"), "{message}");
-    let teams = app.get("/v1/teams", &key).await.body;
+    let teams = app.get("/v1/teams", &key).await.body["items"].clone();
     assert_eq!(
         teams.as_array().map(Vec::len),
         Some(2),
@@ -142,7 +142,7 @@ async fn a_team_is_renamed_and_removed_once_nothing_uses_it() {
     assert_eq!(status, StatusCode::OK);
     let (status, _) = delete(&app, &path, &key).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let teams = app.get("/v1/teams", &key).await.body;
+    let teams = app.get("/v1/teams", &key).await.body["items"].clone();
     assert_eq!(teams.as_array().map(Vec::len), Some(1), "{teams}");
     assert!(!teams.to_string().contains(&support));
     let (status, _) = delete(&app, &path, &key).await;
@@ -176,7 +176,7 @@ async fn an_uploaded_version_is_deleted_once_no_binding_uses_it() {
     app.bind_strategy(&key, "round-robin").await;
     let (status, body) = delete(&app, &path, &key).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    let listed = app.get("/v1/plugins", &key).await.body;
+    let listed = app.get("/v1/plugins", &key).await.body["items"].clone();
     assert!(!listed.to_string().contains(&id), "{listed}");
     let (status, _) = delete(&app, &path, &key).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -270,7 +270,7 @@ async fn a_removed_agent_s_open_work_is_requeued_their_history_kept_and_they_can
     );
 
     // Gone from the team and every door, and not removed twice.
-    let agents = app.get("/v1/agents", &key).await.body;
+    let agents = app.get("/v1/agents", &key).await.body["items"].clone();
     assert!(!agents.to_string().contains(&ana), "{agents}");
     assert!(agents.to_string().contains(&ben), "{agents}");
     assert_eq!(app.get(&path, &key).await.status, StatusCode::NOT_FOUND);

@@ -555,7 +555,7 @@ async fn handoff_settings_are_checked_field_by_field() {
         )
         .await;
     assert_eq!(set.status, StatusCode::OK);
-    let teams = d.app.get("/v1/teams", &d.key).await.body;
+    let teams = d.app.get("/v1/teams", &d.key).await.body["items"].clone();
     assert_eq!(
         teams[0]["hours"]["weekly"]["fri"],
         json!([["09:00", "17:30"]]),
@@ -570,5 +570,5 @@ async fn handoff_settings_are_checked_field_by_field() {
         .await
         .expect("sent");
     assert_eq!(cleared.status(), StatusCode::NO_CONTENT);
-    assert!(d.app.get("/v1/teams", &d.key).await.body[0]["hours"].is_null());
+    assert!(d.app.get("/v1/teams", &d.key).await.body["items"][0]["hours"].is_null());
 }

@@ -114,7 +114,7 @@ impl Scene {
         self.app
             .get("/v1/plugins/failures", &self.hostile)
             .await
-            .body
+            .body["items"]
             .as_array()
             .cloned()
             .unwrap_or_default()
@@ -238,7 +238,7 @@ async fn a_tenant_whose_plugin_uses_its_whole_budget_holds_up_no_other_tenant() 
         Some(quick_agent),
         "{quick_conversation}"
     );
-    let listed = slow_meanwhile.body.as_array().expect("a list");
+    let listed = slow_meanwhile.body["items"].as_array().expect("a list");
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert!(
         listed[0]["assignee"].is_null(),
@@ -246,7 +246,7 @@ async fn a_tenant_whose_plugin_uses_its_whole_budget_holds_up_no_other_tenant() 
     );
     // The slow call ended as any call out of time does.
     assert_eq!(assigned_agent(&slow_conversation), Some(slow_agent));
-    let failures = app.get("/v1/plugins/failures", &slow).await.body;
+    let failures = app.get("/v1/plugins/failures", &slow).await.body["items"].clone();
     assert_eq!(failures[0]["failure"], "timeout", "{failures}");
 }
 
@@ -490,7 +490,8 @@ async fn uploads_whose_describe_loops_never_starve_another_tenants_routing() {
         .app
         .get("/v1/plugins/failures", &scene.bystander)
         .await
-        .body;
+        .body["items"]
+        .clone();
     assert_eq!(failures, json!([]));
 }
 
@@ -755,5 +756,5 @@ async fn a_tenant_at_its_requests_in_flight_gets_429_and_no_other_tenant_does() 
     assert!(first["id"].is_string() && second["id"].is_string());
     let listed = app.get("/v1/conversations", &flood).await;
     assert_eq!(listed.status, StatusCode::OK, "{listed:?}");
-    assert_eq!(listed.body.as_array().map(Vec::len), Some(2));
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(2));
 }

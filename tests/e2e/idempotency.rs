@@ -49,7 +49,7 @@ fn chat(message: &str) -> Value {
 
 async fn conversations(app: &TestApp, key: &str) -> usize {
     let listed = app.get("/v1/conversations", key).await;
-    listed.body.as_array().expect("a list").len()
+    listed.body["items"].as_array().expect("a list").len()
 }
 
 #[baton_e2e::test]

@@ -29,9 +29,12 @@ async fn tenants_cannot_see_or_use_each_others_conversations_agents_or_plugins()
         app.get(&format!("/v1/agents/{b_agent}"), &a).await.status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(app.get("/v1/conversations", &a).await.body, json!([]));
-    assert_eq!(app.get("/v1/agents", &a).await.body, json!([]));
-    let a_plugins = app.get("/v1/plugins", &a).await.body;
+    assert_eq!(
+        app.get("/v1/conversations", &a).await.body["items"],
+        json!([])
+    );
+    assert_eq!(app.get("/v1/agents", &a).await.body["items"], json!([]));
+    let a_plugins = app.get("/v1/plugins", &a).await.body["items"].clone();
     assert!(
         a_plugins
             .as_array()
@@ -147,7 +150,7 @@ async fn list_filters_naming_another_tenants_ids_are_not_found() {
         let (path, field, own_id) = own;
         let mine = app.get(&format!("{path}?{field}={own_id}"), &a).await;
         assert_eq!(mine.status, StatusCode::OK, "{path}?{field}: {mine:?}");
-        assert!(mine.body.is_array(), "{mine:?}");
+        assert!(mine.body["items"].is_array(), "{mine:?}");
 
         let their_id = &theirs.2;
         let other = app.get(&format!("{path}?{field}={their_id}"), &a).await;

@@ -56,7 +56,7 @@ async fn notifications(app: &TestApp, key: &str, agent: &str) -> Vec<Value> {
         .get(&format!("/v1/agents/{agent}/notifications"), key)
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-    reply.body.as_array().cloned().unwrap_or_default()
+    reply.body["items"].as_array().cloned().unwrap_or_default()
 }
 
 /// The member's notification types, oldest first.

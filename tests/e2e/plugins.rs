@@ -49,7 +49,7 @@ async fn an_uploaded_strategy_replaces_round_robin_and_rollback_restores_it() {
     .await;
     assert_eq!(plugin["name"], "pick-last");
     assert_eq!(plugin["kind"], "assignment-strategy");
-    let listed = app.get("/v1/plugins", &key).await.body;
+    let listed = app.get("/v1/plugins", &key).await.body["items"].clone();
     let names: Vec<&str> = listed
         .as_array()
         .expect("list")
@@ -130,10 +130,7 @@ async fn misbehave(path: &str, limits: SandboxLimits) -> (Value, Vec<Value>, Str
     app.presence(&key, &ana, "available").await;
     upload_and_bind(&app, &key, path, json!({})).await;
     let conversation = app.conversation(&key, "hello").await;
-    let failures = app
-        .get("/v1/plugins/failures", &key)
-        .await
-        .body
+    let failures = app.get("/v1/plugins/failures", &key).await.body["items"]
         .as_array()
         .cloned()
         .unwrap_or_default();
@@ -231,9 +228,7 @@ async fn a_drain_stops_at_the_first_conversation_a_broken_strategy_leaves_waitin
         assert_eq!(conversation["routing"], "queued", "{conversation}");
     }
     let failures = || async {
-        app.get("/v1/plugins/failures", &key)
-            .await
-            .body
+        app.get("/v1/plugins/failures", &key).await.body["items"]
             .as_array()
             .map_or(0, Vec::len)
     };
@@ -290,7 +285,7 @@ async fn uploads_that_are_not_plugins_are_refused_with_the_reason() {
         "{broken:?}"
     );
     assert_eq!(broken.body["error"]["code"], "describe_failed");
-    let listed = app.get("/v1/plugins", &key).await.body;
+    let listed = app.get("/v1/plugins", &key).await.body["items"].clone();
     let uploads = listed
         .as_array()
         .expect("list")
@@ -323,7 +318,7 @@ async fn compiled_plugins_survive_a_restart_without_recompiling() {
         .body;
     assert_eq!(stats["compiles"], 0, "{stats}");
     // Every built-in and the upload came from the artefact cache.
-    let plugins = app.get("/v1/plugins", &key).await.body;
+    let plugins = app.get("/v1/plugins", &key).await.body["items"].clone();
     let count = plugins.as_array().map_or(0, Vec::len) as u64;
     assert!(count >= 4, "{plugins}");
     assert_eq!(stats["artifact_loads"].as_u64(), Some(count), "{stats}");

@@ -150,7 +150,7 @@ async fn three_processes_route_each_conversation_once_and_survive_a_kill() {
         )
         .await;
         assert_eq!(status, StatusCode::OK, "{list}");
-        let list = list.as_array().expect("a list").clone();
+        let list = list["items"].as_array().expect("a list").clone();
         let waiting = list.iter().filter(|c| assigned_agent(c).is_none()).count();
         if waiting == 0 {
             break list;
@@ -201,7 +201,7 @@ async fn three_processes_route_each_conversation_once_and_survive_a_kill() {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    for agent in agents.as_array().expect("agents") {
+    for agent in agents["items"].as_array().expect("agents") {
         let id = agent["id"].as_str().expect("id");
         assert_eq!(
             agent["load"]["chat"].as_u64().unwrap_or(0),

@@ -108,7 +108,7 @@ async fn a_waiting_conversation_is_assigned_when_an_agent_becomes_available() {
         assert!(c["assignee"].is_null());
     }
     let queued = app.get("/v1/conversations?routing=queued", &key).await;
-    assert_eq!(queued.body.as_array().map(Vec::len), Some(2));
+    assert_eq!(queued.body["items"].as_array().map(Vec::len), Some(2));
 
     // Ana takes one chat at a time: the oldest goes first.
     app.presence(&key, &ana, "available").await;

@@ -189,7 +189,7 @@ async fn conversation_in_flight(
                 .bearer_auth(key),
         )
         .await;
-        if listed.as_array().is_some_and(|l| !l.is_empty()) {
+        if listed["items"].as_array().is_some_and(|l| !l.is_empty()) {
             return in_flight;
         }
         assert!(

@@ -43,10 +43,10 @@ async fn runs(app: &TestApp, key: &str, conversation: &str) -> Vec<Value> {
         key,
     )
     .await
-    .body
-    .as_array()
-    .cloned()
-    .unwrap_or_default()
+    .body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[baton_e2e::test]
@@ -252,7 +252,8 @@ async fn escalate_waiting_notifies_and_assigns_the_supervisor_after_the_limit() 
     let notes = app
         .get(&format!("/v1/agents/{boss}/notifications"), &key)
         .await
-        .body;
+        .body["items"]
+        .clone();
     assert!(
         notes.to_string().contains("waited over 10 minutes"),
         "{notes}"
@@ -294,7 +295,7 @@ async fn a_loop_between_workflows_is_stopped_and_recorded() {
         .collect();
     assert!(!stopped.is_empty(), "{recorded:?}");
     assert!(recorded.len() <= 20, "bounded: {} runs", recorded.len());
-    let failures = app.get("/v1/plugins/failures", &key).await.body;
+    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
     assert!(
         failures
             .as_array()

@@ -9,11 +9,12 @@ use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, Path, Tenant};
+use super::extract::{JsonBody, Path, Query, Tenant};
+use super::page::PageQuery;
 use crate::domain::{
     AgentId, AgentName, AgentPatch, AgentRecord, BotId, BotKind, BotRecord, BusinessHours,
-    Capacity, Channel, Email, NewAgent, Presence, Removal, Role, TeamId, TeamRecord, TenantId,
-    TicketAccess, parse_line,
+    Capacity, Channel, Email, NewAgent, Page, Presence, Removal, Role, TeamId, TeamRecord,
+    TenantId, TicketAccess, parse_line,
 };
 use crate::store::StoreError;
 
@@ -80,11 +81,20 @@ pub(super) async fn delete_team(
     }
 }
 
+/// A page of the tenant's teams, by id (the order they were made).
 pub(super) async fn list_teams(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Vec<TeamRecord>>, ApiError> {
-    Ok(Json(state.store.list_teams(&tenant.id).await?))
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<TeamRecord>>, ApiError> {
+    let page = query.by_id(TeamId::parse)?;
+    let teams = state.store.list_teams(&tenant.id).await?;
+    Ok(Json(Page::slice(
+        teams,
+        &page,
+        |t| t.id.clone(),
+        |t| t.id.to_string(),
+    )))
 }
 
 #[derive(Deserialize)]
@@ -183,11 +193,20 @@ pub(super) async fn create_agent(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// A page of the tenant's agents (removed ones left out), by id.
 pub(super) async fn list_agents(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Vec<AgentRecord>>, ApiError> {
-    Ok(Json(state.store.list_agents(&tenant.id).await?))
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<AgentRecord>>, ApiError> {
+    let page = query.by_id(AgentId::parse)?;
+    let agents = state.store.list_agents(&tenant.id).await?;
+    Ok(Json(Page::slice(
+        agents,
+        &page,
+        |a| a.id.clone(),
+        |a| a.id.to_string(),
+    )))
 }
 
 fn agent_id(raw: &str) -> Result<AgentId, ApiError> {

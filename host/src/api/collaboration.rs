@@ -8,10 +8,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
-use super::extract::{JsonBody, Path, Tenant};
+use super::extract::{JsonBody, Path, Query, Tenant};
+use super::page::PageQuery;
 use super::{AppState, lookup};
 use crate::domain::{
-    AgentId, AgentRecord, Change, ConversationId, EventKind, HistoryEntry, Outcome, TenantId,
+    AgentId, AgentRecord, Change, ConversationId, EventKind, HistoryEntry, Outcome, Page, TenantId,
 };
 use crate::store::Stats;
 
@@ -195,18 +196,24 @@ pub(super) async fn mention(
     Ok(())
 }
 
+/// A page of a member's notifications, newest first.
 pub(super) async fn notifications(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<Value>>, ApiError> {
     let agent =
         AgentId::parse(&raw).map_err(|_| ApiError::not_found(format_args!("agent {raw}")))?;
     if !state.store.agent_exists(&tenant.id, &agent).await? {
         return Err(ApiError::not_found(format_args!("agent {agent}")));
     }
+    let page = query.by_row()?;
     Ok(Json(
-        state.store.notifications_for(&tenant.id, &agent).await?,
+        state
+            .store
+            .notifications_for(&tenant.id, &agent, &page)
+            .await?,
     ))
 }
 

@@ -10,10 +10,10 @@ use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Query, Tenant};
-use super::{AppState, lookup};
+use super::{AppState, lookup, page};
 use crate::domain::{
     AgentId, Author, Channel, ConversationId, ConversationRecord, ConversationStatus, Email,
-    EventKind, Millis, NewConversation, Priority, Routing, StatusChange, TenantId, TimerKind,
+    EventKind, Millis, NewConversation, Page, Priority, Routing, StatusChange, TenantId, TimerKind,
     parse_duration_ms, parse_line, parse_time,
 };
 use crate::store::{AcceptRefusal, ConversationFilter};
@@ -218,13 +218,16 @@ pub(super) struct ListQuery {
     routing: Option<String>,
     assignee: Option<String>,
     limit: Option<u32>,
+    after: Option<String>,
 }
 
+/// A page of the tenant's conversations, newest first.
 pub(super) async fn list(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Page<Value>>, ApiError> {
+    let page = page::by_id(query.limit, query.after.as_deref(), ConversationId::parse)?;
     let assignee = match query.assignee.as_deref() {
         Some(raw) => Some(lookup::filter_assignee(&state, &tenant.id, raw, "assignee").await?),
         None => None,
@@ -241,10 +244,12 @@ pub(super) async fn list(
             .map(|s| Routing::parse(s).map_err(|e| ApiError::invalid("routing", e)))
             .transpose()?,
         assignee,
-        limit: query.limit.unwrap_or(100).clamp(1, 1000),
     };
-    let found = state.store.list_conversations(&tenant.id, &filter).await?;
-    Ok(Json(found.iter().map(view).collect()))
+    let found = state
+        .store
+        .list_conversations(&tenant.id, &filter, &page)
+        .await?;
+    Ok(Json(found.map(|c| view(&c))))
 }
 
 #[derive(Deserialize)]

@@ -17,6 +17,7 @@ mod lookup;
 mod members;
 mod metrics;
 mod notifications;
+mod page;
 pub mod parse_errors;
 mod pipelines;
 mod plugins;

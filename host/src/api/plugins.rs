@@ -4,11 +4,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Body, Path, Query, Tenant};
+use super::page::PageQuery;
+use crate::domain::{Page, PluginId};
 use crate::plugin::logs::LogLine;
 use crate::plugin::{LoadError, UploadError};
 use crate::store::{FailureRecord, PluginRecord};
@@ -76,11 +77,29 @@ fn upload_error(error: UploadError) -> ApiError {
     }
 }
 
+/// Where a plugin version stands in the list: built-ins first (by name,
+/// which is their id), then the tenant's uploads in the order they came
+/// (upload ids are made in time order).
+fn place(id: &str) -> (bool, String) {
+    (PluginId::parse(id).is_ok(), id.to_owned())
+}
+
+/// A page of the plugin versions the tenant can bind.
 pub(super) async fn list(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Vec<PluginRecord>>, ApiError> {
-    Ok(Json(state.store.list_plugins(&tenant.id).await?))
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<PluginRecord>>, ApiError> {
+    // Any text places itself in the order, so any cursor is one.
+    let page = query.request(|raw| Ok(place(raw)))?;
+    let mut plugins = state.store.list_plugins(&tenant.id).await?;
+    plugins.sort_by_key(|p| place(&p.id));
+    Ok(Json(Page::slice(
+        plugins,
+        &page,
+        |p| place(&p.id),
+        |p| p.id.clone(),
+    )))
 }
 
 /// Delete one of the tenant's uploaded plugin versions that nothing uses
@@ -101,21 +120,15 @@ pub(super) async fn delete(
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct FailureQuery {
-    limit: Option<u32>,
-}
-
 /// Recent plugin failures, newest first: which plugin and version, what
 /// went wrong, and what the host did instead.
 pub(super) async fn failures(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-    Query(query): Query<FailureQuery>,
-) -> Result<Json<Vec<FailureRecord>>, ApiError> {
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
-    Ok(Json(state.store.failures(&tenant.id, limit).await?))
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<FailureRecord>>, ApiError> {
+    let page = query.by_row()?;
+    Ok(Json(state.store.failures(&tenant.id, &page).await?))
 }
 
 /// What a plugin logged lately.

@@ -9,10 +9,11 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{JsonBody, Path, Tenant};
+use super::extract::{JsonBody, Path, Query, Tenant};
+use super::page::PageQuery;
 use crate::domain::{
-    Condition, Conditions, Match, Millis, PluginKind, PluginUse, Rule, RuleId, Target, TenantId,
-    parse_line,
+    Condition, Conditions, Match, Millis, Page, PluginKind, PluginUse, Rule, RuleId, Target,
+    TenantId, parse_line,
 };
 use crate::routing::spec;
 
@@ -295,10 +296,12 @@ pub(super) async fn reorder(
     ))
 }
 
-/// Every change to the rules, newest first.
+/// A page of the changes to the rules, newest first.
 pub(super) async fn changes(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Vec<Value>>, ApiError> {
-    Ok(Json(state.store.rule_changes(&tenant.id, 500).await?))
+    Query(query): Query<PageQuery>,
+) -> Result<Json<Page<Value>>, ApiError> {
+    let page = query.by_row()?;
+    Ok(Json(state.store.rule_changes(&tenant.id, &page).await?))
 }

@@ -14,8 +14,8 @@ use super::extract::{Actor, JsonBody, Path, Query};
 use super::ticket_fields::{
     ContactBody, agent, company, contact, not_merged, pipeline, properties, status_in,
 };
-use super::{AppState, lookup};
-use crate::domain::{Priority, Properties, parse_line};
+use super::{AppState, lookup, page};
+use crate::domain::{Page, Priority, Properties, TicketId, parse_line};
 use crate::store::{NewTicket, TicketFilter, TicketPatch, TicketRecord, Visibility};
 
 /// Longest ticket name, as for conversation subjects.
@@ -162,14 +162,16 @@ pub(super) struct ListQuery {
     status: Option<String>,
     owner: Option<String>,
     limit: Option<u32>,
+    after: Option<String>,
 }
 
-/// The tickets the caller may see, newest first.
+/// A page of the tickets the caller may see, newest first.
 pub(super) async fn list(
     actor: Actor,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Page<Value>>, ApiError> {
+    let page = page::by_id(query.limit, query.after.as_deref(), TicketId::parse)?;
     let tenant = &actor.tenant.id;
     let filter = TicketFilter {
         pipeline: match query.pipeline.as_deref() {
@@ -184,13 +186,12 @@ pub(super) async fn list(
             Some(raw) => Some(lookup::filter_agent(&state, tenant, raw, "owner").await?),
             None => None,
         },
-        limit: query.limit.unwrap_or(100).clamp(1, 1000),
     };
     let found = state
         .store
-        .tickets(&actor.tenant.id, &filter, &actor.visibility)
+        .tickets(&actor.tenant.id, &filter, &actor.visibility, &page)
         .await?;
-    Ok(Json(found.iter().map(view).collect()))
+    Ok(Json(found.map(|t| view(&t))))
 }
 
 pub(super) async fn get(

@@ -7,7 +7,8 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Query, Tenant};
-use super::lookup;
+use super::{lookup, page};
+use crate::domain::Page;
 use crate::store::WorkflowRun;
 
 #[derive(Deserialize)]
@@ -15,24 +16,25 @@ use crate::store::WorkflowRun;
 pub(super) struct RunsQuery {
     conversation: Option<String>,
     limit: Option<u32>,
+    after: Option<String>,
 }
 
 pub(super) async fn list(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Query(query): Query<RunsQuery>,
-) -> Result<Json<Vec<WorkflowRun>>, ApiError> {
+) -> Result<Json<Page<WorkflowRun>>, ApiError> {
+    let page = page::by_row(query.limit, query.after.as_deref())?;
     let conversation = match query.conversation.as_deref() {
         Some(raw) => {
             Some(lookup::filter_conversation(&state, &tenant.id, raw, "conversation").await?)
         }
         None => None,
     };
-    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     Ok(Json(
         state
             .store
-            .workflow_runs(&tenant.id, conversation.as_ref(), limit)
+            .workflow_runs(&tenant.id, conversation.as_ref(), &page)
             .await?,
     ))
 }

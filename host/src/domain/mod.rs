@@ -68,6 +68,7 @@ pub mod idempotency;
 mod ids;
 mod lifecycle;
 mod notification;
+mod page;
 mod plugin;
 mod removal;
 mod rule;
@@ -107,6 +108,7 @@ pub use lifecycle::{
 pub use notification::{
     DeliveryState, NotificationKind, NotifyChannel, NotifyPreferences, WebhookUrl,
 };
+pub use page::{DEFAULT_LIMIT, MAX_LIMIT, Page, PageRequest, parse_limit, parse_row_cursor};
 pub use plugin::{PluginKind, PluginUse, PluginUses, Slot};
 pub use removal::{Removal, requeue_held};
 pub use rule::{

@@ -81,7 +81,11 @@ impl<T> Page<T> {
             None => rows,
         };
         let limit = usize::try_from(request.probe()).unwrap_or(usize::MAX);
-        Self::from_probe(rows.into_iter().take(limit).collect(), request.limit, cursor)
+        Self::from_probe(
+            rows.into_iter().take(limit).collect(),
+            request.limit,
+            cursor,
+        )
     }
 
     /// The same page with each item changed by `f`.

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{AgentId, ConversationId, Notice, NotificationKind, TenantId};
+use crate::domain::{
+    AgentId, ConversationId, Notice, NotificationKind, Page, PageRequest, TenantId,
+};
 
 /// Aggregates over the tenant's conversations.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -93,19 +95,18 @@ impl Store {
         Ok(())
     }
 
-    /// Notifications addressed to one agent, newest first, with their
-    /// delivery state per channel.
+    /// A page of the notifications addressed to one agent, newest first,
+    /// with their delivery state per channel.
     pub async fn notifications_for(
         &self,
         tenant: &TenantId,
         agent: &AgentId,
-    ) -> Result<Vec<serde_json::Value>> {
+        page: &PageRequest<i64>,
+    ) -> Result<Page<serde_json::Value>> {
         Ok(self
-            .agent_notifications(tenant, agent, 200)
+            .agent_notifications(tenant, agent, page)
             .await?
-            .iter()
-            .map(|n| n.to_json())
-            .collect())
+            .map(|n| n.to_json()))
     }
 
     pub async fn stats(&self, tenant: &TenantId) -> Result<Stats> {

@@ -7,8 +7,8 @@ use super::{Result, Store, events::insert_event, help_desk, opt_id, timers};
 use crate::domain::{
     AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationRecord,
     ConversationStatus, EventKind, HistoryRecord, MessageEffect, MessageId, MessageRecord, Millis,
-    NewConversation, Priority, Routing, StatusChange, TeamId, TenantId, first_owner,
-    message_effect, status_events,
+    NewConversation, Page, PageRequest, Priority, Routing, StatusChange, TeamId, TenantId,
+    first_owner, message_effect, status_events,
 };
 
 /// Filters for listing conversations.
@@ -18,7 +18,6 @@ pub struct ConversationFilter {
     pub routing: Option<Routing>,
     /// The tenant's agent or bot.
     pub assignee: Option<Assignee>,
-    pub limit: u32,
 }
 
 pub(super) const COLUMNS: &str =
@@ -185,18 +184,22 @@ impl Store {
         Ok(row.as_ref().and_then(conversation))
     }
 
+    /// A page of the tenant's conversations, newest first.
     pub async fn list_conversations(
         &self,
         tenant: &TenantId,
         filter: &ConversationFilter,
-    ) -> Result<Vec<ConversationRecord>> {
+        page: &PageRequest<ConversationId>,
+    ) -> Result<Page<ConversationRecord>> {
+        let after = page.after.as_ref().map(ConversationId::as_str);
         let rows = sqlx::query(&format!(
             "SELECT {COLUMNS} FROM conversations
              WHERE tenant_id = $1
                AND ($2 IS NULL OR status = $3)
                AND ($4 IS NULL OR routing = $5)
                AND ($6 IS NULL OR assignee_id = $7)
-             ORDER BY id DESC LIMIT $8"
+               AND ($8 IS NULL OR id < $9)
+             ORDER BY id DESC LIMIT $10"
         ))
         .bind(tenant.as_str())
         .bind(filter.status.map(|s| s.as_str()))
@@ -205,10 +208,13 @@ impl Store {
         .bind(filter.routing.map(|s| s.as_str()))
         .bind(filter.assignee.as_ref().map(Assignee::id))
         .bind(filter.assignee.as_ref().map(Assignee::id))
-        .bind(i64::from(filter.limit))
+        .bind(after)
+        .bind(after)
+        .bind(page.probe())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows.iter().filter_map(conversation).collect())
+        let found = rows.iter().filter_map(conversation).collect();
+        Ok(Page::from_probe(found, page.limit, |c| c.id.to_string()))
     }
 
     /// Open conversations waiting in the queue, oldest first.

@@ -15,7 +15,8 @@ use super::outbox::Outbox;
 use super::{Result, Store, opt_id};
 use crate::domain::{
     AgentId, ConversationId, DeliveryState, MessageId, Millis, Notice, NotificationId,
-    NotificationKind, NotifyChannel, NotifyPreferences, TeamId, TenantId, WebhookUrl,
+    NotificationKind, NotifyChannel, NotifyPreferences, Page, PageRequest, TeamId, TenantId,
+    WebhookUrl,
 };
 
 /// The settings topic holding the tenant's webhook signing secret.
@@ -480,24 +481,32 @@ impl Store {
         Ok(written)
     }
 
-    /// A member's notifications, newest first, with their deliveries.
+    /// A page of a member's notifications, newest first, with their
+    /// deliveries.
     pub async fn agent_notifications(
         &self,
         tenant: &TenantId,
         agent: &AgentId,
-        limit: u32,
-    ) -> Result<Vec<NotificationRecord>> {
+        page: &PageRequest<i64>,
+    ) -> Result<Page<NotificationRecord>> {
         let rows = sqlx::query(&format!(
             "SELECT {NOTIFICATION_COLUMNS} FROM notifications n
-             WHERE n.tenant_id = $1 AND n.agent_id = $2 ORDER BY n.id DESC LIMIT $3"
+             WHERE n.tenant_id = $1 AND n.agent_id = $2 AND ($3 IS NULL OR n.id < $4)
+             ORDER BY n.id DESC LIMIT $5"
         ))
         .bind(tenant.as_str())
         .bind(agent.as_str())
-        .bind(i64::from(limit))
+        .bind(page.after)
+        .bind(page.after)
+        .bind(page.probe())
         .fetch_all(&self.pool)
         .await?;
-        self.with_deliveries(rows.iter().filter_map(notification_row).collect())
-            .await
+        let found = rows.iter().filter_map(notification_row).collect();
+        let mut found = Page::from_probe(found, page.limit, |n: &NotificationRecord| {
+            n.seq.to_string()
+        });
+        found.items = self.with_deliveries(found.items).await?;
+        Ok(found)
     }
 
     async fn with_deliveries(
@@ -849,17 +858,19 @@ mod tests {
             kinds
         };
         let for_ana = store
-            .agent_notifications(&tenant, &ana, 10)
+            .agent_notifications(&tenant, &ana, &PageRequest::first(10))
             .await
-            .expect("ana");
+            .expect("ana")
+            .items;
         assert_eq!(
             kinds(&for_ana),
             [NotificationKind::Assigned, NotificationKind::NewInTeam]
         );
         let for_ben = store
-            .agent_notifications(&tenant, &ben, 10)
+            .agent_notifications(&tenant, &ben, &PageRequest::first(10))
             .await
-            .expect("ben");
+            .expect("ben")
+            .items;
         assert_eq!(
             kinds(&for_ben),
             [NotificationKind::Assigned, NotificationKind::NewInTeam]
@@ -876,9 +887,10 @@ mod tests {
         assert_eq!(known.title, "Assigned to you: Known");
         assert!(
             store
-                .agent_notifications(&other, &carl, 10)
+                .agent_notifications(&other, &carl, &PageRequest::first(10))
                 .await
                 .expect("carl")
+                .items
                 .is_empty()
         );
         for n in for_ana.iter().chain(&for_ben) {

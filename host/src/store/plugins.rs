@@ -7,7 +7,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
-use crate::domain::{Millis, PluginKind, PluginUses, TenantId};
+use crate::domain::{Millis, Page, PageRequest, PluginKind, PluginUses, TenantId};
 
 /// One plugin version: a built-in (no tenant, id = name) or a tenant's upload.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -285,17 +285,25 @@ impl Store {
             .collect())
     }
 
-    pub async fn failures(&self, tenant: &TenantId, limit: u32) -> Result<Vec<FailureRecord>> {
+    /// A page of the tenant's plugin failures, newest first.
+    pub async fn failures(
+        &self,
+        tenant: &TenantId,
+        page: &PageRequest<i64>,
+    ) -> Result<Page<FailureRecord>> {
         let rows = sqlx::query(
             "SELECT id, event_id, conversation_id, plugin_name, plugin_version, failure, message,
                     fallback, at
-             FROM plugin_failures WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+             FROM plugin_failures WHERE tenant_id = $1 AND ($2 IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4",
         )
         .bind(tenant.as_str())
-        .bind(i64::from(limit))
+        .bind(page.after)
+        .bind(page.after)
+        .bind(page.probe())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
+        let found = rows
             .into_iter()
             .map(|row| FailureRecord {
                 id: row.get("id"),
@@ -308,7 +316,8 @@ impl Store {
                 fallback: row.get("fallback"),
                 at: Millis(row.get("at")),
             })
-            .collect())
+            .collect();
+        Ok(Page::from_probe(found, page.limit, |f| f.id.to_string()))
     }
 }
 

@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::{Result, Store, StoreError};
-use crate::domain::{Millis, Rule, RuleId, TenantId};
+use crate::domain::{Millis, Page, PageRequest, Rule, RuleId, TenantId};
 
 fn rule(row: &AnyRow) -> Option<Rule> {
     let method: Option<String> = row.get("method");
@@ -190,30 +190,36 @@ impl Store {
         Ok(())
     }
 
-    /// The change record, newest first.
+    /// A page of the change record, newest first.
     pub async fn rule_changes(
         &self,
         tenant: &TenantId,
-        limit: u32,
-    ) -> Result<Vec<serde_json::Value>> {
+        page: &PageRequest<i64>,
+    ) -> Result<Page<serde_json::Value>> {
         let rows = sqlx::query(
-            "SELECT rule_id, action, rule, at FROM rule_changes WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT id, rule_id, action, rule, at FROM rule_changes
+             WHERE tenant_id = $1 AND ($2 IS NULL OR id < $3)
+             ORDER BY id DESC LIMIT $4",
         )
         .bind(tenant.as_str())
-        .bind(i64::from(limit))
+        .bind(page.after)
+        .bind(page.after)
+        .bind(page.probe())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
+        let found: Vec<(i64, serde_json::Value)> = rows
             .iter()
             .map(|row| {
-                serde_json::json!({
+                let change = serde_json::json!({
                     "rule_id": row.get::<String, _>("rule_id"),
                     "action": row.get::<String, _>("action"),
                     "rule": serde_json::from_str::<serde_json::Value>(row.get("rule")).unwrap_or_default(),
                     "at": Millis(row.get("at")),
-                })
+                });
+                (row.get::<i64, _>("id"), change)
             })
-            .collect())
+            .collect();
+        Ok(Page::from_probe(found, page.limit, |(id, _)| id.to_string()).map(|(_, change)| change))
     }
 
     /// How many conversations this contact (by e-mail) had before `before`.

@@ -6,8 +6,8 @@ use sqlx::{AnyConnection, Row};
 
 use super::{Result, Store, opt_id};
 use crate::domain::{
-    AgentId, Assignee, Channel, CompanyId, ConversationId, ConversationStatus, Millis, PipelineId,
-    Priority, Properties, StageId, TenantId, TicketAccess, TicketId,
+    AgentId, Assignee, Channel, CompanyId, ConversationId, ConversationStatus, Millis, Page,
+    PageRequest, PipelineId, Priority, Properties, StageId, TenantId, TicketAccess, TicketId,
 };
 
 /// Which tickets a request may see.
@@ -92,7 +92,6 @@ pub struct TicketFilter {
     pub pipeline: Option<PipelineId>,
     pub stage: Option<StageId>,
     pub owner: Option<AgentId>,
-    pub limit: u32,
 }
 
 const SELECT: &str = "SELECT t.id, t.conversation_id, t.name, t.pipeline_id, t.stage_id,
@@ -202,20 +201,23 @@ impl Store {
         Ok(row.as_ref().and_then(ticket_row))
     }
 
-    /// Tickets the caller may see, newest first; merged ones are left out.
+    /// A page of the tickets the caller may see, newest first; merged
+    /// ones are left out.
     pub async fn tickets(
         &self,
         tenant: &TenantId,
         filter: &TicketFilter,
         visibility: &Visibility,
-    ) -> Result<Vec<TicketRecord>> {
+        page: &PageRequest<TicketId>,
+    ) -> Result<Page<TicketRecord>> {
         let sql = format!(
             "{SELECT} WHERE t.tenant_id = $1 AND t.merged_into IS NULL
                AND ($2 IS NULL OR t.pipeline_id = $2)
                AND ($3 IS NULL OR t.stage_id = $3)
                AND ($4 IS NULL OR (c.assignee_kind = 'agent' AND c.assignee_id = $4))
                AND {}
-             ORDER BY t.id DESC LIMIT $7",
+               AND ($7 IS NULL OR t.id < $7)
+             ORDER BY t.id DESC LIMIT $8",
             visible(5, 6)
         );
         let pipeline = filter.pipeline.as_ref().map(PipelineId::as_str);
@@ -227,10 +229,12 @@ impl Store {
             .bind(stage)
             .bind(owner);
         let rows = bind_visible(query, visibility)
-            .bind(i64::from(filter.limit))
+            .bind(page.after.as_ref().map(TicketId::as_str))
+            .bind(page.probe())
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows.iter().filter_map(ticket_row).collect())
+        let found = rows.iter().filter_map(ticket_row).collect();
+        Ok(Page::from_probe(found, page.limit, |t| t.id.to_string()))
     }
 
     pub async fn ticket_stats(&self, tenant: &TenantId) -> Result<TicketStats> {

@@ -3,11 +3,14 @@
 use sqlx::Row;
 
 use super::{Result, Store};
-use crate::domain::{ConversationId, Millis, TenantId};
+use crate::domain::{ConversationId, Millis, Page, PageRequest, TenantId};
 
 /// One workflow's handling of one event.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct WorkflowRun {
+    /// Its place in the record: the list's cursor.
+    #[serde(skip)]
+    pub row: i64,
     pub event: Option<i64>,
     pub event_kind: String,
     pub conversation: Option<String>,
@@ -21,29 +24,33 @@ pub struct WorkflowRun {
 }
 
 impl Store {
-    /// Runs, newest first, optionally of one conversation.
+    /// A page of runs, newest first, optionally of one conversation.
     pub async fn workflow_runs(
         &self,
         tenant: &TenantId,
         conversation: Option<&ConversationId>,
-        limit: u32,
-    ) -> Result<Vec<WorkflowRun>> {
+        page: &PageRequest<i64>,
+    ) -> Result<Page<WorkflowRun>> {
         let rows = sqlx::query(
-            "SELECT event_id, event_kind, conversation_id, plugin_name, plugin_version, actions,
+            "SELECT id, event_id, event_kind, conversation_id, plugin_name, plugin_version, actions,
                     error, at
              FROM workflow_runs
              WHERE tenant_id = $1 AND ($2 IS NULL OR conversation_id = $3)
-             ORDER BY id DESC LIMIT $4",
+               AND ($4 IS NULL OR id < $5)
+             ORDER BY id DESC LIMIT $6",
         )
         .bind(tenant.as_str())
         .bind(conversation.map(ConversationId::as_str))
         .bind(conversation.map(ConversationId::as_str))
-        .bind(i64::from(limit))
+        .bind(page.after)
+        .bind(page.after)
+        .bind(page.probe())
         .fetch_all(&self.pool)
         .await?;
-        Ok(rows
+        let found = rows
             .iter()
             .map(|r| WorkflowRun {
+                row: r.get("id"),
                 event: r.get("event_id"),
                 event_kind: r.get("event_kind"),
                 conversation: r.get("conversation_id"),
@@ -53,6 +60,9 @@ impl Store {
                 error: r.get("error"),
                 at: Millis(r.get("at")),
             })
-            .collect())
+            .collect();
+        Ok(Page::from_probe(found, page.limit, |run| {
+            run.row.to_string()
+        }))
     }
 }

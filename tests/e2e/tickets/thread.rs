@@ -300,7 +300,8 @@ async fn a_comment_mention_notifies_with_a_link_and_never_reaches_the_customer()
     let inbox = desk
         .get(&format!("/v1/agents/{}/notifications", cho.id))
         .await
-        .body;
+        .body["items"]
+        .clone();
     assert_eq!(inbox.as_array().map(Vec::len), Some(1), "{inbox}");
     let notice = inbox[0]["message"].as_str().unwrap_or_default();
     assert!(
