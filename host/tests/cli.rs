@@ -301,6 +301,71 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
         "{out}"
     );
     assert!(out.contains(r#"answer: {"Assign""#), "{out}");
+
+    // In the crate, `plugin test` needs no paths: the component is where
+    // `plugin build` put it, under CARGO_TARGET_DIR when that is set.
+    let crate_path = crate_dir.to_str().expect("utf-8");
+    let target = workspace().join("target").join("wasm");
+    let found = baton(
+        &["plugin", "test", "--dir", crate_path],
+        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8"))],
+    );
+    let (out, err) = text(&found);
+    assert!(found.status.success(), "{out}{err}");
+    assert!(out.contains("2 run, 2 checked"), "{out}");
+    let unbuilt = baton(&["plugin", "test", "--dir", crate_path], &[]);
+    let (out, err) = text(&unbuilt);
+    assert!(!unbuilt.status.success(), "{out}{err}");
+    assert!(
+        err.contains("is not built yet: run `baton plugin build` first")
+            && err.contains(&crate_dir.join("target").display().to_string()),
+        "{err}"
+    );
+
+    // The rest of the loop: list, roll back, delete.
+    let id = text(&uploaded)
+        .0
+        .lines()
+        .find_map(|l| l.split(" as ").nth(1))
+        .expect("the upload's id")
+        .to_owned();
+    let listed = baton(&["plugin", "list"], &server);
+    let (out, err) = text(&listed);
+    assert!(listed.status.success(), "{out}{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains(&id))
+        .unwrap_or_else(|| panic!("{id} listed: {out}"));
+    assert!(
+        line.contains("fewest-first@0.1.0") && line.ends_with("uploaded"),
+        "{line}"
+    );
+    assert!(out.contains("built-in"), "{out}");
+    let in_use = baton(&["plugin", "delete", &id], &server);
+    let (out, err) = text(&in_use);
+    assert!(!in_use.status.success(), "{out}{err}");
+    assert!(err.contains("409") && err.contains("binding"), "{err}");
+    let assignment = baton(
+        &["plugin", "unbind", "fewest-first", "--slot", "assignment"],
+        &server,
+    );
+    assert_eq!(assignment.status.code(), Some(2), "{:?}", text(&assignment));
+    assert!(text(&assignment).1.contains("rollback assignment"));
+    let not_bound = baton(
+        &["plugin", "unbind", "fewest-first", "--slot", "workflows"],
+        &server,
+    );
+    assert!(!not_bound.status.success());
+    assert!(text(&not_bound).1.contains("is not bound to workflows"));
+    let rolled = baton(&["plugin", "rollback", "assignment"], &server);
+    let (out, err) = text(&rolled);
+    assert!(rolled.status.success(), "{out}{err}");
+    assert!(!out.contains(&id), "the upload is no longer bound: {out}");
+    let deleted = baton(&["plugin", "delete", &id], &server);
+    let (out, err) = text(&deleted);
+    assert!(deleted.status.success(), "{out}{err}");
+    let listed = baton(&["plugin", "list"], &server);
+    assert!(!text(&listed).0.contains(&id), "{:?}", text(&listed));
 }
 
 #[test]

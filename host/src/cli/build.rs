@@ -24,6 +24,67 @@ pub(crate) fn build(dir: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
+/// Where `build` puts the component of the crate in `dir`: cargo's
+/// target directory as cargo itself reports it (so `CARGO_TARGET_DIR`
+/// and `.cargo/config.toml` are honoured), under the component target's
+/// release profile, named after the crate's cdylib.
+pub(crate) fn built_component(dir: &Path) -> Result<PathBuf, CliError> {
+    let manifest_path = dir.join("Cargo.toml");
+    if !manifest_path.is_file() {
+        return Err(CliError::failed(format!(
+            "no component given and no Cargo.toml in {}: pass the .wasm, or run this in the plugin's crate (`--dir`)",
+            dir.display()
+        )));
+    }
+    let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .arg("--manifest-path")
+        .arg(&manifest_path)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| {
+            CliError::failed(format!(
+                "cannot run cargo ({e}); install Rust from https://rustup.rs"
+            ))
+        })?;
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .map_err(|_| CliError::failed("cargo metadata failed (above)"))?;
+    let target_dir = metadata["target_directory"]
+        .as_str()
+        .ok_or_else(|| CliError::failed("cargo metadata named no target directory"))?;
+    // The package of this manifest, not another member of its workspace.
+    let manifest = std::fs::canonicalize(&manifest_path).unwrap_or(manifest_path);
+    let lib = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["manifest_path"].as_str().map(PathBuf::from) == Some(manifest.clone()))
+        .flat_map(|p| p["targets"].as_array().cloned().unwrap_or_default())
+        .find(|t| {
+            t["crate_types"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "cdylib"))
+        })
+        .and_then(|t| t["name"].as_str().map(|name| name.replace('-', "_")))
+        .ok_or_else(|| {
+            CliError::failed(
+                "the crate has no cdylib: it needs `crate-type = [\"cdylib\"]` under [lib]",
+            )
+        })?;
+    let component = Path::new(target_dir)
+        .join(TARGET)
+        .join("release")
+        .join(format!("{lib}.wasm"));
+    if component.is_file() {
+        Ok(component)
+    } else {
+        Err(CliError::failed(format!(
+            "{} is not built yet: run `baton plugin build` first",
+            component.display()
+        )))
+    }
+}
+
 /// Build in release mode for the component target; returns the `.wasm`.
 fn cargo_build(manifest_path: &Path) -> Result<PathBuf, CliError> {
     let mut child = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))

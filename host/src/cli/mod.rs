@@ -40,11 +40,15 @@ pub(crate) enum PluginCommand {
     /// Run recorded cases in the server's sandbox: each answer, reason,
     /// fuel and time
     Test {
-        /// The component (.wasm) to test
-        component: PathBuf,
-        /// The recorded cases (JSON)
+        /// The component (.wasm) to test [default: where `baton plugin
+        /// build` puts the crate's, honouring CARGO_TARGET_DIR]
+        component: Option<PathBuf>,
+        /// The recorded cases (JSON) [default: the crate's events.json]
         #[arg(long)]
-        events: PathBuf,
+        events: Option<PathBuf>,
+        /// The plugin's crate, when no component is given
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
     },
     /// Upload a component to a running server
     Upload {
@@ -57,6 +61,37 @@ pub(crate) enum PluginCommand {
     Logs {
         /// The plugin, by id or name (its newest version)
         plugin: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// List the plugin versions the tenant can bind: built-ins, then
+    /// uploads in the order they came
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Delete one of the tenant's uploaded versions that nothing binds
+    Delete {
+        /// The version's id
+        plugin: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Take a plugin out of the handoff or workflows slot's list (the
+    /// assignment slot always runs a strategy: bind another, or roll back)
+    Unbind {
+        /// The plugin, by id or name
+        plugin: String,
+        /// The slot: handoff or workflows
+        #[arg(long)]
+        slot: String,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Return a slot to the binding it had before the last change
+    Rollback {
+        /// The slot: assignment, handoff or workflows
+        slot: String,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -76,7 +111,7 @@ pub(crate) enum PluginCommand {
     },
 }
 
-/// Which server `upload` and `bind` talk to, as which tenant.
+/// Which server the commands that call one talk to, as which tenant.
 #[derive(Debug, Args)]
 pub(crate) struct ServerArgs {
     /// The server's address
@@ -150,8 +185,32 @@ async fn run(command: PluginCommand) -> Result<(), CliError> {
             Ok(())
         }
         PluginCommand::Build { dir } => off_runtime(move || build::build(&dir)).await,
-        PluginCommand::Test { component, events } => {
-            off_runtime(move || run_cases::run(&component, &events)).await
+        PluginCommand::Test {
+            component,
+            events,
+            dir,
+        } => {
+            off_runtime(move || {
+                let component = match component {
+                    Some(path) => path,
+                    None => build::built_component(&dir)?,
+                };
+                let events = events.unwrap_or_else(|| dir.join("events.json"));
+                run_cases::run(&component, &events)
+            })
+            .await
+        }
+        PluginCommand::List { server } => remote::list(&remote::Server::from(&server)?).await,
+        PluginCommand::Delete { plugin, server } => {
+            remote::delete(&remote::Server::from(&server)?, &plugin).await
+        }
+        PluginCommand::Unbind {
+            plugin,
+            slot,
+            server,
+        } => remote::unbind(&remote::Server::from(&server)?, &plugin, &slot).await,
+        PluginCommand::Rollback { slot, server } => {
+            remote::rollback(&remote::Server::from(&server)?, &slot).await
         }
         PluginCommand::Upload { component, server } => {
             remote::upload(&remote::Server::from(&server)?, &component).await

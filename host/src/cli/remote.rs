@@ -1,4 +1,4 @@
-//! `baton plugin upload` and `bind`: the HTTP API of a running server.
+//! The `baton plugin` commands that call a running server's HTTP API.
 
 use std::path::Path;
 
@@ -120,6 +120,22 @@ fn list_key(slot: &str) -> Result<Option<&'static str>, CliError> {
     }
 }
 
+/// Whether a bound entry is `plugin` (by id or name).
+fn names(entry: &Value, plugin: &str) -> bool {
+    entry["plugin"] == plugin || entry["name"] == plugin
+}
+
+/// A bound entry as it is written back: what the binding's body takes.
+fn as_bound(entry: &Value) -> Value {
+    let mut kept = json!({"plugin": entry["plugin"], "config": entry["config"]});
+    for optional in ["enabled", "conditions"] {
+        if !entry[optional].is_null() {
+            kept[optional] = entry[optional].clone();
+        }
+    }
+    kept
+}
+
 pub(crate) async fn bind(
     server: &Server,
     plugin: &str,
@@ -135,19 +151,10 @@ pub(crate) async fn bind(
             let current = server.send(server.client.get(&url)).await?;
             let mut entries: Vec<Value> = current[key]
                 .as_array()
-                .cloned()
-                .unwrap_or_default()
                 .into_iter()
-                .filter(|e| e["plugin"] != plugin && e["name"] != plugin)
-                .map(|e| {
-                    let mut kept = json!({"plugin": e["plugin"], "config": e["config"]});
-                    for optional in ["enabled", "conditions"] {
-                        if !e[optional].is_null() {
-                            kept[optional] = e[optional].clone();
-                        }
-                    }
-                    kept
-                })
+                .flatten()
+                .filter(|e| !names(e, plugin))
+                .map(as_bound)
                 .collect();
             entries.push(json!({"plugin": plugin, "config": config}));
             json!({ key: entries })
@@ -155,5 +162,80 @@ pub(crate) async fn bind(
     };
     let bound = server.send(server.client.put(&url).json(&body)).await?;
     println!("bound to {slot}: {bound}");
+    Ok(())
+}
+
+/// Print every plugin version the tenant can bind, a page at a time.
+pub(crate) async fn list(server: &Server) -> Result<(), CliError> {
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{}/v1/plugins?limit=100", server.base);
+        if let Some(cursor) = &after {
+            url.push_str("&after=");
+            url.push_str(cursor);
+        }
+        let page = server.send(server.client.get(url)).await?;
+        for plugin in page["items"].as_array().into_iter().flatten() {
+            let text = |field: &str| plugin[field].as_str().unwrap_or("?").to_owned();
+            println!(
+                "{:<36}  {}@{}  {}  contract {}  {}",
+                text("id"),
+                text("name"),
+                text("version"),
+                text("kind"),
+                text("contract"),
+                if plugin["builtin"] == true {
+                    "built-in"
+                } else {
+                    "uploaded"
+                },
+            );
+        }
+        match page["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => return Ok(()),
+        }
+    }
+}
+
+/// Delete an uploaded version nothing binds.
+pub(crate) async fn delete(server: &Server, plugin: &str) -> Result<(), CliError> {
+    let url = format!("{}/v1/plugins/{plugin}", server.base);
+    server.send(server.client.delete(url)).await?;
+    println!("deleted {plugin}");
+    Ok(())
+}
+
+/// Take `plugin` out of a slot's list, keeping the rest as bound.
+pub(crate) async fn unbind(server: &Server, plugin: &str, slot: &str) -> Result<(), CliError> {
+    let Some(key) = list_key(slot)? else {
+        return Err(CliError::usage(
+            "the assignment slot always runs a strategy: bind another, or `baton plugin rollback assignment`",
+        ));
+    };
+    let url = format!("{}/v1/routing/{slot}", server.base);
+    let current = server.send(server.client.get(&url)).await?;
+    let entries = current[key].as_array().cloned().unwrap_or_default();
+    let kept: Vec<Value> = entries
+        .iter()
+        .filter(|e| !names(e, plugin))
+        .map(as_bound)
+        .collect();
+    if kept.len() == entries.len() {
+        return Err(CliError::failed(format!("{plugin} is not bound to {slot}")));
+    }
+    server
+        .send(server.client.put(&url).json(&json!({ key: kept })))
+        .await?;
+    println!("unbound {plugin} from {slot}");
+    Ok(())
+}
+
+/// Return a slot to its binding before the last change.
+pub(crate) async fn rollback(server: &Server, slot: &str) -> Result<(), CliError> {
+    list_key(slot)?;
+    let url = format!("{}/v1/routing/{slot}/rollback", server.base);
+    let bound = server.send(server.client.post(url)).await?;
+    println!("{slot} rolled back: {bound}");
     Ok(())
 }
