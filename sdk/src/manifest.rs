@@ -3,6 +3,24 @@
 
 use crate::{EventKind, Manifest, PluginKind};
 
+/// A [`Manifest`] named `name`, of `kind`, whose version is the calling
+/// crate's own (`version` in its `Cargo.toml`): the version an upload is
+/// known by moves with the crate's, so a change is never uploaded under
+/// the version of the bytes before it.
+///
+/// ```
+/// use baton_sdk::{Manifest, PluginKind};
+///
+/// let manifest: Manifest = baton_sdk::manifest!("fewest-first", PluginKind::AssignmentStrategy);
+/// assert_eq!(manifest.version, env!("CARGO_PKG_VERSION"));
+/// ```
+#[macro_export]
+macro_rules! manifest {
+    ($name:expr, $kind:expr $(,)?) => {
+        $crate::Manifest::new($name, ::core::env!("CARGO_PKG_VERSION"), $kind)
+    };
+}
+
 impl Manifest {
     /// A manifest with no description, a config schema that accepts anything
     /// and no subscriptions; refine it with the builder methods.

@@ -11,7 +11,7 @@ use super::extract::{Body, Path, Query, Tenant};
 use super::page::PageQuery;
 use crate::domain::{Page, PluginId};
 use crate::plugin::logs::LogLine;
-use crate::plugin::{LoadError, UploadError};
+use crate::plugin::{LoadError, UploadError, Uploaded};
 use crate::store::{FailureRecord, PluginRecord};
 
 pub(super) async fn upload(
@@ -32,7 +32,8 @@ pub(super) async fn upload(
         ));
     }
     match state.plugins.upload(&tenant.id, body.to_vec()).await {
-        Ok(plugin) => Ok((StatusCode::CREATED, Json(plugin))),
+        Ok(Uploaded::Created(plugin)) => Ok((StatusCode::CREATED, Json(plugin))),
+        Ok(Uploaded::Existing(plugin)) => Ok((StatusCode::OK, Json(plugin))),
         Err(error) => Err(upload_error(error)),
     }
 }
@@ -65,9 +66,6 @@ fn upload_error(error: UploadError) -> ApiError {
         UploadError::Describe(_) => unprocessable("describe_failed", error.to_string()),
         UploadError::Manifest(_) => unprocessable("invalid_manifest", error.to_string()),
         UploadError::CompileTimeout(_) => unprocessable("compile_timeout", error.to_string()),
-        UploadError::Duplicate { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "conflict", error.to_string()).with_field("body")
-        }
         UploadError::Busy(_) => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_uploads",

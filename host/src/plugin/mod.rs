@@ -19,7 +19,7 @@ pub mod schema;
 mod state;
 
 pub use limits::SandboxLimits;
-pub use registry::{PluginRegistry, UploadError};
+pub use registry::{PluginRegistry, UploadError, Uploaded};
 pub use request::{AgentState, AssignmentRequest, Candidate};
 pub use runtime::{Answer, CallError, Compiled, LoadError, PluginRuntime, WarmStrategy};
 pub use state::CallContext;

@@ -15,6 +15,15 @@ use super::state::CallContext;
 use crate::domain::{Millis, PluginId, TenantId};
 use crate::store::{PluginRecord, Store, StoreError};
 
+/// What an accepted upload did.
+#[derive(Debug)]
+pub enum Uploaded {
+    /// A new version, stored.
+    Created(PluginRecord),
+    /// These very bytes were uploaded before: the version they are.
+    Existing(PluginRecord),
+}
+
 /// Why an upload was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum UploadError {
@@ -26,8 +35,6 @@ pub enum UploadError {
     Manifest(String),
     #[error("compiling took longer than the {0} s limit")]
     CompileTimeout(u64),
-    #[error("this component is already uploaded, as {name} version {version}")]
-    Duplicate { name: String, version: String },
     #[error("{0} uploads of this tenant are being validated; wait for one to finish")]
     Busy(usize),
     #[error(transparent)]
@@ -161,14 +168,12 @@ impl PluginRegistry {
     /// Validate, compile, describe and store an uploaded component.
     ///
     /// A refused upload leaves nothing behind: what can be refused before
-    /// compiling is (size, the tenant's uploads in flight, the same bytes
-    /// uploaded before), and the bytes, the artefact and the plugin row are
-    /// written in one transaction only once everything has been accepted.
-    pub async fn upload(
-        &self,
-        tenant: &TenantId,
-        wasm: Vec<u8>,
-    ) -> Result<PluginRecord, UploadError> {
+    /// compiling is (size, the tenant's uploads in flight), and the bytes,
+    /// the artefact and the plugin row are written in one transaction only
+    /// once everything has been accepted. The same bytes again are the
+    /// version they were (a retried upload is harmless); other bytes under
+    /// a name and version already uploaded are refused as a conflict.
+    pub async fn upload(&self, tenant: &TenantId, wasm: Vec<u8>) -> Result<Uploaded, UploadError> {
         let limit = self.runtime.limits().max_component_bytes;
         if wasm.len() > limit {
             return Err(LoadError::TooLarge {
@@ -180,12 +185,9 @@ impl PluginRegistry {
         let _slot = self.upload_slot(tenant)?;
         let sha = sha256(&wasm);
         // `describe` is deterministic, so the same bytes would name the same
-        // version again: refuse without compiling.
+        // version again: that version is the answer, without compiling.
         if let Some(existing) = self.store.tenant_plugin_by_sha(tenant, &sha).await? {
-            return Err(UploadError::Duplicate {
-                name: existing.name,
-                version: existing.version,
-            });
+            return Ok(Uploaded::Existing(existing));
         }
         let (compiled, artifact) = self.compile(wasm.clone()).await?;
         let compiled = Arc::new(compiled);
@@ -211,7 +213,7 @@ impl PluginRegistry {
             .put_upload(&plugin, &wasm, self.runtime.engine_hash(), &artifact)
             .await?;
         self.cache().insert(&sha, compiled);
-        Ok(plugin)
+        Ok(Uploaded::Created(plugin))
     }
 
     async fn describe(

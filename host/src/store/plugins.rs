@@ -343,7 +343,7 @@ async fn insert_plugin(conn: &mut sqlx::AnyConnection, record: &PluginRecord) ->
         StoreError::conflict_on_unique(
             e,
             &format!(
-                "plugin {} version {} is already uploaded",
+                "{} version {} is already uploaded, from other bytes: bump the version (in the plugin's Cargo.toml) to upload a change",
                 record.name, record.version
             ),
         )

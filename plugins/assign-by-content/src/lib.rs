@@ -49,7 +49,7 @@ struct AssignByContent;
 
 impl Workflow for AssignByContent {
     fn describe() -> Manifest {
-        Manifest::new("assign-by-content", "0.1.0", PluginKind::Workflow)
+        baton_sdk::manifest!("assign-by-content", PluginKind::Workflow)
             .description(
                 "Assign by content: a conversation whose subject or customer messages mention \
                  a rule's phrase goes to the rule's agent (as assignee or follower), tagged.",

@@ -54,7 +54,7 @@ struct AssignBySource;
 
 impl Workflow for AssignBySource {
     fn describe() -> Manifest {
-        Manifest::new("assign-by-source", "0.1.0", PluginKind::Workflow)
+        baton_sdk::manifest!("assign-by-source", PluginKind::Workflow)
             .description(
                 "Assign tickets from a source to a person: a new ticket from a channel (or with \
                  a conversation attribute such as source = twitter) goes to a named agent.",

@@ -36,7 +36,7 @@ struct EscalateWaiting;
 
 impl Workflow for EscalateWaiting {
     fn describe() -> Manifest {
-        Manifest::new("escalate-waiting", "0.1.0", PluginKind::Workflow)
+        baton_sdk::manifest!("escalate-waiting", PluginKind::Workflow)
             .description(
                 "Escalate to a supervisor when a conversation waits for an agent longer than \
                  N minutes: notify them, tag it, and optionally assign it to them.",

@@ -17,7 +17,7 @@ struct FewestHandled;
 
 impl AssignmentStrategy for FewestHandled {
     fn describe() -> Manifest {
-        Manifest::new("fewest-handled", "0.1.0", PluginKind::AssignmentStrategy)
+        baton_sdk::manifest!("fewest-handled", PluginKind::AssignmentStrategy)
             .description(
                 "Gives each conversation to the available agent who has handled the fewest \
                  conversations in all; ties go to whoever has waited longest for work.",

@@ -31,7 +31,7 @@ struct FixedOrder;
 
 impl AssignmentStrategy for FixedOrder {
     fn describe() -> Manifest {
-        Manifest::new("fixed-order", "0.1.0", PluginKind::AssignmentStrategy)
+        baton_sdk::manifest!("fixed-order", PluginKind::AssignmentStrategy)
             .description(
                 "Agents take turns in a fixed order (by id, which is creation order); an \
                  agent whose turn came while they could not take work is served first \

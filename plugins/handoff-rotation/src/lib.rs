@@ -28,7 +28,7 @@ struct HandoffRotation;
 impl Workflow for HandoffRotation {
     fn describe() -> Manifest {
         let agents = json!({"type": "array", "items": {"type": "string", "pattern": "^agt_[0-9a-f]{32}$"}, "minItems": 1});
-        Manifest::new("handoff-rotation", "0.1.0", PluginKind::Workflow)
+        baton_sdk::manifest!("handoff-rotation", PluginKind::Workflow)
             .description(
                 "Reassign tickets for customer-agent handoff: a handed-over conversation goes \
                  to the next owner of a rotation kept per original channel.",

@@ -27,7 +27,7 @@ struct InactivityClose;
 
 impl Workflow for InactivityClose {
     fn describe() -> Manifest {
-        Manifest::new("inactivity-close", "0.1.0", PluginKind::Workflow)
+        baton_sdk::manifest!("inactivity-close", PluginKind::Workflow)
             .description(
                 "Auto-close after inactivity: an open conversation without a message from \
                  either side for the set number of minutes is closed.",

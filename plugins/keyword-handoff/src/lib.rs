@@ -118,7 +118,7 @@ impl HandoffTrigger for KeywordHandoff {
                 "default": default,
             })
         };
-        Manifest::new("keyword-handoff", "0.1.0", PluginKind::HandoffTrigger)
+        baton_sdk::manifest!("keyword-handoff", PluginKind::HandoffTrigger)
             .description(
                 "Hands the conversation to a human when the customer writes one of the \
                  listed phrases (case-insensitive) or asks for a person.",

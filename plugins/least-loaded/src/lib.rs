@@ -36,7 +36,7 @@ struct LeastLoaded;
 
 impl AssignmentStrategy for LeastLoaded {
     fn describe() -> Manifest {
-        Manifest::new("least-loaded", "0.1.0", PluginKind::AssignmentStrategy)
+        baton_sdk::manifest!("least-loaded", PluginKind::AssignmentStrategy)
             .description(
                 "Gives each conversation to the available agent with the fewest open \
                  conversations; ties go to whoever was assigned least recently.",

@@ -18,7 +18,7 @@ struct LongestWaiting;
 
 impl AssignmentStrategy for LongestWaiting {
     fn describe() -> Manifest {
-        Manifest::new("longest-waiting", "0.1.0", PluginKind::AssignmentStrategy)
+        baton_sdk::manifest!("longest-waiting", PluginKind::AssignmentStrategy)
             .description(
                 "Gives each conversation to the available agent who has waited longest \
                  for work since becoming available or finishing their last conversation.",

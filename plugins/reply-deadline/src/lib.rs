@@ -26,7 +26,7 @@ struct ReplyDeadline;
 
 impl Workflow for ReplyDeadline {
     fn describe() -> Manifest {
-        Manifest::new("reply-deadline", "0.1.0", PluginKind::Workflow)
+        baton_sdk::manifest!("reply-deadline", PluginKind::Workflow)
             .description(
                 "Reassign if the assignee has not replied within N minutes of being assigned.",
             )

@@ -19,7 +19,7 @@ struct RoundRobin;
 
 impl AssignmentStrategy for RoundRobin {
     fn describe() -> Manifest {
-        Manifest::new("round-robin", "0.1.0", PluginKind::AssignmentStrategy)
+        baton_sdk::manifest!("round-robin", PluginKind::AssignmentStrategy)
             .description(
                 "Agents take turns in id order; each conversation goes to the next agent \
                  who is available with room on its channel.",

@@ -11,11 +11,7 @@ struct SimultaneousOffer;
 
 impl AssignmentStrategy for SimultaneousOffer {
     fn describe() -> Manifest {
-        Manifest::new(
-            "simultaneous-offer",
-            "0.1.0",
-            PluginKind::AssignmentStrategy,
-        )
+        baton_sdk::manifest!("simultaneous-offer", PluginKind::AssignmentStrategy)
         .description(
             "Offers the conversation to every agent who can take it; the first to accept owns it.",
         )
