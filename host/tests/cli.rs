@@ -368,6 +368,146 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     assert!(!text(&listed).0.contains(&id), "{:?}", text(&listed));
 }
 
+/// A rule condition from nothing: scaffolded, its native tests and case
+/// file passing, built, uploaded, and named by an assignment rule (the
+/// README's example: the condition plugin, a team target, a method).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_condition_plugin_is_scaffolded_tested_and_named_by_a_rule() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let dir = work.path().to_str().expect("utf-8 path");
+    let created = baton(
+        &[
+            "plugin",
+            "new",
+            "vip-domains",
+            "--kind",
+            "condition",
+            "--dir",
+            dir,
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{:?}", text(&created));
+    let crate_dir = work.path().join("vip-domains");
+
+    // Its native tests, events.json among them, as a developer runs them.
+    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
+    let target = workspace().join("target").join("wasm");
+    let native = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .arg("test")
+        .current_dir(&crate_dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .expect("cargo runs");
+    let (out, err) = text(&native);
+    assert!(native.status.success(), "{out}{err}");
+    assert!(out.contains("test result: ok. 2 passed"), "{out}{err}");
+
+    let (component, out) = build(&crate_dir);
+    assert!(out.contains("vip-domains@0.1.0 (rule-condition"), "{out}");
+    let tested = baton(
+        &[
+            "plugin",
+            "test",
+            "--dir",
+            crate_dir.to_str().expect("utf-8"),
+        ],
+        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8"))],
+    );
+    let (out, err) = text(&tested);
+    assert!(tested.status.success(), "{out}{err}");
+    assert!(out.contains("2 run, 2 checked"), "{out}");
+
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let base = serve(server_dir.path()).await;
+    let tenant = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/tenants"),
+        OPERATOR,
+        json!({"name": "Acme"}),
+    )
+    .await;
+    let key = tenant["api_key"].as_str().expect("key").to_owned();
+    let server = [
+        ("BATON_URL", base.as_str()),
+        ("BATON_API_KEY", key.as_str()),
+    ];
+    let uploaded = baton(&["plugin", "upload", &component], &server);
+    let (out, err) = text(&uploaded);
+    assert!(uploaded.status.success(), "{out}{err}");
+    assert!(
+        out.contains("next: name it in an assignment rule's conditions"),
+        "{out}"
+    );
+
+    let team = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/teams"),
+        &key,
+        json!({"name": "Key accounts"}),
+    )
+    .await;
+    let team = team["id"].as_str().expect("team").to_owned();
+    let mut agents = Vec::new();
+    for (name, teams) in [("Ana", json!([])), ("Kai", json!([team]))] {
+        let agent = call(
+            reqwest::Method::POST,
+            format!("{base}/v1/agents"),
+            &key,
+            json!({"name": name, "email": format!("{name}@example.com"), "teams": teams}),
+        )
+        .await;
+        let id = agent["id"].as_str().expect("id").to_owned();
+        call(
+            reqwest::Method::PUT,
+            format!("{base}/v1/agents/{id}/status"),
+            &key,
+            json!({"status": "available"}),
+        )
+        .await;
+        agents.push(id);
+    }
+    call(
+        reqwest::Method::POST,
+        format!("{base}/v1/rules"),
+        &key,
+        json!({
+            "name": "Key accounts first",
+            "conditions": {
+                "match": "all",
+                "items": [{"field": "channel", "op": "in", "value": ["chat", "email"]}],
+                "plugins": [{"plugin": "vip-domains", "config": {"domains": ["bigcorp.example"]}}]
+            },
+            "target": {"kind": "members", "teams": [team]},
+            "method": {"plugin": "fewest-handled"}
+        }),
+    )
+    .await;
+    for _ in 0..3 {
+        let vip = call(
+            reqwest::Method::POST,
+            format!("{base}/v1/conversations"),
+            &key,
+            json!({"channel": "chat", "contact": {"email": "ceo@BigCorp.example"}, "message": "hello"}),
+        )
+        .await;
+        assert_eq!(vip["assignee"]["id"], agents[1].as_str(), "{vip}");
+        assert_eq!(vip["history"][0]["rule"], "Key accounts first", "{vip}");
+        assert_eq!(vip["history"][0]["plugin"], "fewest-handled", "{vip}");
+    }
+    let other = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/conversations"),
+        &key,
+        json!({"channel": "chat", "contact": {"email": "kim@example.com"}, "message": "hello"}),
+    )
+    .await;
+    assert!(other["history"][0]["rule"].is_null(), "{other}");
+}
+
 #[test]
 fn mistakes_are_explained_with_what_to_do_next() {
     let cases: [(&[&str], &str); 5] = [

@@ -69,15 +69,27 @@ pub(crate) async fn upload(server: &Server, component: &Path) -> Result<(), CliE
         .header("content-type", "application/wasm")
         .body(wasm);
     let plugin = server.send(request).await?;
+    let id = plugin["id"].as_str().unwrap_or("?");
     println!(
-        "uploaded {}@{} ({}, contract {}) as {}\nnext: baton plugin bind {} --slot <slot>",
+        "uploaded {}@{} ({}, contract {}) as {id}",
         plugin["name"].as_str().unwrap_or("?"),
         plugin["version"].as_str().unwrap_or("?"),
         plugin["kind"].as_str().unwrap_or("?"),
         plugin["contract"].as_str().unwrap_or("?"),
-        plugin["id"].as_str().unwrap_or("?"),
-        plugin["id"].as_str().unwrap_or("?"),
     );
+    // Where each kind goes next: a slot, or a rule's conditions.
+    let slot = match plugin["kind"].as_str() {
+        Some("assignment-strategy") => Some("assignment"),
+        Some("handoff-trigger") => Some("handoff"),
+        Some("workflow") => Some("workflows"),
+        _ => None,
+    };
+    match slot {
+        Some(slot) => println!("next: baton plugin bind {id} --slot {slot}"),
+        None => println!(
+            "next: name it in an assignment rule's conditions: \"conditions\": {{\"plugins\": [{{\"plugin\": \"{id}\", \"config\": {{}}}}]}} (README: Assignment rules)"
+        ),
+    }
     Ok(())
 }
 

@@ -15,6 +15,8 @@ pub(crate) enum Kind {
     Assignment,
     Handoff,
     Workflow,
+    /// A rule condition, which assignment rules name in their conditions.
+    Condition,
 }
 
 impl Kind {
@@ -23,6 +25,7 @@ impl Kind {
             Kind::Assignment => include_str!("templates/strategy.rs.txt"),
             Kind::Handoff => include_str!("templates/handoff.rs.txt"),
             Kind::Workflow => include_str!("templates/workflow.rs.txt"),
+            Kind::Condition => include_str!("templates/condition.rs.txt"),
         }
     }
 }
@@ -123,9 +126,10 @@ fn readme(name: &str, kind: Kind) -> String {
         Kind::Assignment => "assignment strategy",
         Kind::Handoff => "handoff trigger",
         Kind::Workflow => "workflow",
+        Kind::Condition => "rule condition",
     };
     format!(
-        "# {name}\n\nA Baton {kind}.\n\n```sh\ncargo test                                     # the logic, natively\nbaton plugin build                             # the component, checked against the contract\nbaton plugin test target/wasm32-wasip2/release/{file}.wasm --events events.json\nbaton plugin upload target/wasm32-wasip2/release/{file}.wasm\n```\n",
+        "# {name}\n\nA Baton {kind}.\n\n```sh\ncargo test                                     # the logic, natively\nbaton plugin build                             # the component, checked against the contract\nbaton plugin test                              # events.json against the built component\nbaton plugin upload target/wasm32-wasip2/release/{file}.wasm\n```\n",
         file = name.replace('-', "_")
     )
 }
@@ -259,6 +263,25 @@ fn cases(name: &str, kind: Kind) -> String {
                 ),
             ]
         }
+        Kind::Condition => {
+            let input = json!(conversation("Hello"));
+            vec![
+                case(
+                    "a contact at the default domain matches",
+                    json!({}),
+                    "condition",
+                    input.clone(),
+                    json!(true),
+                ),
+                case(
+                    "configured domains replace the default",
+                    json!({"domains": ["acme.example"]}),
+                    "condition",
+                    input,
+                    json!(false),
+                ),
+            ]
+        }
     };
     serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
 }
@@ -273,7 +296,12 @@ mod tests {
         for bad in ["", "Skills", "1st", "a_b", "a b"] {
             assert!(!valid_name(bad), "{bad:?}");
         }
-        for kind in [Kind::Assignment, Kind::Handoff, Kind::Workflow] {
+        for kind in [
+            Kind::Assignment,
+            Kind::Handoff,
+            Kind::Workflow,
+            Kind::Condition,
+        ] {
             let parsed = baton_host::plugin::cases::parse(&cases("demo", kind)).expect("parses");
             assert_eq!(parsed.len(), 2);
         }
