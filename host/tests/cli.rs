@@ -271,35 +271,58 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     );
 
     // Record the waiting conversation as the server sees it, and replay it
-    // against the component: without max_open, someone would take it.
+    // against the component. Recorded for every kind, the cases carry no
+    // config: without max_open, someone would take it.
     let waiting = routed[2]["id"].as_str().expect("id");
-    let recorded = reqwest::Client::new()
-        .get(format!("{base}/v1/conversations/{waiting}/cases"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .expect("request")
-        .text()
-        .await
-        .expect("body");
+    let record = |query: &'static str| {
+        let url = format!("{base}/v1/conversations/{waiting}/cases{query}");
+        let key = key.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(&key)
+                .send()
+                .await
+                .expect("request")
+                .text()
+                .await
+                .expect("body")
+        }
+    };
     let file = work.path().join("recorded.json");
-    std::fs::write(&file, recorded).expect("write");
-    let replayed = baton(
-        &[
+    std::fs::write(&file, record("").await).expect("write");
+    let replay = |file: &Path, extra: &[&str]| {
+        let mut args = vec![
             "plugin",
             "test",
-            &component,
+            component.as_str(),
             "--events",
             file.to_str().expect("utf-8"),
-        ],
-        &[],
-    );
-    let (out, err) = text(&replayed);
-    assert!(replayed.status.success(), "{out}{err}");
+        ];
+        args.extend(extra);
+        let replayed = baton(&args, &[]);
+        let (out, err) = text(&replayed);
+        assert!(replayed.status.success(), "{out}{err}");
+        out
+    };
+    let out = replay(&file, &[]);
     assert!(
         out.contains("skip workflow:") && out.contains("1 run, 0 checked"),
         "{out}"
     );
+    assert!(out.contains(r#"answer: {"Assign""#), "{out}");
+    // Recorded for the plugin, the case is its kind's alone and carries
+    // the config it is bound with: it waits, as it did on the server.
+    let bound = work.path().join("bound.json");
+    std::fs::write(&bound, record("?plugin=fewest-first").await).expect("write");
+    let cases: Value =
+        serde_json::from_str(&std::fs::read_to_string(&bound).expect("read")).expect("a case file");
+    assert_eq!(cases.as_array().map(Vec::len), Some(1), "{cases}");
+    assert_eq!(cases[0]["config"], json!({"max_open": 1}), "{cases}");
+    let out = replay(&bound, &[]);
+    assert!(out.contains(r#"answer: {"Queue""#), "{out}");
+    // `--config` replaces each case's own.
+    let out = replay(&bound, &["--config", r#"{"max_open": 5}"#]);
     assert!(out.contains(r#"answer: {"Assign""#), "{out}");
 
     // In the crate, `plugin test` needs no paths: the component is where

@@ -474,3 +474,45 @@ async fn a_simultaneous_offer_goes_to_exactly_one_of_two_agents_accepting_at_onc
     let late = app.post(&path, &key, json!({"agent": agents[2]})).await;
     assert_eq!(late.status, StatusCode::CONFLICT, "{late:?}");
 }
+
+#[baton_e2e::test]
+async fn cases_recorded_for_a_plugin_are_its_kind_with_its_bound_config() {
+    let (app, key, _) = three_agents().await;
+    let conversation = app.conversation(&key, "hello").await;
+    let id = conversation["id"].as_str().expect("id");
+    let path = format!("/v1/conversations/{id}/cases");
+    let all = app.get(&path, &key).await;
+    assert_eq!(all.status, StatusCode::OK, "{all:?}");
+    let kinds: Vec<&str> = all
+        .body
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"assignment") && kinds.contains(&"workflow"),
+        "{kinds:?}"
+    );
+
+    let bound = app
+        .put(
+            "/v1/routing/workflows",
+            &key,
+            json!({"workflows": [{"plugin": "inactivity-close", "config": {"after_minutes": 30}}]}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let mine = app
+        .get(&format!("{path}?plugin=inactivity-close"), &key)
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{mine:?}");
+    let cases = mine.body.as_array().expect("cases");
+    assert_eq!(cases.len(), 1, "{cases:?}");
+    assert_eq!(cases[0]["kind"], "workflow");
+    assert_eq!(cases[0]["config"], json!({"after_minutes": 30}));
+
+    let unknown = app.get(&format!("{path}?plugin=nope"), &key).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{unknown:?}");
+    assert_eq!(unknown.body["error"]["field"], "plugin");
+}

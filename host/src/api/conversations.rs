@@ -442,19 +442,48 @@ pub(super) async fn accept(
 
 /// The conversation as plugins would see it now, as cases for
 /// `baton plugin test` (one per kind of plugin; add `expect` to check).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CasesQuery {
+    /// Record for this plugin (id, or name for its newest version): only
+    /// its kind's case, with the config it is bound with.
+    plugin: Option<String>,
+}
+
 pub(super) async fn cases(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
+    Query(query): Query<CasesQuery>,
 ) -> Result<Json<Vec<Value>>, ApiError> {
+    use crate::routing::recording;
     let id = conversation_id(&id)?;
     let conversation = state
         .store
         .get_conversation(&tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
+    let plugin = match query.plugin.as_deref() {
+        Some(reference) => Some(
+            state
+                .store
+                .find_plugin(&tenant.id, reference)
+                .await?
+                .ok_or_else(|| {
+                    ApiError::not_found(format_args!("plugin {reference:?}")).with_field("plugin")
+                })?,
+        ),
+        None => None,
+    };
     let limits = state.plugins.runtime().limits();
-    Ok(Json(
-        crate::routing::recording::cases(&state.store, limits, &conversation).await?,
-    ))
+    let cases = recording::cases(&state.store, limits, &conversation).await?;
+    Ok(Json(match plugin {
+        Some(plugin) => {
+            let config = recording::bound_config(&state.store, &tenant.id, &plugin)
+                .await?
+                .unwrap_or_else(|| json!({}));
+            recording::for_plugin(cases, plugin.kind, &config)
+        }
+        None => cases,
+    }))
 }

@@ -49,6 +49,9 @@ pub(crate) enum PluginCommand {
         /// The plugin's crate, when no component is given
         #[arg(long, default_value = ".")]
         dir: PathBuf,
+        /// A config (JSON) for every case, in place of each case's own
+        #[arg(long)]
+        config: Option<String>,
     },
     /// Upload a component to a running server
     Upload {
@@ -168,6 +171,15 @@ async fn off_runtime(
         .map_err(|e| CliError::failed(format!("the command failed: {e}")))?
 }
 
+/// A `--config` argument, which must be JSON.
+fn config_json(text: &str) -> Result<serde_json::Value, CliError> {
+    serde_json::from_str(text).map_err(|e| {
+        CliError::usage(format!(
+            "--config is not JSON ({e}); e.g. --config '{{\"minutes\": 15}}'"
+        ))
+    })
+}
+
 async fn run(command: PluginCommand) -> Result<(), CliError> {
     match command {
         PluginCommand::New {
@@ -189,14 +201,16 @@ async fn run(command: PluginCommand) -> Result<(), CliError> {
             component,
             events,
             dir,
+            config,
         } => {
+            let config = config.as_deref().map(config_json).transpose()?;
             off_runtime(move || {
                 let component = match component {
                     Some(path) => path,
                     None => build::built_component(&dir)?,
                 };
                 let events = events.unwrap_or_else(|| dir.join("events.json"));
-                run_cases::run(&component, &events)
+                run_cases::run(&component, &events, config.as_ref())
             })
             .await
         }
@@ -225,11 +239,7 @@ async fn run(command: PluginCommand) -> Result<(), CliError> {
             server,
         } => {
             let config = match config {
-                Some(text) => serde_json::from_str(&text).map_err(|e| {
-                    CliError::usage(format!(
-                        "--config is not JSON ({e}); e.g. --config '{{\"minutes\": 15}}'"
-                    ))
-                })?,
+                Some(text) => config_json(&text)?,
                 None => serde_json::json!({}),
             };
             remote::bind(&remote::Server::from(&server)?, &plugin, &slot, config).await

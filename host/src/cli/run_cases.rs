@@ -8,15 +8,26 @@ use super::CliError;
 use super::build::check;
 use baton_host::plugin::cases;
 
-pub(crate) fn run(component: &Path, events: &Path) -> Result<(), CliError> {
+/// Run the cases of `events` against `component`; `config`, when given,
+/// replaces every case's own.
+pub(crate) fn run(
+    component: &Path,
+    events: &Path,
+    config: Option<&serde_json::Value>,
+) -> Result<(), CliError> {
     let text = std::fs::read_to_string(events).map_err(|e| {
         CliError::failed(format!(
             "cannot read {} ({e}); `baton plugin new` writes an events.json to start from",
             events.display()
         ))
     })?;
-    let cases =
+    let mut cases =
         cases::parse(&text).map_err(|e| CliError::failed(format!("{}: {e}", events.display())))?;
+    if let Some(config) = config {
+        for case in &mut cases {
+            case.config = config.clone();
+        }
+    }
     let (summary, (runtime, compiled)) = check(component)?;
     println!("{summary}");
     let mut disagreements = 0;

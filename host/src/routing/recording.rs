@@ -5,10 +5,57 @@
 use serde_json::{Value, json};
 
 use super::snapshot;
-use crate::domain::ConversationRecord;
+use super::spec::{self, BindError};
+use crate::domain::{ConversationRecord, PluginKind, Slot, TenantId};
 use crate::plugin::bindings::types;
 use crate::plugin::{AssignmentRequest, SandboxLimits};
-use crate::store::{Store, StoreError};
+use crate::store::{PluginRecord, Store, StoreError};
+
+/// The `"kind"` of a case for a plugin of `kind`.
+fn case_kind(kind: PluginKind) -> &'static str {
+    match kind {
+        PluginKind::AssignmentStrategy => "assignment",
+        PluginKind::HandoffTrigger => "handoff",
+        PluginKind::Workflow => "workflow",
+        PluginKind::RuleCondition => "condition",
+    }
+}
+
+/// The config `plugin` runs with in the tenant: the slot binding that
+/// names it, else the first rule that does (as its method or one of its
+/// conditions); `None` when nothing binds it.
+pub async fn bound_config(
+    store: &Store,
+    tenant: &TenantId,
+    plugin: &PluginRecord,
+) -> Result<Option<Value>, BindError> {
+    for slot in Slot::ALL {
+        let binding = spec::current(store, tenant, *slot).await?;
+        if let Some(used) = binding.plugins.iter().find(|p| p.id == plugin.id) {
+            return Ok(Some(used.config.clone()));
+        }
+    }
+    for rule in store.list_rules(tenant).await? {
+        let uses = rule.method.iter().chain(&rule.conditions.plugins);
+        if let Some(used) = uses.into_iter().find(|p| p.id == plugin.id) {
+            return Ok(Some(used.config.clone()));
+        }
+    }
+    Ok(None)
+}
+
+/// Keep only the cases for `kind`, each carrying `config`: the cases
+/// recorded for one plugin, as it is bound.
+pub fn for_plugin(cases: Vec<Value>, kind: PluginKind, config: &Value) -> Vec<Value> {
+    cases
+        .into_iter()
+        .filter(|case| case["kind"] == case_kind(kind))
+        .map(|mut case| {
+            case["config"] = config.clone();
+            case
+        })
+        .collect()
+}
 
 /// One case per kind of plugin for `conversation`: the assignment request
 /// (every agent of the tenant as a candidate), the handoff input (with its
