@@ -103,6 +103,38 @@ async fn call(method: reqwest::Method, url: String, key: &str, body: Value) -> V
     response.json().await.expect("json")
 }
 
+/// A new tenant on the server at `base`; its API key.
+async fn tenant(base: &str) -> String {
+    let tenant = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/tenants"),
+        OPERATOR,
+        json!({"name": "Acme"}),
+    )
+    .await;
+    tenant["api_key"].as_str().expect("key").to_owned()
+}
+
+/// An agent made from `body`, then available; their id.
+async fn available_agent(base: &str, key: &str, body: Value) -> String {
+    let agent = call(
+        reqwest::Method::POST,
+        format!("{base}/v1/agents"),
+        key,
+        body,
+    )
+    .await;
+    let id = agent["id"].as_str().expect("id").to_owned();
+    call(
+        reqwest::Method::PUT,
+        format!("{base}/v1/agents/{id}/status"),
+        key,
+        json!({"status": "available"}),
+    )
+    .await;
+    id
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     let work = tempfile::tempdir().expect("temp dir");
@@ -166,28 +198,12 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
 
     let server_dir = tempfile::tempdir().expect("temp dir");
     let base = serve(server_dir.path()).await;
-    let tenant = call(
-        reqwest::Method::POST,
-        format!("{base}/v1/tenants"),
-        OPERATOR,
-        json!({"name": "Acme"}),
-    )
-    .await;
-    let key = tenant["api_key"].as_str().expect("key").to_owned();
+    let key = tenant(&base).await;
     for name in ["Ana", "Ben"] {
-        let agent = call(
-            reqwest::Method::POST,
-            format!("{base}/v1/agents"),
+        available_agent(
+            &base,
             &key,
             json!({"name": name, "email": format!("{name}@example.com"), "capacity": {"chat": 3}}),
-        )
-        .await;
-        let id = agent["id"].as_str().expect("id");
-        call(
-            reqwest::Method::PUT,
-            format!("{base}/v1/agents/{id}/status"),
-            &key,
-            json!({"status": "available"}),
         )
         .await;
     }
@@ -446,14 +462,7 @@ async fn a_condition_plugin_is_scaffolded_tested_and_named_by_a_rule() {
 
     let server_dir = tempfile::tempdir().expect("temp dir");
     let base = serve(server_dir.path()).await;
-    let tenant = call(
-        reqwest::Method::POST,
-        format!("{base}/v1/tenants"),
-        OPERATOR,
-        json!({"name": "Acme"}),
-    )
-    .await;
-    let key = tenant["api_key"].as_str().expect("key").to_owned();
+    let key = tenant(&base).await;
     let server = [
         ("BATON_URL", base.as_str()),
         ("BATON_API_KEY", key.as_str()),
@@ -476,22 +485,8 @@ async fn a_condition_plugin_is_scaffolded_tested_and_named_by_a_rule() {
     let team = team["id"].as_str().expect("team").to_owned();
     let mut agents = Vec::new();
     for (name, teams) in [("Ana", json!([])), ("Kai", json!([team]))] {
-        let agent = call(
-            reqwest::Method::POST,
-            format!("{base}/v1/agents"),
-            &key,
-            json!({"name": name, "email": format!("{name}@example.com"), "teams": teams}),
-        )
-        .await;
-        let id = agent["id"].as_str().expect("id").to_owned();
-        call(
-            reqwest::Method::PUT,
-            format!("{base}/v1/agents/{id}/status"),
-            &key,
-            json!({"status": "available"}),
-        )
-        .await;
-        agents.push(id);
+        let body = json!({"name": name, "email": format!("{name}@example.com"), "teams": teams});
+        agents.push(available_agent(&base, &key, body).await);
     }
     call(
         reqwest::Method::POST,
