@@ -226,7 +226,22 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     let uploaded = baton(&["plugin", "upload", &component], &server);
     let (out, err) = text(&uploaded);
     assert!(uploaded.status.success(), "{out}{err}");
+    assert!(out.starts_with("uploaded fewest-first@0.1.0"), "{out}");
     assert!(out.contains("contract 0.3.0"), "{out}");
+    // The same bytes again are the version they were.
+    let again = baton(&["plugin", "upload", &component], &server);
+    let (again, err) = text(&again);
+    assert!(
+        again.starts_with("already uploaded: fewest-first@0.1.0"),
+        "{again}{err}"
+    );
+    let id_in = |line: &str| {
+        line.lines()
+            .next()
+            .and_then(|l| l.split(" as ").nth(1))
+            .map(str::to_owned)
+    };
+    assert_eq!(id_in(&again), id_in(&out), "{again}");
     let bound = baton(
         &[
             "plugin",

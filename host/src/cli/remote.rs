@@ -33,6 +33,15 @@ impl Server {
     }
 
     async fn send(&self, request: reqwest::RequestBuilder) -> Result<Value, CliError> {
+        Ok(self.answer(request).await?.1)
+    }
+
+    /// A successful answer's status and body; anything else is an error
+    /// saying what to do.
+    async fn answer(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<(StatusCode, Value), CliError> {
         let response = request.bearer_auth(&self.key).send().await.map_err(|e| {
             CliError::failed(format!(
                 "cannot reach the server at {} ({e}); is `baton serve` running? set BATON_URL",
@@ -42,7 +51,7 @@ impl Server {
         let status = response.status();
         let body: Value = response.json().await.unwrap_or(Value::Null);
         if status.is_success() {
-            return Ok(body);
+            return Ok((status, body));
         }
         let message = body["error"]["message"].as_str().unwrap_or("no details");
         Err(CliError::failed(match status {
@@ -68,10 +77,16 @@ pub(crate) async fn upload(server: &Server, component: &Path) -> Result<(), CliE
         .post(format!("{}/v1/plugins", server.base))
         .header("content-type", "application/wasm")
         .body(wasm);
-    let plugin = server.send(request).await?;
+    let (status, plugin) = server.answer(request).await?;
     let id = plugin["id"].as_str().unwrap_or("?");
+    // 200: these very bytes were uploaded before, as this version.
+    let done = if status == StatusCode::CREATED {
+        "uploaded"
+    } else {
+        "already uploaded:"
+    };
     println!(
-        "uploaded {}@{} ({}, contract {}) as {id}",
+        "{done} {}@{} ({}, contract {}) as {id}",
         plugin["name"].as_str().unwrap_or("?"),
         plugin["version"].as_str().unwrap_or("?"),
         plugin["kind"].as_str().unwrap_or("?"),

@@ -150,28 +150,54 @@ impl Store {
     /// Every agent of the tenant with teams and current load, ordered by
     /// id; removed agents are not among them.
     pub async fn list_agents(&self, tenant: &TenantId) -> Result<Vec<AgentRecord>> {
+        self.agents_of(tenant, None).await
+    }
+
+    /// One agent of the tenant, as [`Store::list_agents`] has them: read
+    /// alone, not picked out of the whole list.
+    pub async fn get_agent(&self, tenant: &TenantId, id: &AgentId) -> Result<Option<AgentRecord>> {
+        Ok(self.agents_of(tenant, Some(id)).await?.pop())
+    }
+
+    /// The tenant's agents not removed, or just `only`.
+    async fn agents_of(
+        &self,
+        tenant: &TenantId,
+        only: Option<&AgentId>,
+    ) -> Result<Vec<AgentRecord>> {
+        let only = only.map(AgentId::as_str);
         // Three reads side by side, each its own round trip.
         let (rows, team_rows, load_rows) = tokio::try_join!(
             sqlx::query(
                 "SELECT id, name, email, role, presence, capacity, available_since, freed_at, last_assigned_at,
                         handled, ticket_access, created_at
-                 FROM agents WHERE tenant_id = $1 AND removed_at IS NULL ORDER BY id",
+                 FROM agents WHERE tenant_id = $1 AND removed_at IS NULL
+                   AND ($2 IS NULL OR id = $3)
+                 ORDER BY id",
             )
             .bind(tenant.as_str())
+            .bind(only)
+            .bind(only)
             .fetch_all(&self.pool),
             sqlx::query(
                 "SELECT at.agent_id, at.team_id FROM agent_teams at
-                 JOIN agents a ON a.id = at.agent_id WHERE a.tenant_id = $1 ORDER BY at.team_id",
+                 JOIN agents a ON a.id = at.agent_id
+                 WHERE a.tenant_id = $1 AND ($2 IS NULL OR a.id = $3)
+                 ORDER BY at.team_id",
             )
             .bind(tenant.as_str())
+            .bind(only)
+            .bind(only)
             .fetch_all(&self.pool),
             // The counter the conversation triggers keep (migration 0040).
             sqlx::query(
                 "SELECT l.agent_id AS assignee_id, l.channel, l.open_count AS n FROM agent_load l
                  JOIN agents a ON a.id = l.agent_id
-                 WHERE a.tenant_id = $1 AND l.open_count > 0",
+                 WHERE a.tenant_id = $1 AND ($2 IS NULL OR a.id = $3) AND l.open_count > 0",
             )
             .bind(tenant.as_str())
+            .bind(only)
+            .bind(only)
             .fetch_all(&self.pool),
         )?;
         let mut teams: HashMap<String, Vec<TeamId>> = HashMap::new();
@@ -225,14 +251,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(found.is_some())
-    }
-
-    pub async fn get_agent(&self, tenant: &TenantId, id: &AgentId) -> Result<Option<AgentRecord>> {
-        Ok(self
-            .list_agents(tenant)
-            .await?
-            .into_iter()
-            .find(|a| &a.id == id))
     }
 
     /// Change presence and write the event in one transaction. Returns the
