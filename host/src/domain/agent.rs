@@ -319,24 +319,7 @@ mod tests {
         assert!(!cap(serde_json::json!({"chat": 1})).raised_from(&before));
     }
 
-    fn agent(presence: Presence, capacity: serde_json::Value) -> AgentRecord {
-        AgentRecord {
-            id: AgentId::generate(),
-            name: "Ana".into(),
-            email: "ana@example.com".into(),
-            role: Role::Agent,
-            presence,
-            teams: Vec::new(),
-            capacity: Capacity::parse(&capacity).expect("capacity"),
-            ticket_access: TicketAccess::Team,
-            load: HashMap::new(),
-            available_since: None,
-            freed_at: None,
-            last_assigned_at: None,
-            handled: 0,
-            created_at: Millis(0),
-        }
-    }
+    use crate::domain::fixtures::agent;
 
     #[test]
     fn an_available_agent_takes_work_while_the_channel_has_room() {

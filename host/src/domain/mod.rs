@@ -62,6 +62,8 @@ mod conversation;
 mod decision;
 mod email;
 mod event;
+#[cfg(test)]
+pub(crate) mod fixtures;
 mod handoff;
 mod hours;
 pub mod idempotency;

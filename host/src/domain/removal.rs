@@ -66,30 +66,11 @@ pub struct Removal {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
-
     use super::*;
-    use crate::domain::{
-        Capacity, Channel, Presence, Priority, Role, Routing, TeamId, TenantId, TicketAccess,
-    };
+    use crate::domain::{Presence, Routing, TeamId, fixtures};
 
     fn agent() -> AgentRecord {
-        AgentRecord {
-            id: AgentId::generate(),
-            name: "Ana".into(),
-            email: "ana@example.com".into(),
-            role: Role::Agent,
-            presence: Presence::Available,
-            teams: Vec::new(),
-            capacity: Capacity::from_json("{\"chat\":3}"),
-            ticket_access: TicketAccess::Own,
-            load: HashMap::new(),
-            available_since: None,
-            freed_at: None,
-            last_assigned_at: None,
-            handled: 0,
-            created_at: Millis(0),
-        }
+        fixtures::agent(Presence::Available, serde_json::json!({"chat": 3}))
     }
 
     fn conversation(
@@ -98,22 +79,11 @@ mod tests {
         assignee: Option<Assignee>,
     ) -> ConversationRecord {
         ConversationRecord {
-            id: ConversationId::generate(),
-            tenant_id: TenantId::generate(),
-            channel: Channel::Chat,
-            subject: None,
-            contact_name: None,
-            contact_email: None,
-            contact_owner: None,
-            attributes: serde_json::json!({}),
             status,
             routing,
-            priority: Priority::Normal,
             assignee,
             team: Some(TeamId::generate()),
-            queued_at: None,
-            created_at: Millis(0),
-            updated_at: Millis(0),
+            ..fixtures::chat()
         }
     }
 

@@ -466,47 +466,15 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::domain::{Capacity, Channel, ConversationId, ConversationStatus, Presence, Routing};
+    use crate::domain::{Channel, Presence};
+
+    use crate::domain::fixtures::chat;
 
     fn agent(presence: Presence, open_chats: u32) -> AgentRecord {
-        AgentRecord {
-            id: AgentId::generate(),
-            name: "Ana".into(),
-            email: "ana@example.com".into(),
-            role: Role::Agent,
-            presence,
-            teams: Vec::new(),
-            capacity: Capacity::parse(&serde_json::json!({"chat": 2, "call": 1}))
-                .expect("capacity"),
-            ticket_access: crate::domain::TicketAccess::Team,
-            load: HashMap::from([(Channel::Chat, open_chats)]),
-            available_since: None,
-            freed_at: None,
-            last_assigned_at: None,
-            handled: 0,
-            created_at: Millis(0),
-        }
-    }
-
-    fn chat() -> ConversationRecord {
-        ConversationRecord {
-            id: ConversationId::generate(),
-            tenant_id: TenantId::generate(),
-            channel: Channel::Chat,
-            subject: None,
-            contact_name: None,
-            contact_email: None,
-            contact_owner: None,
-            attributes: serde_json::json!({}),
-            status: ConversationStatus::Open,
-            routing: Routing::Unassigned,
-            priority: crate::domain::Priority::Normal,
-            assignee: None,
-            team: None,
-            queued_at: None,
-            created_at: Millis(0),
-            updated_at: Millis(0),
-        }
+        let mut agent =
+            crate::domain::fixtures::agent(presence, serde_json::json!({"chat": 2, "call": 1}));
+        agent.load = HashMap::from([(Channel::Chat, open_chats)]);
+        agent
     }
 
     fn assign(id: &AgentId) -> types::AssignmentDecision {

@@ -792,6 +792,18 @@ mod tests {
     use crate::domain::ConversationId;
     use sqlx::Row;
 
+    /// Run `test` on a fresh store of each engine, its clock at 1 s.
+    async fn on_each_engine(test: impl AsyncFn(&Store)) {
+        for db in crate::store::testing::TestDb::all().await {
+            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
+                .await
+                .expect("store");
+            test(&store).await;
+            drop(store);
+            db.drop_now().await;
+        }
+    }
+
     async fn conversation(store: &Store, tenant: &TenantId) -> (ConversationId, i64) {
         let (record, event) = store
             .create_conversation(tenant, crate::store::testing::kims_chat(), None)
@@ -819,14 +831,7 @@ mod tests {
     /// handled is rolled back alone, the others land.
     #[tokio::test]
     async fn a_batch_commits_together_and_drops_only_the_outcome_handled_elsewhere() {
-        for db in crate::store::testing::TestDb::all().await {
-            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
-                .await
-                .expect("store");
-            batch_on(&store).await;
-            drop(store);
-            db.drop_now().await;
-        }
+        on_each_engine(batch_on).await;
     }
 
     async fn batch_on(store: &Store) {
@@ -871,14 +876,7 @@ mod tests {
     /// wait in the queue (with a retry), never as work for someone gone.
     #[tokio::test]
     async fn an_assignment_to_an_agent_removed_meanwhile_queues_instead() {
-        for db in crate::store::testing::TestDb::all().await {
-            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
-                .await
-                .expect("store");
-            removed_on(&store).await;
-            drop(store);
-            db.drop_now().await;
-        }
+        on_each_engine(removed_on).await;
     }
 
     async fn removed_on(store: &Store) {
@@ -952,14 +950,7 @@ mod tests {
     /// the chain, and is not among the follow-ups waiting to be dispatched.
     #[tokio::test]
     async fn a_handled_follow_up_is_written_as_handled() {
-        for db in crate::store::testing::TestDb::all().await {
-            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
-                .await
-                .expect("store");
-            handled_on(&store).await;
-            drop(store);
-            db.drop_now().await;
-        }
+        on_each_engine(handled_on).await;
     }
 
     async fn handled_on(store: &Store) {
@@ -1033,14 +1024,7 @@ mod tests {
     /// one without offers writes no more than the assignment.
     #[tokio::test]
     async fn an_assignment_withdraws_the_conversations_offers() {
-        for db in crate::store::testing::TestDb::all().await {
-            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
-                .await
-                .expect("store");
-            withdraws(&store).await;
-            drop(store);
-            db.drop_now().await;
-        }
+        on_each_engine(withdraws).await;
     }
 
     async fn withdraws(store: &Store) {
