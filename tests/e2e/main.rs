@@ -16,6 +16,7 @@ mod load_tool;
 mod methods;
 mod metrics;
 mod notifications;
+mod openapi;
 mod pages;
 mod plugins;
 mod processes;

@@ -4,12 +4,12 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Query, Tenant};
+use super::openapi::Created;
 use super::page::PageQuery;
 use crate::domain::{
     AgentId, AgentName, AgentPatch, AgentRecord, BotId, BotKind, BotRecord, BusinessHours,
@@ -17,8 +17,9 @@ use crate::domain::{
     TenantId, TicketAccess, parse_line,
 };
 use crate::store::StoreError;
+use axum::response::NoContent;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewTeam {
     name: String,
@@ -28,13 +29,13 @@ pub(super) async fn create_team(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewTeam>,
-) -> Result<(StatusCode, Json<TeamRecord>), ApiError> {
+) -> Result<Created<TeamRecord>, ApiError> {
     let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
     let team = state.store.create_team(&tenant.id, &name).await?;
-    Ok((StatusCode::CREATED, Json(team)))
+    Ok(Created(team))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TeamPatch {
     name: String,
@@ -68,7 +69,7 @@ pub(super) async fn delete_team(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let id = team_id(&id)?;
     let uses = state
         .store
@@ -77,7 +78,7 @@ pub(super) async fn delete_team(
         .ok_or_else(|| ApiError::not_found(format_args!("team {id}")))?;
     match uses.refusal() {
         Some(refusal) => Err(ApiError::conflict(refusal)),
-        None => Ok(StatusCode::NO_CONTENT),
+        None => Ok(NoContent),
     }
 }
 
@@ -97,7 +98,7 @@ pub(super) async fn list_teams(
     )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewAgentBody {
     name: String,
@@ -159,7 +160,7 @@ pub(super) async fn create_agent(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewAgentBody>,
-) -> Result<(StatusCode, Json<AgentRecord>), ApiError> {
+) -> Result<Created<AgentRecord>, ApiError> {
     let name = AgentName::parse(&body.name).map_err(|e| ApiError::invalid("name", e))?;
     let email = Email::parse(&body.email).map_err(|e| ApiError::invalid("email", e))?;
     let capacity = parse_capacity(&body.capacity)?;
@@ -190,7 +191,7 @@ pub(super) async fn create_agent(
         }
         other => other?,
     };
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(Created(created))
 }
 
 /// A page of the tenant's agents (removed ones left out), by id.
@@ -225,7 +226,7 @@ pub(super) async fn get_agent(
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StatusBody {
     status: Presence,
@@ -255,7 +256,7 @@ pub(super) async fn set_status(
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AgentPatchBody {
     name: Option<String>,
@@ -372,7 +373,7 @@ pub(super) async fn restore_agent(
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CapacityBody {
     capacity: serde_json::Value,
@@ -400,7 +401,7 @@ pub(super) async fn set_capacity(
     apply_patch(&state, &tenant.id, &before, &patch).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewBot {
     name: String,
@@ -419,7 +420,7 @@ pub(super) async fn create_bot(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewBot>,
-) -> Result<(StatusCode, Json<BotRecord>), ApiError> {
+) -> Result<Created<BotRecord>, ApiError> {
     let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
     if body.channels.is_empty() {
         return Err(ApiError::invalid(
@@ -431,7 +432,7 @@ pub(super) async fn create_bot(
         .store
         .create_bot(&tenant.id, &name, body.channels, body.kind)
         .await?;
-    Ok((StatusCode::CREATED, Json(bot)))
+    Ok(Created(bot))
 }
 
 pub(super) async fn list_bots(
@@ -441,14 +442,14 @@ pub(super) async fn list_bots(
     Ok(Json(state.store.list_bots(&tenant.id).await?))
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum BotStatus {
     Active,
     Paused,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BotStatusBody {
     status: BotStatus,
@@ -515,10 +516,10 @@ pub(super) async fn clear_team_hours(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let team = team_id(&raw)?;
     if !state.store.set_team_hours(&tenant.id, &team, None).await? {
         return Err(ApiError::not_found(format_args!("team {team}")));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }

@@ -4,7 +4,6 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
@@ -18,7 +17,7 @@ const MIN_AUTO_CLOSE_MS: i64 = 60_000;
 const MAX_AUTO_CLOSE_MS: i64 = 366 * 24 * 3_600_000;
 const MAX_MESSAGE: usize = 2_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LifecycleBody {
     /// "30m", "24h", ... or null to keep conversations open.
@@ -26,19 +25,29 @@ pub(super) struct LifecycleBody {
     auto_close_message: Option<String>,
 }
 
-fn view(settings: &Lifecycle) -> Value {
-    json!({
-        "auto_close_after": settings
-            .auto_close_after_ms
-            .map(|ms| humantime::format_duration(std::time::Duration::from_millis(ms.unsigned_abs())).to_string()),
-        "auto_close_message": settings.auto_close_message,
-    })
+/// The lifecycle settings as the API shows them.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct LifecycleView {
+    /// How long after the last message an open conversation closes, e.g.
+    /// "1day"; `null`: never.
+    auto_close_after: Option<String>,
+    auto_close_message: Option<String>,
+}
+
+fn view(settings: &Lifecycle) -> LifecycleView {
+    LifecycleView {
+        auto_close_after: settings.auto_close_after_ms.map(|ms| {
+            humantime::format_duration(std::time::Duration::from_millis(ms.unsigned_abs()))
+                .to_string()
+        }),
+        auto_close_message: settings.auto_close_message.clone(),
+    }
 }
 
 pub(super) async fn get(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LifecycleView>, ApiError> {
     Ok(Json(view(&state.store.lifecycle(&tenant.id).await?)))
 }
 
@@ -48,7 +57,7 @@ pub(super) async fn put(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<LifecycleBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LifecycleView>, ApiError> {
     let after = body
         .auto_close_after
         .as_deref()

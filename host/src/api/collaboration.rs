@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Query, Tenant};
@@ -29,14 +29,14 @@ async fn member(
         .ok_or_else(|| ApiError::invalid(field, format!("no agent {id}")))
 }
 
-#[derive(Deserialize, Clone, Copy, PartialEq, Eq)]
+#[derive(Deserialize, Clone, Copy, PartialEq, Eq, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub(super) enum JoinAs {
     Assignee,
     Follower,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct JoinBody {
     agent: AgentId,
@@ -50,7 +50,7 @@ pub(super) async fn join(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<JoinBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Joined>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let agent = member(&state, &tenant.id, &body.agent, "agent").await?;
     match body.role {
@@ -88,13 +88,26 @@ pub(super) async fn join(
                 .await?;
         }
     }
-    Ok(Json(json!({
-        "conversation": state.store.get_conversation(&tenant.id, &id).await?,
-        "followers": state.store.followers(&id).await?,
-    })))
+    Ok(Json(Joined {
+        conversation: state.store.get_conversation(&tenant.id, &id).await?,
+        followers: state.store.followers(&id).await?,
+    }))
 }
 
-#[derive(Deserialize)]
+/// A conversation a member joined, and who follows it now.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Joined {
+    conversation: Option<crate::domain::ConversationRecord>,
+    followers: Vec<AgentId>,
+}
+
+/// Who follows a conversation (or ticket).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(crate) struct Followers {
+    pub followers: Vec<AgentId>,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FollowerBody {
     agent: AgentId,
@@ -107,7 +120,7 @@ pub(super) async fn add_follower(
     Path(raw): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<FollowerBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Followers>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let by = lookup::admin(
         &state,
@@ -118,9 +131,9 @@ pub(super) async fn add_follower(
     .await?;
     member(&state, &tenant.id, &body.agent, "agent").await?;
     state.store.follow(&id, &body.agent, Some(&by)).await?;
-    Ok(Json(
-        json!({ "followers": state.store.followers(&id).await? }),
-    ))
+    Ok(Json(Followers {
+        followers: state.store.followers(&id).await?,
+    }))
 }
 
 pub(super) async fn remove_follower(
@@ -128,7 +141,7 @@ pub(super) async fn remove_follower(
     State(state): State<AppState>,
     Path((raw, agent)): Path<(String, String)>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Followers>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let agent = AgentId::parse(&agent)
         .map_err(|_| ApiError::not_found(format_args!("follower {agent}")))?;
@@ -146,9 +159,9 @@ pub(super) async fn remove_follower(
     if !state.store.unfollow(&id, &agent).await? {
         return Err(ApiError::not_found(format_args!("follower {agent}")));
     }
-    Ok(Json(
-        json!({ "followers": state.store.followers(&id).await? }),
-    ))
+    Ok(Json(Followers {
+        followers: state.store.followers(&id).await?,
+    }))
 }
 
 /// Members mentioned as `@email` or `@Name` in `body`.

@@ -4,17 +4,18 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Query, Tenant};
+use super::openapi::Created;
 use super::{AppState, lookup, page};
 use crate::domain::{
-    AgentId, Author, Channel, ConversationId, ConversationRecord, ConversationStatus, Email,
-    EventKind, Millis, NewConversation, Page, Priority, Routing, StatusChange, TenantId, TimerKind,
-    parse_duration_ms, parse_line, parse_time,
+    AgentId, Assignee, Author, Channel, ConversationId, ConversationRecord, ConversationStatus,
+    Email, EventKind, HistoryRecord, MessageRecord, Millis, NewConversation, Page, Priority,
+    Routing, StatusChange, TeamId, TenantId, TicketId, TimerKind, parse_duration_ms, parse_line,
+    parse_time,
 };
 use crate::store::{AcceptRefusal, ConversationFilter};
 
@@ -24,7 +25,7 @@ pub(super) const ROUTING_WAIT: Duration = Duration::from_secs(5);
 /// Longest message body accepted, in characters.
 const MAX_BODY: usize = 20_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ContactBody {
     name: Option<String>,
@@ -33,7 +34,7 @@ pub(super) struct ContactBody {
     owner: Option<AgentId>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewConversationBody {
     channel: Channel,
@@ -64,57 +65,129 @@ pub(super) fn body_text(field: &str, value: &str) -> Result<String, ApiError> {
     Ok(value.to_owned())
 }
 
-/// The conversation as the API shows it.
-fn view(c: &ConversationRecord) -> Value {
-    json!({
-        "id": c.id,
-        "channel": c.channel,
-        "subject": c.subject,
-        "contact": {"name": c.contact_name, "email": c.contact_email, "owner": c.contact_owner},
-        "attributes": c.attributes,
-        "status": c.status,
-        "routing": c.routing,
-        "priority": c.priority,
-        "assignee": c.assignee,
-        "team": c.team,
-        "queued_at": c.queued_at,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
-    })
+/// A conversation as the API shows it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ConversationView {
+    id: ConversationId,
+    channel: Channel,
+    subject: Option<String>,
+    contact: ContactView,
+    attributes: Value,
+    status: ConversationStatus,
+    routing: Routing,
+    priority: Priority,
+    assignee: Option<Assignee>,
+    team: Option<TeamId>,
+    queued_at: Option<Millis>,
+    created_at: Millis,
+    updated_at: Millis,
+}
+
+/// Who the customer is, as far as the conversation knows.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ContactView {
+    name: Option<String>,
+    email: Option<String>,
+    /// The agent who owns the contact in the CRM.
+    owner: Option<AgentId>,
+}
+
+impl From<ConversationRecord> for ConversationView {
+    fn from(c: ConversationRecord) -> Self {
+        Self {
+            id: c.id,
+            channel: c.channel,
+            subject: c.subject,
+            contact: ContactView {
+                name: c.contact_name,
+                email: c.contact_email,
+                owner: c.contact_owner,
+            },
+            attributes: c.attributes,
+            status: c.status,
+            routing: c.routing,
+            priority: c.priority,
+            assignee: c.assignee,
+            team: c.team,
+            queued_at: c.queued_at,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+/// A conversation with its thread, history and what is pending on it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ConversationDetail {
+    #[serde(flatten)]
+    conversation: ConversationView,
+    /// The latest 500 messages, oldest first.
+    messages: Vec<MessageRecord>,
+    history: Vec<HistoryRecord>,
+    tags: Vec<String>,
+    /// Agents the conversation is offered to, waiting for an answer.
+    offered_to: Vec<String>,
+    /// The internal note agents keep on it.
+    note: Option<String>,
+    followers: Vec<AgentId>,
+    /// On a channel connected to the help desk, the conversation's ticket.
+    ticket: Option<TicketId>,
+    /// When a snooze ends (absent unless snoozed until a time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snoozed_until: Option<Millis>,
+    /// When it closes for lack of activity (absent unless set to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    closes_at: Option<Millis>,
+    workflow_timers: Vec<WorkflowTimer>,
+}
+
+/// A timer a workflow set on the conversation.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct WorkflowTimer {
+    workflow: Option<String>,
+    name: Option<String>,
+    due_at: Millis,
 }
 
 async fn detail(
     state: &AppState,
     tenant: &TenantId,
     id: &ConversationId,
-) -> Result<Value, ApiError> {
+) -> Result<ConversationDetail, ApiError> {
     let conversation = state
         .store
         .get_conversation(tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
-    let mut out = view(&conversation);
-    out["messages"] = json!(state.store.messages(id, 500).await?);
-    out["history"] = json!(state.store.history(id).await?);
-    out["tags"] = json!(state.store.tags(id).await?);
-    out["offered_to"] = json!(state.store.offers(id).await?);
-    out["note"] = json!(state.store.conversation_note(id).await?);
-    out["followers"] = json!(state.store.followers(id).await?);
-    // On a channel connected to the help desk a conversation is a ticket.
-    let ticket = state.store.ticket_for_conversation(tenant, id).await?;
-    out["ticket"] = json!(ticket.map(|t| t.id));
-    let mut workflow_timers = Vec::new();
+    let mut detail = ConversationDetail {
+        conversation: conversation.into(),
+        messages: state.store.messages(id, 500).await?,
+        history: state.store.history(id).await?,
+        tags: state.store.tags(id).await?,
+        offered_to: state.store.offers(id).await?,
+        note: state.store.conversation_note(id).await?,
+        followers: state.store.followers(id).await?,
+        ticket: state
+            .store
+            .ticket_for_conversation(tenant, id)
+            .await?
+            .map(|t| t.id),
+        snoozed_until: None,
+        closes_at: None,
+        workflow_timers: Vec::new(),
+    };
     for timer in state.store.pending_timers(id).await? {
         match timer.kind {
-            TimerKind::SnoozeEnds => out["snoozed_until"] = json!(timer.due_at),
-            TimerKind::AutoClose => out["closes_at"] = json!(timer.due_at),
-            TimerKind::Workflow => workflow_timers.push(
-                json!({"workflow": timer.plugin, "name": timer.name, "due_at": timer.due_at}),
-            ),
+            TimerKind::SnoozeEnds => detail.snoozed_until = Some(timer.due_at),
+            TimerKind::AutoClose => detail.closes_at = Some(timer.due_at),
+            TimerKind::Workflow => detail.workflow_timers.push(WorkflowTimer {
+                workflow: timer.plugin,
+                name: timer.name,
+                due_at: timer.due_at,
+            }),
         }
     }
-    out["workflow_timers"] = json!(workflow_timers);
-    Ok(out)
+    Ok(detail)
 }
 
 fn conversation_id(raw: &str) -> Result<ConversationId, ApiError> {
@@ -125,7 +198,7 @@ pub(super) async fn create(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewConversationBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<ConversationDetail>, ApiError> {
     let subject = body
         .subject
         .as_deref()
@@ -196,22 +269,19 @@ pub(super) async fn create(
         .dispatch
         .wait_for(&tenant.id, event, ROUTING_WAIT)
         .await;
-    Ok((
-        StatusCode::CREATED,
-        Json(detail(&state, &tenant.id, &conversation.id).await?),
-    ))
+    Ok(Created(detail(&state, &tenant.id, &conversation.id).await?))
 }
 
 pub(super) async fn get(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationDetail>, ApiError> {
     let id = conversation_id(&id)?;
     Ok(Json(detail(&state, &tenant.id, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     status: Option<String>,
@@ -226,7 +296,7 @@ pub(super) async fn list(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Page<Value>>, ApiError> {
+) -> Result<Json<Page<ConversationView>>, ApiError> {
     let page = page::by_id(query.limit, query.after.as_deref(), ConversationId::parse)?;
     let assignee = match query.assignee.as_deref() {
         Some(raw) => Some(lookup::filter_assignee(&state, &tenant.id, raw, "assignee").await?),
@@ -249,10 +319,10 @@ pub(super) async fn list(
         .store
         .list_conversations(&tenant.id, &filter, &page)
         .await?;
-    Ok(Json(found.map(|c| view(&c))))
+    Ok(Json(found.map(ConversationView::from)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewMessage {
     author: Author,
@@ -270,7 +340,7 @@ pub(super) async fn add_message(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<NewMessage>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<MessageAdded>, ApiError> {
     let id = conversation_id(&id)?;
     let text = body_text("body", &body.body)?;
     if body.internal && body.author == Author::Customer {
@@ -308,13 +378,20 @@ pub(super) async fn add_message(
             .await;
     }
     let conversation = detail(&state, &tenant.id, &id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "message": message, "conversation": conversation })),
-    ))
+    Ok(Created(MessageAdded {
+        message,
+        conversation,
+    }))
 }
 
-#[derive(Deserialize)]
+/// A message written, and the conversation after routing heard of it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct MessageAdded {
+    message: MessageRecord,
+    conversation: ConversationDetail,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct StatusBody {
     status: ConversationStatus,
@@ -387,7 +464,7 @@ pub(super) async fn set_status(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<StatusBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationDetail>, ApiError> {
     let id = conversation_id(&id)?;
     let change = body.change(state.store.now())?;
     let event = state
@@ -402,7 +479,7 @@ pub(super) async fn set_status(
     Ok(Json(detail(&state, &tenant.id, &id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AcceptBody {
     agent: AgentId,
@@ -415,7 +492,7 @@ pub(super) async fn accept(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AcceptBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ConversationDetail>, ApiError> {
     let id = conversation_id(&id)?;
     match state
         .store
@@ -442,7 +519,7 @@ pub(super) async fn accept(
 
 /// The conversation as plugins would see it now, as cases for
 /// `baton plugin test` (one per kind of plugin; add `expect` to check).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CasesQuery {
     /// Record for this plugin (id, or name for its newest version): only

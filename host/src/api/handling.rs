@@ -8,21 +8,20 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
 use super::{AppState, lookup};
 use crate::domain::{
     AgentId, AssignmentSettings, Change, Channel, ConversationId, ConversationRecord,
-    ConversationStatus, EventKind, HistoryEntry, Outcome, TeamId, TenantId,
+    ConversationStatus, EventKind, HistoryEntry, HistoryRecord, Outcome, TeamId, TenantId,
 };
 use crate::routing::queue::{self, QueuePolicy};
 use crate::store::transferred;
 
 const ROUTING_WAIT: Duration = Duration::from_secs(5);
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AgentBody {
     agent: AgentId,
@@ -57,7 +56,7 @@ async fn apply(
     tenant: &TenantId,
     id: &ConversationId,
     changes: Vec<Change>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Handled>, ApiError> {
     let outcome = Outcome {
         tenant: tenant.clone(),
         event: None,
@@ -69,10 +68,17 @@ async fn apply(
         state.dispatch.wait_for(tenant, *last, ROUTING_WAIT).await;
     }
     let conversation = state.store.get_conversation(tenant, id).await?;
-    Ok(Json(json!({
-        "conversation": conversation,
-        "history": state.store.history(id).await?,
-    })))
+    Ok(Json(Handled {
+        conversation,
+        history: state.store.history(id).await?,
+    }))
+}
+
+/// A conversation after an agent handled it, with its history.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Handled {
+    conversation: Option<ConversationRecord>,
+    history: Vec<HistoryRecord>,
 }
 
 fn waiting(c: &ConversationRecord) -> Result<(), ApiError> {
@@ -93,7 +99,7 @@ pub(super) async fn answer(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AgentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Handled>, ApiError> {
     let c = lookup::conversation(&state, &tenant.id, &id).await?;
     waiting(&c)?;
     agent(&state, &tenant.id, &body.agent, "agent").await?;
@@ -136,7 +142,7 @@ pub(super) async fn decline(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AgentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Handled>, ApiError> {
     let c = lookup::conversation(&state, &tenant.id, &id).await?;
     waiting(&c)?;
     agent(&state, &tenant.id, &body.agent, "agent").await?;
@@ -144,14 +150,14 @@ pub(super) async fn decline(
     apply(&state, &tenant.id, &c.id, Vec::new()).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub(super) enum TransferTo {
     Agent(AgentId),
     Team(TeamId),
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TransferBody {
     to: TransferTo,
@@ -168,7 +174,7 @@ pub(super) async fn transfer(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<TransferBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Handled>, ApiError> {
     let c = lookup::conversation(&state, &tenant.id, &id).await?;
     if body.note.chars().count() > 2000 {
         return Err(ApiError::invalid("note", "must be at most 2000 characters"));
@@ -237,7 +243,7 @@ pub(super) async fn settle_transfer(
     raw: &str,
     who: AgentId,
     accept: bool,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Handled>, ApiError> {
     let c = lookup::conversation(state, tenant, raw).await?;
     let pending = state
         .store
@@ -289,7 +295,7 @@ pub(super) async fn accept_transfer(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AgentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Handled>, ApiError> {
     settle_transfer(&state, &tenant.id, &id, body.agent, true).await
 }
 
@@ -298,7 +304,7 @@ pub(super) async fn decline_transfer(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AgentBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Handled>, ApiError> {
     settle_transfer(&state, &tenant.id, &id, body.agent, false).await
 }
 

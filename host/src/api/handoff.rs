@@ -4,13 +4,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
+use super::openapi::Created;
 use crate::domain::{
     AgentId, Desk, Destination, HandoffMessages, HandoffMode, HandoffSettings, PluginKind, Slot,
     TeamId, TenantId, WhenUnassigned, parse_line,
@@ -22,7 +22,7 @@ const MAX_MESSAGE: usize = 1_000;
 const MAX_PHRASE: usize = 100;
 const MAX_PHRASES: usize = 200;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DestinationBody {
     desk: Desk,
@@ -41,7 +41,7 @@ fn default_messages() -> MessagesBody {
 }
 
 /// Each message may be left out (the default text) or `null` (say nothing).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MessagesBody {
     #[serde(default = "default_available")]
@@ -66,7 +66,7 @@ fn keep_open() -> WhenUnassigned {
     WhenUnassigned::KeepOpen
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct HandoffBody {
     mode: HandoffMode,
@@ -240,23 +240,66 @@ async fn phrases(
     Ok(serde_json::from_value(list).unwrap_or_default())
 }
 
-async fn triggers_view(state: &AppState, tenant: &TenantId) -> Result<Value, ApiError> {
+/// The handoff triggers: the built-in ones, the tenant's phrases and the
+/// plugins bound to the handoff slot.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct TriggersView {
+    defaults: Vec<DefaultTrigger>,
+    /// Words or phrases from the customer that hand over to a human.
+    phrases: Vec<String>,
+    plugins: Vec<BoundPlugin>,
+}
+
+/// A trigger every tenant has.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct DefaultTrigger {
+    trigger: &'static str,
+    fires: &'static str,
+}
+
+/// A plugin version bound to the handoff slot.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct BoundPlugin {
+    plugin: String,
+    name: String,
+    version: String,
+}
+
+const DEFAULT_TRIGGERS: [(&str, &str); 3] = [
+    (
+        "bot-cannot-answer",
+        "when the bot says it cannot answer (a bot message with cannot_answer, or one of the plugin's bot_phrases)",
+    ),
+    (
+        "visitor-asks-for-human",
+        "when the customer asks for a person (the plugin's human_phrases)",
+    ),
+    (
+        "bot-paused",
+        "when the bot owning the conversation is paused",
+    ),
+];
+
+async fn triggers_view(state: &AppState, tenant: &TenantId) -> Result<TriggersView, ApiError> {
     let (binding, at) = keyword_binding(state, tenant).await?;
     let phrases = phrases(state, tenant, &binding.plugins[at].config).await?;
-    let plugins: Vec<Value> = binding
+    let plugins = binding
         .plugins
         .iter()
-        .map(|p| json!({"plugin": p.id, "name": p.name, "version": p.version}))
+        .map(|p| BoundPlugin {
+            plugin: p.id.clone(),
+            name: p.name.clone(),
+            version: p.version.clone(),
+        })
         .collect();
-    Ok(json!({
-        "defaults": [
-            {"trigger": "bot-cannot-answer", "fires": "when the bot says it cannot answer (a bot message with cannot_answer, or one of the plugin's bot_phrases)"},
-            {"trigger": "visitor-asks-for-human", "fires": "when the customer asks for a person (the plugin's human_phrases)"},
-            {"trigger": "bot-paused", "fires": "when the bot owning the conversation is paused"},
-        ],
-        "phrases": phrases,
-        "plugins": plugins,
-    }))
+    Ok(TriggersView {
+        defaults: DEFAULT_TRIGGERS
+            .iter()
+            .map(|&(trigger, fires)| DefaultTrigger { trigger, fires })
+            .collect(),
+        phrases,
+        plugins,
+    })
 }
 
 async fn save_phrases(
@@ -292,11 +335,11 @@ async fn save_phrases(
 pub(super) async fn get_triggers(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TriggersView>, ApiError> {
     Ok(Json(triggers_view(&state, &tenant.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PhraseBody {
     phrase: String,
@@ -312,7 +355,7 @@ pub(super) async fn add_trigger(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PhraseBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<TriggersView>, ApiError> {
     let phrase =
         parse_line(&body.phrase, MAX_PHRASE).map_err(|e| ApiError::invalid("phrase", e))?;
     let (binding, at) = keyword_binding(&state, &tenant.id).await?;
@@ -330,17 +373,14 @@ pub(super) async fn add_trigger(
     }
     list.push(phrase);
     save_phrases(&state, &tenant.id, binding, at, list).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(triggers_view(&state, &tenant.id).await?),
-    ))
+    Ok(Created(triggers_view(&state, &tenant.id).await?))
 }
 
 pub(super) async fn remove_trigger(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(phrase): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TriggersView>, ApiError> {
     let (binding, at) = keyword_binding(&state, &tenant.id).await?;
     let mut list = phrases(&state, &tenant.id, &binding.plugins[at].config).await?;
     let before = list.len();

@@ -11,20 +11,44 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 
 use super::AppState;
+use super::openapi::JsonWithStatus;
 use crate::routing::dispatcher::DispatcherState;
 
 /// How long the database may take to answer before it counts as
 /// unreachable: a probe must answer well within a prober's timeout.
 const DATABASE_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(super) async fn live() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+/// The process answers.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Live {
+    /// Always `ok`.
+    status: &'static str,
 }
 
-pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub(super) async fn live() -> Json<Live> {
+    Json(Live { status: "ok" })
+}
+
+/// Whether the process can do its work, and each check's finding.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Readiness {
+    /// `ready` or `not ready`.
+    status: &'static str,
+    checks: Checks,
+}
+
+/// What each readiness check found: `ok`, or what is wrong.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Checks {
+    database: String,
+    migrations: String,
+    /// The dispatcher's state: `running` when ready.
+    dispatcher: &'static str,
+}
+
+pub(super) async fn ready(State(state): State<AppState>) -> JsonWithStatus<Readiness, 200, 503> {
     let pending = tokio::time::timeout(DATABASE_TIMEOUT, state.store.migrations_pending()).await;
     // Each check: whether it passed, and what it says.
     let (database, migrations) = match pending {
@@ -55,15 +79,15 @@ pub(super) async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Va
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (
+    JsonWithStatus(
         status,
-        Json(json!({
-            "status": if ready { "ready" } else { "not ready" },
-            "checks": {
-                "database": database.1,
-                "migrations": migrations.1,
-                "dispatcher": dispatcher.as_str(),
-            }
-        })),
+        Readiness {
+            status: if ready { "ready" } else { "not ready" },
+            checks: Checks {
+                database: database.1,
+                migrations: migrations.1,
+                dispatcher: dispatcher.as_str(),
+            },
+        },
     )
 }

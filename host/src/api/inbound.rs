@@ -6,12 +6,14 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::AppState;
 use super::conversations::{ROUTING_WAIT, body_text};
 use super::error::ApiError;
 use super::extract::{JsonBody, Tenant};
+use super::openapi::Created;
+use super::openapi::JsonWithStatus;
 use super::ticket_fields::pipeline;
 use super::tickets::view;
 use crate::domain::{
@@ -20,7 +22,7 @@ use crate::domain::{
 };
 use crate::store::{Delivery, InboundEmail};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PartyBody {
     email: String,
@@ -53,21 +55,36 @@ fn subject(raw: Option<&str>) -> Result<Option<String>, ApiError> {
 async fn answer(
     state: &AppState,
     tenant: &TenantId,
-    outcome: &str,
+    outcome: &'static str,
     conversation: &ConversationId,
-) -> Result<Value, ApiError> {
+) -> Result<Received, ApiError> {
     let ticket = state
         .store
         .ticket_for_conversation(tenant, conversation)
         .await?;
-    Ok(json!({
-        "outcome": outcome,
-        "conversation": conversation,
-        "ticket": ticket.as_ref().map(view),
-    }))
+    Ok(Received {
+        outcome,
+        conversation: conversation.clone(),
+        ticket: ticket.as_ref().map(view),
+        message: None,
+    })
 }
 
-#[derive(Deserialize)]
+/// What became of an inbound e-mail or form.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Received {
+    /// `opened` (a new conversation), `threaded` (a reply in an existing
+    /// one) or `duplicate` (a Message-ID seen before: nothing changed).
+    outcome: &'static str,
+    conversation: ConversationId,
+    /// The conversation's ticket, on a channel connected to the help desk.
+    ticket: Option<super::tickets::TicketView>,
+    /// The id of the message a threaded e-mail added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<crate::domain::MessageId>,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EmailBody {
     from: PartyBody,
@@ -91,7 +108,7 @@ pub(super) async fn email(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<EmailBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<JsonWithStatus<Received, 201, 200>, ApiError> {
     let (from_email, from_name) = party("from", &body.from)?;
     let message_id =
         EmailMessageId::parse(&body.message_id).map_err(|e| ApiError::invalid("message_id", e))?;
@@ -149,11 +166,11 @@ pub(super) async fn email(
             }
         };
     let mut out = answer(&state, &tenant.id, outcome, &conversation).await?;
-    out["message"] = json!(message);
-    Ok((status, Json(out)))
+    out.message = message;
+    Ok(JsonWithStatus(status, out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FormBody {
     contact: PartyBody,
@@ -171,7 +188,7 @@ pub(super) async fn form(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<FormBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<Received>, ApiError> {
     let (email, name) = party("contact", &body.contact)?;
     if serde_json::to_vec(&body.fields).map_or(0, |v| v.len()) > 16 << 10 {
         return Err(ApiError::invalid(
@@ -206,7 +223,7 @@ pub(super) async fn form(
         .wait_for(&tenant.id, event, ROUTING_WAIT)
         .await;
     let out = answer(&state, &tenant.id, "opened", &conversation.id).await?;
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok(Created(out))
 }
 
 pub(super) async fn get_settings(
@@ -216,7 +233,7 @@ pub(super) async fn get_settings(
     Ok(Json(state.store.help_desk(&tenant.id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SettingsBody {
     /// Channels whose new conversations become tickets.

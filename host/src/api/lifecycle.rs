@@ -4,14 +4,65 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use axum::http::HeaderMap;
+use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
+use super::openapi::Created;
 use super::{AppState, lookup};
-use crate::domain::{Author, Email};
+use crate::domain::{Author, ConversationId, Email, Millis};
+
+/// A conversation's tags.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct Tags {
+    tags: Vec<String>,
+}
+
+/// A conversation's internal note; `null` when it has none.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct Note {
+    note: Option<String>,
+}
+
+/// The note agents keep on a contact, by e-mail address.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ContactNote {
+    email: String,
+    note: Option<String>,
+}
+
+/// The links to a conversation: the member one, and the customer one when
+/// it has just been made (it is shown this once).
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct Links {
+    member: String,
+    customer: Option<String>,
+    customer_issued: bool,
+}
+
+/// What the customer's link shows.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct CustomerPage {
+    subject: Option<String>,
+    status: String,
+    /// The public messages, oldest first.
+    messages: Vec<CustomerLine>,
+}
+
+/// One public message, as the customer sees it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct CustomerLine {
+    author: Author,
+    body: String,
+    created_at: Millis,
+}
+
+/// A conversation deleted for good.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct Deleted {
+    deleted: ConversationId,
+}
 
 /// Notes on conversations and contacts are short by design.
 const MAX_NOTE: usize = 500;
@@ -32,7 +83,7 @@ fn note(field: &str, text: &str) -> Result<Option<String>, ApiError> {
     Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TagsBody {
     tags: Vec<String>,
@@ -44,7 +95,7 @@ pub(super) async fn set_tags(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<TagsBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Tags>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     if body.tags.len() > MAX_TAGS {
         return Err(ApiError::invalid(
@@ -64,10 +115,12 @@ pub(super) async fn set_tags(
         tags.push(tag.to_owned());
     }
     state.store.set_tags(&id, &tags).await?;
-    Ok(Json(json!({ "tags": state.store.tags(&id).await? })))
+    Ok(Json(Tags {
+        tags: state.store.tags(&id).await?,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NoteBody {
     note: String,
@@ -78,14 +131,14 @@ pub(super) async fn set_conversation_note(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<NoteBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Note>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let text = note("note", &body.note)?;
     state
         .store
         .set_conversation_note(&id, text.as_deref())
         .await?;
-    Ok(Json(json!({ "note": text })))
+    Ok(Json(Note { note: text }))
 }
 
 fn contact_email(raw: &str) -> Result<String, ApiError> {
@@ -99,24 +152,27 @@ pub(super) async fn set_contact_note(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<NoteBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ContactNote>, ApiError> {
     let email = contact_email(&raw)?;
     let text = note("note", &body.note)?.unwrap_or_default();
     state
         .store
         .set_contact_note(&tenant.id, &email, &text)
         .await?;
-    Ok(Json(json!({ "email": email, "note": text })))
+    Ok(Json(ContactNote {
+        email,
+        note: Some(text),
+    }))
 }
 
 pub(super) async fn get_contact(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ContactNote>, ApiError> {
     let email = contact_email(&raw)?;
     let note = state.store.contact_note(&tenant.id, &email).await?;
-    Ok(Json(json!({ "email": email, "note": note })))
+    Ok(Json(ContactNote { email, note }))
 }
 
 /// The member link (for agents, behind the API key), and whether the
@@ -126,14 +182,14 @@ pub(super) async fn links(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Links>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let issued = state.store.has_customer_token(&id).await?;
-    Ok(Json(json!({
-        "member": format!("/v1/conversations/{id}"),
-        "customer": null,
-        "customer_issued": issued,
-    })))
+    Ok(Json(Links {
+        member: format!("/v1/conversations/{id}"),
+        customer: None,
+        customer_issued: issued,
+    }))
 }
 
 /// A new customer link (a secret URL that shows this conversation only,
@@ -144,21 +200,18 @@ pub(super) async fn new_link(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<Links>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let token = state
         .store
         .new_customer_token(&tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("conversation {id}")))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "member": format!("/v1/conversations/{id}"),
-            "customer": format!("/v1/customer/{token}"),
-            "customer_issued": true,
-        })),
-    ))
+    Ok(Created(Links {
+        member: format!("/v1/conversations/{id}"),
+        customer: Some(format!("/v1/customer/{token}")),
+        customer_issued: true,
+    }))
 }
 
 /// What the customer sees: the subject, the status and the public
@@ -166,23 +219,29 @@ pub(super) async fn new_link(
 pub(super) async fn customer_view(
     State(state): State<AppState>,
     Path(token): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CustomerPage>, ApiError> {
     let view = state
         .store
         .customer_view(&token)
         .await?
         .ok_or_else(|| ApiError::not_found("such conversation"))?;
-    let messages: Vec<Value> = view
+    let messages = view
         .messages
-        .iter()
-        .map(|m| json!({"author": m.author, "body": m.body, "created_at": m.created_at}))
+        .into_iter()
+        .map(|m| CustomerLine {
+            author: m.author,
+            body: m.body,
+            created_at: m.created_at,
+        })
         .collect();
-    Ok(Json(
-        json!({ "subject": view.subject, "status": view.status, "messages": messages }),
-    ))
+    Ok(Json(CustomerPage {
+        subject: view.subject,
+        status: view.status,
+        messages,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CustomerMessage {
     body: String,
@@ -193,7 +252,7 @@ pub(super) async fn customer_message(
     State(state): State<AppState>,
     Path(token): Path<String>,
     JsonBody(body): JsonBody<CustomerMessage>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<CustomerPage>, ApiError> {
     let (tenant, id) = state
         .store
         .customer_conversation(&token)
@@ -213,13 +272,10 @@ pub(super) async fn customer_message(
             .wait_for(&tenant, event, Duration::from_secs(5))
             .await;
     }
-    Ok((
-        StatusCode::CREATED,
-        customer_view(State(state), Path(token)).await?,
-    ))
+    Ok(Created(customer_view(State(state), Path(token)).await?.0))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DeleteBody {
     /// The conversation's id again: deleting cannot be undone.
@@ -235,7 +291,7 @@ pub(super) async fn delete(
     Path(raw): Path<String>,
     headers: HeaderMap,
     JsonBody(body): JsonBody<DeleteBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deleted>, ApiError> {
     let id = lookup::conversation(&state, &tenant.id, &raw).await?.id;
     let actor = lookup::admin(&state, &tenant.id, &headers, "delete a conversation").await?;
     if body.confirm != id.as_str() {
@@ -246,5 +302,5 @@ pub(super) async fn delete(
     }
     state.store.delete_conversation(&tenant.id, &id).await?;
     tracing::info!(%id, admin = %actor, "conversation deleted for good");
-    Ok(Json(json!({ "deleted": id })))
+    Ok(Json(Deleted { deleted: id }))
 }

@@ -2,13 +2,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
+use super::openapi::Created;
 use crate::domain::{AgentId, AgentRecord, TicketAccess};
 
 fn agent_id(raw: &str) -> Result<AgentId, ApiError> {
@@ -22,17 +21,14 @@ pub(super) async fn issue_token(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<Token>, ApiError> {
     let id = agent_id(&raw)?;
     let token = state
         .store
         .issue_member_token(&tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "agent": id, "token": token })),
-    ))
+    Ok(Created(Token { agent: id, token }))
 }
 
 /// Revoke all of an agent's member tokens at once; requests bearing them
@@ -41,17 +37,17 @@ pub(super) async fn revoke_tokens(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Revoked>, ApiError> {
     let id = agent_id(&raw)?;
     let revoked = state
         .store
         .revoke_member_tokens(&tenant.id, &id)
         .await?
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))?;
-    Ok(Json(json!({ "agent": id, "revoked": revoked })))
+    Ok(Json(Revoked { agent: id, revoked }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct AccessBody {
     ticket_access: TicketAccess,
@@ -78,4 +74,18 @@ pub(super) async fn set_ticket_access(
         .await?
         .map(Json)
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
+}
+
+/// A member token, shown this once.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Token {
+    agent: AgentId,
+    token: String,
+}
+
+/// How many of an agent's member tokens were revoked.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Revoked {
+    agent: AgentId,
+    revoked: u64,
 }

@@ -4,22 +4,23 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{Method, header};
+use axum::http::Method;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::extract::Operator;
+use super::openapi::Text;
 use super::{ApiError, AppState};
 
 /// The metrics, after reading the backlog gauges from the database. The
 /// operator's token guards them: they name every tenant.
-pub(super) async fn scrape(
-    _: Operator,
-    State(state): State<AppState>,
-) -> Result<Response, ApiError> {
+pub(super) async fn scrape(_: Operator, State(state): State<AppState>) -> Result<Text, ApiError> {
     let service = state.store.service_state().await?;
     let text = state.metrics.render(&service, state.plugins.cached());
-    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
+    Ok(Text {
+        media_type: crate::metrics::CONTENT_TYPE,
+        text,
+    })
 }
 
 /// Count and time the request under its route template; a path no route

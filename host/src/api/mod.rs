@@ -17,6 +17,7 @@ mod lookup;
 mod members;
 mod metrics;
 mod notifications;
+mod openapi;
 mod page;
 pub mod parse_errors;
 mod pipelines;
@@ -33,9 +34,10 @@ mod workflow_runs;
 
 use std::sync::Arc;
 
+use aide::axum::ApiRouter;
+use aide::axum::routing::{delete, get, patch, post, post_with, put};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri};
-use axum::routing::{get, patch, post, put};
 use axum::{Extension, Router, middleware};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -65,180 +67,196 @@ const JSON_LIMIT: usize = 1 << 20;
 
 pub fn router(state: AppState) -> Router {
     let component_limit = state.plugins.runtime().limits().max_component_bytes;
+    // A description that disagrees with itself (a parameter or an answer
+    // given twice) is a mistake in this file: loud in a debug build.
+    aide::generate::on_error(|error| {
+        tracing::error!(%error, "the API description");
+        debug_assert!(false, "the API description: {error}");
+    });
     // The POSTs a channel retries take an Idempotency-Key.
     let keyed = middleware::from_fn_with_state(state.clone(), idempotency::guard);
-    let json_routes = Router::new()
-        .route("/v1/tenants", post(tenants::create))
-        .route("/v1/operator/stats", get(tenants::stats))
-        .route(
+    let json_routes = ApiRouter::new()
+        .api_route("/v1/tenants", post(tenants::create))
+        .api_route("/v1/operator/stats", get(tenants::stats))
+        .api_route(
             "/v1/teams",
             post(agents::create_team).get(agents::list_teams),
         )
-        .route(
+        .api_route(
             "/v1/agents",
             post(agents::create_agent).get(agents::list_agents),
         )
-        .route(
+        .api_route(
             "/v1/teams/{id}",
             patch(agents::patch_team).delete(agents::delete_team),
         )
-        .route(
+        .api_route(
             "/v1/agents/{id}",
             get(agents::get_agent)
                 .patch(agents::patch_agent)
                 .delete(agents::remove_agent),
         )
-        .route("/v1/agents/{id}/restore", post(agents::restore_agent))
-        .route("/v1/agents/{id}/status", put(agents::set_status))
-        .route("/v1/agents/{id}/capacity", put(agents::set_capacity))
-        .route(
+        .api_route("/v1/agents/{id}/restore", post(agents::restore_agent))
+        .api_route("/v1/agents/{id}/status", put(agents::set_status))
+        .api_route("/v1/agents/{id}/capacity", put(agents::set_capacity))
+        .api_route(
             "/v1/teams/{id}/hours",
             put(agents::set_team_hours).delete(agents::clear_team_hours),
         )
-        .route("/v1/bots", post(agents::create_bot).get(agents::list_bots))
-        .route("/v1/bots/{id}/status", put(agents::set_bot_status))
-        .route(
+        .api_route("/v1/bots", post(agents::create_bot).get(agents::list_bots))
+        .api_route("/v1/bots/{id}/status", put(agents::set_bot_status))
+        .api_route(
             "/v1/settings/handoff",
             get(handoff::get_settings).put(handoff::put_settings),
         )
-        .route(
+        .api_route(
             "/v1/handoff/triggers",
             get(handoff::get_triggers).post(handoff::add_trigger),
         )
-        .route(
+        .api_route(
             "/v1/handoff/triggers/{phrase}",
-            axum::routing::delete(handoff::remove_trigger),
+            delete(handoff::remove_trigger),
         )
-        .route(
+        .api_route(
             "/v1/conversations",
             post(conversations::create)
                 .route_layer(keyed.clone())
                 .get(conversations::list),
         )
-        .route(
+        .api_route(
             "/v1/conversations/{id}",
             get(conversations::get).delete(lifecycle::delete),
         )
-        .route(
+        .api_route(
             "/v1/conversations/{id}/messages",
             post(conversations::add_message).route_layer(keyed.clone()),
         )
-        .route(
+        .api_route(
             "/v1/conversations/{id}/status",
             put(conversations::set_status),
         )
-        .route("/v1/conversations/{id}/accept", post(conversations::accept))
-        .route("/v1/conversations/{id}/cases", get(conversations::cases))
-        .route("/v1/queue", get(queue::list))
-        .route("/v1/queue/{id}/answer", post(handling::answer))
-        .route("/v1/queue/{id}/decline", post(handling::decline))
-        .route(
+        .api_route("/v1/conversations/{id}/accept", post(conversations::accept))
+        .api_route("/v1/conversations/{id}/cases", get(conversations::cases))
+        .api_route("/v1/queue", get(queue::list))
+        .api_route("/v1/queue/{id}/answer", post(handling::answer))
+        .api_route("/v1/queue/{id}/decline", post(handling::decline))
+        .api_route(
             "/v1/settings/queue",
             get(handling::get_queue_policy).put(handling::put_queue_policy),
         )
-        .route(
+        .api_route(
             "/v1/settings/assignment",
             get(handling::get_assignment_settings).put(handling::put_assignment_settings),
         )
-        .route(
+        .api_route(
             "/v1/settings/lifecycle",
             get(auto_close::get).put(auto_close::put),
         )
-        .route("/v1/conversations/{id}/transfer", post(handling::transfer))
-        .route("/v1/conversations/{id}/tags", put(lifecycle::set_tags))
-        .route("/v1/conversations/{id}/join", post(collaboration::join))
-        .route(
+        .api_route("/v1/conversations/{id}/transfer", post(handling::transfer))
+        .api_route("/v1/conversations/{id}/tags", put(lifecycle::set_tags))
+        .api_route("/v1/conversations/{id}/join", post(collaboration::join))
+        .api_route(
             "/v1/conversations/{id}/followers",
             post(collaboration::add_follower),
         )
-        .route(
+        .api_route(
             "/v1/conversations/{id}/followers/{agent}",
-            axum::routing::delete(collaboration::remove_follower),
+            delete(collaboration::remove_follower),
         )
-        .route(
+        .api_route(
             "/v1/agents/{id}/notifications",
             get(collaboration::notifications),
         )
-        .route(
+        .api_route(
             "/v1/agents/{id}/notifications/settings",
             get(notifications::get_settings).put(notifications::put_settings),
         )
-        .route(
+        .api_route(
             "/v1/agents/{id}/notifications/stream",
             get(notifications::stream),
         )
-        .route(
+        .api_route(
             "/v1/settings/notifications",
             get(notifications::get_tenant_settings),
         )
-        .route(
+        .api_route(
             "/v1/settings/notifications/rotate-secret",
             post(notifications::rotate_secret),
         )
-        .route("/v1/stats", get(collaboration::stats))
-        .route(
+        .api_route("/v1/stats", get(collaboration::stats))
+        .api_route(
             "/v1/conversations/{id}/note",
             put(lifecycle::set_conversation_note),
         )
-        .route(
+        .api_route(
             "/v1/conversations/{id}/links",
             get(lifecycle::links).post(lifecycle::new_link),
         )
-        .route("/v1/contacts/{email}", get(lifecycle::get_contact))
-        .route(
+        .api_route("/v1/contacts/{email}", get(lifecycle::get_contact))
+        .api_route(
             "/v1/contacts/{email}/note",
             put(lifecycle::set_contact_note),
         )
-        .route("/v1/customer/{token}", get(lifecycle::customer_view))
-        .route(
+        .api_route("/v1/customer/{token}", get(lifecycle::customer_view))
+        .api_route(
             "/v1/customer/{token}/messages",
             post(lifecycle::customer_message).route_layer(keyed.clone()),
         )
-        .route(
+        .api_route(
             "/v1/conversations/{id}/transfer/accept",
             post(handling::accept_transfer),
         )
-        .route(
+        .api_route(
             "/v1/conversations/{id}/transfer/decline",
             post(handling::decline_transfer),
         )
-        .route("/v1/rules", get(rules::list).post(rules::create))
-        .route("/v1/rules/order", put(rules::reorder))
-        .route("/v1/rules/changes", get(rules::changes))
-        .route(
+        .api_route("/v1/rules", get(rules::list).post(rules::create))
+        .api_route("/v1/rules/order", put(rules::reorder))
+        .api_route("/v1/rules/changes", get(rules::changes))
+        .api_route(
             "/v1/rules/{id}",
             get(rules::get).put(rules::update).delete(rules::delete),
         )
-        .route("/v1/plugins", get(plugins::list))
-        .route("/v1/plugins/failures", get(plugins::failures))
-        .route("/v1/plugins/contracts", get(plugins::contracts))
-        .route("/v1/plugins/{id}", axum::routing::delete(plugins::delete))
-        .route("/v1/plugins/{id}/logs", get(plugins::logs))
-        .route("/v1/routing", get(routing::get_all))
-        .route("/v1/routing/{slot}", get(routing::get).put(routing::put))
-        .route("/v1/routing/{slot}/rollback", post(routing::rollback))
-        .route(
+        .api_route("/v1/plugins", get(plugins::list))
+        .api_route("/v1/plugins/failures", get(plugins::failures))
+        .api_route("/v1/plugins/contracts", get(plugins::contracts))
+        .api_route("/v1/plugins/{id}", delete(plugins::delete))
+        .api_route("/v1/plugins/{id}/logs", get(plugins::logs))
+        .api_route("/v1/routing", get(routing::get_all))
+        .api_route("/v1/routing/{slot}", get(routing::get).put(routing::put))
+        .api_route("/v1/routing/{slot}/rollback", post(routing::rollback))
+        .api_route(
             "/v1/routing/workflows/{plugin}/enabled",
             put(routing::set_workflow_enabled),
         )
-        .route("/v1/workflows/runs", get(workflow_runs::list))
+        .api_route("/v1/workflows/runs", get(workflow_runs::list))
         .merge(help_desk_routes(&state));
-    let upload = Router::new().route("/v1/plugins", post(plugins::upload));
+    let upload = ApiRouter::new().api_route(
+        "/v1/plugins",
+        post_with(
+            plugins::upload,
+            openapi::binary_body("application/wasm", "A compiled Wasm component"),
+        ),
+    );
     let api = limit_body(json_routes, JSON_LIMIT)
         .merge(limit_body(upload, component_limit))
-        .fallback(|| async { ApiError::not_found("such route") })
-        .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             admission::admit,
         ));
     // Probes take no admission place: a tenant's flood cannot make the
     // process look down.
-    Router::new()
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
-        .route("/metrics", get(metrics::scrape))
-        .merge(api)
+    let probes = ApiRouter::new()
+        .api_route("/healthz", get(health::live))
+        .api_route("/readyz", get(health::ready))
+        .api_route("/metrics", get(metrics::scrape))
+        .api_route("/openapi.json", get(openapi::serve));
+    let mut description = aide::openapi::OpenApi::default();
+    let routes = probes.merge(api).finish_api(&mut description);
+    routes
+        .fallback(|| async { ApiError::not_found("such route") })
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(Extension(openapi::finish(description)))
         // Inside the JSON-error mapping, which changes bodies, not statuses.
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -272,7 +290,7 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 
 /// Cap the bodies `routes` read at `bytes`, and tell the body extractors
 /// the cap so that their 413 can give it.
-fn limit_body(routes: Router<AppState>, bytes: usize) -> Router<AppState> {
+fn limit_body(routes: ApiRouter<AppState>, bytes: usize) -> ApiRouter<AppState> {
     routes
         .layer(DefaultBodyLimit::max(bytes))
         .layer(Extension(BodyLimit(bytes)))
@@ -293,59 +311,66 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 
 /// Help-desk tickets, their pipelines, companies, inbound channels and
 /// members' credentials.
-fn help_desk_routes(state: &AppState) -> Router<AppState> {
+fn help_desk_routes(state: &AppState) -> ApiRouter<AppState> {
     let keyed = middleware::from_fn_with_state(state.clone(), idempotency::guard);
-    Router::new()
-        .route("/v1/tickets", post(tickets::create).get(tickets::list))
-        .route(
+    ApiRouter::new()
+        .api_route("/v1/tickets", post(tickets::create).get(tickets::list))
+        .api_route(
             "/v1/tickets/{id}",
             get(tickets::get)
                 .patch(tickets::update)
                 .delete(tickets::delete),
         )
-        .route("/v1/tickets/{id}/replies", post(ticket_thread::reply))
-        .route("/v1/tickets/{id}/comments", post(ticket_thread::comment))
-        .route(
+        .api_route("/v1/tickets/{id}/replies", post(ticket_thread::reply))
+        .api_route("/v1/tickets/{id}/comments", post(ticket_thread::comment))
+        .api_route(
             "/v1/tickets/{id}/draft",
             get(ticket_thread::get_draft)
                 .put(ticket_thread::put_draft)
                 .delete(ticket_thread::delete_draft),
         )
-        .route("/v1/drafts", get(ticket_thread::drafts))
-        .route(
+        .api_route("/v1/drafts", get(ticket_thread::drafts))
+        .api_route(
             "/v1/tickets/{id}/followers",
-            post(ticket_manage::follow).delete(ticket_manage::unfollow),
+            post_with(
+                ticket_manage::follow,
+                openapi::optional_json_body::<ticket_manage::FollowerBody>(),
+            )
+            .delete_with(
+                ticket_manage::unfollow,
+                openapi::optional_json_body::<ticket_manage::FollowerBody>(),
+            ),
         )
-        .route("/v1/tickets/{id}/split", post(ticket_manage::split))
-        .route("/v1/tickets/{id}/merge", post(ticket_manage::merge))
-        .route("/v1/tickets/{id}/move", post(ticket_manage::move_to))
-        .route(
+        .api_route("/v1/tickets/{id}/split", post(ticket_manage::split))
+        .api_route("/v1/tickets/{id}/merge", post(ticket_manage::merge))
+        .api_route("/v1/tickets/{id}/move", post(ticket_manage::move_to))
+        .api_route(
             "/v1/pipelines",
             post(pipelines::create).get(pipelines::list),
         )
-        .route(
+        .api_route(
             "/v1/pipelines/{id}",
             get(pipelines::get).put(pipelines::update),
         )
-        .route(
+        .api_route(
             "/v1/companies",
             post(pipelines::create_company).get(pipelines::list_companies),
         )
-        .route("/v1/companies/{id}", get(pipelines::get_company))
-        .route(
+        .api_route("/v1/companies/{id}", get(pipelines::get_company))
+        .api_route(
             "/v1/inbound/email",
             post(inbound::email).route_layer(keyed.clone()),
         )
-        .route("/v1/inbound/form", post(inbound::form).route_layer(keyed))
-        .route(
+        .api_route("/v1/inbound/form", post(inbound::form).route_layer(keyed))
+        .api_route(
             "/v1/settings/help-desk",
             get(inbound::get_settings).put(inbound::put_settings),
         )
-        .route(
+        .api_route(
             "/v1/agents/{id}/tokens",
             post(members::issue_token).delete(members::revoke_tokens),
         )
-        .route(
+        .api_route(
             "/v1/agents/{id}/ticket-access",
             put(members::set_ticket_access),
         )

@@ -8,11 +8,12 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::stream::Stream;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Tenant};
+use super::openapi::EventStream;
 use crate::domain::{
     AgentId, AgentRecord, NotificationId, NotificationKind, NotifyChannel, NotifyPreferences,
     TenantId, WebhookUrl,
@@ -32,22 +33,43 @@ async fn member(state: &AppState, tenant: &TenantId, raw: &str) -> Result<AgentR
         .ok_or_else(|| ApiError::not_found(format_args!("agent {id}")))
 }
 
-fn settings_json(agent: &AgentRecord, settings: &NotifySettings) -> Value {
-    json!({
-        "agent": agent.id,
-        "email": agent.email,
-        "types": settings.types.to_json(),
-        "chat_webhook_url": settings.chat_webhook_url,
-        "push_webhook_url": settings.push_webhook_url,
-        "channels": NotifyChannel::ALL,
-    })
+/// A member's notification settings.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct SettingsView {
+    agent: AgentId,
+    email: String,
+    /// For each kind of notification, the channels it goes to.
+    types: std::collections::BTreeMap<String, Vec<NotifyChannel>>,
+    chat_webhook_url: Option<WebhookUrl>,
+    push_webhook_url: Option<WebhookUrl>,
+    /// Every channel there is.
+    channels: &'static [NotifyChannel],
+}
+
+fn settings_json(agent: &AgentRecord, settings: &NotifySettings) -> SettingsView {
+    SettingsView {
+        agent: agent.id.clone(),
+        email: agent.email.clone(),
+        types: NotificationKind::ALL
+            .iter()
+            .map(|kind| {
+                (
+                    kind.as_str().to_owned(),
+                    settings.types.channels(*kind).into_iter().collect(),
+                )
+            })
+            .collect(),
+        chat_webhook_url: settings.chat_webhook_url.clone(),
+        push_webhook_url: settings.push_webhook_url.clone(),
+        channels: NotifyChannel::ALL,
+    }
 }
 
 pub(super) async fn get_settings(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SettingsView>, ApiError> {
     let agent = member(&state, &tenant.id, &raw).await?;
     let settings = state.store.notify_settings(&agent.id).await?;
     Ok(Json(settings_json(&agent, &settings)))
@@ -83,7 +105,7 @@ pub(super) async fn put_settings(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SettingsView>, ApiError> {
     let agent = member(&state, &tenant.id, &raw).await?;
     if let Some(unknown) = body.keys().find(|k| {
         !matches!(
@@ -149,19 +171,27 @@ pub(super) async fn put_settings(
     Ok(Json(settings_json(&agent, &settings)))
 }
 
-fn secret_json(secret: &str) -> Value {
-    json!({
-        "signing_secret": secret,
-        "signature_header": SIGNATURE_HEADER,
-        "signature": "sha256=<hex HMAC-SHA256 of the request body under signing_secret>",
-    })
+/// How webhooks are signed.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct SigningView {
+    signing_secret: String,
+    signature_header: &'static str,
+    signature: &'static str,
+}
+
+fn secret_json(secret: &str) -> SigningView {
+    SigningView {
+        signing_secret: secret.to_owned(),
+        signature_header: SIGNATURE_HEADER,
+        signature: "sha256=<hex HMAC-SHA256 of the request body under signing_secret>",
+    }
 }
 
 /// The webhook signing secret, generated at first use.
 pub(super) async fn get_tenant_settings(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SigningView>, ApiError> {
     let secret = state.store.signing_secret(&tenant.id).await?;
     Ok(Json(secret_json(&secret)))
 }
@@ -171,7 +201,7 @@ pub(super) async fn get_tenant_settings(
 pub(super) async fn rotate_secret(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SigningView>, ApiError> {
     let secret = state.store.rotate_signing_secret(&tenant.id).await?;
     Ok(Json(secret_json(&secret)))
 }
@@ -183,7 +213,7 @@ pub(super) async fn stream(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     headers: HeaderMap,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+) -> Result<EventStream<Sse<impl Stream<Item = Result<Event, Infallible>>>>, ApiError> {
     let agent = member(&state, &tenant.id, &raw).await?;
     let last = match headers.get("last-event-id") {
         None => None,
@@ -208,5 +238,7 @@ pub(super) async fn stream(
         last,
     )
     .await?;
-    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
+    Ok(EventStream(
+        Sse::new(events).keep_alive(KeepAlive::default()),
+    ))
 }

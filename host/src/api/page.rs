@@ -7,7 +7,7 @@ use crate::domain::{Invalid, PageRequest, parse_limit, parse_row_cursor};
 
 /// The query of a list with no filter of its own; lists with filters
 /// carry the same two fields and use the functions below.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PageQuery {
     limit: Option<u32>,

@@ -3,18 +3,18 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Actor, JsonBody, Path, Tenant};
+use super::openapi::Created;
 use crate::domain::{
     CompanyId, PipelineId, PipelineRecord, StatusSpec, check_statuses, parse_line,
 };
 use crate::store::{CompanyRecord, PipelineRefusal};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PipelineBody {
     name: String,
@@ -35,7 +35,7 @@ pub(super) async fn create(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<PipelineBody>,
-) -> Result<(StatusCode, Json<PipelineRecord>), ApiError> {
+) -> Result<Created<PipelineRecord>, ApiError> {
     let (name, statuses) = body.parse()?;
     if let Some(i) = statuses.iter().position(|s| s.id.is_some()) {
         return Err(ApiError::invalid(
@@ -47,7 +47,7 @@ pub(super) async fn create(
         .store
         .create_pipeline(&tenant.id, &name, &statuses)
         .await?;
-    Ok((StatusCode::CREATED, Json(pipeline)))
+    Ok(Created(pipeline))
 }
 
 /// Every pipeline, the default first (made now if the tenant had none).
@@ -111,7 +111,7 @@ pub(super) async fn update(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CompanyBody {
     name: String,
@@ -145,14 +145,14 @@ pub(super) async fn create_company(
     actor: Actor,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CompanyBody>,
-) -> Result<(StatusCode, Json<CompanyRecord>), ApiError> {
+) -> Result<Created<CompanyRecord>, ApiError> {
     let name = parse_line(&body.name, 200).map_err(|e| ApiError::invalid("name", e))?;
     let domain = body.domain.as_deref().map(domain).transpose()?;
     let company = state
         .store
         .create_company(&actor.tenant.id, &name, domain.as_deref())
         .await?;
-    Ok((StatusCode::CREATED, Json(company)))
+    Ok(Created(company))
 }
 
 pub(super) async fn list_companies(

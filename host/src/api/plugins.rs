@@ -8,18 +8,20 @@ use axum::http::{HeaderMap, StatusCode, header};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Body, Path, Query, Tenant};
+use super::openapi::JsonWithStatus;
 use super::page::PageQuery;
 use crate::domain::{Page, PluginId};
 use crate::plugin::logs::LogLine;
 use crate::plugin::{LoadError, UploadError, Uploaded};
 use crate::store::{FailureRecord, PluginRecord};
+use axum::response::NoContent;
 
 pub(super) async fn upload(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     headers: HeaderMap,
     Body(body): Body,
-) -> Result<(StatusCode, Json<PluginRecord>), ApiError> {
+) -> Result<JsonWithStatus<PluginRecord, 201, 200>, ApiError> {
     let kind = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -32,8 +34,8 @@ pub(super) async fn upload(
         ));
     }
     match state.plugins.upload(&tenant.id, body.to_vec()).await {
-        Ok(Uploaded::Created(plugin)) => Ok((StatusCode::CREATED, Json(plugin))),
-        Ok(Uploaded::Existing(plugin)) => Ok((StatusCode::OK, Json(plugin))),
+        Ok(Uploaded::Created(plugin)) => Ok(JsonWithStatus(StatusCode::CREATED, plugin)),
+        Ok(Uploaded::Existing(plugin)) => Ok(JsonWithStatus(StatusCode::OK, plugin)),
         Err(error) => Err(upload_error(error)),
     }
 }
@@ -106,7 +108,7 @@ pub(super) async fn delete(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let uses = state
         .store
         .delete_plugin(&tenant.id, &id)
@@ -114,7 +116,7 @@ pub(super) async fn delete(
         .ok_or_else(|| ApiError::not_found(format_args!("uploaded plugin {id}")))?;
     match uses.refusal() {
         Some(refusal) => Err(ApiError::conflict(refusal)),
-        None => Ok(StatusCode::NO_CONTENT),
+        None => Ok(NoContent),
     }
 }
 
@@ -130,7 +132,7 @@ pub(super) async fn failures(
 }
 
 /// What a plugin logged lately.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
 pub(super) struct PluginLog {
     plugin: String,
     name: String,
@@ -169,10 +171,20 @@ pub(super) async fn logs(
 
 /// The contract versions this host runs: plugins built against any of them
 /// are accepted.
-pub(super) async fn contracts() -> Json<serde_json::Value> {
-    Json(serde_json::json!({
-        "package": "baton:plugin",
-        "current": crate::plugin::bindings::CURRENT,
-        "supported": crate::plugin::bindings::SUPPORTED,
-    }))
+pub(super) async fn contracts() -> Json<Contracts> {
+    Json(Contracts {
+        package: "baton:plugin",
+        current: crate::plugin::bindings::CURRENT,
+        supported: crate::plugin::bindings::SUPPORTED,
+    })
+}
+
+/// The WIT package and the versions of it this host runs.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Contracts {
+    package: &'static str,
+    /// What new plugins are built against.
+    current: &'static str,
+    /// Every version accepted, oldest first.
+    supported: &'static [&'static str],
 }

@@ -1,10 +1,11 @@
 //! Binding plugins to the routing slots, and rolling bindings back.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
@@ -36,7 +37,7 @@ impl From<BindError> for ApiError {
 
 /// One plugin with its config, as given by an admin; a workflow may also
 /// be switched off and given conditions.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PluginBody {
     plugin: String,
@@ -47,7 +48,7 @@ pub(super) struct PluginBody {
 }
 
 /// A workflow's conditions: the built-in items of assignment rules.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct WorkflowConditions {
     #[serde(rename = "match", default)]
@@ -110,7 +111,7 @@ fn empty_object() -> Value {
 
 /// The body of `PUT /v1/routing/{slot}`: `plugin` + `config` for the
 /// assignment strategy, `triggers` for handoff, `workflows` for workflows.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct BindBody {
     plugin: Option<String>,
@@ -121,38 +122,99 @@ pub(super) struct BindBody {
     fallback: Option<String>,
 }
 
-fn view(slot: Slot, binding: &Binding, custom: bool) -> Value {
-    let entries: Vec<Value> = binding
+/// A slot's binding as the API shows it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct BindingView {
+    slot: Slot,
+    /// Whether the tenant bound it (else it runs the defaults).
+    custom: bool,
+    fallback: FallbackView,
+    /// The assignment slot's strategy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plugin: Option<Option<EntryView>>,
+    /// The handoff slot's triggers, tried in order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    triggers: Option<Vec<EntryView>>,
+    /// The workflows slot's workflows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    workflows: Option<Vec<EntryView>>,
+}
+
+/// What runs when the bound plugins fail: `default`, `queue`, or a plugin.
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub(super) enum FallbackView {
+    Builtin(String),
+    Plugin {
+        plugin: String,
+        name: String,
+        version: String,
+    },
+}
+
+/// One bound plugin version with its config; a workflow's also says
+/// whether it is on, what it hears and when it runs.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct EntryView {
+    plugin: String,
+    name: String,
+    version: String,
+    config: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscribes: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conditions: Option<Option<Conditions>>,
+}
+
+fn view(slot: Slot, binding: &Binding, custom: bool) -> BindingView {
+    let entries: Vec<EntryView> = binding
         .plugins
         .iter()
         .map(|p| {
-            let mut entry =
-                json!({"plugin": p.id, "name": p.name, "version": p.version, "config": p.config});
-            if slot == Slot::Workflows {
-                entry["enabled"] = json!(p.enabled);
-                entry["subscribes"] = json!(p.subscribes);
-                entry["conditions"] = json!(p.conditions);
+            let workflow = slot == Slot::Workflows;
+            EntryView {
+                plugin: p.id.clone(),
+                name: p.name.clone(),
+                version: p.version.clone(),
+                config: p.config.clone(),
+                enabled: workflow.then_some(p.enabled),
+                subscribes: workflow.then(|| p.subscribes.clone()),
+                conditions: workflow.then(|| p.conditions.as_deref().cloned()),
             }
-            entry
         })
         .collect();
     let fallback = match &binding.fallback {
-        Fallback::Default => json!("default"),
-        Fallback::Queue => json!("queue"),
-        Fallback::Plugin(p) => json!({"plugin": p.id, "name": p.name, "version": p.version}),
+        Fallback::Default => FallbackView::Builtin("default".into()),
+        Fallback::Queue => FallbackView::Builtin("queue".into()),
+        Fallback::Plugin(p) => FallbackView::Plugin {
+            plugin: p.id.clone(),
+            name: p.name.clone(),
+            version: p.version.clone(),
+        },
     };
-    let mut out = json!({"slot": slot, "custom": custom, "fallback": fallback});
+    let mut out = BindingView {
+        slot,
+        custom,
+        fallback,
+        plugin: None,
+        triggers: None,
+        workflows: None,
+    };
     match slot {
-        Slot::Assignment => {
-            out["plugin"] = entries.first().cloned().unwrap_or(Value::Null);
-        }
-        Slot::Handoff => out["triggers"] = json!(entries),
-        Slot::Workflows => out["workflows"] = json!(entries),
+        Slot::Assignment => out.plugin = Some(entries.into_iter().next()),
+        Slot::Handoff => out.triggers = Some(entries),
+        Slot::Workflows => out.workflows = Some(entries),
     }
     out
 }
 
-async fn current_view(store: &Store, tenant: &TenantId, slot: Slot) -> Result<Value, ApiError> {
+async fn current_view(
+    store: &Store,
+    tenant: &TenantId,
+    slot: Slot,
+) -> Result<BindingView, ApiError> {
     let custom = store.current_binding(tenant, slot).await?.is_some();
     Ok(view(
         slot,
@@ -164,22 +226,22 @@ async fn current_view(store: &Store, tenant: &TenantId, slot: Slot) -> Result<Va
 pub(super) async fn get_all(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
-    let mut out = serde_json::Map::new();
+) -> Result<Json<BTreeMap<String, BindingView>>, ApiError> {
+    let mut out = BTreeMap::new();
     for slot in Slot::ALL {
         out.insert(
-            slot.as_str().into(),
+            slot.as_str().to_owned(),
             current_view(&state.store, &tenant.id, *slot).await?,
         );
     }
-    Ok(Json(Value::Object(out)))
+    Ok(Json(out))
 }
 
 pub(super) async fn get(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BindingView>, ApiError> {
     Ok(Json(
         current_view(&state.store, &tenant.id, slot(&raw)?).await?,
     ))
@@ -192,7 +254,7 @@ pub(super) async fn put(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<BindBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BindingView>, ApiError> {
     let slot = slot(&raw)?;
     let kind = slot.kind();
     let store = &state.store;
@@ -273,7 +335,7 @@ pub(super) async fn rollback(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BindingView>, ApiError> {
     let slot = slot(&raw)?;
     let Some(written) = state.store.rollback_binding(&tenant.id, slot).await? else {
         return Err(ApiError::conflict(format!(
@@ -284,7 +346,7 @@ pub(super) async fn rollback(
     Ok(Json(current_view(&state.store, &tenant.id, slot).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct EnabledBody {
     enabled: bool,
@@ -297,7 +359,7 @@ pub(super) async fn set_workflow_enabled(
     State(state): State<AppState>,
     Path(reference): Path<String>,
     JsonBody(body): JsonBody<EnabledBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BindingView>, ApiError> {
     let store = &state.store;
     let mut binding = spec::current(store, &tenant.id, Slot::Workflows).await?;
     let entry = binding

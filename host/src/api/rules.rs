@@ -3,13 +3,13 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{JsonBody, Path, Query, Tenant};
+use super::openapi::Created;
 use super::page::PageQuery;
 use crate::domain::{
     Condition, Conditions, Match, Millis, Page, PluginKind, PluginUse, Rule, RuleId, Target,
@@ -18,7 +18,7 @@ use crate::domain::{
 use crate::routing::spec;
 
 /// A rule as an admin writes it.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RuleBody {
     name: String,
@@ -35,7 +35,7 @@ pub(super) struct RuleBody {
 
 /// Conditions as an admin writes them: built-in items plus rule-condition
 /// plugins by reference.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ConditionsBody {
     #[serde(rename = "match", default)]
@@ -46,7 +46,7 @@ pub(super) struct ConditionsBody {
     plugins: Vec<MethodBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MethodBody {
     plugin: String,
@@ -62,27 +62,71 @@ fn empty() -> Value {
     json!({})
 }
 
-fn plugin_view(p: &PluginUse) -> Value {
-    json!({"plugin": p.id, "name": p.name, "version": p.version, "config": p.config})
+/// A plugin a rule uses, with its config.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct PluginView {
+    plugin: String,
+    name: String,
+    version: String,
+    config: Value,
+}
+
+fn plugin_view(p: &PluginUse) -> PluginView {
+    PluginView {
+        plugin: p.id.clone(),
+        name: p.name.clone(),
+        version: p.version.clone(),
+        config: p.config.clone(),
+    }
 }
 
 /// A rule as the API shows it.
-fn view(rule: &Rule) -> Value {
-    json!({
-        "id": rule.id,
-        "position": rule.position,
-        "name": rule.name,
-        "enabled": rule.enabled,
-        "conditions": {
-            "match": rule.conditions.combine,
-            "items": rule.conditions.items,
-            "plugins": rule.conditions.plugins.iter().map(plugin_view).collect::<Vec<_>>(),
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct RuleView {
+    id: RuleId,
+    /// Its place in the order rules are tried, from 0.
+    position: u32,
+    name: String,
+    enabled: bool,
+    conditions: ConditionsView,
+    target: Target,
+    /// The method; `null`: the tenant's bound assignment strategy.
+    method: Option<PluginView>,
+    created_at: Millis,
+    updated_at: Millis,
+}
+
+/// A rule's conditions as the API shows them.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct ConditionsView {
+    #[serde(rename = "match")]
+    combine: Match,
+    items: Vec<Condition>,
+    plugins: Vec<PluginView>,
+}
+
+fn view(rule: &Rule) -> RuleView {
+    RuleView {
+        id: rule.id.clone(),
+        position: rule.position,
+        name: rule.name.clone(),
+        enabled: rule.enabled,
+        conditions: ConditionsView {
+            combine: rule.conditions.combine,
+            items: rule.conditions.items.clone(),
+            plugins: rule.conditions.plugins.iter().map(plugin_view).collect(),
         },
-        "target": rule.target,
-        "method": rule.method.as_ref().map(plugin_view),
-        "created_at": rule.created_at,
-        "updated_at": rule.updated_at,
-    })
+        target: rule.target.clone(),
+        method: rule.method.as_ref().map(plugin_view),
+        created_at: rule.created_at,
+        updated_at: rule.updated_at,
+    }
+}
+
+/// A rule deleted: what it was.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct Deleted {
+    deleted: RuleView,
 }
 
 /// Check every part of a rule body and build the rule.
@@ -193,7 +237,7 @@ async fn find(state: &AppState, tenant: &TenantId, id: &RuleId) -> Result<Rule, 
 pub(super) async fn list(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Vec<RuleView>>, ApiError> {
     Ok(Json(
         state
             .store
@@ -209,7 +253,7 @@ pub(super) async fn create(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<RuleBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<RuleView>, ApiError> {
     let position = body.position;
     let rule = build(
         &state,
@@ -220,14 +264,14 @@ pub(super) async fn create(
     )
     .await?;
     let stored = state.store.insert_rule(&tenant.id, &rule, position).await?;
-    Ok((StatusCode::CREATED, Json(view(&stored))))
+    Ok(Created(view(&stored)))
 }
 
 pub(super) async fn get(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleView>, ApiError> {
     Ok(Json(view(&find(&state, &tenant.id, &rule_id(&id)?).await?)))
 }
 
@@ -237,7 +281,7 @@ pub(super) async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RuleBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleView>, ApiError> {
     let existing = find(&state, &tenant.id, &rule_id(&id)?).await?;
     if body.position.is_some() {
         return Err(ApiError::invalid(
@@ -257,15 +301,15 @@ pub(super) async fn delete(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deleted>, ApiError> {
     let id = rule_id(&id)?;
     let deleted = state.store.delete_rule(&tenant.id, &id).await?;
     deleted
-        .map(|r| Json(json!({"deleted": view(&r)})))
+        .map(|r| Json(Deleted { deleted: view(&r) }))
         .ok_or_else(|| ApiError::not_found(format_args!("rule {id}")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct OrderBody {
     ids: Vec<RuleId>,
@@ -276,7 +320,7 @@ pub(super) async fn reorder(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<OrderBody>,
-) -> Result<Json<Vec<Value>>, ApiError> {
+) -> Result<Json<Vec<RuleView>>, ApiError> {
     state
         .store
         .reorder_rules(&tenant.id, &body.ids)

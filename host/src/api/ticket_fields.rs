@@ -101,7 +101,7 @@ pub(super) async fn company(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ContactBody {
     email: String,

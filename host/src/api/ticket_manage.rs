@@ -3,20 +3,20 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
+use super::collaboration::Followers;
 use super::conversations::ROUTING_WAIT;
 use super::error::ApiError;
 use super::extract::{Actor, Body, JsonBody, Path, parse_json};
+use super::openapi::Created;
 use super::ticket_fields::{not_merged, pipeline, status_in};
-use super::tickets::{detail, fresh};
+use super::tickets::{TicketDetail, detail, fresh};
 use super::{AppState, lookup};
 use crate::domain::{AgentId, MessageId, TicketId, parse_line};
 use crate::store::{SplitRefusal, TicketRecord, Visibility};
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FollowerBody {
     /// Someone else (admins only); the acting member when absent.
@@ -49,15 +49,15 @@ pub(super) async fn follow(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Followers>, ApiError> {
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     not_merged(&ticket)?;
     let agent = follower(&state, &actor, &body).await?;
     let by = actor.member.as_ref().map(|m| &m.id);
     state.store.follow(&ticket.conversation, &agent, by).await?;
-    Ok(Json(
-        json!({ "followers": state.store.followers(&ticket.conversation).await? }),
-    ))
+    Ok(Json(Followers {
+        followers: state.store.followers(&ticket.conversation).await?,
+    }))
 }
 
 pub(super) async fn unfollow(
@@ -65,7 +65,7 @@ pub(super) async fn unfollow(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     Body(body): Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Followers>, ApiError> {
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     let agent = follower(&state, &actor, &body).await?;
     if !state.store.unfollow(&ticket.conversation, &agent).await? {
@@ -74,12 +74,12 @@ pub(super) async fn unfollow(
             ticket.id
         )));
     }
-    Ok(Json(
-        json!({ "followers": state.store.followers(&ticket.conversation).await? }),
-    ))
+    Ok(Json(Followers {
+        followers: state.store.followers(&ticket.conversation).await?,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct SplitBody {
     messages: Vec<String>,
@@ -89,12 +89,19 @@ pub(super) struct SplitBody {
 /// Move some messages of a ticket into a new ticket (same contact,
 /// company, owner, followers and pipeline; its first status). At least one
 /// message stays.
+/// The ticket split off, and the one it came from.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Split {
+    ticket: TicketDetail,
+    from: TicketDetail,
+}
+
 pub(super) async fn split(
     actor: Actor,
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<SplitBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<Split>, ApiError> {
     let tenant = &actor.tenant.id;
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     not_merged(&ticket)?;
@@ -135,13 +142,10 @@ pub(super) async fn split(
     };
     state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     let new = split_off(&state, tenant, &id).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "ticket": detail(&state, &actor, &new).await?,
-            "from": fresh(&state, &actor, &ticket).await?,
-        })),
-    ))
+    Ok(Created(Split {
+        ticket: detail(&state, &actor, &new).await?,
+        from: fresh(&state, &actor, &ticket).await?,
+    }))
 }
 
 async fn split_off(
@@ -156,7 +160,7 @@ async fn split_off(
         .ok_or_else(|| ApiError::internal(format!("split ticket {id} is gone")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MergeBody {
     from: String,
@@ -169,7 +173,7 @@ pub(super) async fn merge(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<MergeBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketDetail>, ApiError> {
     let tenant = &actor.tenant.id;
     let into = lookup::ticket(&state, &actor, &raw).await?;
     not_merged(&into)?;
@@ -198,7 +202,7 @@ pub(super) async fn merge(
     Ok(Json(fresh(&state, &actor, &into).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct MoveBody {
     pipeline: String,
@@ -212,7 +216,7 @@ pub(super) async fn move_to(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<MoveBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketDetail>, ApiError> {
     let tenant = &actor.tenant.id;
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     not_merged(&ticket)?;

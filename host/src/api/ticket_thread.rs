@@ -3,21 +3,21 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::collaboration::mentioned;
 use super::conversations::{ROUTING_WAIT, body_text};
 use super::error::ApiError;
 use super::extract::{Actor, JsonBody, Path};
+use super::openapi::Created;
 use super::ticket_fields::{not_merged, properties, status_in};
 use super::tickets::fresh;
 use super::{AppState, lookup};
 use crate::domain::{AgentId, MessageId};
 use crate::store::{DraftRecord, Reply};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ReplyBody {
     body: String,
@@ -37,7 +37,7 @@ pub(super) async fn reply(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<ReplyBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<Replied>, ApiError> {
     let tenant = &actor.tenant.id;
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     not_merged(&ticket)?;
@@ -109,13 +109,13 @@ pub(super) async fn reply(
     if let Some(event) = event {
         state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "message": message, "ticket": fresh(&state, &actor, &ticket).await? })),
-    ))
+    Ok(Created(Replied {
+        message,
+        ticket: fresh(&state, &actor, &ticket).await?,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TextBody {
     body: String,
@@ -129,7 +129,7 @@ pub(super) async fn comment(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<TextBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<Commented>, ApiError> {
     let tenant = &actor.tenant.id;
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     not_merged(&ticket)?;
@@ -152,13 +152,10 @@ pub(super) async fn comment(
         .store
         .comment(tenant, &ticket, &author.id, &text, &mentions, &notice)
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({
-            "comment": comment,
-            "followers": state.store.followers(&ticket.conversation).await?,
-        })),
-    ))
+    Ok(Created(Commented {
+        comment,
+        followers: state.store.followers(&ticket.conversation).await?,
+    }))
 }
 
 /// Save the acting member's draft reply on a ticket (replacing theirs).
@@ -198,7 +195,7 @@ pub(super) async fn delete_draft(
     actor: Actor,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<DraftDeleted>, ApiError> {
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     let author = actor.member("a draft")?;
     if !state.store.delete_draft(&ticket.id, &author.id).await? {
@@ -207,7 +204,7 @@ pub(super) async fn delete_draft(
             ticket.id
         )));
     }
-    Ok(Json(json!({ "deleted": true })))
+    Ok(Json(DraftDeleted { deleted: true }))
 }
 
 /// The acting member's drafts, newest first.
@@ -222,4 +219,24 @@ pub(super) async fn drafts(
             .drafts(&actor.tenant.id, &author.id, &actor.visibility)
             .await?,
     ))
+}
+
+/// A reply sent, and the ticket after it.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Replied {
+    message: crate::store::ThreadMessage,
+    ticket: super::tickets::TicketDetail,
+}
+
+/// An internal comment, and who follows the ticket now (a mention adds).
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct Commented {
+    comment: crate::store::ThreadMessage,
+    followers: Vec<AgentId>,
+}
+
+/// A draft deleted.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub(super) struct DraftDeleted {
+    deleted: bool,
 }

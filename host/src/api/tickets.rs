@@ -4,49 +4,109 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
-use serde::{Deserialize, Deserializer};
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Map, Value};
 
 use super::conversations::ROUTING_WAIT;
 use super::error::ApiError;
 use super::extract::{Actor, JsonBody, Path, Query};
+use super::openapi::Created;
 use super::ticket_fields::{
     ContactBody, agent, company, contact, not_merged, pipeline, properties, status_in,
 };
 use super::{AppState, lookup, page};
-use crate::domain::{Page, Priority, Properties, TicketId, parse_line};
-use crate::store::{NewTicket, TicketFilter, TicketPatch, TicketRecord, Visibility};
+use crate::domain::{
+    AgentId, Channel, CompanyId, ConversationId, ConversationStatus, Millis, Page, PipelineId,
+    Priority, Properties, StageId, TicketId, parse_line,
+};
+use crate::store::{NewTicket, ThreadMessage, TicketFilter, TicketPatch, TicketRecord, Visibility};
 
 /// Longest ticket name, as for conversation subjects.
 const MAX_NAME: usize = 500;
 
+/// A ticket as the API shows it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct TicketView {
+    id: TicketId,
+    name: String,
+    pipeline: PipelineId,
+    /// The stage the ticket is at, and its name.
+    status: StageId,
+    status_name: String,
+    /// Whether the stage is a closed one.
+    closed: bool,
+    priority: Priority,
+    owner: Option<AgentId>,
+    /// Who wrote in; `null` when nobody is known.
+    contact: Option<TicketContact>,
+    company: Option<CompanyId>,
+    properties: Map<String, Value>,
+    /// How it came in: `email`, `form`, `chat`, `manual`, ...
+    source: String,
+    merged_into: Option<TicketId>,
+    conversation: ConversationId,
+    conversation_status: ConversationStatus,
+    channel: Channel,
+    created_at: Millis,
+    updated_at: Millis,
+}
+
+/// A ticket's contact.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct TicketContact {
+    email: Option<String>,
+    name: Option<String>,
+}
+
+impl From<&TicketRecord> for TicketView {
+    fn from(t: &TicketRecord) -> Self {
+        let contact = match (&t.contact_email, &t.contact_name) {
+            (None, None) => None,
+            (email, name) => Some(TicketContact {
+                email: email.clone(),
+                name: name.clone(),
+            }),
+        };
+        Self {
+            id: t.id.clone(),
+            name: t.name.clone(),
+            pipeline: t.pipeline.clone(),
+            status: t.stage.clone(),
+            status_name: t.stage_name.clone(),
+            closed: t.closed,
+            priority: t.priority,
+            owner: t.owner.clone(),
+            contact,
+            company: t.company.clone(),
+            properties: t.properties.as_map().clone(),
+            source: t.source.clone(),
+            merged_into: t.merged_into.clone(),
+            conversation: t.conversation.clone(),
+            conversation_status: t.conversation_status,
+            channel: t.channel,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
 /// The ticket as the API shows it.
-pub(super) fn view(t: &TicketRecord) -> Value {
-    let contact = match (&t.contact_email, &t.contact_name) {
-        (None, None) => Value::Null,
-        (email, name) => json!({ "email": email, "name": name }),
-    };
-    json!({
-        "id": t.id,
-        "name": t.name,
-        "pipeline": t.pipeline,
-        "status": t.stage,
-        "status_name": t.stage_name,
-        "closed": t.closed,
-        "priority": t.priority,
-        "owner": t.owner,
-        "contact": contact,
-        "company": t.company,
-        "properties": t.properties.as_map(),
-        "source": t.source,
-        "merged_into": t.merged_into,
-        "conversation": t.conversation,
-        "conversation_status": t.conversation_status,
-        "channel": t.channel,
-        "created_at": t.created_at,
-        "updated_at": t.updated_at,
-    })
+pub(super) fn view(t: &TicketRecord) -> TicketView {
+    TicketView::from(t)
+}
+
+/// A ticket with its thread (public messages and comments apart), its
+/// followers and tags, and whether the caller has a draft on it.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct TicketDetail {
+    #[serde(flatten)]
+    ticket: TicketView,
+    messages: Vec<ThreadMessage>,
+    comments: Vec<ThreadMessage>,
+    followers: Vec<AgentId>,
+    tags: Vec<String>,
+    /// 1 when the acting member has a draft reply on it, else 0.
+    drafts: usize,
 }
 
 /// The ticket with its thread (public messages and comments apart), its
@@ -55,7 +115,7 @@ pub(super) async fn detail(
     state: &AppState,
     actor: &Actor,
     ticket: &TicketRecord,
-) -> Result<Value, ApiError> {
+) -> Result<TicketDetail, ApiError> {
     let store = &state.store;
     let (comments, messages): (Vec<_>, Vec<_>) = store
         .thread(&ticket.conversation)
@@ -66,13 +126,14 @@ pub(super) async fn detail(
         Some(member) => usize::from(store.draft(&ticket.id, &member.id).await?.is_some()),
         None => 0,
     };
-    let mut out = view(ticket);
-    out["messages"] = json!(messages);
-    out["comments"] = json!(comments);
-    out["followers"] = json!(store.followers(&ticket.conversation).await?);
-    out["tags"] = json!(store.tags(&ticket.conversation).await?);
-    out["drafts"] = json!(drafts);
-    Ok(out)
+    Ok(TicketDetail {
+        ticket: view(ticket),
+        messages,
+        comments,
+        followers: store.followers(&ticket.conversation).await?,
+        tags: store.tags(&ticket.conversation).await?,
+        drafts,
+    })
 }
 
 /// Read the ticket again (after a change) and show it in full.
@@ -80,7 +141,7 @@ pub(super) async fn fresh(
     state: &AppState,
     actor: &Actor,
     ticket: &TicketRecord,
-) -> Result<Value, ApiError> {
+) -> Result<TicketDetail, ApiError> {
     // The caller may no longer see it (e.g. gave it away): show it anyway,
     // since they just changed it.
     let current = state
@@ -91,7 +152,7 @@ pub(super) async fn fresh(
     detail(state, actor, &current).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewTicketBody {
     name: String,
@@ -111,7 +172,7 @@ pub(super) async fn create(
     actor: Actor,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewTicketBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<Created<TicketDetail>, ApiError> {
     let tenant = &actor.tenant.id;
     let name = parse_line(&body.name, MAX_NAME).map_err(|e| ApiError::invalid("name", e))?;
     let pipeline = pipeline(&state, tenant, &body.pipeline, "pipeline").await?;
@@ -149,13 +210,10 @@ pub(super) async fn create(
     let (id, event) = state.store.create_ticket(tenant, new).await?;
     state.dispatch.wait_for(tenant, event, ROUTING_WAIT).await;
     let ticket = lookup::ticket(&state, &actor, id.as_str()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(detail(&state, &actor, &ticket).await?),
-    ))
+    Ok(Created(detail(&state, &actor, &ticket).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ListQuery {
     pipeline: Option<String>,
@@ -170,7 +228,7 @@ pub(super) async fn list(
     actor: Actor,
     State(state): State<AppState>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Page<Value>>, ApiError> {
+) -> Result<Json<Page<TicketView>>, ApiError> {
     let page = page::by_id(query.limit, query.after.as_deref(), TicketId::parse)?;
     let tenant = &actor.tenant.id;
     let filter = TicketFilter {
@@ -198,7 +256,7 @@ pub(super) async fn get(
     actor: Actor,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketDetail>, ApiError> {
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     Ok(Json(detail(&state, &actor, &ticket).await?))
 }
@@ -210,7 +268,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct PatchBody {
     name: Option<String>,
@@ -232,7 +290,7 @@ pub(super) async fn update(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<PatchBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketDetail>, ApiError> {
     let tenant = &actor.tenant.id;
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     not_merged(&ticket)?;
@@ -288,7 +346,7 @@ pub(super) async fn update(
     Ok(Json(fresh(&state, &actor, &ticket).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct DeleteBody {
     /// The ticket's id again: deleting cannot be undone.
@@ -302,7 +360,7 @@ pub(super) async fn delete(
     State(state): State<AppState>,
     Path(raw): Path<String>,
     JsonBody(body): JsonBody<DeleteBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deleted>, ApiError> {
     let ticket = lookup::ticket(&state, &actor, &raw).await?;
     let admin = actor.admin("delete a ticket")?;
     if body.confirm != ticket.id.as_str() {
@@ -316,5 +374,11 @@ pub(super) async fn delete(
         .delete_conversation(&actor.tenant.id, &ticket.conversation)
         .await?;
     tracing::info!(id = %ticket.id, admin = %admin.id, "ticket deleted for good");
-    Ok(Json(json!({ "deleted": ticket.id })))
+    Ok(Json(Deleted { deleted: ticket.id }))
+}
+
+/// A ticket deleted for good.
+#[derive(Serialize, schemars::JsonSchema)]
+pub(super) struct Deleted {
+    deleted: TicketId,
 }

@@ -11,7 +11,7 @@ use super::{lookup, page};
 use crate::domain::Page;
 use crate::store::WorkflowRun;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RunsQuery {
     conversation: Option<String>,

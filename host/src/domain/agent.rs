@@ -74,7 +74,7 @@ impl Email {
 /// How many open conversations an agent takes at once, per channel. A
 /// channel that is absent takes none: an agent only gets work on the
 /// channels they were set up for.
-#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct Capacity(BTreeMap<Channel, u32>);
 
 impl Capacity {
@@ -150,7 +150,7 @@ impl Capacity {
 }
 
 /// A team as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct TeamRecord {
     pub id: TeamId,
     pub name: String,
@@ -172,7 +172,7 @@ pub struct NewAgent {
 }
 
 /// An agent as stored, with their open load per channel.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct AgentRecord {
     pub id: AgentId,
     pub name: String,

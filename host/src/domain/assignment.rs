@@ -22,7 +22,7 @@ text_enum!(
 );
 
 /// The tenant's assignment settings (`/v1/settings/assignment`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssignmentSettings {
     pub mode: AssignmentMode,

@@ -3,7 +3,7 @@
 use super::{Assignee, BotId, BotKind, Channel, Millis, Routing};
 
 /// A bot as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct BotRecord {
     pub id: BotId,
     pub name: String,

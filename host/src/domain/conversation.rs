@@ -127,6 +127,23 @@ impl Assignee {
     }
 }
 
+impl schemars::JsonSchema for Assignee {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Assignee".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "properties": {
+                "kind": {"type": "string", "enum": ["agent", "bot"]},
+                "id": {"type": "string"},
+            },
+            "required": ["kind", "id"],
+        })
+    }
+}
+
 impl serde::Serialize for Assignee {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -173,7 +190,7 @@ pub struct NewConversation {
 }
 
 /// A conversation as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ConversationRecord {
     pub id: ConversationId,
     #[serde(skip)]
@@ -207,7 +224,7 @@ impl ConversationRecord {
 }
 
 /// A message as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct MessageRecord {
     pub id: MessageId,
     pub author: Author,
@@ -217,7 +234,7 @@ pub struct MessageRecord {
 }
 
 /// One entry of a conversation's responsibility history.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct HistoryRecord {
     pub at: Millis,
     pub action: String,

@@ -42,7 +42,7 @@ text_enum!(
 
 /// Where a handoff goes: a desk, and for the inbox and help desk optionally
 /// one team or one agent for every handoff.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Destination {
     pub desk: Desk,
     pub team: Option<TeamId>,
@@ -53,7 +53,7 @@ pub struct Destination {
 }
 
 /// What the customer is told; `None` says nothing.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HandoffMessages {
     /// A human is taking over (the team is in business hours and someone is free).
     pub available: Option<String>,
@@ -138,7 +138,7 @@ pub fn handoff_result(
 }
 
 /// The whole handoff process of a tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HandoffSettings {
     pub mode: HandoffMode,
     pub destination: Destination,

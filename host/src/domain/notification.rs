@@ -148,7 +148,7 @@ impl NotifyPreferences {
 }
 
 /// An `http` or `https` URL with a host, where a webhook is sent.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct WebhookUrl(String);
 

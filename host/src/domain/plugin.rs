@@ -44,7 +44,7 @@ impl Slot {
 }
 
 /// One plugin version with its config, as bound.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, schemars::JsonSchema)]
 pub struct PluginUse {
     /// The plugin's id (a built-in's name, or an upload's `plg_` id).
     pub id: String,

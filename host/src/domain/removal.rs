@@ -52,7 +52,7 @@ pub fn requeue_held(agent: &AgentRecord, held: &[ConversationRecord]) -> Vec<Cha
 }
 
 /// What a removal did, as the admin is told.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, schemars::JsonSchema)]
 pub struct Removal {
     pub agent: AgentId,
     pub removed_at: Millis,

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::{AgentId, Millis, PluginUse, RuleId, TeamId};
 
 /// Who a rule sends conversations to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Target {
     /// Every agent of the tenant.
@@ -31,7 +31,7 @@ pub enum Target {
 }
 
 /// One rule as stored and shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Rule {
     pub id: RuleId,
     pub position: u32,
@@ -46,7 +46,7 @@ pub struct Rule {
 }
 
 /// What a condition looks at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "String", into = "String")]
 pub enum Field {
     Channel,
@@ -105,7 +105,7 @@ impl From<Field> for String {
 }
 
 /// How a field is compared with the condition's value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Operator {
     Equals,
@@ -119,7 +119,7 @@ pub enum Operator {
 }
 
 /// One test on one field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(from = "ConditionWire", into = "ConditionWire")]
 pub struct Condition {
     pub field: Field,
@@ -132,7 +132,7 @@ pub struct Condition {
 }
 
 /// A condition as written in JSON.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ConditionWire {
     field: Field,
@@ -206,7 +206,9 @@ pub fn number_of(value: &Value) -> Option<f64> {
 }
 
 /// How the conditions of a rule combine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Match {
     #[default]
@@ -215,7 +217,7 @@ pub enum Match {
 }
 
 /// The conditions of a rule. No conditions matches every conversation.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Conditions {
     #[serde(rename = "match", default)]

@@ -41,7 +41,9 @@ text_enum!(
 );
 
 /// Which channels the help desk is connected to.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct HelpDesk {
     /// Each new conversation on one of these becomes a ticket.
     pub channels: Vec<Channel>,
@@ -169,7 +171,7 @@ impl Properties {
 
 /// One status of a pipeline as given to the API; `id` names an existing
 /// status to keep (rename, reorder), none makes a new one.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusSpec {
     #[serde(default)]
@@ -269,7 +271,7 @@ pub fn ticket_name(subject: Option<&str>, channel: Channel, contact: Option<&str
 }
 
 /// One status of a pipeline.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct StageRecord {
     pub id: StageId,
     pub name: String,
@@ -280,7 +282,7 @@ pub struct StageRecord {
 }
 
 /// A pipeline with its statuses in order (never empty; the first is open).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct PipelineRecord {
     pub id: PipelineId,
     pub name: String,

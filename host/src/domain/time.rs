@@ -45,6 +45,17 @@ pub fn parse_duration_ms(text: &str) -> Result<i64, super::Invalid> {
     i64::try_from(duration.as_millis()).map_err(|_| super::Invalid::new("is too long"))
 }
 
+/// Sent as an RFC 3339 time.
+impl schemars::JsonSchema for Millis {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Time".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "format": "date-time"})
+    }
+}
+
 impl serde::Serialize for Millis {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&self.to_rfc3339())

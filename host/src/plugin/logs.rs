@@ -17,7 +17,7 @@ use serde::Serialize;
 pub const KEPT: usize = 200;
 
 /// One line a plugin logged.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LogLine {
     /// The time of the event the call was for (plugins have no other
     /// clock), in milliseconds since the epoch.

@@ -14,7 +14,7 @@ use crate::store::Store;
 pub const TOPIC: &str = "queue";
 
 /// What a conversation that finds the queue full gets.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Overflow {
     /// Turned away with this message to the customer, and closed.
@@ -24,7 +24,7 @@ pub enum Overflow {
 }
 
 /// How long the queue may grow.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueuePolicy {
     /// Most conversations waiting at once; no limit when absent.

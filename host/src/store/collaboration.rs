@@ -10,7 +10,7 @@ use crate::domain::{
 };
 
 /// Aggregates over the tenant's conversations.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Stats {
     pub conversations: u64,
     pub by_status: BTreeMap<String, u64>,

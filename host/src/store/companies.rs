@@ -6,7 +6,7 @@ use super::{Result, Store, StoreError};
 use crate::domain::{CompanyId, Millis, TenantId};
 
 /// A company as stored.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct CompanyRecord {
     pub id: CompanyId,
     pub name: String,

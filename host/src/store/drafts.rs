@@ -7,7 +7,7 @@ use super::{Result, Store};
 use crate::domain::{AgentId, Millis, TenantId, TicketId};
 
 /// An unsent reply.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct DraftRecord {
     pub ticket: TicketId,
     pub ticket_name: String,

@@ -9,7 +9,7 @@ use crate::domain::{
 };
 
 /// A transfer waiting for its receiver.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct TransferRecord {
     pub id: i64,
     pub from_agent: Option<String>,

@@ -7,7 +7,7 @@ use super::{Result, Store};
 use crate::domain::{ConversationId, MessageRecord, TenantId};
 
 /// A conversation as its customer sees it through their link.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct CustomerView {
     pub id: ConversationId,
     pub subject: Option<String>,

@@ -23,7 +23,7 @@ use crate::domain::{
 const SECRET_TOPIC: &str = "notifications";
 
 /// One channel's delivery of a notification.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct DeliveryRecord {
     #[serde(skip)]
     pub channel: NotifyChannel,

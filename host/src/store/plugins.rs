@@ -10,7 +10,7 @@ use super::{Result, Store, StoreError};
 use crate::domain::{Millis, Page, PageRequest, PluginKind, PluginUses, TenantId};
 
 /// One plugin version: a built-in (no tenant, id = name) or a tenant's upload.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct PluginRecord {
     pub id: String,
     #[serde(skip)]
@@ -31,7 +31,7 @@ pub struct PluginRecord {
 }
 
 /// A plugin failure as recorded.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct FailureRecord {
     pub id: i64,
     pub event_id: Option<i64>,

@@ -17,7 +17,7 @@ use crate::domain::{
 const MAX_THREAD: i64 = 1_000;
 
 /// A message of a ticket's thread.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct ThreadMessage {
     pub id: MessageId,
     pub author: Author,

@@ -143,7 +143,7 @@ pub(super) async fn ticket_of(
 }
 
 /// Tickets per status of one pipeline.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct PipelineCount {
     pub id: PipelineId,
     pub name: String,
@@ -151,7 +151,7 @@ pub struct PipelineCount {
     pub by_status: Vec<StatusCount>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct StatusCount {
     pub id: StageId,
     pub name: String,
@@ -160,7 +160,7 @@ pub struct StatusCount {
 }
 
 /// Tickets by pipeline and status; merged tickets no longer count.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, schemars::JsonSchema)]
 pub struct TicketStats {
     pub total: u64,
     pub pipelines: Vec<PipelineCount>,

@@ -18,7 +18,9 @@ use crate::domain::{
 pub const LIFECYCLE_TOPIC: &str = "lifecycle";
 
 /// A tenant's conversation life-cycle settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Lifecycle {
     /// Close an open conversation after this long without a message from
     /// either side; `None` keeps conversations open until someone closes them.

@@ -6,7 +6,7 @@ use super::{Result, Store};
 use crate::domain::{ConversationId, Millis, Page, PageRequest, TenantId};
 
 /// One workflow's handling of one event.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct WorkflowRun {
     /// Its place in the record: the list's cursor.
     #[serde(skip)]
