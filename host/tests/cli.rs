@@ -17,6 +17,16 @@ fn workspace() -> PathBuf {
         .to_path_buf()
 }
 
+/// This checkout's SDK, for `plugin new --sdk`: the tests build plugins
+/// against the SDK as it is here, not a release.
+fn sdk() -> String {
+    workspace()
+        .join("sdk")
+        .to_str()
+        .expect("utf-8 path")
+        .to_owned()
+}
+
 /// Run `baton <args>` with `env`, as a developer would from a shell.
 fn baton(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_baton"));
@@ -149,6 +159,8 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
             "assignment",
             "--dir",
             dir,
+            "--sdk",
+            &sdk(),
         ],
         &[],
     );
@@ -165,6 +177,8 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
             "assignment",
             "--dir",
             dir,
+            "--sdk",
+            &sdk(),
         ],
         &[],
     );
@@ -438,6 +452,8 @@ async fn a_condition_plugin_is_scaffolded_tested_and_named_by_a_rule() {
             "condition",
             "--dir",
             dir,
+            "--sdk",
+            &sdk(),
         ],
         &[],
     );
@@ -579,6 +595,8 @@ fn a_plugin_that_sleeps_or_opens_a_socket_is_run_without_a_panic() {
             "assignment",
             "--dir",
             dir,
+            "--sdk",
+            &sdk(),
         ],
         &[],
     );
@@ -832,4 +850,142 @@ async fn baton_serve_is_ready_and_stops_cleanly_on_sigterm() {
             .any(|line| line["fields"]["message"] == "stopped"),
         "{log}"
     );
+}
+
+/// The SDK as a plugin developer outside this repository gets it:
+/// `cargo publish --dry-run` packages it (the WIT inside) and builds the
+/// package on its own; unpacked outside the workspace, it is what a plugin
+/// made with `baton plugin new` (which writes `baton-sdk = "<version>"`)
+/// builds against, through `[patch.crates-io]` as if it came from
+/// crates.io: the plugin's native tests, `plugin build` and `plugin test`
+/// all pass.
+#[test]
+fn a_plugin_builds_against_the_packaged_sdk_outside_the_workspace() {
+    let work = tempfile::tempdir().expect("temp dir");
+    let version = env!("CARGO_PKG_VERSION");
+    let target = workspace().join("target").join("wasm");
+    let cargo = || {
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command
+            .env("CARGO_TARGET_DIR", &target)
+            .env_remove("RUSTFLAGS")
+            .env_remove("CARGO_ENCODED_RUSTFLAGS")
+            .env_remove("CARGO_BUILD_TARGET");
+        command
+    };
+
+    // Packaged, and the package built on its own (cargo's verification).
+    let packaged = cargo()
+        .args(["package", "--allow-dirty", "-p", "baton-sdk"])
+        .current_dir(workspace())
+        .output()
+        .expect("cargo runs");
+    let (out, err) = text(&packaged);
+    assert!(packaged.status.success(), "{out}{err}");
+    assert!(err.contains("Verifying baton-sdk"), "{err}");
+    let published = cargo()
+        .args([
+            "publish",
+            "--dry-run",
+            "--no-verify",
+            "--allow-dirty",
+            "-p",
+            "baton-sdk",
+        ])
+        .current_dir(workspace())
+        .output()
+        .expect("cargo runs");
+    let (out, err) = text(&published);
+    assert!(published.status.success(), "{out}{err}");
+    assert!(err.contains("aborting upload due to dry run"), "{err}");
+
+    let unpacked = work.path().join("registry");
+    std::fs::create_dir_all(&unpacked).expect("dir");
+    let packaged = target
+        .join("package")
+        .join(format!("baton-sdk-{version}.crate"));
+    let untar = Command::new("tar")
+        .arg("xzf")
+        .arg(&packaged)
+        .arg("-C")
+        .arg(&unpacked)
+        .output()
+        .expect("tar runs");
+    assert!(untar.status.success(), "{:?}", text(&untar));
+    let sdk = unpacked.join(format!("baton-sdk-{version}"));
+    for wit in ["host.wit", "types.wit", "worlds.wit"] {
+        assert!(
+            sdk.join("wit").join(wit).is_file(),
+            "{wit} ships in the crate"
+        );
+    }
+    // Its documentation builds from the package alone.
+    let docs = cargo()
+        .args(["doc", "--no-deps"])
+        .current_dir(&sdk)
+        .output()
+        .expect("cargo runs");
+    let (out, err) = text(&docs);
+    assert!(docs.status.success(), "{out}{err}");
+
+    let plugins = work.path().join("plugins");
+    std::fs::create_dir_all(&plugins).expect("dir");
+    let created = baton(
+        &[
+            "plugin",
+            "new",
+            "outside",
+            "--kind",
+            "assignment",
+            "--dir",
+            plugins.to_str().expect("utf-8"),
+        ],
+        &[],
+    );
+    assert!(created.status.success(), "{:?}", text(&created));
+    let crate_dir = plugins.join("outside");
+    let manifest = crate_dir.join("Cargo.toml");
+    let mut toml = std::fs::read_to_string(&manifest).expect("manifest");
+    assert!(
+        toml.contains(&format!("baton-sdk = \"{version}\"")),
+        "{toml}"
+    );
+    toml.push_str(&format!(
+        "\n[patch.crates-io]\nbaton-sdk = {{ path = {:?} }}\n",
+        sdk.to_str().expect("utf-8")
+    ));
+    std::fs::write(&manifest, toml).expect("manifest");
+
+    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
+    let native = cargo()
+        .arg("test")
+        .current_dir(&crate_dir)
+        .output()
+        .expect("cargo runs");
+    let (out, err) = text(&native);
+    assert!(native.status.success(), "{out}{err}");
+    assert!(out.contains("test result: ok."), "{out}{err}");
+    // The SDK compiled is the unpacked package, not the checkout.
+    assert!(
+        err.contains(&format!(
+            "Compiling baton-sdk v{version} ({})",
+            sdk.display()
+        )),
+        "{err}"
+    );
+
+    let (_, out) = build(&crate_dir);
+    assert!(out.contains("outside@0.1.0 (assignment-strategy"), "{out}");
+    let tested = baton(
+        &[
+            "plugin",
+            "test",
+            "--dir",
+            crate_dir.to_str().expect("utf-8"),
+        ],
+        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8"))],
+    );
+    let (out, err) = text(&tested);
+    assert!(tested.status.success(), "{out}{err}");
+    assert!(out.contains("2 run, 2 checked"), "{out}");
 }

@@ -132,7 +132,7 @@ pub mod __bindings {
                         export baton:plugin/predicate@0.3.0;
                     }
                 ",
-                path: "../wit",
+                path: "wit",
                 world: $world,
                 // Export macros expand inside plugin crates, which do not
                 // depend on wit-bindgen themselves.

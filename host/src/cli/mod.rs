@@ -26,8 +26,9 @@ pub(crate) enum PluginCommand {
         /// Where to make its directory
         #[arg(long, default_value = ".")]
         dir: PathBuf,
-        /// The SDK to depend on, a path [default: this checkout's sdk/]
-        #[arg(long)]
+        /// Depend on the SDK in this folder (a checkout's sdk/) instead of
+        /// the baton-sdk release of this version from crates.io
+        #[arg(long, value_name = "PATH")]
         sdk: Option<PathBuf>,
     },
     /// Build the component for wasm32-wasip2 and check it against the

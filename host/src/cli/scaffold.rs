@@ -30,10 +30,9 @@ impl Kind {
     }
 }
 
-/// Where the SDK's sources are when `baton` runs from a checkout of Baton.
-fn default_sdk() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("sdk")
-}
+/// The SDK release a new plugin depends on: the one made with this
+/// `baton` (the workspace gives both the same version).
+const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -56,15 +55,9 @@ pub(crate) fn new_plugin(
         )));
     }
     let sdk = match sdk {
-        Some(path) => path.to_path_buf(),
-        None => default_sdk(),
+        Some(path) => Sdk::Path(checkout_sdk(path)?),
+        None => Sdk::Release(SDK_VERSION),
     };
-    let sdk = sdk.canonicalize().map_err(|_| {
-        CliError::failed(format!(
-            "the baton-sdk sources are not at {}; pass --sdk <path to Baton's sdk/ folder>",
-            sdk.display()
-        ))
-    })?;
     let dir = parent.join(name);
     if dir.exists() {
         return Err(CliError::failed(format!(
@@ -92,7 +85,40 @@ pub(crate) fn new_plugin(
     Ok(dir)
 }
 
-fn cargo_toml(name: &str, sdk: &Path) -> String {
+/// Where a new plugin takes `baton-sdk` from.
+enum Sdk {
+    /// A release from crates.io.
+    Release(&'static str),
+    /// A folder with the SDK's sources, e.g. a checkout's `sdk/`.
+    Path(PathBuf),
+}
+
+impl Sdk {
+    fn dependency(&self) -> String {
+        match self {
+            Sdk::Release(version) => format!("{version:?}"),
+            Sdk::Path(path) => format!("{{ path = {:?} }}", path.display().to_string()),
+        }
+    }
+}
+
+/// `path`, if it holds the baton-sdk crate, made absolute.
+fn checkout_sdk(path: &Path) -> Result<PathBuf, CliError> {
+    let manifest = std::fs::read_to_string(path.join("Cargo.toml")).unwrap_or_default();
+    let is_sdk = manifest
+        .lines()
+        .any(|line| line.replace(' ', "") == "name=\"baton-sdk\"");
+    if !is_sdk {
+        return Err(CliError::failed(format!(
+            "{} is not the baton-sdk crate; --sdk takes the path of Baton's sdk/ folder",
+            path.display()
+        )));
+    }
+    path.canonicalize()
+        .map_err(|e| CliError::failed(format!("{}: {e}", path.display())))
+}
+
+fn cargo_toml(name: &str, sdk: &Sdk) -> String {
     format!(
         r#"[package]
 name = "{name}"
@@ -103,7 +129,7 @@ edition = "2024"
 crate-type = ["cdylib"]
 
 [dependencies]
-baton-sdk = {{ path = {sdk:?} }}
+baton-sdk = {sdk}
 schemars = "1"
 serde = {{ version = "1", features = ["derive"] }}
 serde_json = "1"
@@ -111,7 +137,7 @@ serde_json = "1"
 # A plugin is a crate of its own, wherever it is created.
 [workspace]
 "#,
-        sdk = sdk.display().to_string()
+        sdk = sdk.dependency()
     )
 }
 

@@ -1,6 +1,6 @@
 //! Host-side bindings for the plugin contract, and nothing else.
 //!
-//! The current contract, `baton:plugin@0.3.0` (`wit/`), has one `bindgen!`
+//! The current contract, `baton:plugin@0.3.0` (`sdk/wit/`), has one `bindgen!`
 //! per world. `types` and `host` are generated once, with the strategy
 //! world, and shared by the other worlds so a value means the same Rust type
 //! whichever kind of plugin receives it. Released contracts the host still
@@ -20,7 +20,7 @@ pub const SUPPORTED: &[&str] = &["0.1.0", "0.2.0", CURRENT];
 pub mod strategy {
     wasmtime::component::bindgen!({
         world: "assignment-strategy",
-        path: "../wit",
+        path: "../sdk/wit",
         additional_derives: [serde::Serialize, serde::Deserialize],
     });
 }
@@ -29,7 +29,7 @@ pub mod strategy {
 pub mod trigger {
     wasmtime::component::bindgen!({
         world: "handoff-trigger",
-        path: "../wit",
+        path: "../sdk/wit",
         with: {
             "baton:plugin/types": crate::plugin::bindings::strategy::baton::plugin::types,
             "baton:plugin/host": crate::plugin::bindings::strategy::baton::plugin::host,
@@ -41,7 +41,7 @@ pub mod trigger {
 pub mod workflow {
     wasmtime::component::bindgen!({
         world: "workflow",
-        path: "../wit",
+        path: "../sdk/wit",
         with: {
             "baton:plugin/types": crate::plugin::bindings::strategy::baton::plugin::types,
             "baton:plugin/host": crate::plugin::bindings::strategy::baton::plugin::host,
@@ -53,7 +53,7 @@ pub mod workflow {
 pub mod condition {
     wasmtime::component::bindgen!({
         world: "rule-condition",
-        path: "../wit",
+        path: "../sdk/wit",
         with: {
             "baton:plugin/types": crate::plugin::bindings::strategy::baton::plugin::types,
             "baton:plugin/host": crate::plugin::bindings::strategy::baton::plugin::host,

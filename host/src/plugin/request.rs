@@ -3,7 +3,7 @@
 //! Contracts differ in how a request travels: up to 0.2.0 every candidate
 //! carried its id as a string field and its times as options; since 0.3.0
 //! the ids travel together in one string beside a list of records of plain
-//! integers (see `wit/types.wit`).
+//! integers (see `sdk/wit/types.wit`).
 //! The host builds one [`AssignmentRequest`], with each candidate's id beside
 //! its state, and each contract's call path lowers it its own way
 //! ([`super::lower`] for the current one, [`super::legacy`] for older ones).
