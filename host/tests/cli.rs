@@ -53,6 +53,50 @@ fn text(output: &Output) -> (String, String) {
     )
 }
 
+/// `cargo` for a scaffolded crate, as its developer runs it: the outer
+/// build's settings removed, the shared build directory (see [`build`]).
+fn cargo_in(crate_dir: &Path) -> Command {
+    let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    command
+        .current_dir(crate_dir)
+        .env("CARGO_TARGET_DIR", workspace().join("target").join("wasm"))
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET");
+    command
+}
+
+/// A scaffolded crate's native tests, on the workspace's dependency
+/// versions; they pass. Returns what cargo printed.
+fn native_tests(crate_dir: &Path) -> (String, String) {
+    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
+    let native = cargo_in(crate_dir)
+        .arg("test")
+        .output()
+        .expect("cargo runs");
+    let (out, err) = text(&native);
+    assert!(native.status.success(), "{out}{err}");
+    (out, err)
+}
+
+/// `baton plugin test` in a scaffolded crate, with no arguments (the
+/// component where `build` put it, and `events.json`); both cases pass.
+fn test_built(crate_dir: &Path) {
+    let target = workspace().join("target").join("wasm");
+    let tested = baton(
+        &[
+            "plugin",
+            "test",
+            "--dir",
+            crate_dir.to_str().expect("utf-8"),
+        ],
+        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8"))],
+    );
+    let (out, err) = text(&tested);
+    assert!(tested.status.success(), "{out}{err}");
+    assert!(out.contains("2 run, 2 checked"), "{out}");
+}
+
 /// `baton plugin build` on a scaffolded crate. Its dependencies are pinned
 /// to the versions this workspace already builds, and its build directory
 /// is shared, so the test neither fetches nor recompiles what CI has.
@@ -461,35 +505,12 @@ async fn a_condition_plugin_is_scaffolded_tested_and_named_by_a_rule() {
     let crate_dir = work.path().join("vip-domains");
 
     // Its native tests, events.json among them, as a developer runs them.
-    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
-    let target = workspace().join("target").join("wasm");
-    let native = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .arg("test")
-        .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", &target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .output()
-        .expect("cargo runs");
-    let (out, err) = text(&native);
-    assert!(native.status.success(), "{out}{err}");
+    let (out, err) = native_tests(&crate_dir);
     assert!(out.contains("test result: ok. 2 passed"), "{out}{err}");
 
     let (component, out) = build(&crate_dir);
     assert!(out.contains("vip-domains@0.1.0 (rule-condition"), "{out}");
-    let tested = baton(
-        &[
-            "plugin",
-            "test",
-            "--dir",
-            crate_dir.to_str().expect("utf-8"),
-        ],
-        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8"))],
-    );
-    let (out, err) = text(&tested);
-    assert!(tested.status.success(), "{out}{err}");
-    assert!(out.contains("2 run, 2 checked"), "{out}");
+    test_built(&crate_dir);
 
     let server_dir = tempfile::tempdir().expect("temp dir");
     let base = serve(server_dir.path()).await;
@@ -864,26 +885,15 @@ fn a_plugin_builds_against_the_packaged_sdk_outside_the_workspace() {
     let work = tempfile::tempdir().expect("temp dir");
     let version = env!("CARGO_PKG_VERSION");
     let target = workspace().join("target").join("wasm");
-    let cargo = || {
-        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        command
-            .env("CARGO_TARGET_DIR", &target)
-            .env_remove("RUSTFLAGS")
-            .env_remove("CARGO_ENCODED_RUSTFLAGS")
-            .env_remove("CARGO_BUILD_TARGET");
-        command
-    };
-
     // Packaged, and the package built on its own (cargo's verification).
-    let packaged = cargo()
+    let packaged = cargo_in(&workspace())
         .args(["package", "--allow-dirty", "-p", "baton-sdk"])
-        .current_dir(workspace())
         .output()
         .expect("cargo runs");
     let (out, err) = text(&packaged);
     assert!(packaged.status.success(), "{out}{err}");
     assert!(err.contains("Verifying baton-sdk"), "{err}");
-    let published = cargo()
+    let published = cargo_in(&workspace())
         .args([
             "publish",
             "--dry-run",
@@ -892,7 +902,6 @@ fn a_plugin_builds_against_the_packaged_sdk_outside_the_workspace() {
             "-p",
             "baton-sdk",
         ])
-        .current_dir(workspace())
         .output()
         .expect("cargo runs");
     let (out, err) = text(&published);
@@ -920,9 +929,8 @@ fn a_plugin_builds_against_the_packaged_sdk_outside_the_workspace() {
         );
     }
     // Its documentation builds from the package alone.
-    let docs = cargo()
+    let docs = cargo_in(&sdk)
         .args(["doc", "--no-deps"])
-        .current_dir(&sdk)
         .output()
         .expect("cargo runs");
     let (out, err) = text(&docs);
@@ -956,14 +964,7 @@ fn a_plugin_builds_against_the_packaged_sdk_outside_the_workspace() {
     ));
     std::fs::write(&manifest, toml).expect("manifest");
 
-    std::fs::copy(workspace().join("Cargo.lock"), crate_dir.join("Cargo.lock")).expect("lock");
-    let native = cargo()
-        .arg("test")
-        .current_dir(&crate_dir)
-        .output()
-        .expect("cargo runs");
-    let (out, err) = text(&native);
-    assert!(native.status.success(), "{out}{err}");
+    let (out, err) = native_tests(&crate_dir);
     assert!(out.contains("test result: ok."), "{out}{err}");
     // The SDK compiled is the unpacked package, not the checkout.
     assert!(
@@ -976,16 +977,5 @@ fn a_plugin_builds_against_the_packaged_sdk_outside_the_workspace() {
 
     let (_, out) = build(&crate_dir);
     assert!(out.contains("outside@0.1.0 (assignment-strategy"), "{out}");
-    let tested = baton(
-        &[
-            "plugin",
-            "test",
-            "--dir",
-            crate_dir.to_str().expect("utf-8"),
-        ],
-        &[("CARGO_TARGET_DIR", target.to_str().expect("utf-8"))],
-    );
-    let (out, err) = text(&tested);
-    assert!(tested.status.success(), "{out}{err}");
-    assert!(out.contains("2 run, 2 checked"), "{out}");
+    test_built(&crate_dir);
 }

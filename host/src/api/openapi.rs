@@ -191,9 +191,10 @@ fn add_error_answers(api: &mut Value) {
     }
 }
 
-fn json_content(json_schema: Schema) -> IndexMap<String, MediaType> {
+/// One media type with its schema, as a body or an answer's content.
+fn content(media_type: &str, json_schema: Schema) -> IndexMap<String, MediaType> {
     IndexMap::from_iter([(
-        "application/json".to_owned(),
+        media_type.to_owned(),
         MediaType {
             schema: Some(SchemaObject {
                 json_schema,
@@ -203,6 +204,27 @@ fn json_content(json_schema: Schema) -> IndexMap<String, MediaType> {
             ..Default::default()
         },
     )])
+}
+
+fn json_content(json_schema: Schema) -> IndexMap<String, MediaType> {
+    content("application/json", json_schema)
+}
+
+/// An answer of text in `media_type`.
+fn text_response(description: &str, media_type: &str) -> Response {
+    Response {
+        description: description.to_owned(),
+        content: content(media_type, json_schema!({"type": "string"})),
+        ..Default::default()
+    }
+}
+
+/// `response` as the answer with status `code`.
+fn answer(code: u16, response: Option<Response>) -> Vec<(Option<DocStatus>, Response)> {
+    response
+        .map(|response| (Some(DocStatus::Code(code)), response))
+        .into_iter()
+        .collect()
 }
 
 fn json_response<T: JsonSchema>(ctx: &mut GenContext, description: &str) -> Response {
@@ -233,10 +255,7 @@ impl<T: JsonSchema> OperationOutput for Created<T> {
         ctx: &mut GenContext,
         operation: &mut Operation,
     ) -> Vec<(Option<DocStatus>, Response)> {
-        Self::operation_response(ctx, operation)
-            .map(|response| (Some(DocStatus::Code(201)), response))
-            .into_iter()
-            .collect()
+        answer(201, Self::operation_response(ctx, operation))
     }
 }
 
@@ -278,17 +297,10 @@ pub(super) fn binary_body(
         let operation = op.inner_mut();
         operation.request_body = Some(ReferenceOr::Item(RequestBody {
             description: Some(description.into()),
-            content: IndexMap::from_iter([(
-                media_type.to_owned(),
-                MediaType {
-                    schema: Some(SchemaObject {
-                        json_schema: json_schema!({"type": "string", "contentMediaType": media_type}),
-                        example: None,
-                        external_docs: None,
-                    }),
-                    ..Default::default()
-                },
-            )]),
+            content: content(
+                media_type,
+                json_schema!({"type": "string", "contentMediaType": media_type}),
+            ),
             required: true,
             extensions: IndexMap::default(),
         }));
@@ -403,31 +415,14 @@ impl OperationOutput for Text {
     type Inner = String;
 
     fn operation_response(_: &mut GenContext, _: &mut Operation) -> Option<Response> {
-        Some(Response {
-            description: "Text".into(),
-            content: IndexMap::from_iter([(
-                TEXT_MEDIA_TYPE.to_owned(),
-                MediaType {
-                    schema: Some(SchemaObject {
-                        json_schema: json_schema!({"type": "string"}),
-                        example: None,
-                        external_docs: None,
-                    }),
-                    ..Default::default()
-                },
-            )]),
-            ..Default::default()
-        })
+        Some(text_response("Text", TEXT_MEDIA_TYPE))
     }
 
     fn inferred_responses(
         ctx: &mut GenContext,
         operation: &mut Operation,
     ) -> Vec<(Option<DocStatus>, Response)> {
-        Self::operation_response(ctx, operation)
-            .map(|response| (Some(DocStatus::Code(200)), response))
-            .into_iter()
-            .collect()
+        answer(200, Self::operation_response(ctx, operation))
     }
 }
 
@@ -447,23 +442,12 @@ impl<R> OperationOutput for EventStream<R> {
         _: &mut GenContext,
         _: &mut Operation,
     ) -> Vec<(Option<DocStatus>, Response)> {
-        vec![(
-            Some(DocStatus::Code(200)),
-            Response {
-                description: "Server-sent events, one per notification".into(),
-                content: IndexMap::from_iter([(
-                    "text/event-stream".to_owned(),
-                    MediaType {
-                        schema: Some(SchemaObject {
-                            json_schema: json_schema!({"type": "string"}),
-                            example: None,
-                            external_docs: None,
-                        }),
-                        ..Default::default()
-                    },
-                )]),
-                ..Default::default()
-            },
-        )]
+        answer(
+            200,
+            Some(text_response(
+                "Server-sent events, one per notification",
+                "text/event-stream",
+            )),
+        )
     }
 }
