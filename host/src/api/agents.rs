@@ -13,8 +13,8 @@ use super::openapi::Created;
 use super::page::PageQuery;
 use crate::domain::{
     AgentId, AgentName, AgentPatch, AgentRecord, BotId, BotKind, BotRecord, BusinessHours,
-    Capacity, Channel, Email, NewAgent, Page, Presence, Removal, Role, TeamId, TeamRecord,
-    TenantId, TicketAccess, parse_line,
+    Capacity, Channel, Email, HoursJson, NewAgent, Page, Presence, Removal, Role, TeamId,
+    TeamRecord, TenantId, TicketAccess, parse_line,
 };
 use crate::store::StoreError;
 use axum::response::NoContent;
@@ -495,8 +495,8 @@ pub(super) async fn set_team_hours(
     Tenant(tenant): Tenant,
     State(state): State<AppState>,
     Path(raw): Path<String>,
-    JsonBody(body): JsonBody<serde_json::Value>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    JsonBody(HoursJson(body)): JsonBody<HoursJson>,
+) -> Result<Json<HoursJson>, ApiError> {
     let team = team_id(&raw)?;
     let hours = BusinessHours::parse(&body).map_err(|(path, e)| {
         ApiError::invalid(if path.is_empty() { "body".into() } else { path }, e)
@@ -508,7 +508,7 @@ pub(super) async fn set_team_hours(
     {
         return Err(ApiError::not_found(format_args!("team {team}")));
     }
-    Ok(Json(hours.to_json()))
+    Ok(Json(HoursJson(hours.to_json())))
 }
 
 /// Remove a team's business hours: it is always open again.

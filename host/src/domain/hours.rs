@@ -148,6 +148,48 @@ impl BusinessHours {
     }
 }
 
+/// Business hours as JSON, in and out: the shape [`BusinessHours::parse`]
+/// reads and [`BusinessHours::to_json`] writes, described for the API's
+/// schema from the same day keys and limits the parser uses.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct HoursJson(pub Value);
+
+impl schemars::JsonSchema for HoursJson {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "BusinessHours".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let interval = json!({
+            "type": "array",
+            "description": "[from, to): local times HH:MM, 24:00 for midnight at the end",
+            "items": {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"},
+            "minItems": 2,
+            "maxItems": 2,
+        });
+        let days: serde_json::Map<String, Value> = DAYS
+            .iter()
+            .map(|day| {
+                let intervals =
+                    json!({"type": "array", "items": interval, "maxItems": MAX_INTERVALS});
+                ((*day).to_owned(), intervals)
+            })
+            .collect();
+        schemars::Schema::try_from(json!({
+            "type": "object",
+            "description": "Opening intervals per weekday in an IANA time zone; a day absent or empty is closed",
+            "properties": {
+                "time_zone": {"type": "string", "description": "An IANA name such as Asia/Tokyo"},
+                "weekly": {"type": "object", "properties": days, "additionalProperties": false},
+            },
+            "required": ["time_zone", "weekly"],
+            "additionalProperties": false,
+        }))
+        .expect("an object is a schema")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -107,7 +107,7 @@ pub use handoff::{
     Desk, Destination, HandoffMessages, HandoffMode, HandoffNotice, HandoffResult, HandoffSettings,
     WhenUnassigned, handoff_result,
 };
-pub use hours::BusinessHours;
+pub use hours::{BusinessHours, HoursJson};
 pub use ids::NotificationId;
 pub use ids::{
     AgentId, BotId, ConversationId, IdError, MessageId, PluginId, RuleId, TeamId, TenantId,
