@@ -399,7 +399,7 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
         out.contains("skip workflow:") && out.contains("1 run, 0 checked"),
         "{out}"
     );
-    assert!(out.contains(r#"answer: {"Assign""#), "{out}");
+    assert!(out.contains(r#"answer: {"assign""#), "{out}");
     // Recorded for the plugin, the case is its kind's alone and carries
     // the config it is bound with: it waits, as it did on the server.
     let bound = work.path().join("bound.json");
@@ -409,10 +409,10 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     assert_eq!(cases.as_array().map(Vec::len), Some(1), "{cases}");
     assert_eq!(cases[0]["config"], json!({"max_open": 1}), "{cases}");
     let out = replay(&bound, &[]);
-    assert!(out.contains(r#"answer: {"Queue""#), "{out}");
+    assert!(out.contains(r#"answer: {"queue""#), "{out}");
     // `--config` replaces each case's own.
     let out = replay(&bound, &["--config", r#"{"max_open": 5}"#]);
-    assert!(out.contains(r#"answer: {"Assign""#), "{out}");
+    assert!(out.contains(r#"answer: {"assign""#), "{out}");
 
     // In the crate, `plugin test` needs no paths: the component is where
     // `plugin build` put it, under CARGO_TARGET_DIR when that is set.

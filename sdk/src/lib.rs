@@ -400,6 +400,7 @@ pub mod host;
 mod manifest;
 mod request;
 mod snapshot;
+pub mod spelling;
 
 pub use request::{AssignmentRequest, Candidate, Candidates, Iter};
 pub mod testing;

@@ -9,6 +9,51 @@
 //!   component, so one file shows the native logic and the component agree
 //!   ([`assert_cases`]).
 //!
+//! # Case files
+//!
+//! A case file is a JSON list of cases. Each has a `name`, the plugin's
+//! `config` (`{}` when absent), `now_ms` (the event time, 0 when absent),
+//! the `kind` of plugin it is for (`assignment`, `handoff`, `workflow` or
+//! `condition`) with its `input`, and optionally the answer it should
+//! `expect` (an answer, or `{"error": "..."}`). Values are spelled as the
+//! HTTP API spells them ([`spelling`](crate::spelling)): `"chat"`,
+//! `"available"`, `"customer"`, `{"assign": {...}}`, a conversation's
+//! `attributes` as an object and its `assignee` as `{"kind", "id"}`; times
+//! are milliseconds, in the fields ending in `_ms`. `GET
+//! /v1/conversations/{id}/cases` records a conversation as such a file.
+//!
+//! ```
+//! use baton_sdk::testing::{Input, parse_cases};
+//!
+//! let cases = parse_cases(r#"[{
+//!     "name": "the free agent gets it",
+//!     "config": {"max_open": 2},
+//!     "kind": "assignment",
+//!     "input": {
+//!         "conversation": {
+//!             "id": "cnv_1", "channel": "chat", "subject": null, "status": "open",
+//!             "contact": {"name": "Kim", "email": "kim@example.com"},
+//!             "attributes": {"tier": "gold"}, "assignee": null, "team": null,
+//!             "created_at_ms": 0,
+//!             "recent_messages": [
+//!                 {"author": "customer", "body": "Where is my order?", "internal": false, "at_ms": 0}
+//!             ]
+//!         },
+//!         "candidates": [{
+//!             "id": "agt_a", "presence": "available", "handled": 0,
+//!             "available_since_ms": 0, "idle_since_ms": 0, "last_assigned_at_ms": null,
+//!             "load": {
+//!                 "chat": {"open": 0, "capacity": 3}, "email": {"open": 0, "capacity": 10},
+//!                 "call": {"open": 0, "capacity": 1}, "form": {"open": 0, "capacity": 10}
+//!             }
+//!         }]
+//!     },
+//!     "expect": {"assign": {"agent": "agt_a", "reason": "agt_a has room"}}
+//! }]"#).unwrap();
+//! let Input::Assignment(request) = &cases[0].input else { unreachable!() };
+//! assert_eq!(request.conversation.attributes()["tier"], "gold");
+//! ```
+//!
 //! ```
 //! use baton_sdk::testing::{TestHost, agent, assignment, conversation};
 //! use baton_sdk::{AssignmentDecision, Channel};
@@ -593,7 +638,25 @@ impl<T: RuleCondition> Answers for Condition<T> {
 pub fn read_cases(path: impl AsRef<Path>) -> Result<Vec<Case>, String> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    parse_cases(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Parse the text of a case file (see [the format](self#case-files)).
+///
+/// # Errors
+///
+/// When the text is not a list of cases.
+pub fn parse_cases(text: &str) -> Result<Vec<Case>, String> {
+    crate::spelling::parse_list(text)
+}
+
+/// The text of a case file holding `cases` (see [the format](self#case-files)).
+pub fn cases_text(cases: &[Case]) -> String {
+    let list: Vec<Value> = cases
+        .iter()
+        .map(|case| crate::spelling::case_out(serde_json::to_value(case).unwrap_or(Value::Null)))
+        .collect();
+    serde_json::to_string_pretty(&list).unwrap_or_default() + "\n"
 }
 
 /// Write a case file, e.g. from cases built with the builders.
@@ -603,8 +666,7 @@ pub fn read_cases(path: impl AsRef<Path>) -> Result<Vec<Case>, String> {
 /// When the file cannot be written.
 pub fn write_cases(path: impl AsRef<Path>, cases: &[Case]) -> Result<(), String> {
     let path = path.as_ref();
-    let text = serde_json::to_string_pretty(cases).map_err(|e| e.to_string())?;
-    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+    std::fs::write(path, cases_text(cases)).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Run every case of a file natively and panic on the first answer that is
@@ -662,12 +724,15 @@ mod tests {
         )
         .config(json!({"prefer": "first"}))
         .expect(&AssignmentDecision::Queue("nobody".into()));
-        let text = serde_json::to_value(&case).expect("json");
-        assert_eq!(text["kind"], "assignment");
-        assert_eq!(text["input"]["candidates"][0]["presence"], "Away");
-        assert_eq!(text["expect"], json!({"Queue": "nobody"}));
-        let back: Case = serde_json::from_value(text).expect("parses");
-        assert_eq!(back, case);
+        let text = cases_text(std::slice::from_ref(&case));
+        let file: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(file[0]["kind"], "assignment");
+        assert_eq!(file[0]["input"]["candidates"][0]["presence"], "away");
+        assert_eq!(file[0]["input"]["conversation"]["channel"], "chat");
+        assert_eq!(file[0]["input"]["conversation"]["attributes"], json!({}));
+        assert_eq!(file[0]["expect"], json!({"queue": "nobody"}));
+        let back = parse_cases(&text).expect("parses");
+        assert_eq!(back, [case]);
     }
 
     #[test]

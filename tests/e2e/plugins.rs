@@ -494,6 +494,20 @@ async fn cases_recorded_for_a_plugin_are_its_kind_with_its_bound_config() {
         kinds.contains(&"assignment") && kinds.contains(&"workflow"),
         "{kinds:?}"
     );
+    // Spelled as the API spells the conversation itself.
+    let recorded = &all.body[0]["input"]["conversation"];
+    for field in ["id", "channel", "status", "subject", "attributes"] {
+        assert_eq!(recorded[field], conversation[field], "{field}: {recorded}");
+    }
+    let candidate = &all.body[0]["input"]["candidates"][0];
+    assert_eq!(candidate["presence"], "available", "{candidate}");
+    let workflow = all
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["kind"] == "workflow");
+    assert_eq!(workflow.unwrap()["input"]["kind"], "conversation-created");
 
     let bound = app
         .put(

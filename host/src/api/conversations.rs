@@ -554,7 +554,7 @@ pub(super) async fn cases(
     };
     let limits = state.plugins.runtime().limits();
     let cases = recording::cases(&state.store, limits, &conversation).await?;
-    Ok(Json(match plugin {
+    let cases = match plugin {
         Some(plugin) => {
             let config = recording::bound_config(&state.store, &tenant.id, &plugin)
                 .await?
@@ -562,5 +562,11 @@ pub(super) async fn cases(
             recording::for_plugin(cases, plugin.kind, &config)
         }
         None => cases,
-    }))
+    };
+    Ok(Json(
+        cases
+            .into_iter()
+            .map(crate::plugin::cases::spelled)
+            .collect(),
+    ))
 }

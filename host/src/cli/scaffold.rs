@@ -208,8 +208,11 @@ fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> Candidate 
     }
 }
 
+/// A case, spelled as a case file spells it.
 fn case(name: &str, config: Value, kind: &str, input: Value, expect: Value) -> Value {
-    json!({"name": name, "config": config, "kind": kind, "input": input, "expect": expect})
+    baton_host::plugin::cases::spelled(
+        json!({"name": name, "config": config, "kind": kind, "input": input, "expect": expect}),
+    )
 }
 
 /// Two cases per kind, with the answers the template's logic gives.

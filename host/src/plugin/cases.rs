@@ -27,6 +27,16 @@ pub enum Input {
 }
 
 impl Input {
+    /// The case's `"kind"`.
+    pub fn case_kind(&self) -> &'static str {
+        match self {
+            Input::Assignment(_) => "assignment",
+            Input::Handoff { .. } => "handoff",
+            Input::Workflow(_) => "workflow",
+            Input::Condition(_) => "condition",
+        }
+    }
+
     /// The kind of plugin that answers this input.
     pub fn plugin_kind(&self) -> PluginKind {
         match self {
@@ -56,11 +66,19 @@ fn empty_object() -> Value {
     json!({})
 }
 
-/// Parse a case file.
+/// Parse a case file, spelled as the API spells things
+/// ([`baton_sdk::spelling`]).
 pub fn parse(text: &str) -> Result<Vec<Case>, String> {
-    serde_json::from_str(text).map_err(|e| {
-        format!("not a list of cases ({e}); write one with baton_sdk::testing::write_cases")
+    baton_sdk::spelling::parse_list(text).map_err(|e| {
+        format!(
+            "{e}; see the format in the README's \"Case files\", or write one with baton_sdk::testing::write_cases"
+        )
     })
+}
+
+/// A case as a file spells it, from one in the bindings' serde form.
+pub fn spelled(case: Value) -> Value {
+    baton_sdk::spelling::case_out(case)
 }
 
 /// What one case did.
@@ -131,7 +149,8 @@ pub fn run(runtime: &PluginRuntime, compiled: &Compiled, case: &Case) -> Result<
     let agrees = case.expect.as_ref().map(|expected| *expected == answer);
     Ok(Outcome {
         reason: reason_of(&answer),
-        answer,
+        // Shown as the case file would write it as `expect`.
+        answer: baton_sdk::spelling::answer_out(case.input.case_kind(), answer),
         fuel,
         elapsed,
         agrees,
@@ -141,6 +160,25 @@ pub fn run(runtime: &PluginRuntime, compiled: &Compiled, case: &Case) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_api_spelling() {
+        let cases = parse(
+            r#"[{"name": "n", "kind": "workflow",
+                 "input": {"kind": "conversation-created", "conversation": null, "message": null,
+                           "agent": null, "ticket": null, "timer": null, "at_ms": 5},
+                 "expect": [{"add-tag": "x"}, {"set-status": "closed"}]}]"#,
+        )
+        .expect("parses");
+        let Input::Workflow(event) = &cases[0].input else {
+            panic!("{:?}", cases[0].input)
+        };
+        assert_eq!(event.kind, types::EventKind::ConversationCreated);
+        assert_eq!(
+            cases[0].expect,
+            Some(json!([{"AddTag": "x"}, {"SetStatus": "Closed"}]))
+        );
+    }
 
     #[test]
     fn reads_the_sdk_case_shape_and_finds_reasons() {
