@@ -50,6 +50,7 @@ pub fn parse_limit(limit: Option<u32>) -> Result<u32, Invalid> {
 
 /// One page of a list, as every list answers.
 #[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[schemars(rename = "PageOf{T}")]
 pub struct Page<T> {
     pub items: Vec<T>,
     /// The `after` for the next page; `null` on the last one.
