@@ -27,6 +27,25 @@ fn sdk() -> String {
         .to_owned()
 }
 
+/// `baton plugin new <name> --kind <kind> --dir <dir>` against this
+/// checkout's SDK.
+fn scaffold(name: &str, kind: &str, dir: &str) -> Output {
+    baton(
+        &[
+            "plugin",
+            "new",
+            name,
+            "--kind",
+            kind,
+            "--dir",
+            dir,
+            "--sdk",
+            &sdk(),
+        ],
+        &[],
+    )
+}
+
 /// Run `baton <args>` with `env`, as a developer would from a shell.
 fn baton(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_baton"));
@@ -194,38 +213,12 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     let work = tempfile::tempdir().expect("temp dir");
     let dir = work.path().to_str().expect("utf-8 path");
 
-    let created = baton(
-        &[
-            "plugin",
-            "new",
-            "fewest-first",
-            "--kind",
-            "assignment",
-            "--dir",
-            dir,
-            "--sdk",
-            &sdk(),
-        ],
-        &[],
-    );
+    let created = scaffold("fewest-first", "assignment", dir);
     let (out, err) = text(&created);
     assert!(created.status.success(), "{out}{err}");
     let crate_dir = work.path().join("fewest-first");
     assert!(crate_dir.join("events.json").is_file());
-    let again = baton(
-        &[
-            "plugin",
-            "new",
-            "fewest-first",
-            "--kind",
-            "assignment",
-            "--dir",
-            dir,
-            "--sdk",
-            &sdk(),
-        ],
-        &[],
-    );
+    let again = scaffold("fewest-first", "assignment", dir);
     assert!(!again.status.success());
     assert!(text(&again).1.contains("already exists"));
 
@@ -487,20 +480,7 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
 async fn a_condition_plugin_is_scaffolded_tested_and_named_by_a_rule() {
     let work = tempfile::tempdir().expect("temp dir");
     let dir = work.path().to_str().expect("utf-8 path");
-    let created = baton(
-        &[
-            "plugin",
-            "new",
-            "vip-domains",
-            "--kind",
-            "condition",
-            "--dir",
-            dir,
-            "--sdk",
-            &sdk(),
-        ],
-        &[],
-    );
+    let created = scaffold("vip-domains", "condition", dir);
     assert!(created.status.success(), "{:?}", text(&created));
     let crate_dir = work.path().join("vip-domains");
 
@@ -607,20 +587,7 @@ fn mistakes_are_explained_with_what_to_do_next() {
 fn a_plugin_that_sleeps_or_opens_a_socket_is_run_without_a_panic() {
     let work = tempfile::tempdir().expect("temp dir");
     let dir = work.path().to_str().expect("utf-8 path");
-    let created = baton(
-        &[
-            "plugin",
-            "new",
-            "sleepy",
-            "--kind",
-            "assignment",
-            "--dir",
-            dir,
-            "--sdk",
-            &sdk(),
-        ],
-        &[],
-    );
+    let created = scaffold("sleepy", "assignment", dir);
     assert!(created.status.success(), "{:?}", text(&created));
     let crate_dir = work.path().join("sleepy");
     std::fs::write(

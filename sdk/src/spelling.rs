@@ -84,15 +84,13 @@ fn tagged(way: Way, value: &mut Value, payload: impl FnOnce(&str, &mut Value)) {
     if map.len() != 1 || map.contains_key("error") {
         return;
     }
-    let Some((tag, mut inner)) = map.iter().next().map(|(t, i)| (t.clone(), i.clone())) else {
+    let Some((tag, mut inner)) = std::mem::take(map).into_iter().next() else {
         return;
     };
     let spelled = name(way, &tag);
     // The payload converts by its variant's kebab name, whichever way.
     payload(&name(Way::Out, &spelled), &mut inner);
-    let mut out = Map::new();
-    out.insert(spelled, inner);
-    *map = out;
+    map.insert(spelled, inner);
 }
 
 fn message(way: Way, value: &mut Value) {
