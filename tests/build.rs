@@ -31,7 +31,9 @@ const PLUGINS: &[(&str, &str)] = &[
     (
         "pick-last",
         "A working custom strategy: the eligible agent with the greatest id \
-         (`{\"prefer\": \"first\"}`: the smallest); reasons start with `pick-last`.",
+         (`{\"prefer\": \"first\"}`: the smallest), among the members of \
+         `{\"team\": id}` if given; reasons start with `pick-last` and end with \
+         the chosen agent's teams.",
     ),
     (
         "bad-decision",
@@ -73,6 +75,13 @@ const PLUGINS: &[(&str, &str)] = &[
          whose candidates carry their ids as fields: it assigns the available \
          agent with room and the greatest id, its reason \
          `legacy-picker: greatest id of N candidates`.",
+    ),
+    (
+        "legacy-ranker",
+        "An assignment strategy built against the released `baton:plugin@0.3.0`, \
+         whose candidates carry no teams: it assigns the available agent with \
+         room and the smallest id, its reason \
+         `legacy-ranker: smallest id of N candidates (id,id,...)`.",
     ),
     (
         "future-contract",

@@ -1,6 +1,8 @@
 //! One assignment decision over 50 candidate agents, three ways:
 //! (a) native Rust, (b) a plugin call on a warm instance, (c) instantiate
-//! and call, which is what routing does for every decision.
+//! and call, which is what routing does for every decision. Each candidate
+//! is in one of four teams; (b) is also run with candidates in no team, to
+//! show what passing the teams (contract 0.4.0) costs.
 
 use std::collections::BTreeMap;
 
@@ -12,10 +14,16 @@ use criterion::{Criterion, criterion_group, criterion_main};
 
 const CANDIDATES: usize = 50;
 
-fn request() -> AssignmentRequest {
+fn snapshot(with_teams: bool) -> AssignmentRequest {
     let candidates = (0..CANDIDATES)
         .map(|i| Candidate {
             id: format!("agt_{i:032x}"),
+            // Each in one of four teams, as a desk split by team is.
+            teams: if with_teams {
+                vec![format!("tm_{:032x}", i % 4)]
+            } else {
+                Vec::new()
+            },
             agent: AgentState {
                 presence: if i % 5 == 0 {
                     types::Presence::Away
@@ -116,7 +124,7 @@ fn decision(c: &mut Criterion) {
         .expect("built-in")
         .1;
     let compiled = runtime.compile(wasm).expect("compiles");
-    let request = request();
+    let request = snapshot(true);
     let last = format!("agt_{:032x}", 17);
 
     let mut group = c.benchmark_group("assignment_decision_50_candidates");
@@ -129,6 +137,13 @@ fn decision(c: &mut Criterion) {
     group.bench_function("b_plugin_warm_instance", |b| {
         b.iter(|| {
             warm.decide(std::hint::black_box(&request))
+                .expect("decides")
+        })
+    });
+    let teamless = snapshot(false);
+    group.bench_function("b_plugin_warm_instance_no_teams", |b| {
+        b.iter(|| {
+            warm.decide(std::hint::black_box(&teamless))
                 .expect("decides")
         })
     });

@@ -118,6 +118,7 @@ fn request() -> AssignmentRequest {
     let candidates = (0..CANDIDATES)
         .map(|i| Candidate {
             id: format!("agt_{i:032x}"),
+            teams: vec![format!("tm_{:032x}", i % 4)],
             agent: AgentState {
                 presence: if i % 7 == 0 {
                     types::Presence::Offline

@@ -224,7 +224,7 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
 
     let (component, out) = build(&crate_dir);
     assert!(
-        out.contains("fewest-first@0.1.0 (assignment-strategy, built against baton:plugin@0.3.0"),
+        out.contains("fewest-first@0.1.0 (assignment-strategy, built against baton:plugin@0.4.0"),
         "{out}"
     );
 
@@ -278,7 +278,7 @@ async fn a_new_plugin_goes_from_nothing_to_routing_conversations() {
     let (out, err) = text(&uploaded);
     assert!(uploaded.status.success(), "{out}{err}");
     assert!(out.starts_with("uploaded fewest-first@0.1.0"), "{out}");
-    assert!(out.contains("contract 0.3.0"), "{out}");
+    assert!(out.contains("contract 0.4.0"), "{out}");
     // The same bytes again are the version they were.
     let again = baton(&["plugin", "upload", &component], &server);
     let (again, err) = text(&again);

@@ -110,26 +110,26 @@ pub mod __bindings {
         ($world:literal $(, $option:ident: $value:tt)*) => {
             wit_bindgen::generate!({
                 inline: "
-                    package baton:sdk-parts@0.3.0;
+                    package baton:sdk-parts@0.4.0;
 
                     world meta-part {
-                        export baton:plugin/meta@0.3.0;
+                        export baton:plugin/meta@0.4.0;
                     }
                     world strategy-part {
-                        import baton:plugin/host@0.3.0;
-                        export baton:plugin/strategy@0.3.0;
+                        import baton:plugin/host@0.4.0;
+                        export baton:plugin/strategy@0.4.0;
                     }
                     world trigger-part {
-                        import baton:plugin/host@0.3.0;
-                        export baton:plugin/trigger@0.3.0;
+                        import baton:plugin/host@0.4.0;
+                        export baton:plugin/trigger@0.4.0;
                     }
                     world automation-part {
-                        import baton:plugin/host@0.3.0;
-                        export baton:plugin/automation@0.3.0;
+                        import baton:plugin/host@0.4.0;
+                        export baton:plugin/automation@0.4.0;
                     }
                     world predicate-part {
-                        import baton:plugin/host@0.3.0;
-                        export baton:plugin/predicate@0.3.0;
+                        import baton:plugin/host@0.4.0;
+                        export baton:plugin/predicate@0.4.0;
                     }
                 ",
                 path: "wit",
@@ -146,39 +146,39 @@ pub mod __bindings {
     /// `strategy` (and the shared `types` and `host`).
     pub mod strategy {
         generate_part!("strategy-part", additional_derives: [PartialEq, Eq, serde::Serialize, serde::Deserialize], with: {
-            "baton:plugin/types@0.3.0": generate,
-            "baton:plugin/host@0.3.0": generate,
+            "baton:plugin/types@0.4.0": generate,
+            "baton:plugin/host@0.4.0": generate,
         });
     }
 
     /// `meta`, exported by every kind.
     pub mod meta {
         generate_part!("meta-part", with: {
-            "baton:plugin/types@0.3.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/types@0.4.0": crate::__bindings::strategy::baton::plugin::types,
         });
     }
 
     /// `trigger`.
     pub mod trigger {
         generate_part!("trigger-part", with: {
-            "baton:plugin/types@0.3.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.3.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.4.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.4.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 
     /// `predicate`.
     pub mod predicate {
         generate_part!("predicate-part", with: {
-            "baton:plugin/types@0.3.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.3.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.4.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.4.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 
     /// `automation`.
     pub mod automation {
         generate_part!("automation-part", with: {
-            "baton:plugin/types@0.3.0": crate::__bindings::strategy::baton::plugin::types,
-            "baton:plugin/host@0.3.0": crate::__bindings::strategy::baton::plugin::host,
+            "baton:plugin/types@0.4.0": crate::__bindings::strategy::baton::plugin::types,
+            "baton:plugin/host@0.4.0": crate::__bindings::strategy::baton::plugin::host,
         });
     }
 }
@@ -186,7 +186,7 @@ pub mod __bindings {
 /// The `baton:plugin` contract version this SDK builds plugins against;
 /// it is stamped into every component (in the names of the interfaces it
 /// exports) and checked by the host at upload.
-pub const CONTRACT_VERSION: &str = "0.3.0";
+pub const CONTRACT_VERSION: &str = "0.4.0";
 
 /// Derive a config type's JSON Schema, for
 /// [`Manifest::config_schema_for`]. Plugin crates depend on `schemars`
@@ -402,7 +402,7 @@ mod request;
 mod snapshot;
 pub mod spelling;
 
-pub use request::{AssignmentRequest, Candidate, Candidates, Iter};
+pub use request::{AssignmentRequest, Candidate, Candidates, Iter, Teams};
 pub mod testing;
 
 #[cfg(test)]
@@ -437,6 +437,7 @@ mod tests {
             idle_since_ms: None,
             last_assigned_at_ms: None,
             handled: 0,
+            teams: Teams::default(),
         }
     }
 

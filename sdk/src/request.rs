@@ -4,9 +4,11 @@
 //! The contract passes candidates the way that is cheapest to cross into
 //! the sandbox (since `baton:plugin@0.3.0`): a list of records of plain
 //! integers, taken over as one block of memory, and every id in one string
-//! with where each ends. [`Candidates`] keeps that form and hands out typed
-//! [`Candidate`] views that borrow their id from it, so a decision over
-//! hundreds of agents allocates nothing per agent.
+//! with where each ends. Since 0.4.0 the teams the candidates belong to
+//! travel the same way, once each, and every candidate's memberships are
+//! positions in that list. [`Candidates`] keeps that form and hands out
+//! typed [`Candidate`] views that borrow their id and teams from it, so a
+//! decision over hundreds of agents allocates nothing per agent.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,14 +26,18 @@ pub struct AssignmentRequest {
 }
 
 impl AssignmentRequest {
-    /// The request as the host passed it, its ids checked against their
-    /// offsets (a host never sends them wrong; a hand-made call might).
+    /// The request as the host passed it, its ids, teams and memberships
+    /// checked against their offsets (a host never sends them wrong; a
+    /// hand-made call might).
     pub(crate) fn from_wire(request: wire::AssignmentRequest) -> Result<Self, PluginError> {
         let wire::AssignmentRequest {
             conversation,
             candidates,
             ids,
             id_ends,
+            team_ids,
+            team_id_ends,
+            memberships,
         } = request;
         if id_ends.len() != candidates.len() {
             return Err(PluginError::InvalidInput(format!(
@@ -40,21 +46,32 @@ impl AssignmentRequest {
                 id_ends.len()
             )));
         }
+        check_ends("an id", &ids, &id_ends)?;
+        check_ends("a team id", &team_ids, &team_id_ends)?;
         let mut start = 0;
-        for (&end, agent) in id_ends.iter().zip(&candidates) {
-            let end = end as usize;
-            if end < start || end > ids.len() || !ids.is_char_boundary(end) {
-                return Err(PluginError::InvalidInput(format!(
-                    "an id ends at {end}, outside the ids given"
-                )));
-            }
+        for agent in &candidates {
             if presence_of(agent.presence).is_none() {
                 return Err(PluginError::InvalidInput(format!(
                     "presence {} is none of the cases",
                     agent.presence
                 )));
             }
+            let end = agent.memberships_end as usize;
+            if end < start || end > memberships.len() {
+                return Err(PluginError::InvalidInput(format!(
+                    "a candidate's memberships end at {end}, outside the memberships given"
+                )));
+            }
             start = end;
+        }
+        if let Some(&team) = memberships
+            .iter()
+            .find(|&&t| t as usize >= team_id_ends.len())
+        {
+            return Err(PluginError::InvalidInput(format!(
+                "membership of team {team}, but there are {} teams",
+                team_id_ends.len()
+            )));
         }
         Ok(Self {
             conversation,
@@ -62,9 +79,29 @@ impl AssignmentRequest {
                 ids,
                 ends: id_ends,
                 agents: candidates,
+                teams: TeamTable {
+                    ids: team_ids,
+                    ends: team_id_ends,
+                },
+                memberships,
             },
         })
     }
+}
+
+/// Whether `ends` are in order, within `joined` and on character boundaries.
+fn check_ends(what: &str, joined: &str, ends: &[u32]) -> Result<(), PluginError> {
+    let mut start = 0;
+    for &end in ends {
+        let end = end as usize;
+        if end < start || end > joined.len() || !joined.is_char_boundary(end) {
+            return Err(PluginError::InvalidInput(format!(
+                "{what} ends at {end}, outside the ids given"
+            )));
+        }
+        start = end;
+    }
+    Ok(())
 }
 
 /// The candidates of a request, in id order. Iterate over them with
@@ -77,6 +114,97 @@ pub struct Candidates {
     ends: Vec<u32>,
     /// Everything else about each candidate, as the contract encodes it.
     agents: Vec<wire::Candidate>,
+    /// Every team any candidate is in, in id order.
+    teams: TeamTable,
+    /// Each candidate's teams as positions in `teams`, candidate after
+    /// candidate; a candidate's run ends at its `memberships_end`.
+    memberships: Vec<u32>,
+}
+
+/// Ids one after another, with where each ends.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct TeamTable {
+    ids: String,
+    ends: Vec<u32>,
+}
+
+impl TeamTable {
+    /// The `index`-th id, or "" if there is none (offsets are checked when
+    /// a request arrives).
+    fn get(&self, index: usize) -> &str {
+        let start = match index {
+            0 => 0,
+            _ => self.ends.get(index - 1).copied().unwrap_or(0) as usize,
+        };
+        let end = self.ends.get(index).copied().unwrap_or(0) as usize;
+        self.ids.get(start..end).unwrap_or("")
+    }
+}
+
+/// The teams a candidate belongs to, by id, in id order; see
+/// [`Candidate::teams`]. Borrowed from the request, so it is `Copy`.
+#[derive(Clone, Copy)]
+pub struct Teams<'a> {
+    table: &'a TeamTable,
+    positions: &'a [u32],
+}
+
+impl<'a> Teams<'a> {
+    /// In no team.
+    const NONE: Teams<'static> = Teams {
+        table: &TeamTable {
+            ids: String::new(),
+            ends: Vec::new(),
+        },
+        positions: &[],
+    };
+
+    /// How many teams.
+    pub fn len(&self) -> usize {
+        self.positions.len()
+    }
+
+    /// Whether the agent is in no team.
+    pub fn is_empty(&self) -> bool {
+        self.positions.is_empty()
+    }
+
+    /// The team ids, in id order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &'a str> + ExactSizeIterator + 'a {
+        let table = self.table;
+        self.positions.iter().map(move |&p| table.get(p as usize))
+    }
+
+    /// Whether one of them is `team`.
+    pub fn contains(&self, team: &str) -> bool {
+        self.iter().any(|t| t == team)
+    }
+}
+
+impl Default for Teams<'_> {
+    fn default() -> Self {
+        Teams::NONE
+    }
+}
+
+impl std::fmt::Debug for Teams<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl PartialEq for Teams<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for Teams<'_> {}
+
+impl Serialize for Teams<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// One candidate: an agent the strategy may choose, with their presence,
@@ -99,6 +227,16 @@ pub struct Candidate<'a> {
     pub last_assigned_at_ms: Option<i64>,
     /// Conversations the agent has been given in all.
     pub handled: u32,
+    /// The teams the agent belongs to (since contract 0.4.0), whatever the
+    /// conversation's scope: a strategy can prefer or require a team.
+    pub teams: Teams<'a>,
+}
+
+impl Candidate<'_> {
+    /// Whether the agent belongs to `team` (by id).
+    pub fn in_team(&self, team: &str) -> bool {
+        self.teams.contains(team)
+    }
 }
 
 impl Candidates {
@@ -124,7 +262,22 @@ impl Candidates {
             idle_since_ms: known(agent.idle_since_ms),
             last_assigned_at_ms: known(agent.last_assigned_at_ms),
             handled: agent.handled,
+            teams: Teams {
+                table: &self.teams,
+                positions: self.memberships_of(index),
+            },
         })
+    }
+
+    /// The `index`-th candidate's team positions; `index` is below
+    /// [`Self::len`].
+    fn memberships_of(&self, index: usize) -> &[u32] {
+        let start = match index {
+            0 => 0,
+            _ => self.agents[index - 1].memberships_end as usize,
+        };
+        let end = self.agents[index].memberships_end as usize;
+        self.memberships.get(start..end).unwrap_or(&[])
     }
 
     /// The `index`-th id alone, for comparisons that need nothing else;
@@ -178,26 +331,49 @@ impl Candidates {
         Err(low)
     }
 
-    /// Add a candidate at the end, for building requests in tests; the
-    /// builders in [`testing`](crate::testing) put them in id order after.
-    pub(crate) fn push(&mut self, id: &str, state: CandidateState) {
-        self.ids.push_str(id);
-        self.ends.push(self.ids.len() as u32);
-        self.agents.push(wire::Candidate {
-            presence: state.presence as u8,
-            load: state.load,
-            available_since_ms: state.available_since_ms.unwrap_or(UNKNOWN_MS),
-            idle_since_ms: state.idle_since_ms.unwrap_or(UNKNOWN_MS),
-            last_assigned_at_ms: state.last_assigned_at_ms.unwrap_or(UNKNOWN_MS),
-            handled: state.handled,
-        });
-    }
-
-    /// The candidates put in id order, as the host passes them.
-    pub(crate) fn sorted(self) -> Self {
-        let mut entries: Vec<Entry> = self.iter().map(Entry::from).collect();
+    /// The candidates of `entries` laid out as the host passes them: in id
+    /// order, with the team list in id order and each candidate's teams as
+    /// ascending positions in it.
+    pub(crate) fn from_entries(mut entries: Vec<Entry>) -> Self {
         entries.sort_by(|a, b| a.id.cmp(&b.id));
-        entries.into_iter().collect()
+        let mut teams: Vec<&str> = entries
+            .iter()
+            .flat_map(|e| e.teams.iter().map(String::as_str))
+            .collect();
+        teams.sort_unstable();
+        teams.dedup();
+        let mut candidates = Candidates::default();
+        for team in &teams {
+            candidates.teams.ids.push_str(team);
+            candidates
+                .teams
+                .ends
+                .push(candidates.teams.ids.len() as u32);
+        }
+        for entry in &entries {
+            let mut positions: Vec<u32> = entry
+                .teams
+                .iter()
+                .filter_map(|t| teams.binary_search(&t.as_str()).ok())
+                .map(|p| p as u32)
+                .collect();
+            positions.sort_unstable();
+            positions.dedup();
+            candidates.memberships.extend(positions);
+            candidates.ids.push_str(&entry.id);
+            candidates.ends.push(candidates.ids.len() as u32);
+            let state = entry.state;
+            candidates.agents.push(wire::Candidate {
+                presence: state.presence as u8,
+                load: state.load,
+                available_since_ms: state.available_since_ms.unwrap_or(UNKNOWN_MS),
+                idle_since_ms: state.idle_since_ms.unwrap_or(UNKNOWN_MS),
+                last_assigned_at_ms: state.last_assigned_at_ms.unwrap_or(UNKNOWN_MS),
+                handled: state.handled,
+                memberships_end: candidates.memberships.len() as u32,
+            });
+        }
+        candidates
     }
 }
 
@@ -265,18 +441,22 @@ impl DoubleEndedIterator for Iter<'_> {
 impl ExactSizeIterator for Iter<'_> {}
 
 /// A candidate as case files write it: the id among the other fields, the
-/// JSON every contract version has had.
-#[derive(Serialize, Deserialize)]
-struct Entry {
-    id: String,
+/// JSON every contract version has had, and its teams (none in files
+/// written before 0.4.0).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub(crate) id: String,
+    #[serde(default)]
+    pub(crate) teams: Vec<String>,
     #[serde(flatten)]
-    state: CandidateState,
+    pub(crate) state: CandidateState,
 }
 
 impl From<Candidate<'_>> for Entry {
     fn from(c: Candidate<'_>) -> Self {
         Entry {
             id: c.id.to_owned(),
+            teams: c.teams.iter().map(str::to_owned).collect(),
             state: CandidateState {
                 presence: c.presence,
                 load: c.load,
@@ -286,16 +466,6 @@ impl From<Candidate<'_>> for Entry {
                 handled: c.handled,
             },
         }
-    }
-}
-
-impl FromIterator<Entry> for Candidates {
-    fn from_iter<I: IntoIterator<Item = Entry>>(entries: I) -> Self {
-        let mut candidates = Candidates::default();
-        for entry in entries {
-            candidates.push(&entry.id, entry.state);
-        }
-        candidates
     }
 }
 
@@ -310,7 +480,7 @@ impl<'de> Deserialize<'de> for Candidates {
     /// id order, so they are read into it.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let entries = Vec::<Entry>::deserialize(deserializer)?;
-        Ok(entries.into_iter().collect::<Candidates>().sorted())
+        Ok(Candidates::from_entries(entries))
     }
 }
 
@@ -365,6 +535,90 @@ mod tests {
         assert_eq!(request.candidates.position("agt_bb"), Err(2));
         let back: Vec<&str> = request.candidates.iter().rev().map(|c| c.id).collect();
         assert_eq!(back, ["agt_ccc", "agt_b", "agt_a"]);
+    }
+
+    /// A built request as the host would pass it.
+    fn wire_of(request: &AssignmentRequest) -> wire::AssignmentRequest {
+        let c = &request.candidates;
+        wire::AssignmentRequest {
+            conversation: request.conversation.clone(),
+            candidates: c.agents.clone(),
+            ids: c.ids.clone(),
+            id_ends: c.ends.clone(),
+            team_ids: c.teams.ids.clone(),
+            team_id_ends: c.teams.ends.clone(),
+            memberships: c.memberships.clone(),
+        }
+    }
+
+    #[test]
+    fn teams_are_read_back_from_their_positions() {
+        let request = assignment(conversation("cnv_1"))
+            .candidate(agent("agt_b").in_team("tm_support").in_team("tm_sales"))
+            .candidate(agent("agt_a"))
+            .candidate(agent("agt_c").in_team("tm_sales").in_team("tm_sales"))
+            .build();
+        let teams: Vec<(&str, Vec<&str>)> = request
+            .candidates
+            .iter()
+            .map(|c| (c.id, c.teams.iter().collect()))
+            .collect();
+        assert_eq!(
+            teams,
+            [
+                ("agt_a", vec![]),
+                ("agt_b", vec!["tm_sales", "tm_support"]),
+                ("agt_c", vec!["tm_sales"]),
+            ]
+        );
+        let b = request.candidates.find("agt_b").expect("b");
+        assert!(b.in_team("tm_support") && !b.in_team("tm_billing"));
+        assert_eq!(
+            request.candidates.teams.ids, "tm_salestm_support",
+            "once each"
+        );
+
+        // The layout the host sends reads back the same, and JSON round-trips.
+        let back = AssignmentRequest::from_wire(wire_of(&request)).expect("valid");
+        assert_eq!(back, request);
+        let json = serde_json::to_value(&request).expect("json");
+        assert_eq!(
+            json["candidates"][1]["teams"],
+            serde_json::json!(["tm_sales", "tm_support"])
+        );
+        let read: AssignmentRequest = serde_json::from_value(json).expect("reads");
+        assert_eq!(read, request);
+    }
+
+    #[test]
+    fn memberships_outside_what_was_sent_are_refused() {
+        let request = assignment(conversation("cnv_1"))
+            .candidate(agent("agt_a").in_team("tm_sales"))
+            .candidate(agent("agt_b"))
+            .build();
+        let mut past_the_teams = wire_of(&request);
+        past_the_teams.memberships[0] = 1;
+        let mut past_the_end = wire_of(&request);
+        past_the_end.candidates[1].memberships_end = 2;
+        let mut backwards = wire_of(&request);
+        backwards.candidates[0].memberships_end = 1;
+        backwards.candidates[1].memberships_end = 0;
+        let mut bad_team_end = wire_of(&request);
+        bad_team_end.team_id_ends[0] = 99;
+        for (what, wire) in [
+            ("a team that was not sent", past_the_teams),
+            ("an end past the memberships", past_the_end),
+            ("ends going backwards", backwards),
+            ("a team id past the string", bad_team_end),
+        ] {
+            assert!(
+                matches!(
+                    AssignmentRequest::from_wire(wire),
+                    Err(PluginError::InvalidInput(_))
+                ),
+                "{what}"
+            );
+        }
     }
 
     #[test]
@@ -429,6 +683,9 @@ mod tests {
             candidates: vec![odd],
             ids: "agt_a".into(),
             id_ends: vec![5],
+            team_ids: String::new(),
+            team_id_ends: Vec::new(),
+            memberships: Vec::new(),
         });
         assert!(
             matches!(refused, Err(PluginError::InvalidInput(_))),
@@ -447,6 +704,9 @@ mod tests {
             candidates: vec![state; n],
             ids: ids.to_owned(),
             id_ends,
+            team_ids: String::new(),
+            team_id_ends: Vec::new(),
+            memberships: Vec::new(),
         };
         let good =
             AssignmentRequest::from_wire(wire_request("agt_aagt_b", vec![5, 10], 2)).expect("fits");

@@ -40,7 +40,7 @@
 //!             ]
 //!         },
 //!         "candidates": [{
-//!             "id": "agt_a", "presence": "available", "handled": 0,
+//!             "id": "agt_a", "teams": ["tm_sales"], "presence": "available", "handled": 0,
 //!             "available_since_ms": 0, "idle_since_ms": 0, "last_assigned_at_ms": null,
 //!             "load": {
 //!                 "chat": {"open": 0, "capacity": 3}, "email": {"open": 0, "capacity": 10},
@@ -52,6 +52,7 @@
 //! }]"#).unwrap();
 //! let Input::Assignment(request) = &cases[0].input else { unreachable!() };
 //! assert_eq!(request.conversation.attributes()["tier"], "gold");
+//! assert!(request.candidates.first().unwrap().in_team("tm_sales"));
 //! ```
 //!
 //! ```
@@ -59,11 +60,16 @@
 //! use baton_sdk::{AssignmentDecision, Channel};
 //!
 //! let request = assignment(conversation("cnv_1").channel(Channel::Email))
-//!     .candidate(agent("agt_1").load(Channel::Email, 2, 10))
+//!     .candidate(agent("agt_1").load(Channel::Email, 2, 10).in_team("tm_billing"))
 //!     .candidate(agent("agt_2").load(Channel::Email, 0, 10))
 //!     .build();
 //! let (least, _) = TestHost::new().run(|| request.least_loaded().map(|c| c.id.to_owned()));
 //! assert_eq!(least.as_deref(), Some("agt_2"));
+//! let billing: Vec<&str> = request.candidates.iter()
+//!     .filter(|c| c.in_team("tm_billing"))
+//!     .map(|c| c.id)
+//!     .collect();
+//! assert_eq!(billing, ["agt_1"]);
 //! ```
 
 use std::collections::BTreeMap;
@@ -73,7 +79,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::host::LogLevel;
-use crate::request::CandidateState;
+use crate::request::{CandidateState, Entry};
 use crate::{
     Action, Assignee, AssignmentDecision, AssignmentRequest, AssignmentStrategy, Author,
     Candidates, Channel, ChannelLoad, ChannelLoads, Contact, Conversation, ConversationStatus,
@@ -185,8 +191,9 @@ pub(crate) mod native {
 /// 10 forms, idle since time zero. Refine it with the builder methods.
 pub fn agent(id: &str) -> CandidateBuilder {
     let load = |capacity| ChannelLoad { open: 0, capacity };
-    CandidateBuilder {
+    CandidateBuilder(Entry {
         id: id.to_owned(),
+        teams: Vec::new(),
         state: CandidateState {
             presence: Presence::Available,
             load: ChannelLoads {
@@ -200,16 +207,13 @@ pub fn agent(id: &str) -> CandidateBuilder {
             last_assigned_at_ms: None,
             handled: 0,
         },
-    }
+    })
 }
 
 /// Builds a candidate for [`AssignmentRequestBuilder::candidate`]; see
 /// [`agent`].
 #[derive(Debug, Clone)]
-pub struct CandidateBuilder {
-    id: String,
-    state: CandidateState,
-}
+pub struct CandidateBuilder(Entry);
 
 impl CandidateBuilder {
     /// Away: keeps their conversations, takes no new ones.
@@ -224,10 +228,10 @@ impl CandidateBuilder {
 
     /// Any presence; leaving `available` also clears the idle times.
     pub fn presence(mut self, presence: Presence) -> Self {
-        self.state.presence = presence;
+        self.0.state.presence = presence;
         if presence != Presence::Available {
-            self.state.available_since_ms = None;
-            self.state.idle_since_ms = None;
+            self.0.state.available_since_ms = None;
+            self.0.state.idle_since_ms = None;
         }
         self
     }
@@ -236,29 +240,35 @@ impl CandidateBuilder {
     pub fn load(mut self, channel: Channel, open: u32, capacity: u32) -> Self {
         let load = ChannelLoad { open, capacity };
         match channel {
-            Channel::Chat => self.state.load.chat = load,
-            Channel::Email => self.state.load.email = load,
-            Channel::Call => self.state.load.call = load,
-            Channel::Form => self.state.load.form = load,
+            Channel::Chat => self.0.state.load.chat = load,
+            Channel::Email => self.0.state.load.email = load,
+            Channel::Call => self.0.state.load.call = load,
+            Channel::Form => self.0.state.load.form = load,
         }
         self
     }
 
     /// Waiting for work since `at_ms`.
     pub fn idle_since(mut self, at_ms: i64) -> Self {
-        self.state.idle_since_ms = Some(at_ms);
+        self.0.state.idle_since_ms = Some(at_ms);
         self
     }
 
     /// Last given a conversation at `at_ms`.
     pub fn last_assigned_at(mut self, at_ms: i64) -> Self {
-        self.state.last_assigned_at_ms = Some(at_ms);
+        self.0.state.last_assigned_at_ms = Some(at_ms);
         self
     }
 
     /// Conversations handled in all.
     pub fn handled(mut self, count: u32) -> Self {
-        self.state.handled = count;
+        self.0.state.handled = count;
+        self
+    }
+
+    /// A member of `team` (by id), besides any teams given before.
+    pub fn in_team(mut self, team: &str) -> Self {
+        self.0.teams.push(team.to_owned());
         self
     }
 }
@@ -391,32 +401,31 @@ impl Message {
 
 /// An assignment request for `conversation`, with no candidates yet.
 pub fn assignment(conversation: impl Into<Conversation>) -> AssignmentRequestBuilder {
-    AssignmentRequestBuilder(AssignmentRequest {
+    AssignmentRequestBuilder {
         conversation: conversation.into(),
-        candidates: Candidates::default(),
-    })
+        candidates: Vec::new(),
+    }
 }
 
 /// Builds an [`AssignmentRequest`]; see [`assignment`].
 #[derive(Debug, Clone)]
-pub struct AssignmentRequestBuilder(AssignmentRequest);
+pub struct AssignmentRequestBuilder {
+    conversation: Conversation,
+    candidates: Vec<Entry>,
+}
 
 impl AssignmentRequestBuilder {
     /// One more candidate.
     pub fn candidate(mut self, candidate: CandidateBuilder) -> Self {
-        self.0.candidates.push(&candidate.id, candidate.state);
+        self.candidates.push(candidate.0);
         self
     }
 
     /// The request, its candidates in id order as the host passes them.
     pub fn build(self) -> AssignmentRequest {
-        let AssignmentRequest {
-            conversation,
-            candidates,
-        } = self.0;
         AssignmentRequest {
-            conversation,
-            candidates: candidates.sorted(),
+            conversation: self.conversation,
+            candidates: Candidates::from_entries(self.candidates),
         }
     }
 }

@@ -1,6 +1,7 @@
-//! Contract versions: plugins built against the released 0.1.0 and 0.2.0
-//! still run beside 0.3.0 ones, and a version the host does not run is
-//! refused at upload with a message naming it and the supported ones.
+//! Contract versions: plugins built against the released 0.1.0, 0.2.0 and
+//! 0.3.0 still run beside 0.4.0 ones, 0.4.0 strategies see their candidates'
+//! teams, and a version the host does not run is refused at upload with a
+//! message naming it and the supported ones.
 
 use baton_e2e::{TestApp, assigned_agent, plugins};
 use reqwest::StatusCode;
@@ -11,15 +12,18 @@ async fn the_host_lists_the_contract_versions_it_runs() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
     let listed = app.get("/v1/plugins/contracts", &key).await.body;
-    assert_eq!(listed["current"], "0.3.0", "{listed}");
-    assert_eq!(listed["supported"], json!(["0.1.0", "0.2.0", "0.3.0"]));
+    assert_eq!(listed["current"], "0.4.0", "{listed}");
+    assert_eq!(
+        listed["supported"],
+        json!(["0.1.0", "0.2.0", "0.3.0", "0.4.0"])
+    );
     let builtins = app.get("/v1/plugins", &key).await.body["items"].clone();
     assert!(
         builtins
             .as_array()
             .expect("plugins")
             .iter()
-            .all(|p| p["contract"] == "0.3.0"),
+            .all(|p| p["contract"] == "0.4.0"),
         "the built-ins are built against the current contract: {builtins}"
     );
 }
@@ -129,7 +133,201 @@ async fn a_contract_version_the_host_does_not_run_is_refused_at_upload() {
         .as_str()
         .unwrap_or_default();
     assert!(
-        message.contains("9.0.0") && message.contains("0.1.0, 0.2.0, 0.3.0"),
+        message.contains("9.0.0") && message.contains("0.1.0, 0.2.0, 0.3.0, 0.4.0"),
         "{message}"
     );
+}
+
+#[baton_e2e::test]
+async fn a_strategy_built_against_0_3_0_still_reads_its_ids_from_one_string() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let team = app
+        .post("/v1/teams", &key, json!({"name": "Sales"}))
+        .await
+        .body["id"]
+        .as_str()
+        .expect("team")
+        .to_owned();
+    let mut agents = Vec::new();
+    for name in ["Ana", "Ben", "Cho", "Dee"] {
+        agents.push(app.agent(&key, name, 3).await);
+    }
+    // Teams exist since 0.4.0; a 0.3.0 plugin is called without them.
+    let joined = app
+        .patch(
+            &format!("/v1/agents/{}", agents[1]),
+            &key,
+            json!({"teams": [team]}),
+        )
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{joined:?}");
+    // Ana stays offline: the plugin must see her and pass her over.
+    for id in &agents[1..] {
+        app.presence(&key, id, "available").await;
+    }
+    let uploaded = app.upload(&key, plugins::LEGACY_RANKER).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+    assert_eq!(uploaded.body["contract"], "0.3.0");
+    assert_eq!(uploaded.body["kind"], "assignment-strategy");
+    let bound = app
+        .put(
+            "/v1/routing/assignment",
+            &key,
+            json!({"plugin": uploaded.body["id"], "fallback": "queue"}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+
+    let c = app.conversation(&key, "hello from 0.3.0").await;
+    let id = c["id"].as_str().expect("id").to_owned();
+    app.settle().await;
+    let now = app.get(&format!("/v1/conversations/{id}"), &key).await.body;
+    let mut available = agents[1..].to_vec();
+    available.sort();
+    assert_eq!(
+        assigned_agent(&now).as_deref(),
+        available.first().map(String::as_str),
+        "the smallest id among the available ones: {now}"
+    );
+    let decided = now["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .find(|h| h["plugin"] == "legacy-ranker")
+        .unwrap_or_else(|| panic!("decided by the plugin: {now}"));
+    let mut all = agents.clone();
+    all.sort();
+    assert_eq!(
+        decided["reason"],
+        format!(
+            "legacy-ranker: smallest id of 4 candidates ({})",
+            all.join(",")
+        ),
+        "every id read back from the 0.3.0 layout: {decided}"
+    );
+    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
+    assert_eq!(failures, json!([]));
+}
+
+#[baton_e2e::test]
+async fn a_strategy_sees_each_candidates_teams() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let mut teams = Vec::new();
+    for name in ["Sales", "Support", "Billing"] {
+        let team = app.post("/v1/teams", &key, json!({"name": name})).await;
+        teams.push(team.body["id"].as_str().expect("team").to_owned());
+    }
+    let (sales, support) = (&teams[0], &teams[1]);
+    // Ana: sales; Ben: sales and support; Cho: none. Billing has nobody.
+    let mut agents = Vec::new();
+    for (name, member_of) in [
+        ("Ana", json!([sales])),
+        ("Ben", json!([support, sales])),
+        ("Cho", json!([])),
+    ] {
+        let id = app.agent(&key, name, 3).await;
+        let joined = app
+            .patch(
+                &format!("/v1/agents/{id}"),
+                &key,
+                json!({"teams": member_of}),
+            )
+            .await;
+        assert_eq!(joined.status, StatusCode::OK, "{joined:?}");
+        app.presence(&key, &id, "available").await;
+        agents.push(id);
+    }
+    let (ana, ben) = (&agents[0], &agents[1]);
+    let uploaded = app.upload(&key, plugins::PICK_LAST).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+    assert_eq!(uploaded.body["contract"], "0.4.0");
+    let plugin = uploaded.body["id"].clone();
+    let mut ben_teams = [sales.clone(), support.clone()];
+    ben_teams.sort();
+
+    // Only support's member can have it, though the conversation has no team.
+    let bound = app
+        .put(
+            "/v1/routing/assignment",
+            &key,
+            json!({"plugin": plugin, "config": {"team": support}, "fallback": "queue"}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let decided = decide(&app, &key).await;
+    assert_eq!(assigned_agent(&decided.0).as_deref(), Some(ben.as_str()));
+    assert!(
+        decided
+            .1
+            .ends_with(&format!("teams [{}]", ben_teams.join(", "))),
+        "Ben's two teams, in id order: {}",
+        decided.1
+    );
+
+    // Sales has two members; the smallest id of them is chosen.
+    let bound = app
+        .put(
+            "/v1/routing/assignment",
+            &key,
+            json!({"plugin": plugin, "config": {"team": sales, "prefer": "first"}, "fallback": "queue"}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let decided = decide(&app, &key).await;
+    let first = ana.min(ben);
+    assert_eq!(assigned_agent(&decided.0).as_deref(), Some(first.as_str()));
+
+    // Nobody is in billing: the conversation waits.
+    let bound = app
+        .put(
+            "/v1/routing/assignment",
+            &key,
+            json!({"plugin": plugin, "config": {"team": teams[2]}, "fallback": "queue"}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let (waiting, _) = decide(&app, &key).await;
+    assert_eq!(assigned_agent(&waiting), None, "{waiting}");
+
+    // The recorded case carries the teams, so it replays the same.
+    let id = waiting["id"].as_str().expect("id");
+    let cases = app
+        .get(&format!("/v1/conversations/{id}/cases"), &key)
+        .await
+        .body;
+    let case = cases
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["kind"] == "assignment")
+        .unwrap_or_else(|| panic!("an assignment case: {cases}"));
+    let recorded = case["input"]["candidates"]
+        .as_array()
+        .expect("candidates")
+        .iter()
+        .find(|c| c["id"] == ben.as_str())
+        .unwrap_or_else(|| panic!("Ben among the candidates: {case}"));
+    assert_eq!(recorded["teams"], json!(ben_teams), "{recorded}");
+    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
+    assert_eq!(failures, json!([]));
+}
+
+/// A new conversation, routed: its detail and the strategy's reason.
+async fn decide(app: &TestApp, key: &str) -> (serde_json::Value, String) {
+    let c = app.conversation(key, "which team?").await;
+    let id = c["id"].as_str().expect("id").to_owned();
+    app.settle().await;
+    let now = app.get(&format!("/v1/conversations/{id}"), key).await.body;
+    let reason = now["history"]
+        .as_array()
+        .expect("history")
+        .iter()
+        .rev()
+        .find(|h| h["plugin"] == "pick-last")
+        .and_then(|h| h["reason"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    (now, reason)
 }

@@ -403,6 +403,16 @@ impl TestApp {
         .await
     }
 
+    pub async fn patch(&self, path: &str, key: &str, body: Value) -> Reply {
+        self.send(
+            self.client
+                .patch(format!("{}{path}", self.base))
+                .bearer_auth(key)
+                .json(&body),
+        )
+        .await
+    }
+
     /// Create a tenant; returns its API key.
     pub async fn tenant(&self, name: &str) -> String {
         let reply = self

@@ -111,6 +111,7 @@ mod tests {
                 agent.last_assigned_at_ms = last;
                 baton_host::plugin::Candidate {
                     id: id.into(),
+                    teams: Vec::new(),
                     agent,
                 }
             })

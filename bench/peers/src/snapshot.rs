@@ -91,6 +91,8 @@ fn candidate(rng: &mut Rng) -> Candidate {
         // Ids are not in generation order, so "smallest id" is a real rule
         // (the request puts them in id order, as the host does).
         id: format!("agt_{:032x}", rng.below(1 << 20)),
+        // The peers decide on load alone; teams would only be carried.
+        teams: Vec::new(),
         agent: AgentState {
             presence,
             load,

@@ -204,6 +204,7 @@ fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> Candidate 
     };
     Candidate {
         id: id.into(),
+        teams: Vec::new(),
         agent,
     }
 }

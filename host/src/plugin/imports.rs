@@ -12,12 +12,13 @@
 use wasmtime::StoreContextMut;
 use wasmtime::component::{ComponentType, Lift, Linker, Lower, WasmList, WasmStr};
 
-use super::bindings::{host, v0_1, v0_2};
+use super::bindings::{host, v0_1, v0_2, v0_3};
 use super::state::{KvRefusal, LogLevel, PluginState};
 
 /// Define the host interface of every contract version the host runs.
 pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     define::<host::LogLevel, host::KvError>(linker, super::bindings::CURRENT)?;
+    define::<v0_3::host::LogLevel, v0_3::host::KvError>(linker, "0.3.0")?;
     define::<v0_2::host::LogLevel, v0_2::host::KvError>(linker, "0.2.0")?;
     define::<v0_1::host::LogLevel, v0_1::host::KvError>(linker, "0.1.0")?;
     Ok(())
@@ -118,4 +119,4 @@ macro_rules! host_types {
     )*};
 }
 
-host_types!(host, v0_1::host, v0_2::host);
+host_types!(host, v0_1::host, v0_2::host, v0_3::host);

@@ -8,7 +8,9 @@
 //! is plain numbers and the ids travel as one string with a list of where
 //! each ends, so the whole candidate list costs three allocations in the
 //! guest (records, ids, ends) instead of one per id, and nothing per
-//! candidate to free afterwards.
+//! candidate to free afterwards. Since 0.4.0 the candidates' teams add three
+//! more for the whole request (team ids, where each ends, memberships), and
+//! each candidate's end in the memberships fills what was its padding.
 //!
 //! Only the candidates are written by hand; the conversation goes through
 //! the generated code, and the type check is the generated type's, so a
@@ -75,9 +77,31 @@ unsafe impl Lower for Request<'_> {
         };
         let fields = &cx.types[index].fields;
         let conversation_ty = match &fields[..] {
-            [conversation, candidates, ids, id_ends] => {
-                match (candidates.ty, ids.ty, id_ends.ty) {
-                    (InterfaceType::List(_), InterfaceType::String, InterfaceType::List(_)) => {}
+            [
+                conversation,
+                candidates,
+                ids,
+                id_ends,
+                team_ids,
+                team_id_ends,
+                memberships,
+            ] => {
+                match (
+                    candidates.ty,
+                    ids.ty,
+                    id_ends.ty,
+                    team_ids.ty,
+                    team_id_ends.ty,
+                    memberships.ty,
+                ) {
+                    (
+                        InterfaceType::List(_),
+                        InterfaceType::String,
+                        InterfaceType::List(_),
+                        InterfaceType::String,
+                        InterfaceType::List(_),
+                        InterfaceType::List(_),
+                    ) => {}
                     _ => bad_type_info(),
                 }
                 conversation.ty
@@ -92,15 +116,45 @@ unsafe impl Lower for Request<'_> {
             .linear_lower_to_memory(cx, conversation_ty, conversation_at)?;
         let candidates = self.0.candidates();
         let list_at = <[types::Candidate] as ComponentType>::ABI.next_field32_size(&mut at);
-        let records = lower_candidates(cx, candidates)?;
-        put_pointer(cx, list_at, records)?;
         let ids_at = <String as ComponentType>::ABI.next_field32_size(&mut at);
-        let (ids, ends) = lower_ids(cx, candidates)?;
-        put_pointer(cx, ids_at, ids)?;
         let ends_at = <[u32] as ComponentType>::ABI.next_field32_size(&mut at);
+        let team_ids_at = <String as ComponentType>::ABI.next_field32_size(&mut at);
+        let team_ends_at = <[u32] as ComponentType>::ABI.next_field32_size(&mut at);
+        let memberships_at = <[u32] as ComponentType>::ABI.next_field32_size(&mut at);
+
+        let (memberships, runs) = memberships_of(self.0)?;
+        let records = lower_candidates(cx, candidates, &runs)?;
+        put_pointer(cx, list_at, records)?;
+        let (ids, ends) = lower_strings(cx, candidates.iter().map(|c| c.id.as_str()))?;
+        put_pointer(cx, ids_at, ids)?;
         put_pointer(cx, ends_at, ends)?;
+        let (team_ids, team_ends) = lower_strings(cx, self.0.teams().iter().map(String::as_str))?;
+        put_pointer(cx, team_ids_at, team_ids)?;
+        put_pointer(cx, team_ends_at, team_ends)?;
+        let memberships = lower_u32s(cx, &memberships)?;
+        put_pointer(cx, memberships_at, memberships)?;
         Ok(())
     }
+}
+
+/// Every candidate's teams as positions in the request's team list,
+/// candidate after candidate, and where each candidate's run ends.
+fn memberships_of(request: &AssignmentRequest) -> Result<(Vec<u32>, Vec<u32>)> {
+    let candidates = request.candidates();
+    let mut memberships = Vec::new();
+    let mut runs = Vec::with_capacity(candidates.len());
+    for candidate in candidates {
+        // A candidate's teams are sorted, as the team list is, so their
+        // positions come out ascending.
+        for team in &candidate.teams {
+            let position = request.team_position(team).ok_or_else(|| {
+                wasmtime::Error::msg("a candidate's team is missing from the team list")
+            })?;
+            memberships.push(u32_of(position)?);
+        }
+        runs.push(u32_of(memberships.len())?);
+    }
+    Ok((memberships, runs))
 }
 
 /// Write a list's or string's pointer and length at `at`.
@@ -132,31 +186,36 @@ fn allocate<'m, T>(
     Ok((base, memory))
 }
 
-/// Every id, one after another, as one string, and a list of where each
+/// Strings one after another as one string, and a list of where each
 /// ends; returns the string's and the list's pointer and length.
-fn lower_ids<T>(
+fn lower_strings<'s, T>(
     cx: &mut LowerContext<'_, T>,
-    candidates: &[Candidate],
+    strings: impl Iterator<Item = &'s str> + Clone,
 ) -> Result<((usize, usize), (usize, usize))> {
-    let total = candidates.iter().map(|c| c.id.len()).sum::<usize>();
-    let (ids, memory) = allocate(cx, 1, total)?;
+    let total = strings.clone().map(str::len).sum::<usize>();
+    let (joined, memory) = allocate(cx, 1, total)?;
+    let mut ends = Vec::new();
     let mut end = 0;
-    for candidate in candidates {
-        let bytes = candidate.id.as_bytes();
-        memory[end..end + bytes.len()].copy_from_slice(bytes);
-        end += bytes.len();
+    for string in strings {
+        memory[end..end + string.len()].copy_from_slice(string.as_bytes());
+        end += string.len();
+        ends.push(u32_of(end)?);
     }
-    let size = candidates
+    let ends = lower_u32s(cx, &ends)?;
+    Ok(((joined, total), ends))
+}
+
+/// A `list<u32>` in guest memory; returns its pointer and length.
+fn lower_u32s<T>(cx: &mut LowerContext<'_, T>, values: &[u32]) -> Result<(usize, usize)> {
+    let size = values
         .len()
         .checked_mul(4)
         .ok_or_else(|| wasmtime::Error::msg("the candidate list is too large"))?;
-    let (ends, memory) = allocate(cx, 4, size)?;
-    let mut end = 0u32;
-    for (candidate, slot) in candidates.iter().zip(memory.chunks_exact_mut(4)) {
-        end += u32_of(candidate.id.len())?;
-        slot.copy_from_slice(&end.to_le_bytes());
+    let (base, memory) = allocate(cx, 4, size)?;
+    for (value, slot) in values.iter().zip(memory.chunks_exact_mut(4)) {
+        slot.copy_from_slice(&value.to_le_bytes());
     }
-    Ok(((ids, total), (ends, candidates.len())))
+    Ok((base, values.len()))
 }
 
 /// The canonical ABI layout of `candidate` (wasm32): each field's offset.
@@ -173,44 +232,53 @@ mod layout {
     pub(super) const LAST_ASSIGNED: usize = 56;
     /// `handled: u32`.
     pub(super) const HANDLED: usize = 64;
+    /// `memberships-end: u32` (since 0.4.0, in what was padding).
+    pub(super) const MEMBERSHIPS_END: usize = 68;
     /// The whole record, padded to its 8-byte alignment.
     pub(super) const SIZE: usize = 72;
     pub(super) const ALIGN: u32 = 8;
 }
 
 /// How the contract writes a time that is not known: the least `s64`.
-const UNKNOWN_MS: i64 = i64::MIN;
+pub(super) const UNKNOWN_MS: i64 = i64::MIN;
+
+/// How the contract writes a presence: its case's index.
+pub(super) fn presence_index(presence: types::Presence) -> u8 {
+    match presence {
+        types::Presence::Available => 0,
+        types::Presence::Away => 1,
+        types::Presence::Offline => 2,
+    }
+}
 
 /// Write `candidates` into guest memory as a `list<candidate>`, returning
 /// its pointer and length.
 fn lower_candidates<T>(
     cx: &mut LowerContext<'_, T>,
     candidates: &[Candidate],
+    memberships_ends: &[u32],
 ) -> Result<(usize, usize)> {
     let size = candidates
         .len()
         .checked_mul(layout::SIZE)
         .ok_or_else(|| wasmtime::Error::msg("the candidate list is too large"))?;
     let (base, memory) = allocate(cx, layout::ALIGN, size)?;
-    for (candidate, record) in candidates.iter().zip(memory.chunks_exact_mut(layout::SIZE)) {
+    for ((candidate, &end), record) in candidates
+        .iter()
+        .zip(memberships_ends)
+        .zip(memory.chunks_exact_mut(layout::SIZE))
+    {
         let record: &mut [u8; layout::SIZE] = record.try_into().expect("chunks of SIZE");
-        *record = encode(&candidate.agent);
+        *record = encode(&candidate.agent, end);
     }
     Ok((base, candidates.len()))
 }
 
 /// One candidate's bytes, built whole and copied once (padding zeroed).
-fn encode(agent: &AgentState) -> [u8; layout::SIZE] {
+fn encode(agent: &AgentState, memberships_end: u32) -> [u8; layout::SIZE] {
     let mut record = [0u8; layout::SIZE];
     let mut put = |at: usize, bytes: &[u8]| record[at..at + bytes.len()].copy_from_slice(bytes);
-    put(
-        layout::PRESENCE,
-        &[match agent.presence {
-            types::Presence::Available => 0,
-            types::Presence::Away => 1,
-            types::Presence::Offline => 2,
-        }],
-    );
+    put(layout::PRESENCE, &[presence_index(agent.presence)]);
     let loads = &agent.load;
     for (i, load) in [loads.chat, loads.email, loads.call, loads.form]
         .into_iter()
@@ -227,6 +295,7 @@ fn encode(agent: &AgentState) -> [u8; layout::SIZE] {
         put(at, &value.unwrap_or(UNKNOWN_MS).to_le_bytes());
     }
     put(layout::HANDLED, &agent.handled.to_le_bytes());
+    put(layout::MEMBERSHIPS_END, &memberships_end.to_le_bytes());
     record
 }
 
@@ -261,6 +330,7 @@ mod tests {
             <i64 as ComponentType>::ABI,
             <i64 as ComponentType>::ABI,
             <u32 as ComponentType>::ABI,
+            <u32 as ComponentType>::ABI,
         ] {
             offsets.push(abi.next_field32_size(&mut at));
         }
@@ -272,7 +342,8 @@ mod tests {
                 layout::AVAILABLE_SINCE,
                 layout::IDLE_SINCE,
                 layout::LAST_ASSIGNED,
-                layout::HANDLED
+                layout::HANDLED,
+                layout::MEMBERSHIPS_END
             ]
         );
     }

@@ -3,7 +3,9 @@
 //! Contracts differ in how a request travels: up to 0.2.0 every candidate
 //! carried its id as a string field and its times as options; since 0.3.0
 //! the ids travel together in one string beside a list of records of plain
-//! integers (see `sdk/wit/types.wit`).
+//! integers, and since 0.4.0 the candidates' teams travel once each, with
+//! every candidate's memberships as positions in that list (see
+//! `sdk/wit/types.wit`).
 //! The host builds one [`AssignmentRequest`], with each candidate's id beside
 //! its state, and each contract's call path lowers it its own way
 //! ([`super::lower`] for the current one, [`super::legacy`] for older ones).
@@ -23,12 +25,20 @@ pub struct AssignmentRequest {
     pub conversation: types::Conversation,
     /// Sorted by id (byte order), as the contract promises since 0.3.0.
     candidates: Vec<Candidate>,
+    /// Every team any candidate is in, sorted and once each: the team list
+    /// the 0.4.0 contract passes.
+    #[serde(skip)]
+    teams: Vec<String>,
 }
 
-/// An agent the strategy may choose, with its id.
+/// An agent the strategy may choose, with its id and teams.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Candidate {
     pub id: String,
+    /// The teams the agent belongs to, by id, sorted. Case files written
+    /// before 0.4.0 have none.
+    #[serde(default)]
+    pub teams: Vec<String>,
     #[serde(flatten)]
     pub agent: AgentState,
 }
@@ -56,15 +66,34 @@ impl AssignmentRequest {
         // Usually already sorted (agents are read in id order), which the
         // sort notices in one pass.
         candidates.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut teams = Vec::new();
+        for candidate in &mut candidates {
+            candidate.teams.sort();
+            candidate.teams.dedup();
+            teams.extend(candidate.teams.iter().cloned());
+        }
+        teams.sort();
+        teams.dedup();
         Self {
             conversation,
             candidates,
+            teams,
         }
     }
 
     /// The candidates, in id order.
     pub fn candidates(&self) -> &[Candidate] {
         &self.candidates
+    }
+
+    /// Every team any candidate is in, in id order, once each.
+    pub fn teams(&self) -> &[String] {
+        &self.teams
+    }
+
+    /// Where `team` is in [`Self::teams`]; every candidate's team is there.
+    pub fn team_position(&self, team: &str) -> Option<usize> {
+        self.teams.binary_search_by(|t| t.as_str().cmp(team)).ok()
     }
 }
 
@@ -92,6 +121,7 @@ mod tests {
         };
         Candidate {
             id: id.into(),
+            teams: Vec::new(),
             agent: AgentState {
                 presence: types::Presence::Available,
                 load: types::ChannelLoads {
@@ -160,5 +190,35 @@ mod tests {
             serde_json::from_value(json).expect("0.2.0 reads it");
         assert_eq!(old.candidates[0].id, "agt_a");
         assert_eq!(old.candidates[0].handled, 2);
+    }
+
+    #[test]
+    fn teams_are_listed_once_in_id_order_and_old_case_files_have_none() {
+        let mut a = candidate("agt_a");
+        a.teams = vec!["team_b".into(), "team_a".into(), "team_b".into()];
+        let mut b = candidate("agt_b");
+        b.teams = vec!["team_c".into(), "team_a".into()];
+        let built = AssignmentRequest::new(conversation(), vec![b, a, candidate("agt_c")]);
+        assert_eq!(built.teams(), ["team_a", "team_b", "team_c"]);
+        assert_eq!(built.candidates()[0].teams, ["team_a", "team_b"]);
+        assert_eq!(built.candidates()[1].teams, ["team_a", "team_c"]);
+        assert_eq!(built.team_position("team_c"), Some(2));
+        assert_eq!(built.team_position("team_z"), None);
+
+        // Read back from JSON, the team list is rebuilt; without `teams`
+        // (a case recorded before 0.4.0) a candidate is in none.
+        let mut json = serde_json::to_value(&built).expect("json");
+        assert_eq!(
+            json["candidates"][1]["teams"],
+            serde_json::json!(["team_a", "team_c"])
+        );
+        let read: AssignmentRequest = serde_json::from_value(json.clone()).expect("reads");
+        assert_eq!(read.teams(), built.teams());
+        for candidate in json["candidates"].as_array_mut().expect("list") {
+            candidate.as_object_mut().expect("object").remove("teams");
+        }
+        let old: AssignmentRequest = serde_json::from_value(json).expect("reads");
+        assert!(old.teams().is_empty());
+        assert!(old.candidates().iter().all(|c| c.teams.is_empty()));
     }
 }

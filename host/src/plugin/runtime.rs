@@ -7,9 +7,9 @@ use std::time::Duration;
 use wasmtime::component::{Component, ComponentExportIndex, Linker, TypedFunc};
 use wasmtime::{Engine, Store, Trap};
 
-use super::bindings::{self, condition, strategy, trigger, types, v0_1, v0_2, workflow};
+use super::bindings::{self, condition, strategy, trigger, types, v0_1, v0_2, v0_3, workflow};
 use super::engine::{EPOCH_TICK, build_engine, build_linker, engine_hash};
-use super::legacy::convert;
+use super::legacy::{self, convert};
 use super::limits::SandboxLimits;
 use super::logs::PluginLogs;
 use super::lower;
@@ -21,7 +21,7 @@ use crate::domain::PluginKind;
 /// its world once.
 pub struct Compiled {
     pub kind: PluginKind,
-    /// The contract version it was built against, e.g. "0.3.0".
+    /// The contract version it was built against, e.g. "0.4.0".
     pub contract: &'static str,
     component: Component,
     pre: KindPre,
@@ -43,6 +43,11 @@ enum KindPre {
     Trigger02(v0_2::trigger::HandoffTriggerPre<PluginState>),
     Workflow02(v0_2::workflow::WorkflowPre<PluginState>),
     Condition02(v0_2::condition::RuleConditionPre<PluginState>),
+    /// Built against `baton:plugin@0.3.0`: calls convert through `legacy`.
+    Strategy03(v0_3::strategy::AssignmentStrategyPre<PluginState>),
+    Trigger03(v0_3::trigger::HandoffTriggerPre<PluginState>),
+    Workflow03(v0_3::workflow::WorkflowPre<PluginState>),
+    Condition03(v0_3::condition::RuleConditionPre<PluginState>),
 }
 
 /// Why a component was refused at upload.
@@ -329,6 +334,8 @@ impl PluginRuntime {
                 Condition,
                 condition::RuleConditionPre::new(pre)
             );
+        } else if contract == "0.3.0" {
+            try_released!(v0_3, Strategy03, Trigger03, Workflow03, Condition03);
         } else if contract == "0.2.0" {
             try_released!(v0_2, Strategy02, Trigger02, Workflow02, Condition02);
         } else {
@@ -440,9 +447,13 @@ impl PluginRuntime {
             KindPre::Workflow01(pre) => described!(pre, store),
             KindPre::Condition01(pre) => described!(pre, store),
             KindPre::Strategy02(pre) => described!(pre, store),
+            KindPre::Strategy03(pre) => described!(pre, store),
             KindPre::Trigger02(pre) => described!(pre, store),
+            KindPre::Trigger03(pre) => described!(pre, store),
             KindPre::Workflow02(pre) => described!(pre, store),
+            KindPre::Workflow03(pre) => described!(pre, store),
             KindPre::Condition02(pre) => described!(pre, store),
+            KindPre::Condition03(pre) => described!(pre, store),
         })?;
         Ok(answer.value)
     }
@@ -456,8 +467,11 @@ impl PluginRuntime {
         // A released contract's strategy: the request converted down, the
         // answer up.
         macro_rules! released {
-            ($pre:expr, $v:ident) => {{
-                let request: $v::types::AssignmentRequest = convert(request)?;
+            ($pre:expr, $v:ident) => {
+                released!($pre, $v, convert(request)?)
+            };
+            ($pre:expr, $v:ident, $request:expr) => {{
+                let request: $v::types::AssignmentRequest = $request;
                 self.run(ctx, |store| {
                     up($pre
                         .instantiate(&mut *store)?
@@ -473,6 +487,8 @@ impl PluginRuntime {
             })?,
             KindPre::Strategy01(pre) => released!(pre, v0_1),
             KindPre::Strategy02(pre) => released!(pre, v0_2),
+            // 0.3.0's candidates are laid out unlike the JSON form.
+            KindPre::Strategy03(pre) => released!(pre, v0_3, legacy::request_v0_3(request)?),
             _ => return Err(CallError::Unavailable("not an assignment strategy".into())),
         };
         flatten(answer)
@@ -505,6 +521,7 @@ impl PluginRuntime {
             })?,
             KindPre::Trigger01(pre) => released!(pre, v0_1),
             KindPre::Trigger02(pre) => released!(pre, v0_2),
+            KindPre::Trigger03(pre) => released!(pre, v0_3),
             _ => return Err(CallError::Unavailable("not a handoff trigger".into())),
         };
         flatten(answer)
@@ -535,6 +552,7 @@ impl PluginRuntime {
             })?,
             KindPre::Workflow01(pre) => released!(pre, v0_1),
             KindPre::Workflow02(pre) => released!(pre, v0_2),
+            KindPre::Workflow03(pre) => released!(pre, v0_3),
             _ => return Err(CallError::Unavailable("not a workflow".into())),
         };
         flatten(answer)
@@ -568,6 +586,7 @@ impl PluginRuntime {
             })?,
             KindPre::Condition01(pre) => released!(pre, v0_1),
             KindPre::Condition02(pre) => released!(pre, v0_2),
+            KindPre::Condition03(pre) => released!(pre, v0_3),
             _ => return Err(CallError::Unavailable("not a rule condition".into())),
         };
         flatten(answer)
@@ -795,7 +814,11 @@ mod tests {
                     last_assigned_at_ms: rng.maybe_ms(),
                     handled: rng.next(1000) as u32,
                 };
-                crate::plugin::Candidate { id, agent }
+                // Up to three of five teams, some in none.
+                let teams = (0..rng.next(4))
+                    .map(|_| format!("team_{}", rng.next(5)))
+                    .collect();
+                crate::plugin::Candidate { id, teams, agent }
             })
             .collect();
         AssignmentRequest::new(
@@ -828,21 +851,38 @@ mod tests {
             ids.push_str(&candidate.id);
             id_ends.push(ids.len() as u32);
         }
+        let mut team_ids = String::new();
+        let mut team_id_ends = Vec::new();
+        for team in request.teams() {
+            team_ids.push_str(team);
+            team_id_ends.push(team_ids.len() as u32);
+        }
+        let mut memberships = Vec::new();
         types::AssignmentRequest {
             conversation: request.conversation.clone(),
             candidates: candidates
                 .iter()
-                .map(|c| types::Candidate {
-                    presence: c.agent.presence as u8,
-                    load: c.agent.load,
-                    available_since_ms: c.agent.available_since_ms.unwrap_or(i64::MIN),
-                    idle_since_ms: c.agent.idle_since_ms.unwrap_or(i64::MIN),
-                    last_assigned_at_ms: c.agent.last_assigned_at_ms.unwrap_or(i64::MIN),
-                    handled: c.agent.handled,
+                .map(|c| {
+                    for team in &c.teams {
+                        let at = request.teams().iter().position(|t| t == team);
+                        memberships.push(at.expect("listed") as u32);
+                    }
+                    types::Candidate {
+                        presence: c.agent.presence as u8,
+                        load: c.agent.load,
+                        available_since_ms: c.agent.available_since_ms.unwrap_or(i64::MIN),
+                        idle_since_ms: c.agent.idle_since_ms.unwrap_or(i64::MIN),
+                        last_assigned_at_ms: c.agent.last_assigned_at_ms.unwrap_or(i64::MIN),
+                        handled: c.agent.handled,
+                        memberships_end: memberships.len() as u32,
+                    }
                 })
                 .collect(),
             ids,
             id_ends,
+            team_ids,
+            team_id_ends,
+            memberships,
         }
     }
 

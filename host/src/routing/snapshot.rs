@@ -93,6 +93,7 @@ pub(super) fn candidate(agent: &AgentRecord) -> Candidate {
     };
     Candidate {
         id: agent.id.to_string(),
+        teams: agent.teams.iter().map(ToString::to_string).collect(),
         agent: state,
     }
 }

@@ -94,6 +94,7 @@ mod tests {
             idle_since_ms: idle_since,
             last_assigned_at_ms: None,
             handled,
+            teams: Default::default(),
         }
     }
 

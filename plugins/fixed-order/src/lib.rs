@@ -267,6 +267,7 @@ mod tests {
             idle_since_ms: Some(0),
             last_assigned_at_ms: None,
             handled: 0,
+            teams: Default::default(),
         }
     }
 

@@ -134,6 +134,7 @@ mod tests {
             idle_since_ms: None,
             last_assigned_at_ms: last_assigned,
             handled: 0,
+            teams: Default::default(),
         }
     }
 

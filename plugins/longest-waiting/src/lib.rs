@@ -108,6 +108,7 @@ mod tests {
             idle_since_ms: idle_since,
             last_assigned_at_ms: None,
             handled: 0,
+            teams: Default::default(),
         }
     }
 

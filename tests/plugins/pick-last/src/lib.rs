@@ -1,6 +1,9 @@
 //! Test plugin: a working custom strategy. Among the agents who can take the
 //! conversation it picks the greatest id, or the smallest with
 //! `{"prefer": "first"}`, so tests can tell it apart from the defaults.
+//! With `{"team": id}` it picks among that team's members only, whatever
+//! the conversation's scope (the candidates' teams, since contract 0.4.0),
+//! and its reason ends with the chosen agent's teams.
 
 use baton_sdk::{
     AssignTo, AssignmentDecision, AssignmentRequest, AssignmentStrategy, Manifest, PluginError,
@@ -14,6 +17,8 @@ use serde_json::json;
 struct Config {
     #[serde(default)]
     prefer: Prefer,
+    #[serde(default)]
+    team: Option<String>,
 }
 
 #[derive(Debug, Default, Clone, Copy, Deserialize)]
@@ -42,6 +47,10 @@ impl AssignmentStrategy for PickLast {
                         "enum": ["last", "first"],
                         "default": "last",
                     },
+                    "team": {
+                        "description": "Pick among this team's members only (a team id).",
+                        "type": "string",
+                    },
                 },
                 "additionalProperties": false,
             }))
@@ -50,7 +59,10 @@ impl AssignmentStrategy for PickLast {
     fn decide(request: AssignmentRequest) -> Result<AssignmentDecision, PluginError> {
         let config: Config = host::config()?;
         let channel = request.conversation.channel;
-        let eligible = request.candidates.iter().filter(|c| c.can_take(channel));
+        let eligible = request
+            .candidates
+            .iter()
+            .filter(|c| c.can_take(channel) && config.team.as_deref().is_none_or(|t| c.in_team(t)));
         let chosen = match config.prefer {
             Prefer::Last => eligible.max_by(|a, b| a.id.cmp(b.id)),
             Prefer::First => eligible.min_by(|a, b| a.id.cmp(b.id)),
@@ -58,7 +70,12 @@ impl AssignmentStrategy for PickLast {
         Ok(match chosen {
             Some(agent) => AssignmentDecision::Assign(AssignTo {
                 agent: agent.id.to_owned(),
-                reason: format!("pick-last: {} ({:?})", agent.id, config.prefer),
+                reason: format!(
+                    "pick-last: {} ({:?}), teams [{}]",
+                    agent.id,
+                    config.prefer,
+                    agent.teams.iter().collect::<Vec<_>>().join(", ")
+                ),
             }),
             None => AssignmentDecision::Queue("pick-last: nobody can take it".to_owned()),
         })
