@@ -5,7 +5,7 @@
 
 use baton_e2e::{TestApp, assigned_agent, plugins};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[baton_e2e::test]
 async fn the_host_lists_the_contract_versions_it_runs() {
@@ -63,59 +63,7 @@ async fn a_workflow_built_against_0_1_0_still_runs() {
         team.as_str(),
         "a 0.1.0 action converted: {now}"
     );
-    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
-    assert_eq!(failures, json!([]));
-}
-
-#[baton_e2e::test]
-async fn a_strategy_built_against_0_2_0_still_gets_its_candidates_with_their_ids() {
-    let app = TestApp::spawn().await;
-    let key = app.tenant("Acme").await;
-    let mut agents = Vec::new();
-    for name in ["Ana", "Ben", "Cho", "Dee"] {
-        let id = app.agent(&key, name, 3).await;
-        agents.push(id);
-    }
-    // Dee stays offline: the plugin must see her and pass her over.
-    for id in &agents[..3] {
-        app.presence(&key, id, "available").await;
-    }
-    let uploaded = app.upload(&key, plugins::LEGACY_PICKER).await;
-    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
-    assert_eq!(uploaded.body["contract"], "0.2.0");
-    assert_eq!(uploaded.body["kind"], "assignment-strategy");
-    let bound = app
-        .put(
-            "/v1/routing/assignment",
-            &key,
-            json!({"plugin": uploaded.body["id"], "fallback": "queue"}),
-        )
-        .await;
-    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
-
-    let c = app.conversation(&key, "hello from 0.2.0").await;
-    let id = c["id"].as_str().expect("id").to_owned();
-    app.settle().await;
-    let now = app.get(&format!("/v1/conversations/{id}"), &key).await.body;
-    let mut available = agents[..3].to_vec();
-    available.sort();
-    assert_eq!(
-        assigned_agent(&now).as_deref(),
-        available.last().map(String::as_str),
-        "the greatest id among the available ones, read from the 0.2.0 fields: {now}"
-    );
-    let decided = now["history"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .find(|h| h["plugin"] == "legacy-picker")
-        .unwrap_or_else(|| panic!("decided by the plugin: {now}"));
-    assert_eq!(
-        decided["reason"], "legacy-picker: greatest id of 4 candidates",
-        "every agent in scope was converted down: {decided}"
-    );
-    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
-    assert_eq!(failures, json!([]));
+    assert_no_failures(&app, &key).await;
 }
 
 #[baton_e2e::test]
@@ -139,50 +87,48 @@ async fn a_contract_version_the_host_does_not_run_is_refused_at_upload() {
 }
 
 #[baton_e2e::test]
+async fn a_strategy_built_against_0_2_0_still_gets_its_candidates_with_their_ids() {
+    let app = TestApp::spawn().await;
+    let key = app.tenant("Acme").await;
+    let agents = four_agents(&app, &key).await;
+    // Dee stays offline: the plugin must see her and pass her over.
+    for id in &agents[..3] {
+        app.presence(&key, id, "available").await;
+    }
+    let plugin = upload_strategy(&app, &key, plugins::LEGACY_PICKER, "0.2.0").await;
+    bind(&app, &key, json!({"plugin": plugin, "fallback": "queue"})).await;
+
+    let (now, reason) = route(&app, &key, "legacy-picker").await;
+    let mut available = agents[..3].to_vec();
+    available.sort();
+    assert_eq!(
+        assigned_agent(&now).as_deref(),
+        available.last().map(String::as_str),
+        "the greatest id among the available ones, read from the 0.2.0 fields: {now}"
+    );
+    assert_eq!(
+        reason, "legacy-picker: greatest id of 4 candidates",
+        "every agent in scope was converted down"
+    );
+    assert_no_failures(&app, &key).await;
+}
+
+#[baton_e2e::test]
 async fn a_strategy_built_against_0_3_0_still_reads_its_ids_from_one_string() {
     let app = TestApp::spawn().await;
     let key = app.tenant("Acme").await;
-    let team = app
-        .post("/v1/teams", &key, json!({"name": "Sales"}))
-        .await
-        .body["id"]
-        .as_str()
-        .expect("team")
-        .to_owned();
-    let mut agents = Vec::new();
-    for name in ["Ana", "Ben", "Cho", "Dee"] {
-        agents.push(app.agent(&key, name, 3).await);
-    }
+    let team = app.post("/v1/teams", &key, json!({"name": "Sales"})).await;
+    let agents = four_agents(&app, &key).await;
     // Teams exist since 0.4.0; a 0.3.0 plugin is called without them.
-    let joined = app
-        .patch(
-            &format!("/v1/agents/{}", agents[1]),
-            &key,
-            json!({"teams": [team]}),
-        )
-        .await;
-    assert_eq!(joined.status, StatusCode::OK, "{joined:?}");
+    join(&app, &key, &agents[1], json!([team.body["id"]])).await;
     // Ana stays offline: the plugin must see her and pass her over.
     for id in &agents[1..] {
         app.presence(&key, id, "available").await;
     }
-    let uploaded = app.upload(&key, plugins::LEGACY_RANKER).await;
-    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
-    assert_eq!(uploaded.body["contract"], "0.3.0");
-    assert_eq!(uploaded.body["kind"], "assignment-strategy");
-    let bound = app
-        .put(
-            "/v1/routing/assignment",
-            &key,
-            json!({"plugin": uploaded.body["id"], "fallback": "queue"}),
-        )
-        .await;
-    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+    let plugin = upload_strategy(&app, &key, plugins::LEGACY_RANKER, "0.3.0").await;
+    bind(&app, &key, json!({"plugin": plugin, "fallback": "queue"})).await;
 
-    let c = app.conversation(&key, "hello from 0.3.0").await;
-    let id = c["id"].as_str().expect("id").to_owned();
-    app.settle().await;
-    let now = app.get(&format!("/v1/conversations/{id}"), &key).await.body;
+    let (now, reason) = route(&app, &key, "legacy-ranker").await;
     let mut available = agents[1..].to_vec();
     available.sort();
     assert_eq!(
@@ -190,24 +136,17 @@ async fn a_strategy_built_against_0_3_0_still_reads_its_ids_from_one_string() {
         available.first().map(String::as_str),
         "the smallest id among the available ones: {now}"
     );
-    let decided = now["history"]
-        .as_array()
-        .expect("history")
-        .iter()
-        .find(|h| h["plugin"] == "legacy-ranker")
-        .unwrap_or_else(|| panic!("decided by the plugin: {now}"));
     let mut all = agents.clone();
     all.sort();
     assert_eq!(
-        decided["reason"],
+        reason,
         format!(
             "legacy-ranker: smallest id of 4 candidates ({})",
             all.join(",")
         ),
-        "every id read back from the 0.3.0 layout: {decided}"
+        "every id read back from the 0.3.0 layout"
     );
-    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
-    assert_eq!(failures, json!([]));
+    assert_no_failures(&app, &key).await;
 }
 
 #[baton_e2e::test]
@@ -219,76 +158,47 @@ async fn a_strategy_sees_each_candidates_teams() {
         let team = app.post("/v1/teams", &key, json!({"name": name})).await;
         teams.push(team.body["id"].as_str().expect("team").to_owned());
     }
-    let (sales, support) = (&teams[0], &teams[1]);
+    let (sales, support, billing) = (&teams[0], &teams[1], &teams[2]);
     // Ana: sales; Ben: sales and support; Cho: none. Billing has nobody.
-    let mut agents = Vec::new();
-    for (name, member_of) in [
-        ("Ana", json!([sales])),
-        ("Ben", json!([support, sales])),
-        ("Cho", json!([])),
-    ] {
-        let id = app.agent(&key, name, 3).await;
-        let joined = app
-            .patch(
-                &format!("/v1/agents/{id}"),
-                &key,
-                json!({"teams": member_of}),
-            )
-            .await;
-        assert_eq!(joined.status, StatusCode::OK, "{joined:?}");
-        app.presence(&key, &id, "available").await;
-        agents.push(id);
+    let agents = four_agents(&app, &key).await;
+    for (agent, member_of) in
+        agents
+            .iter()
+            .zip([json!([sales]), json!([support, sales]), json!([])])
+    {
+        join(&app, &key, agent, member_of).await;
+        app.presence(&key, agent, "available").await;
     }
     let (ana, ben) = (&agents[0], &agents[1]);
-    let uploaded = app.upload(&key, plugins::PICK_LAST).await;
-    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
-    assert_eq!(uploaded.body["contract"], "0.4.0");
-    let plugin = uploaded.body["id"].clone();
+    let plugin = upload_strategy(&app, &key, plugins::PICK_LAST, "0.4.0").await;
     let mut ben_teams = [sales.clone(), support.clone()];
     ben_teams.sort();
 
     // Only support's member can have it, though the conversation has no team.
-    let bound = app
-        .put(
-            "/v1/routing/assignment",
-            &key,
-            json!({"plugin": plugin, "config": {"team": support}, "fallback": "queue"}),
-        )
-        .await;
-    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
-    let decided = decide(&app, &key).await;
-    assert_eq!(assigned_agent(&decided.0).as_deref(), Some(ben.as_str()));
+    let config = json!({"team": support});
+    bind(&app, &key, json!({"plugin": plugin, "config": config})).await;
+    let (now, reason) = route(&app, &key, "pick-last").await;
+    assert_eq!(assigned_agent(&now).as_deref(), Some(ben.as_str()));
     assert!(
-        decided
-            .1
-            .ends_with(&format!("teams [{}]", ben_teams.join(", "))),
-        "Ben's two teams, in id order: {}",
-        decided.1
+        reason.ends_with(&format!("teams [{}]", ben_teams.join(", "))),
+        "Ben's two teams, in id order: {reason}"
     );
 
     // Sales has two members; the smallest id of them is chosen.
-    let bound = app
-        .put(
-            "/v1/routing/assignment",
-            &key,
-            json!({"plugin": plugin, "config": {"team": sales, "prefer": "first"}, "fallback": "queue"}),
-        )
-        .await;
-    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
-    let decided = decide(&app, &key).await;
-    let first = ana.min(ben);
-    assert_eq!(assigned_agent(&decided.0).as_deref(), Some(first.as_str()));
+    let config = json!({"team": sales, "prefer": "first"});
+    bind(&app, &key, json!({"plugin": plugin, "config": config})).await;
+    let (now, _) = route(&app, &key, "pick-last").await;
+    assert_eq!(assigned_agent(&now).as_deref(), Some(ana.min(ben).as_str()));
 
     // Nobody is in billing: the conversation waits.
-    let bound = app
-        .put(
-            "/v1/routing/assignment",
-            &key,
-            json!({"plugin": plugin, "config": {"team": teams[2]}, "fallback": "queue"}),
-        )
-        .await;
-    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
-    let (waiting, _) = decide(&app, &key).await;
+    let config = json!({"team": billing});
+    bind(
+        &app,
+        &key,
+        json!({"plugin": plugin, "config": config, "fallback": "queue"}),
+    )
+    .await;
+    let (waiting, _) = route(&app, &key, "pick-last").await;
     assert_eq!(assigned_agent(&waiting), None, "{waiting}");
 
     // The recorded case carries the teams, so it replays the same.
@@ -310,13 +220,45 @@ async fn a_strategy_sees_each_candidates_teams() {
         .find(|c| c["id"] == ben.as_str())
         .unwrap_or_else(|| panic!("Ben among the candidates: {case}"));
     assert_eq!(recorded["teams"], json!(ben_teams), "{recorded}");
-    let failures = app.get("/v1/plugins/failures", &key).await.body["items"].clone();
-    assert_eq!(failures, json!([]));
+    assert_no_failures(&app, &key).await;
 }
 
-/// A new conversation, routed: its detail and the strategy's reason.
-async fn decide(app: &TestApp, key: &str) -> (serde_json::Value, String) {
-    let c = app.conversation(key, "which team?").await;
+/// Ana, Ben, Cho and Dee, offline, with room for three chats each.
+async fn four_agents(app: &TestApp, key: &str) -> Vec<String> {
+    let mut agents = Vec::new();
+    for name in ["Ana", "Ben", "Cho", "Dee"] {
+        agents.push(app.agent(key, name, 3).await);
+    }
+    agents
+}
+
+/// Make `agent` a member of exactly `teams`.
+async fn join(app: &TestApp, key: &str, agent: &str, teams: Value) {
+    let joined = app
+        .patch(&format!("/v1/agents/{agent}"), key, json!({"teams": teams}))
+        .await;
+    assert_eq!(joined.status, StatusCode::OK, "{joined:?}");
+}
+
+/// Upload the strategy at `path`, checking the contract it was built
+/// against; returns its id.
+async fn upload_strategy(app: &TestApp, key: &str, path: &str, contract: &str) -> Value {
+    let uploaded = app.upload(key, path).await;
+    assert_eq!(uploaded.status, StatusCode::CREATED, "{uploaded:?}");
+    assert_eq!(uploaded.body["contract"], contract);
+    assert_eq!(uploaded.body["kind"], "assignment-strategy");
+    uploaded.body["id"].clone()
+}
+
+/// Bind the assignment slot as `binding` says.
+async fn bind(app: &TestApp, key: &str, binding: Value) {
+    let bound = app.put("/v1/routing/assignment", key, binding).await;
+    assert_eq!(bound.status, StatusCode::OK, "{bound:?}");
+}
+
+/// A new conversation, routed: its detail and the reason `plugin` gave.
+async fn route(app: &TestApp, key: &str, plugin: &str) -> (Value, String) {
+    let c = app.conversation(key, "which agent?").await;
     let id = c["id"].as_str().expect("id").to_owned();
     app.settle().await;
     let now = app.get(&format!("/v1/conversations/{id}"), key).await.body;
@@ -325,9 +267,14 @@ async fn decide(app: &TestApp, key: &str) -> (serde_json::Value, String) {
         .expect("history")
         .iter()
         .rev()
-        .find(|h| h["plugin"] == "pick-last")
+        .find(|h| h["plugin"] == plugin)
         .and_then(|h| h["reason"].as_str())
-        .unwrap_or_default()
+        .unwrap_or_else(|| panic!("decided by {plugin}: {now}"))
         .to_owned();
     (now, reason)
+}
+
+async fn assert_no_failures(app: &TestApp, key: &str) {
+    let failures = app.get("/v1/plugins/failures", key).await.body["items"].clone();
+    assert_eq!(failures, json!([]));
 }
