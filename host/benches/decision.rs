@@ -2,7 +2,9 @@
 //! (a) native Rust, (b) a plugin call on a warm instance, (c) instantiate
 //! and call, which is what routing does for every decision. Each candidate
 //! is in one of four teams; (b) is also run with candidates in no team, to
-//! show what passing the teams (contract 0.4.0) costs.
+//! show what passing the teams (contract 0.4.0) costs, and (d) measures
+//! building the request from its candidates (sorting them, and listing the
+//! teams with each candidate's positions in the list), with and without.
 
 use std::collections::BTreeMap;
 
@@ -10,7 +12,7 @@ use baton_host::plugin::bindings::types;
 use baton_host::plugin::defaults::{BUILTINS, ROUND_ROBIN};
 use baton_host::plugin::{AgentState, AssignmentRequest, Candidate};
 use baton_host::plugin::{CallContext, PluginRuntime, SandboxLimits};
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 const CANDIDATES: usize = 50;
 
@@ -154,6 +156,18 @@ fn decision(c: &mut Criterion) {
                 .expect("decides")
         })
     });
+    for (name, built) in [
+        ("d_request_built", &request),
+        ("d_request_built_no_teams", &teamless),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || (built.conversation.clone(), built.candidates().to_vec()),
+                |(conversation, candidates)| AssignmentRequest::new(conversation, candidates),
+                BatchSize::SmallInput,
+            )
+        });
+    }
     group.finish();
 }
 

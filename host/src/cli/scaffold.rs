@@ -187,7 +187,7 @@ fn message(body: &str) -> types::Message {
     }
 }
 
-fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> Candidate {
+fn candidate(id: &str, presence: types::Presence, open_chats: u32, teams: &[&str]) -> Candidate {
     let load = |open, capacity| types::ChannelLoad { open, capacity };
     let agent = AgentState {
         presence,
@@ -204,7 +204,7 @@ fn candidate(id: &str, presence: types::Presence, open_chats: u32) -> Candidate 
     };
     Candidate {
         id: id.into(),
-        teams: Vec::new(),
+        teams: teams.iter().map(|t| (*t).to_owned()).collect(),
         agent,
     }
 }
@@ -216,16 +216,16 @@ fn case(name: &str, config: Value, kind: &str, input: Value, expect: Value) -> V
     )
 }
 
-/// Two cases per kind, with the answers the template's logic gives.
+/// Two or three cases per kind, with the answers the template's logic gives.
 fn cases(name: &str, kind: Kind) -> String {
     let list = match kind {
         Kind::Assignment => {
             let request = json!(AssignmentRequest::new(
                 conversation("Where is my order?"),
                 vec![
-                    candidate("agt_a", types::Presence::Available, 2),
-                    candidate("agt_b", types::Presence::Available, 1),
-                    candidate("agt_c", types::Presence::Away, 0),
+                    candidate("agt_a", types::Presence::Available, 2, &["tm_sales"]),
+                    candidate("agt_b", types::Presence::Available, 1, &[]),
+                    candidate("agt_c", types::Presence::Away, 0, &["tm_sales"]),
                 ],
             ));
             vec![
@@ -235,6 +235,13 @@ fn cases(name: &str, kind: Kind) -> String {
                     "assignment",
                     request.clone(),
                     json!({"Assign": {"agent": "agt_b", "reason": format!("{name}: agt_b has the fewest open chat conversations (1)")}}),
+                ),
+                case(
+                    "only the team's members, when a team is set",
+                    json!({"team": "tm_sales"}),
+                    "assignment",
+                    request.clone(),
+                    json!({"Assign": {"agent": "agt_a", "reason": format!("{name}: agt_a has the fewest open chat conversations (2)")}}),
                 ),
                 case(
                     "nobody is under max_open",
@@ -333,7 +340,12 @@ mod tests {
             Kind::Condition,
         ] {
             let parsed = baton_host::plugin::cases::parse(&cases("demo", kind)).expect("parses");
-            assert_eq!(parsed.len(), 2);
+            let expected = if matches!(kind, Kind::Assignment) {
+                3
+            } else {
+                2
+            };
+            assert_eq!(parsed.len(), expected, "{kind:?}");
         }
     }
 }

@@ -122,8 +122,8 @@ unsafe impl Lower for Request<'_> {
         let team_ends_at = <[u32] as ComponentType>::ABI.next_field32_size(&mut at);
         let memberships_at = <[u32] as ComponentType>::ABI.next_field32_size(&mut at);
 
-        let (memberships, runs) = memberships_of(self.0)?;
-        let records = lower_candidates(cx, candidates, &runs)?;
+        let (memberships, runs) = self.0.memberships();
+        let records = lower_candidates(cx, candidates, runs)?;
         put_pointer(cx, list_at, records)?;
         let (ids, ends) = lower_strings(cx, candidates.iter().map(|c| c.id.as_str()))?;
         put_pointer(cx, ids_at, ids)?;
@@ -131,30 +131,10 @@ unsafe impl Lower for Request<'_> {
         let (team_ids, team_ends) = lower_strings(cx, self.0.teams().iter().map(String::as_str))?;
         put_pointer(cx, team_ids_at, team_ids)?;
         put_pointer(cx, team_ends_at, team_ends)?;
-        let memberships = lower_u32s(cx, &memberships)?;
+        let memberships = lower_u32s(cx, memberships)?;
         put_pointer(cx, memberships_at, memberships)?;
         Ok(())
     }
-}
-
-/// Every candidate's teams as positions in the request's team list,
-/// candidate after candidate, and where each candidate's run ends.
-fn memberships_of(request: &AssignmentRequest) -> Result<(Vec<u32>, Vec<u32>)> {
-    let candidates = request.candidates();
-    let mut memberships = Vec::new();
-    let mut runs = Vec::with_capacity(candidates.len());
-    for candidate in candidates {
-        // A candidate's teams are sorted, as the team list is, so their
-        // positions come out ascending.
-        for team in &candidate.teams {
-            let position = request.team_position(team).ok_or_else(|| {
-                wasmtime::Error::msg("a candidate's team is missing from the team list")
-            })?;
-            memberships.push(u32_of(position)?);
-        }
-        runs.push(u32_of(memberships.len())?);
-    }
-    Ok((memberships, runs))
 }
 
 /// Write a list's or string's pointer and length at `at`.
@@ -171,7 +151,9 @@ fn put_pointer<T>(
 }
 
 /// Take `size` bytes of guest memory aligned to `align` from the guest's
-/// allocator, and return where they are with the bytes themselves.
+/// allocator, and return where they are with the bytes themselves. Even
+/// an empty list is allocated, as wasmtime's own lowering does: a guest may
+/// free what it is given, and only its allocator's pointers can be freed.
 fn allocate<'m, T>(
     cx: &'m mut LowerContext<'_, T>,
     align: u32,

@@ -29,6 +29,13 @@ pub struct AssignmentRequest {
     /// the 0.4.0 contract passes.
     #[serde(skip)]
     teams: Vec<String>,
+    /// Every candidate's teams as positions in `teams`, candidate after
+    /// candidate, and where each candidate's run ends: worked out once
+    /// here rather than on every call, which would compare team ids again.
+    #[serde(skip)]
+    memberships: Vec<u32>,
+    #[serde(skip)]
+    memberships_ends: Vec<u32>,
 }
 
 /// An agent the strategy may choose, with its id and teams.
@@ -66,18 +73,37 @@ impl AssignmentRequest {
         // Usually already sorted (agents are read in id order), which the
         // sort notices in one pass.
         candidates.sort_by(|a, b| a.id.cmp(&b.id));
-        let mut teams = Vec::new();
         for candidate in &mut candidates {
-            candidate.teams.sort();
+            candidate.teams.sort_unstable();
             candidate.teams.dedup();
-            teams.extend(candidate.teams.iter().cloned());
         }
-        teams.sort();
-        teams.dedup();
+        let mut distinct: Vec<&str> = candidates
+            .iter()
+            .flat_map(|c| c.teams.iter().map(String::as_str))
+            .collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut memberships = Vec::new();
+        let mut memberships_ends = Vec::with_capacity(candidates.len());
+        for candidate in &candidates {
+            // Both sorted, so the positions come out ascending; every team
+            // is in `distinct`, which was made from them.
+            memberships.extend(
+                candidate
+                    .teams
+                    .iter()
+                    .filter_map(|t| distinct.binary_search(&t.as_str()).ok())
+                    .map(position),
+            );
+            memberships_ends.push(position(memberships.len()));
+        }
+        let teams = distinct.into_iter().map(str::to_owned).collect();
         Self {
             conversation,
             candidates,
             teams,
+            memberships,
+            memberships_ends,
         }
     }
 
@@ -91,10 +117,19 @@ impl AssignmentRequest {
         &self.teams
     }
 
-    /// Where `team` is in [`Self::teams`]; every candidate's team is there.
-    pub fn team_position(&self, team: &str) -> Option<usize> {
-        self.teams.binary_search_by(|t| t.as_str().cmp(team)).ok()
+    /// Every candidate's teams as positions in [`Self::teams`], candidate
+    /// after candidate, and where each candidate's run ends (one per
+    /// candidate): the 0.4.0 contract's `memberships` and
+    /// `memberships-end`s.
+    pub fn memberships(&self) -> (&[u32], &[u32]) {
+        (&self.memberships, &self.memberships_ends)
     }
+}
+
+/// A position or count as the contract's `u32`. A request holds far fewer
+/// than 2^32 of anything (guest memory is 4 GiB at most).
+fn position(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The serialised form, whose candidates may come in any order.
@@ -202,8 +237,8 @@ mod tests {
         assert_eq!(built.teams(), ["team_a", "team_b", "team_c"]);
         assert_eq!(built.candidates()[0].teams, ["team_a", "team_b"]);
         assert_eq!(built.candidates()[1].teams, ["team_a", "team_c"]);
-        assert_eq!(built.team_position("team_c"), Some(2));
-        assert_eq!(built.team_position("team_z"), None);
+        // agt_a: team_a, team_b; agt_b: team_a, team_c; agt_c: none.
+        assert_eq!(built.memberships(), (&[0, 1, 0, 2][..], &[2, 4, 4][..]));
 
         // Read back from JSON, the team list is rebuilt; without `teams`
         // (a case recorded before 0.4.0) a candidate is in none.
