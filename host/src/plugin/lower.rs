@@ -169,31 +169,33 @@ fn allocate<'m, T>(
 }
 
 /// Strings one after another as one string, and a list of where each
-/// ends; returns the string's and the list's pointer and length.
+/// ends; returns the string's and the list's pointer and length. Both are
+/// written straight into guest memory: nothing is allocated on the host's
+/// side per call.
 fn lower_strings<'s, T>(
     cx: &mut LowerContext<'_, T>,
     strings: impl Iterator<Item = &'s str> + Clone,
 ) -> Result<((usize, usize), (usize, usize))> {
     let total = strings.clone().map(str::len).sum::<usize>();
     let (joined, memory) = allocate(cx, 1, total)?;
-    let mut ends = Vec::new();
     let mut end = 0;
-    for string in strings {
+    for string in strings.clone() {
         memory[end..end + string.len()].copy_from_slice(string.as_bytes());
         end += string.len();
-        ends.push(u32_of(end)?);
     }
-    let ends = lower_u32s(cx, &ends)?;
-    Ok(((joined, total), ends))
+    let count = strings.clone().count();
+    let (ends, memory) = allocate(cx, 4, list_size(count, 4)?)?;
+    let mut end = 0u32;
+    for (string, slot) in strings.zip(memory.chunks_exact_mut(4)) {
+        end += u32_of(string.len())?;
+        slot.copy_from_slice(&end.to_le_bytes());
+    }
+    Ok(((joined, total), (ends, count)))
 }
 
 /// A `list<u32>` in guest memory; returns its pointer and length.
 fn lower_u32s<T>(cx: &mut LowerContext<'_, T>, values: &[u32]) -> Result<(usize, usize)> {
-    let size = values
-        .len()
-        .checked_mul(4)
-        .ok_or_else(|| wasmtime::Error::msg("the candidate list is too large"))?;
-    let (base, memory) = allocate(cx, 4, size)?;
+    let (base, memory) = allocate(cx, 4, list_size(values.len(), 4)?)?;
     for (value, slot) in values.iter().zip(memory.chunks_exact_mut(4)) {
         slot.copy_from_slice(&value.to_le_bytes());
     }
@@ -240,10 +242,7 @@ fn lower_candidates<T>(
     candidates: &[Candidate],
     memberships_ends: &[u32],
 ) -> Result<(usize, usize)> {
-    let size = candidates
-        .len()
-        .checked_mul(layout::SIZE)
-        .ok_or_else(|| wasmtime::Error::msg("the candidate list is too large"))?;
+    let size = list_size(candidates.len(), layout::SIZE)?;
     let (base, memory) = allocate(cx, layout::ALIGN, size)?;
     for ((candidate, &end), record) in candidates
         .iter()
@@ -279,6 +278,13 @@ fn encode(agent: &AgentState, memberships_end: u32) -> [u8; layout::SIZE] {
     put(layout::HANDLED, &agent.handled.to_le_bytes());
     put(layout::MEMBERSHIPS_END, &memberships_end.to_le_bytes());
     record
+}
+
+/// The bytes of `count` elements of `element` bytes each.
+fn list_size(count: usize, element: usize) -> Result<usize> {
+    count
+        .checked_mul(element)
+        .ok_or_else(|| wasmtime::Error::msg("the candidate list is too large"))
 }
 
 fn u32_of(n: usize) -> Result<u32> {
