@@ -215,6 +215,36 @@ impl AgentRecord {
     }
 }
 
+/// What an agent is doing, apart from who they are: the part of an
+/// [`AgentRecord`] that routing changes on nearly every decision, read on
+/// its own when only it moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentWork {
+    pub id: AgentId,
+    /// Open conversations per channel; a channel missing has none.
+    pub load: HashMap<Channel, u32>,
+    pub freed_at: Option<Millis>,
+    pub last_assigned_at: Option<Millis>,
+    pub handled: u32,
+}
+
+/// Bring `agents` up to date with `work`: each agent named takes the work
+/// given, whole; an agent the list does not hold (added since it was read)
+/// is left for the next full read. Work for one agent given twice: the
+/// later wins.
+pub fn apply_work(agents: &mut [AgentRecord], work: Vec<AgentWork>) {
+    for work in work {
+        // A few agents' work moves between two decisions: a look along
+        // the list costs less than indexing it.
+        if let Some(agent) = agents.iter_mut().find(|a| a.id == work.id) {
+            agent.load = work.load;
+            agent.freed_at = work.freed_at;
+            agent.last_assigned_at = work.last_assigned_at;
+            agent.handled = work.handled;
+        }
+    }
+}
+
 /// What an admin changes of an agent (`PATCH /v1/agents/{id}`); each
 /// `None` leaves that part as it is. `teams` replaces the whole set.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -320,6 +350,47 @@ mod tests {
     }
 
     use crate::domain::fixtures::agent;
+
+    #[test]
+    fn work_replaces_the_named_agents_work_whole_and_nothing_else() {
+        let cap = serde_json::json!({"chat": 2});
+        let mut ana = agent(Presence::Available, cap.clone());
+        ana.load = HashMap::from([(Channel::Chat, 2), (Channel::Email, 1)]);
+        let bo = agent(Presence::Available, cap);
+        let mut agents = vec![ana.clone(), bo.clone()];
+        let idle = |id: &AgentId, handled| AgentWork {
+            id: id.clone(),
+            load: HashMap::new(),
+            freed_at: None,
+            last_assigned_at: None,
+            handled,
+        };
+        let stranger = idle(&AgentId::generate(), 9);
+        let first = AgentWork {
+            load: HashMap::from([(Channel::Chat, 2)]),
+            ..idle(&ana.id, 4)
+        };
+        let later = AgentWork {
+            id: ana.id.clone(),
+            // Ana closed her chat: the channel is gone, not kept at 2.
+            load: HashMap::from([(Channel::Email, 1)]),
+            freed_at: Some(Millis(7)),
+            last_assigned_at: Some(Millis(5)),
+            handled: 5,
+        };
+        apply_work(&mut agents, vec![stranger, first, later.clone()]);
+        assert_eq!(agents[0].load, later.load);
+        assert_eq!(agents[0].freed_at, Some(Millis(7)));
+        assert_eq!(agents[0].last_assigned_at, Some(Millis(5)));
+        assert_eq!(agents[0].handled, 5);
+        assert!(agents[0].can_take(Channel::Chat));
+        // Who Ana is did not move, and Bo is as he was.
+        assert_eq!(agents[0].name, ana.name);
+        assert_eq!(agents[0].presence, ana.presence);
+        let json = |a: &AgentRecord| serde_json::to_value(a).expect("json");
+        assert_eq!(json(&agents[1]), json(&bo));
+        assert_eq!(agents.len(), 2);
+    }
 
     #[test]
     fn an_available_agent_takes_work_while_the_channel_has_room() {

@@ -89,8 +89,8 @@ mod time;
 mod timer;
 
 pub use agent::{
-    AgentName, AgentPatch, AgentRecord, Capacity, Email, NewAgent, Presence, Role, TeamRecord,
-    TeamUses,
+    AgentName, AgentPatch, AgentRecord, AgentWork, Capacity, Email, NewAgent, Presence, Role,
+    TeamRecord, TeamUses, apply_work,
 };
 pub use assignment::{Arrival, AssignmentMode, AssignmentSettings, RuleVerdict, arrival};
 pub use bot::{BotRecord, answering_bot, first_owner};

@@ -3,9 +3,11 @@
 //! agents with presence and load), kept in memory per tenant.
 //!
 //! It stays exact across processes without messages between them: the
-//! database keeps two counters per tenant that triggers raise on every
+//! database keeps three counters per tenant that triggers raise on every
 //! write to what they cover (`Store::state_versions`), so a decision reads
-//! two small numbers and re-reads a part only when its number moved. What
+//! three small numbers and re-reads a part only when its number moved. What
+//! agents are doing (their load) moves on nearly every decision, so it is
+//! not re-read whole: only the agents whose work moved are. What
 //! is cached under a number was read after that number, so it is never
 //! older than the number says; at worst it is newer, and the next moved
 //! number replaces it.
@@ -16,7 +18,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use super::spec::{self, BindError, Binding};
-use crate::domain::{AgentRecord, AssignmentSettings, HandoffSettings, Rule, Slot, TenantId};
+use crate::domain::{
+    AgentRecord, AssignmentSettings, HandoffSettings, Rule, Slot, TenantId, apply_work,
+};
 use crate::store::{StateVersions, Store, StoreError};
 
 /// The config part of a tenant's hot state at one version; each item is
@@ -32,11 +36,14 @@ struct Config {
     handoff_settings: OnceCell<HandoffSettings>,
 }
 
-/// The agents of a tenant at one version.
+/// The agents of a tenant at one version of who they are.
 #[derive(Default)]
 struct Agents {
     version: i64,
-    list: OnceCell<Arc<Vec<AgentRecord>>>,
+    /// The list, read the first time a decision needs it, with the value of
+    /// the work counter its work is exact for; brought forward by reading
+    /// only the agents whose work moved since (most decisions move one).
+    list: tokio::sync::Mutex<Option<(i64, Arc<Vec<AgentRecord>>)>>,
 }
 
 /// Every tenant's hot state in this process.
@@ -85,6 +92,7 @@ impl HotState {
                     ..Config::default()
                 },
             ),
+            work: versions.work,
             agents: entry(
                 &self.agents,
                 tenant,
@@ -115,6 +123,8 @@ pub(crate) struct TenantState {
     tenant: TenantId,
     config: Arc<Config>,
     agents: Arc<Agents>,
+    /// The tenant's work counter when this state was read.
+    work: i64,
 }
 
 impl TenantState {
@@ -157,11 +167,24 @@ impl TenantState {
 
     /// Every agent of the tenant with teams, presence and load.
     pub(crate) async fn agents(&self) -> Result<Arc<Vec<AgentRecord>>, StoreError> {
-        self.agents
-            .list
-            .get_or_try_init(|| async { self.store.list_agents(&self.tenant).await.map(Arc::new) })
-            .await
-            .cloned()
+        let mut held = self.agents.list.lock().await;
+        match &mut *held {
+            // As new as this state, or newer.
+            Some((at, list)) if *at >= self.work => Ok(list.clone()),
+            Some((at, list)) => {
+                let moved = self.store.agent_work_since(&self.tenant, *at).await?;
+                // In place when no decision still holds the list, which is
+                // the rule: a decision lets go of it when it is done.
+                apply_work(Arc::make_mut(list).as_mut_slice(), moved);
+                *at = self.work;
+                Ok(list.clone())
+            }
+            None => {
+                let list = Arc::new(self.store.list_agents(&self.tenant).await?);
+                *held = Some((self.work, list.clone()));
+                Ok(list)
+            }
+        }
     }
 }
 
@@ -290,6 +313,7 @@ mod tests {
             .create_conversation(&tenant, kims_chat(), None)
             .await
             .expect("conversation");
+        let conversation_id = conversation.id;
         let config = hot.current(here, &tenant).await.expect("hot").config;
         there
             .apply(&Outcome {
@@ -300,7 +324,7 @@ mod tests {
                 }),
                 summary: "assigned".into(),
                 changes: vec![Change::Assign {
-                    conversation: conversation.id,
+                    conversation: conversation_id.clone(),
                     agent: agent.id.clone(),
                     team: None,
                     history: HistoryEntry {
@@ -317,7 +341,42 @@ mod tests {
         let loaded = hot.current(here, &tenant).await.expect("hot");
         let agents = loaded.agents().await.expect("agents");
         assert_eq!(agents[0].load.get(&Channel::Chat).copied(), Some(1));
-        // Load is agents' state, not config.
+        assert_eq!(agents[0].handled, 1);
+        assert_eq!(agents[0].last_assigned_at, Some(Millis(1_000)));
+        // Load is agents' state, not config; and what they do, not who
+        // they are: the list was brought forward, not read again.
         assert!(Arc::ptr_eq(&loaded.config, &config));
+        assert!(Arc::ptr_eq(&loaded.agents, &after.agents));
+        drop(agents);
+
+        // Closed in the other process: the chat no longer counts.
+        there
+            .apply(&Outcome {
+                tenant: tenant.clone(),
+                event: None,
+                summary: "closed".into(),
+                changes: vec![Change::SetStatus {
+                    conversation: conversation_id.clone(),
+                    status: crate::domain::ConversationStatus::Closed,
+                }],
+            })
+            .await
+            .expect("closed");
+        let freed = hot.current(here, &tenant).await.expect("hot");
+        let agents = freed.agents().await.expect("agents");
+        assert_eq!(agents[0].load.get(&Channel::Chat), None);
+        assert!(agents[0].can_take(Channel::Chat));
+        assert!(Arc::ptr_eq(&freed.agents, &after.agents));
+
+        // Who they are moved again: read whole.
+        there
+            .set_presence(&tenant, &agent.id, Presence::Away)
+            .await
+            .expect("presence");
+        let away = hot.current(here, &tenant).await.expect("hot");
+        assert!(!Arc::ptr_eq(&away.agents, &after.agents));
+        let agents = away.agents().await.expect("agents");
+        assert_eq!(agents[0].presence, Presence::Away);
+        assert_eq!(agents[0].handled, 1);
     }
 }

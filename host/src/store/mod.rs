@@ -1,6 +1,7 @@
 //! Persistence. All SQL lives here, behind [`Store`]; the rest of the host
 //! speaks in domain types. SQLite is the embedded default.
 
+mod agent_work;
 mod agents;
 mod bindings;
 mod bots;

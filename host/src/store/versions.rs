@@ -14,8 +14,13 @@ pub struct StateVersions {
     /// Bindings, plugins (the tenant's and the shared built-ins), rules and
     /// settings.
     pub config: i64,
-    /// Agents, their teams, presence and load.
+    /// Who the agents are: agents, their teams, presence and capacity.
     pub agents: i64,
+    /// What the agents are doing: their load, when they were last given a
+    /// conversation or freed, how many they handled (migration 0048). Rows
+    /// it covers carry the value their last change gave it, so what moved
+    /// since a value is read alone ([`Store::agent_work_since`]).
+    pub work: i64,
 }
 
 /// The row that counts writes to plugins no tenant owns.
@@ -25,7 +30,7 @@ impl Store {
     /// The tenant's state versions, in one read.
     pub async fn state_versions(&self, tenant: &TenantId) -> Result<StateVersions> {
         let rows = sqlx::query(
-            "SELECT config, agents FROM state_versions WHERE tenant_id = $1 OR tenant_id = $2",
+            "SELECT config, agents, work FROM state_versions WHERE tenant_id = $1 OR tenant_id = $2",
         )
         .bind(tenant.as_str())
         .bind(SHARED)
@@ -38,6 +43,7 @@ impl Store {
             .fold(StateVersions::default(), |sum, row| StateVersions {
                 config: sum.config + row.get::<i64, _>("config"),
                 agents: sum.agents + row.get::<i64, _>("agents"),
+                work: sum.work + row.get::<i64, _>("work"),
             }))
     }
 }
