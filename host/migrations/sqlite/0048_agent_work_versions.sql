@@ -29,18 +29,11 @@ BEGIN
 END;
 
 -- Load rows count as work. Stamping a row is an update of its version
--- alone, which fires no trigger of open_count.
+-- alone, which fires no trigger of open_count; a row inserted is stamped by
+-- the update trigger, through an update of its count to itself (SQLite's
+-- triggers cannot share a body).
 DROP TRIGGER agent_load_version_insert;
 DROP TRIGGER agent_load_version_update;
-CREATE TRIGGER agent_load_version_insert AFTER INSERT ON agent_load BEGIN
-    INSERT INTO state_versions (tenant_id, config, agents, work)
-    SELECT tenant_id, 0, 0, 1 FROM agents WHERE id = new.agent_id
-    ON CONFLICT (tenant_id) DO UPDATE SET work = state_versions.work + 1;
-    UPDATE agent_load SET version = (
-        SELECT sv.work FROM state_versions sv JOIN agents a ON a.tenant_id = sv.tenant_id
-        WHERE a.id = new.agent_id
-    ) WHERE agent_id = new.agent_id AND channel = new.channel;
-END;
 CREATE TRIGGER agent_load_version_update AFTER UPDATE OF open_count ON agent_load BEGIN
     INSERT INTO state_versions (tenant_id, config, agents, work)
     SELECT tenant_id, 0, 0, 1 FROM agents WHERE id = new.agent_id
@@ -49,4 +42,8 @@ CREATE TRIGGER agent_load_version_update AFTER UPDATE OF open_count ON agent_loa
         SELECT sv.work FROM state_versions sv JOIN agents a ON a.tenant_id = sv.tenant_id
         WHERE a.id = new.agent_id
     ) WHERE agent_id = new.agent_id AND channel = new.channel;
+END;
+CREATE TRIGGER agent_load_version_insert AFTER INSERT ON agent_load BEGIN
+    UPDATE agent_load SET open_count = open_count
+    WHERE agent_id = new.agent_id AND channel = new.channel;
 END;

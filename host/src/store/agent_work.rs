@@ -66,7 +66,7 @@ mod tests {
     use sqlx::Row;
 
     use crate::clock::Clock;
-    use crate::domain::Millis;
+    use crate::domain::{Capacity, Channel, Millis, NewAgent, Role, TicketAccess};
     use crate::store::testing::TestDb;
     use crate::store::{Engine, Store};
 
@@ -114,6 +114,69 @@ mod tests {
             drop(store);
             db.drop_now().await;
             check(&columns);
+        }
+    }
+
+    /// A load row is stamped whether it is inserted or its count updated,
+    /// and only the agents whose work moved are read.
+    #[tokio::test]
+    async fn only_agents_whose_work_moved_are_read() {
+        for db in TestDb::all().await {
+            let store = Store::connect(&db.url, Clock::manual(Millis(0)))
+                .await
+                .expect("store");
+            let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+            let tenant = tenant.id;
+            let mut agents = Vec::new();
+            for name in ["Ana", "Bo"] {
+                let agent = NewAgent {
+                    name: name.into(),
+                    email: format!("{name}@example.com"),
+                    role: Role::Agent,
+                    teams: Vec::new(),
+                    capacity: Capacity::parse(&serde_json::json!({"chat": 2})).expect("capacity"),
+                    ticket_access: TicketAccess::Own,
+                };
+                agents.push(store.create_agent(&tenant, agent).await.expect("agent").id);
+            }
+            let before = store.state_versions(&tenant).await.expect("versions").work;
+            assert!(
+                store
+                    .agent_work_since(&tenant, before)
+                    .await
+                    .expect("work")
+                    .is_empty()
+            );
+
+            // A row inserted (as no code path does but the conversation
+            // triggers) is stamped all the same.
+            sqlx::query(
+                "INSERT INTO agent_load (agent_id, channel, open_count) VALUES ($1, 'chat', 1)",
+            )
+            .bind(agents[1].as_str())
+            .execute(&store.pool)
+            .await
+            .expect("insert");
+            let inserted = store.state_versions(&tenant).await.expect("versions").work;
+            assert!(inserted > before);
+            let moved = store.agent_work_since(&tenant, before).await.expect("work");
+            assert_eq!(moved.len(), 1, "{moved:?}");
+            assert_eq!(moved[0].id, agents[1]);
+            assert_eq!(moved[0].load.get(&Channel::Chat), Some(&1));
+
+            sqlx::query("UPDATE agent_load SET open_count = 0 WHERE agent_id = $1")
+                .bind(agents[1].as_str())
+                .execute(&store.pool)
+                .await
+                .expect("update");
+            let moved = store
+                .agent_work_since(&tenant, inserted)
+                .await
+                .expect("work");
+            assert_eq!(moved.len(), 1, "{moved:?}");
+            assert!(moved[0].load.is_empty());
+            drop(store);
+            db.drop_now().await;
         }
     }
 
