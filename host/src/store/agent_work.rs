@@ -87,11 +87,11 @@ mod tests {
     /// The columns whose writes raise the `work` counter.
     const WORK: [&str; 3] = ["last_assigned_at", "handled", "freed_at"];
 
-    #[tokio::test]
     /// Migration 0048 splits the agents' columns between two counters by
     /// naming them in its triggers; a column added later and named in
     /// neither would change without any counter moving, and processes
     /// would keep deciding on its old value.
+    #[tokio::test]
     async fn every_agents_column_counts_as_who_they_are_or_as_their_work() {
         for db in TestDb::all().await {
             let store = Store::connect(&db.url, Clock::manual(Millis(0)))
