@@ -245,6 +245,21 @@ pub fn apply_work(agents: &mut [AgentRecord], work: Vec<AgentWork>) {
     }
 }
 
+/// What an assignment not yet committed does to its agent's work, so that
+/// a decision made after it in the same group of events (see
+/// `routing::group`) sees the agent as the commit will leave them: one more
+/// open conversation on the channel, one more handled, assigned at `now`.
+/// The database counts the same on commit, and the next read of the work
+/// that moved replaces this whole. An agent the list does not hold is left
+/// alone.
+pub fn assume_assigned(agents: &mut [AgentRecord], agent: &AgentId, channel: Channel, now: Millis) {
+    if let Some(agent) = agents.iter_mut().find(|a| &a.id == agent) {
+        *agent.load.entry(channel).or_insert(0) += 1;
+        agent.handled = agent.handled.saturating_add(1);
+        agent.last_assigned_at = Some(now);
+    }
+}
+
 /// What an admin changes of an agent (`PATCH /v1/agents/{id}`); each
 /// `None` leaves that part as it is. `teams` replaces the whole set.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -390,6 +405,26 @@ mod tests {
         let json = |a: &AgentRecord| serde_json::to_value(a).expect("json");
         assert_eq!(json(&agents[1]), json(&bo));
         assert_eq!(agents.len(), 2);
+    }
+
+    #[test]
+    fn an_assumed_assignment_counts_on_its_channel_for_its_agent_only() {
+        let ana = agent(Presence::Available, serde_json::json!({"chat": 2}));
+        let bo = agent(Presence::Available, serde_json::json!({"chat": 2}));
+        let mut agents = vec![ana.clone(), bo.clone()];
+        assume_assigned(&mut agents, &ana.id, Channel::Chat, Millis(9));
+        assert_eq!(agents[0].load.get(&Channel::Chat), Some(&1));
+        assert_eq!(agents[0].handled, ana.handled + 1);
+        assert_eq!(agents[0].last_assigned_at, Some(Millis(9)));
+        assert!(agents[0].can_take(Channel::Chat));
+        assume_assigned(&mut agents, &ana.id, Channel::Chat, Millis(10));
+        assert!(!agents[0].can_take(Channel::Chat), "two of two");
+        let json = |a: &AgentRecord| serde_json::to_value(a).expect("json");
+        assert_eq!(json(&agents[1]), json(&bo));
+        // Someone the list does not hold changes nothing.
+        let before = json(&agents[0]);
+        assume_assigned(&mut agents, &AgentId::generate(), Channel::Chat, Millis(11));
+        assert_eq!(json(&agents[0]), before);
     }
 
     #[test]

@@ -284,6 +284,35 @@ pub fn folded_assignment<'a>(
     })
 }
 
+/// Whether decisions for other conversations may be made after `changes`
+/// (the outcome of routing `conversation`) before they are committed,
+/// knowing what they change from memory. That holds when the changes set
+/// nothing another decision reads except an agent's work (an assignment of
+/// `conversation`, counted with [`assume_assigned`](super::assume_assigned))
+/// and plugins' stored data (kept beside). Anything else (a queued
+/// conversation counts against the queue's length, an offer, a status that
+/// frees an agent, a change to another conversation) ends the group: the
+/// next decision waits for the commit and reads what it left.
+pub fn others_may_follow(conversation: &ConversationId, changes: &[Change]) -> bool {
+    changes.iter().all(|change| match change {
+        Change::Assign {
+            conversation: c, ..
+        }
+        | Change::History {
+            conversation: c, ..
+        } => c == conversation,
+        // Records no decision reads: notices, follow-up events, failures,
+        // workflows' runs; and stored data, which the group keeps.
+        Change::Notify(_)
+        | Change::Event { .. }
+        | Change::HandledEvent { .. }
+        | Change::Failure { .. }
+        | Change::WorkflowRun { .. }
+        | Change::Kv { .. } => true,
+        _ => false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,5 +411,50 @@ mod tests {
         // Another conversation's assignment is not this one's.
         let other = [assign(2, 7, "plugin"), assigned(2, 7)];
         assert_eq!(folded_assignment(&conversation(1), &other), None);
+    }
+
+    #[test]
+    fn others_follow_an_assignment_of_this_conversation_and_its_records_only() {
+        let kv = Change::Kv {
+            plugin: "round-robin".into(),
+            writes: vec![("last".into(), Some(b"agt".to_vec()))],
+        };
+        let handled = Change::HandledEvent {
+            kind: EventKind::ConversationAssigned,
+            conversation: conversation(1),
+            agent: agent(7),
+            summary: "folded".into(),
+        };
+        assert!(others_may_follow(
+            &conversation(1),
+            &[assign(1, 7, "plugin"), kv, handled, assigned(1, 7)]
+        ));
+        assert!(others_may_follow(&conversation(1), &[]));
+        let queued = Change::Queue {
+            conversation: conversation(1),
+            team: None,
+            history: entry("plugin"),
+        };
+        let closed = Change::SetStatus {
+            conversation: conversation(1),
+            status: ConversationStatus::Closed,
+        };
+        let offered = Change::Offer {
+            conversation: conversation(1),
+            agents: vec![agent(7)],
+            history: entry("plugin"),
+        };
+        for (case, change) in [
+            ("another conversation assigned", assign(2, 7, "workflow")),
+            ("queued", queued),
+            ("closed", closed),
+            ("offered", offered),
+            ("tagged", tag(1)),
+        ] {
+            assert!(
+                !others_may_follow(&conversation(1), &[assign(1, 7, "plugin"), change]),
+                "{case}"
+            );
+        }
     }
 }

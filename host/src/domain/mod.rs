@@ -90,7 +90,7 @@ mod timer;
 
 pub use agent::{
     AgentName, AgentPatch, AgentRecord, AgentWork, Capacity, Email, NewAgent, Presence, Role,
-    TeamRecord, TeamUses, apply_work,
+    TeamRecord, TeamUses, apply_work, assume_assigned,
 };
 pub use assignment::{Arrival, AssignmentMode, AssignmentSettings, RuleVerdict, arrival};
 pub use bot::{BotRecord, answering_bot, first_owner};
@@ -100,6 +100,7 @@ pub use conversation::{
 };
 pub use decision::{
     Change, EventRef, FoldedAssignment, HistoryEntry, Notice, Outcome, folded_assignment,
+    others_may_follow,
 };
 pub use email::EmailMessageId;
 pub use event::EventKind;

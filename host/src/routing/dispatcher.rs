@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 pub use super::dispatch_handle::{DispatchHandle, DispatcherState};
 use super::hot::TenantState;
-use super::{Router, Scope, spec::BindError, workflow};
+use super::{Router, Scope, group, spec::BindError, workflow};
 use crate::domain::{
     Author, Change, ConversationRecord, ConversationStatus, EventKind, EventRef, Millis, Outcome,
     Presence, Routing, Slot, TenantId, folded_assignment,
@@ -319,14 +319,30 @@ impl Router {
             if batch.is_empty() {
                 return;
             }
-            for event in batch {
+            let mut rest = batch.as_slice();
+            while let Some(first) = rest.first() {
                 if stopping.load(Ordering::Relaxed)
                     || (contended.load(Ordering::Relaxed) && started.elapsed() > TURN_TIME)
                 {
                     return;
                 }
-                self.handle_with_retries(&event).await;
-                handle.handled_one(&tenant, event.id);
+                // New conversations one after another are decided as a
+                // group and committed together; anything else, or a group
+                // that could not start, is handled alone.
+                let run = group::leading_run(rest);
+                let mut done = if run > 1 {
+                    self.handle_group(&tenant, &rest[..run]).await
+                } else {
+                    0
+                };
+                if done == 0 {
+                    self.handle_with_retries(first).await;
+                    done = 1;
+                }
+                for event in &rest[..done] {
+                    handle.handled_one(&tenant, event.id);
+                }
+                rest = &rest[done..];
             }
         }
     }
@@ -334,7 +350,7 @@ impl Router {
     /// Handle `event`, trying again after a database failure; after
     /// [`MAX_ATTEMPTS`] it is set aside with its error recorded, so one bad
     /// row cannot stall the tenant's other events.
-    async fn handle_with_retries(&self, event: &EventRecord) {
+    pub(super) async fn handle_with_retries(&self, event: &EventRecord) {
         for attempt in 1..=MAX_ATTEMPTS {
             match self.handle(event).await {
                 Ok(()) => return,
@@ -385,6 +401,17 @@ impl Router {
 
     /// Handle one event: decide, then apply everything in one transaction.
     async fn handle(&self, event: &EventRecord) -> Result<(), BindError> {
+        let (outcome, _) = self.outcome_of(event).await?;
+        self.store.apply(&outcome).await?;
+        Ok(())
+    }
+
+    /// Decide what `event` changes, with the conversation it names as it
+    /// was read before deciding.
+    pub(super) async fn outcome_of(
+        &self,
+        event: &EventRecord,
+    ) -> Result<(Outcome, Option<ConversationRecord>), BindError> {
         let tenant = &event.tenant_id;
         // What the event names and the tenant's hot state are read side by
         // side, not one round trip after another. A queue drain applies
@@ -493,18 +520,16 @@ impl Router {
             self.fold_assigned(tenant, &mut hot, c, &mut changes)
                 .await?;
         }
-        self.store
-            .apply(&Outcome {
-                tenant: tenant.clone(),
-                event: Some(EventRef {
-                    id: event.id,
-                    depth: event.depth,
-                }),
-                summary,
-                changes,
-            })
-            .await?;
-        Ok(())
+        let outcome = Outcome {
+            tenant: tenant.clone(),
+            event: Some(EventRef {
+                id: event.id,
+                depth: event.depth,
+            }),
+            summary,
+            changes,
+        };
+        Ok((outcome, conversation))
     }
 
     /// Handle the `conversation.assigned` follow-up of `changes` with them

@@ -19,7 +19,8 @@ use tokio::sync::OnceCell;
 
 use super::spec::{self, BindError, Binding};
 use crate::domain::{
-    AgentRecord, AssignmentSettings, HandoffSettings, Rule, Slot, TenantId, apply_work,
+    AgentId, AgentRecord, AssignmentSettings, Channel, HandoffSettings, Millis, Rule, Slot,
+    TenantId, apply_work, assume_assigned,
 };
 use crate::store::{StateVersions, Store, StoreError};
 
@@ -93,6 +94,7 @@ impl HotState {
                 },
             ),
             work: versions.work,
+            assumed: None,
             agents: entry(
                 &self.agents,
                 tenant,
@@ -117,7 +119,8 @@ impl HotState {
     }
 }
 
-/// One tenant's hot state for one decision.
+/// One tenant's hot state for one decision (or one group of decisions).
+#[derive(Clone)]
 pub(crate) struct TenantState {
     store: Store,
     tenant: TenantId,
@@ -125,6 +128,10 @@ pub(crate) struct TenantState {
     agents: Arc<Agents>,
     /// The tenant's work counter when this state was read.
     work: i64,
+    /// For a group of decisions committed together: the agents as the
+    /// group's assignments so far leave them, a copy of the list that
+    /// nothing outside the group sees (see [`TenantState::holding_agents`]).
+    assumed: Option<Arc<Vec<AgentRecord>>>,
 }
 
 impl TenantState {
@@ -165,8 +172,35 @@ impl TenantState {
             .cloned()
     }
 
+    pub(crate) fn tenant(&self) -> &TenantId {
+        &self.tenant
+    }
+
+    /// This state with the agents' list held as its own, so that a group
+    /// of decisions committed together can count each assignment before
+    /// the commit ([`TenantState::assume_assigned`]) for the decisions
+    /// after it, while every other decision goes on seeing what is
+    /// committed.
+    pub(crate) async fn holding_agents(mut self) -> Result<Self, StoreError> {
+        self.assumed = Some(self.agents().await?);
+        Ok(self)
+    }
+
+    /// Count an assignment the group has decided and not yet committed
+    /// (nothing unless the list is held, see above). The first one copies
+    /// the list; the next ones change that copy in place, since no
+    /// decision holds it between decisions.
+    pub(crate) fn assume_assigned(&mut self, agent: &AgentId, channel: Channel, now: Millis) {
+        if let Some(list) = &mut self.assumed {
+            assume_assigned(Arc::make_mut(list).as_mut_slice(), agent, channel, now);
+        }
+    }
+
     /// Every agent of the tenant with teams, presence and load.
     pub(crate) async fn agents(&self) -> Result<Arc<Vec<AgentRecord>>, StoreError> {
+        if let Some(assumed) = &self.assumed {
+            return Ok(assumed.clone());
+        }
         let mut held = self.agents.list.lock().await;
         match &mut *held {
             // As new as this state, or newer.

@@ -8,6 +8,7 @@ mod actions;
 mod assign;
 mod dispatch_handle;
 pub mod dispatcher;
+mod group;
 mod handoff;
 mod hot;
 pub mod queue;
@@ -85,7 +86,12 @@ impl Router {
     /// The tenant's hot state as the database stands now (one small read;
     /// the parts that did not change since the last decision come from
     /// memory).
+    /// Inside a group of decisions committed together, the group's state
+    /// instead, with what it decided so far counted in ([`group`]).
     async fn hot(&self, tenant: &TenantId) -> Result<hot::TenantState, StoreError> {
+        if let Some(state) = group::pending_state(tenant) {
+            return Ok(state);
+        }
         self.hot.current(&self.store, tenant).await
     }
 
@@ -164,7 +170,11 @@ impl Router {
             plugin: plugin.label(),
             config: plugin.config.to_string(),
             now_ms: now.0,
-            kv: self.store.plugin_kv(tenant, &plugin.name).await?,
+            // A group's writes not yet committed, or the store's.
+            kv: match group::pending_kv(tenant, &plugin.name) {
+                Some(kv) => kv,
+                None => self.store.plugin_kv(tenant, &plugin.name).await?,
+            },
         })
     }
 

@@ -719,6 +719,23 @@ impl Store {
         Ok(results)
     }
 
+    /// Apply outcomes, in order, in one transaction: all land or none does
+    /// (the dispatcher's groups; see `routing::group`). Any error, a
+    /// [`StoreError::Conflict`] included, rolls every one back, and the
+    /// caller handles them again one by one. Unlike [`Store::apply_all`]
+    /// no outcome has a savepoint of its own, which would cost as many
+    /// statements as the transactions it saves.
+    pub async fn apply_together(&self, outcomes: &[Outcome]) -> Result<()> {
+        let mut tx = self
+            .write_for_all(outcomes.iter().map(|o| &o.tenant))
+            .await?;
+        for outcome in outcomes {
+            self.apply_in(&mut tx, outcome).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// One outcome inside the caller's write transaction.
     pub(super) async fn apply_in(
         &self,
