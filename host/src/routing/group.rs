@@ -237,7 +237,6 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::clock::Clock;
     use crate::domain::{
         AgentId, Assignee, Capacity, ConversationId, Millis, NewAgent, NewConversation, Presence,
         Role, Routing, TicketAccess,
@@ -245,7 +244,7 @@ mod tests {
     use crate::metrics::Metrics;
     use crate::plugin::{PluginRegistry, PluginRuntime, SandboxLimits};
     use crate::store::Store;
-    use crate::store::testing::{TestDb, kims_chat};
+    use crate::store::testing::{kims_chat, on_each_engine};
 
     /// A router with the default plugins (round-robin decides) on `store`.
     async fn router(store: &Store) -> Router {
@@ -353,16 +352,27 @@ mod tests {
     /// a slow build's decisions do not cut a group short.
     const UNHURRIED: Duration = Duration::from_secs(3600);
 
-    /// Run `test` on a fresh store of each engine.
-    async fn on_each_engine(test: impl AsyncFn(&Store)) {
-        for db in TestDb::all().await {
-            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
-                .await
-                .expect("store");
-            test(&store).await;
-            drop(store);
-            db.drop_now().await;
-        }
+    /// A desk whose agents take `chats` chats each, and `n` arrivals
+    /// pending on it, handled as one group given `time`: the tenant, its
+    /// agents, the conversations, their events, and how many the group
+    /// handled.
+    async fn grouped(
+        store: &Store,
+        chats: u32,
+        n: usize,
+        time: Duration,
+    ) -> (
+        TenantId,
+        [AgentId; 2],
+        Vec<ConversationId>,
+        Vec<EventRecord>,
+        usize,
+    ) {
+        let (tenant, agents) = desk(store, chats).await;
+        let router = router(store).await;
+        let (ids, events) = arrivals(store, &tenant, n).await;
+        let handled = router.handle_group_within(&tenant, &events, time).await;
+        (tenant, agents, ids, events, handled)
     }
 
     /// Nothing is committed until the group is, yet each decision sees the
@@ -371,18 +381,11 @@ mod tests {
     #[tokio::test]
     async fn each_arrival_is_decided_after_the_ones_before_it_in_the_group() {
         on_each_engine(async |store| {
-            let (tenant, [ana, bo]) = desk(store, 1).await;
-            let router = router(store).await;
-            let (ids, events) = arrivals(store, &tenant, 3).await;
-            assert_eq!(leading_run(&events), 3);
             // The third finds nobody free and is queued: that ends the
             // group, with it.
-            assert_eq!(
-                router
-                    .handle_group_within(&tenant, &events, UNHURRIED)
-                    .await,
-                3
-            );
+            let (tenant, [ana, bo], ids, events, handled) = grouped(store, 1, 3, UNHURRIED).await;
+            assert_eq!(leading_run(&events), 3);
+            assert_eq!(handled, 3);
             assert_eq!(
                 owners(store, &tenant, &ids).await,
                 [Routing::Assigned, Routing::Assigned, Routing::Queued]
@@ -402,15 +405,8 @@ mod tests {
     #[tokio::test]
     async fn the_round_robin_goes_round_within_a_group() {
         on_each_engine(async |store| {
-            let (tenant, _) = desk(store, 10).await;
-            let router = router(store).await;
-            let (ids, events) = arrivals(store, &tenant, 4).await;
-            assert_eq!(
-                router
-                    .handle_group_within(&tenant, &events, UNHURRIED)
-                    .await,
-                4
-            );
+            let (tenant, _, ids, _, handled) = grouped(store, 10, 4, UNHURRIED).await;
+            assert_eq!(handled, 4);
             let mut picks = Vec::new();
             for id in &ids {
                 picks.push(assignee(store, &tenant, id).await.expect("assigned"));
@@ -429,15 +425,8 @@ mod tests {
     #[tokio::test]
     async fn a_group_out_of_time_is_committed_with_what_it_has() {
         on_each_engine(async |store| {
-            let (tenant, _) = desk(store, 10).await;
-            let router = router(store).await;
-            let (ids, events) = arrivals(store, &tenant, 3).await;
-            assert_eq!(
-                router
-                    .handle_group_within(&tenant, &events, Duration::ZERO)
-                    .await,
-                1
-            );
+            let (tenant, _, ids, _, handled) = grouped(store, 10, 3, Duration::ZERO).await;
+            assert_eq!(handled, 1);
             assert_eq!(
                 owners(store, &tenant, &ids).await,
                 [Routing::Assigned, Routing::Unassigned, Routing::Unassigned]

@@ -805,21 +805,9 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::Clock;
     use crate::domain::ConversationId;
+    use crate::store::testing::on_each_engine;
     use sqlx::Row;
-
-    /// Run `test` on a fresh store of each engine, its clock at 1 s.
-    async fn on_each_engine(test: impl AsyncFn(&Store)) {
-        for db in crate::store::testing::TestDb::all().await {
-            let store = Store::connect(&db.url, Clock::manual(Millis(1_000)))
-                .await
-                .expect("store");
-            test(&store).await;
-            drop(store);
-            db.drop_now().await;
-        }
-    }
 
     async fn conversation(store: &Store, tenant: &TenantId) -> (ConversationId, i64) {
         let (record, event) = store

@@ -57,6 +57,18 @@ impl TestDb {
     }
 }
 
+/// Run `test` on a fresh store of each engine this machine can run, its
+/// clock at 1 s.
+pub(crate) async fn on_each_engine(test: impl AsyncFn(&super::Store)) {
+    for db in TestDb::all().await {
+        let clock = crate::clock::Clock::manual(crate::domain::Millis(1_000));
+        let store = super::Store::connect(&db.url, clock).await.expect("store");
+        test(&store).await;
+        drop(store);
+        db.drop_now().await;
+    }
+}
+
 /// A chat from Kim saying "hello", as the store's tests create it.
 pub(crate) fn kims_chat() -> crate::domain::NewConversation {
     crate::domain::NewConversation {
