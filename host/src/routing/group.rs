@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use super::Router;
 use super::hot::TenantState;
 use crate::domain::{Change, ConversationRecord, EventKind, Outcome, TenantId, others_may_follow};
-use crate::store::{EventRecord, StoreError};
+use crate::store::{EventRecord, Store, StoreError};
 
 /// Events decided together at most: a group's first event waits for the
 /// last one's decision before its commit.
@@ -74,19 +74,28 @@ pub(super) fn pending_state(tenant: &TenantId) -> Option<TenantState> {
         .flatten()
 }
 
-/// A plugin's stored data as the group being decided on this task has
-/// written it, if it has.
-pub(super) fn pending_kv(tenant: &TenantId, plugin: &str) -> Option<BTreeMap<String, Vec<u8>>> {
-    PENDING
-        .try_with(|p| {
-            let p = p.borrow();
-            if p.state.tenant() != tenant {
-                return None;
-            }
-            p.kv.get(plugin).cloned()
-        })
-        .ok()
-        .flatten()
+/// A plugin's stored data for a call: inside a group being decided on
+/// this task, as the group leaves it (read from the store the first time
+/// and kept, since nothing the group writes is committed before it ends);
+/// otherwise as the store has it.
+pub(super) async fn plugin_kv(
+    store: &Store,
+    tenant: &TenantId,
+    plugin: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
+    let in_group = PENDING.try_with(|p| {
+        let p = p.borrow();
+        (p.state.tenant() == tenant).then(|| p.kv.get(plugin).cloned())
+    });
+    match in_group {
+        Ok(Some(Some(held))) => Ok(held),
+        Ok(Some(None)) => {
+            let read = store.plugin_kv(tenant, plugin).await?;
+            PENDING.with(|p| p.borrow_mut().kv.insert(plugin.to_owned(), read.clone()));
+            Ok(read)
+        }
+        _ => store.plugin_kv(tenant, plugin).await,
+    }
 }
 
 impl Router {
@@ -122,7 +131,7 @@ impl Router {
             kv: HashMap::new(),
         });
         let outcomes = PENDING
-            .scope(pending, self.decide_group(tenant, events, time))
+            .scope(pending, self.decide_group(events, time))
             .await;
         if outcomes.is_empty() {
             return 0;
@@ -141,12 +150,7 @@ impl Router {
     /// The outcomes of the leading events of `events` that may be
     /// committed as one group, decided in order, each after the ones
     /// before it are counted in [`PENDING`].
-    async fn decide_group(
-        &self,
-        tenant: &TenantId,
-        events: &[EventRecord],
-        time: Duration,
-    ) -> Vec<Outcome> {
+    async fn decide_group(&self, events: &[EventRecord], time: Duration) -> Vec<Outcome> {
         let started = Instant::now();
         let mut outcomes = Vec::new();
         let mut contacts = HashSet::new();
@@ -169,13 +173,7 @@ impl Router {
                         break;
                     }
                     others_may_follow(&conversation.id, &outcome.changes)
-                        && match self.count_in(tenant, conversation, &outcome).await {
-                            Ok(()) => true,
-                            Err(error) => {
-                                tracing::warn!(%tenant, %error, "reading a plugin's data for a group failed");
-                                false
-                            }
-                        }
+                        && self.count_in(conversation, &outcome)
                 }
             };
             outcomes.push(outcome);
@@ -188,47 +186,34 @@ impl Router {
 
     /// Count what `outcome` changes in [`PENDING`] for the decisions after
     /// it: its assignment in the agent's work, its plugins' writes in their
-    /// stored data.
-    async fn count_in(
-        &self,
-        tenant: &TenantId,
-        conversation: &ConversationRecord,
-        outcome: &Outcome,
-    ) -> Result<(), StoreError> {
+    /// stored data. A plugin writes only after a call, and the call's
+    /// context read its data into the group ([`plugin_kv`]); data the group
+    /// does not hold cannot be written over, and `false` ends the group.
+    fn count_in(&self, conversation: &ConversationRecord, outcome: &Outcome) -> bool {
         let now = self.store.now();
-        for change in &outcome.changes {
-            match change {
-                Change::Assign { agent, .. } => PENDING.with(|p| {
-                    p.borrow_mut()
-                        .state
-                        .assume_assigned(agent, conversation.channel, now);
-                }),
-                Change::Kv { plugin, writes } => {
-                    let held = PENDING.with(|p| p.borrow().kv.contains_key(plugin));
-                    // Nothing of the group is committed: the store has the
-                    // data as it was before the group.
-                    let base = if held {
-                        None
-                    } else {
-                        Some(self.store.plugin_kv(tenant, plugin).await?)
-                    };
-                    PENDING.with(|p| {
-                        let mut p = p.borrow_mut();
-                        let data =
-                            p.kv.entry(plugin.clone())
-                                .or_insert_with(|| base.unwrap_or_default());
+        PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            for change in &outcome.changes {
+                match change {
+                    Change::Assign { agent, .. } => {
+                        p.state.assume_assigned(agent, conversation.channel, now);
+                    }
+                    Change::Kv { plugin, writes } => {
+                        let Some(data) = p.kv.get_mut(plugin) else {
+                            return false;
+                        };
                         for (key, value) in writes {
                             match value {
                                 Some(value) => data.insert(key.clone(), value.clone()),
                                 None => data.remove(key),
                             };
                         }
-                    });
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
-        }
-        Ok(())
+            true
+        })
     }
 }
 

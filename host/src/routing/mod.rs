@@ -170,11 +170,8 @@ impl Router {
             plugin: plugin.label(),
             config: plugin.config.to_string(),
             now_ms: now.0,
-            // A group's writes not yet committed, or the store's.
-            kv: match group::pending_kv(tenant, &plugin.name) {
-                Some(kv) => kv,
-                None => self.store.plugin_kv(tenant, &plugin.name).await?,
-            },
+            // Inside a group, with its writes not yet committed.
+            kv: group::plugin_kv(&self.store, tenant, &plugin.name).await?,
         })
     }
 
