@@ -79,33 +79,7 @@ pub(super) async fn insert_event_from(
         at,
         origin,
     };
-    row.insert(tx, None).await
-}
-
-/// An event written as already handled, with `summary` as its outcome: a
-/// follow-up its cause's outcome handled itself
-/// ([`crate::domain::Change::HandledEvent`]).
-#[allow(clippy::too_many_arguments)]
-pub(super) async fn insert_handled_event(
-    tx: &mut sqlx::AnyConnection,
-    tenant: &TenantId,
-    kind: EventKind,
-    conversation: &ConversationId,
-    agent: &AgentId,
-    at: Millis,
-    origin: &Origin,
-    summary: &str,
-) -> Result<i64> {
-    let row = EventRow {
-        tenant,
-        kind,
-        conversation: Some(conversation),
-        agent: Some(agent),
-        message: None,
-        at,
-        origin,
-    };
-    row.insert(tx, Some(summary)).await
+    row.insert(tx).await
 }
 
 /// The columns of one event to write.
@@ -120,13 +94,13 @@ struct EventRow<'a> {
 }
 
 impl EventRow<'_> {
-    /// Write the event, pending or, with `handled`, handled at its own
-    /// time with that outcome.
-    async fn insert(&self, tx: &mut sqlx::AnyConnection, handled: Option<&str>) -> Result<i64> {
+    /// Write the event, pending. (Events written as already handled are
+    /// written with the rest of their outcome's appends: `appends`.)
+    async fn insert(&self, tx: &mut sqlx::AnyConnection) -> Result<i64> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO events (tenant_id, kind, conversation_id, agent_id, message_id, created_at,
-                depth, detail, processed_at, outcome)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                depth, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              RETURNING id",
         )
         .bind(self.tenant.as_str())
@@ -137,8 +111,6 @@ impl EventRow<'_> {
         .bind(self.at.0)
         .bind(i64::from(self.origin.depth))
         .bind(self.origin.detail.as_ref().map(ToString::to_string))
-        .bind(handled.map(|_| self.at.0))
-        .bind(handled)
         .fetch_one(tx)
         .await?;
         Ok(id)

@@ -3,6 +3,7 @@
 
 mod agent_work;
 mod agents;
+mod appends;
 mod bindings;
 mod bots;
 mod collaboration;
@@ -28,6 +29,7 @@ mod plugins;
 mod removal;
 mod rules;
 mod settings;
+mod sql;
 mod tenants;
 #[cfg(test)]
 pub(crate) mod testing;

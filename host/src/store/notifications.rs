@@ -12,6 +12,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::outbox::Outbox;
+use super::sql::{placeholders, value_rows};
 use super::{Result, Store, opt_id};
 use crate::domain::{
     AgentId, ConversationId, DeliveryState, MessageId, Millis, Notice, NotificationId,
@@ -294,6 +295,12 @@ pub(super) async fn record_all(
     Ok(written)
 }
 
+/// Whether a notice names its one member by id: then who receives it
+/// depends on nothing else written beside it.
+pub(super) fn names_its_member(notice: &Notice) -> bool {
+    recipient_agent(notice).is_some()
+}
+
 /// The member a notice names by id, if it names one.
 fn recipient_agent(notice: &Notice) -> Option<&str> {
     notice.recipient.get("agent").and_then(|v| v.as_str())
@@ -318,7 +325,7 @@ async fn named_members(
             "SELECT a.id, {SETTINGS_COLUMNS} FROM agents a
              LEFT JOIN notification_settings s ON s.agent_id = a.id
              WHERE a.tenant_id = $1 AND a.removed_at IS NULL AND a.id IN ({})",
-            super::outbox::placeholders(2, chunk.len())
+            placeholders(2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(tenant.as_str());
         for id in chunk {
@@ -411,14 +418,6 @@ async fn insert_notifications(
         insert.execute(&mut *tx).await?;
     }
     Ok(written)
-}
-
-/// `($1, …, $width), ($width+1, …)`: `rows` rows of placeholders.
-fn value_rows(rows: usize, width: usize) -> String {
-    (0..rows)
-        .map(|row| format!("({})", super::outbox::placeholders(row * width + 1, width)))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 const NOTIFICATION_COLUMNS: &str = "n.id AS seq, n.public_id, n.tenant_id, n.agent_id, n.kind,
@@ -665,7 +664,7 @@ impl Store {
              JOIN agents a ON a.id = n.agent_id
              LEFT JOIN notification_settings s ON s.agent_id = n.agent_id
              WHERE d.id IN ({})",
-            super::outbox::placeholders(1, claimed.len())
+            placeholders(1, claimed.len())
         );
         let mut query = sqlx::query(&statement);
         for id in &claimed {

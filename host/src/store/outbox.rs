@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, HashSet};
 use sqlx::Row;
 
 use super::notifications::AttemptResult;
+use super::sql::placeholders;
 use super::{Result, Store};
 use crate::domain::{DeliveryState, Millis};
 
@@ -26,14 +27,6 @@ impl Outbox {
             Self::OutboundMail => "outbound_mail",
         }
     }
-}
-
-/// `count` numbered placeholders from `$first`, comma-separated.
-pub(super) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// How attempts ended, as written: the state, the error, when delivered.

@@ -3,7 +3,8 @@
 //! failures, follow-up events and the mark that the event is done. Either all
 //! of it lands or none of it, so an event is never half-applied or run twice.
 
-use super::events::{Origin, insert_event_from, insert_handled_event};
+use super::appends::Appends;
+use super::events::{Origin, insert_event_from};
 use super::{
     Result, Store, StoreError, conversations::insert_message, notifications, ticket_changes, timers,
 };
@@ -23,6 +24,8 @@ struct Ctx<'a> {
     caused: Origin,
     /// The ids of the follow-up events written so far.
     events: Vec<i64>,
+    /// Rows written at the end of the transaction.
+    appends: &'a mut Appends,
 }
 
 /// A conversation leaves its assignee to wait, as `routing` (queued for
@@ -48,36 +51,6 @@ async fn wait(
     .bind(now.0)
     .bind(tenant.as_str())
     .bind(conversation.as_str())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
-}
-
-async fn history(
-    tx: &mut sqlx::AnyConnection,
-    conversation: &ConversationId,
-    at: Millis,
-    action: &str,
-    agent: Option<&AgentId>,
-    team: Option<&TeamId>,
-    entry: &HistoryEntry,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO assignment_history (conversation_id, at, action, assignee_kind, assignee_id,
-            team_id, decided_by, rule_name, plugin_name, plugin_version, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(conversation.as_str())
-    .bind(at.0)
-    .bind(action)
-    .bind(agent.map(|_| "agent"))
-    .bind(agent.map(AgentId::as_str))
-    .bind(team.map(TeamId::as_str))
-    .bind(&entry.decided_by)
-    .bind(&entry.rule)
-    .bind(&entry.plugin_name)
-    .bind(&entry.plugin_version)
-    .bind(&entry.reason)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -112,7 +85,7 @@ async fn follow_up(
 /// `false` says so.
 async fn assign(
     tx: &mut sqlx::AnyConnection,
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     conversation: &ConversationId,
     agent: &AgentId,
     team: Option<&TeamId>,
@@ -158,35 +131,29 @@ async fn assign(
             .execute(&mut *tx)
             .await?;
     }
-    history(
-        tx,
-        conversation,
-        ctx.now,
-        "assigned",
-        Some(agent),
-        team,
-        entry,
-    )
-    .await?;
+    ctx.appends
+        .history(conversation, ctx.now, "assigned", Some(agent), team, entry);
     Ok(true)
 }
 
 /// [`Change::Queue`].
 async fn queue(
     tx: &mut sqlx::AnyConnection,
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     conversation: &ConversationId,
     team: Option<&TeamId>,
     entry: &HistoryEntry,
 ) -> Result<()> {
     wait(tx, ctx.tenant, conversation, team, "queued", ctx.now).await?;
-    history(tx, conversation, ctx.now, "queued", None, team, entry).await
+    ctx.appends
+        .history(conversation, ctx.now, "queued", None, team, entry);
+    Ok(())
 }
 
 /// [`Change::Unclaim`]: it waits for a person, and its offers end.
 async fn unclaim(
     tx: &mut sqlx::AnyConnection,
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     conversation: &ConversationId,
     team: Option<&TeamId>,
     entry: &HistoryEntry,
@@ -196,13 +163,15 @@ async fn unclaim(
         .bind(conversation.as_str())
         .execute(&mut *tx)
         .await?;
-    history(tx, conversation, ctx.now, "unclaimed", None, team, entry).await
+    ctx.appends
+        .history(conversation, ctx.now, "unclaimed", None, team, entry);
+    Ok(())
 }
 
 /// [`Change::Offer`]: one offer per agent, keeping any already made.
 async fn offer(
     tx: &mut sqlx::AnyConnection,
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     conversation: &ConversationId,
     agents: &[AgentId],
     entry: &HistoryEntry,
@@ -228,13 +197,15 @@ async fn offer(
         .execute(&mut *tx)
         .await?;
     }
-    history(tx, conversation, ctx.now, "offered", None, None, entry).await
+    ctx.appends
+        .history(conversation, ctx.now, "offered", None, None, entry);
+    Ok(())
 }
 
 /// [`Change::Unassign`].
 async fn unassign(
     tx: &mut sqlx::AnyConnection,
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     conversation: &ConversationId,
     entry: &HistoryEntry,
 ) -> Result<()> {
@@ -248,13 +219,15 @@ async fn unassign(
     .bind(conversation.as_str())
     .execute(&mut *tx)
     .await?;
-    history(tx, conversation, ctx.now, "unassigned", None, None, entry).await
+    ctx.appends
+        .history(conversation, ctx.now, "unassigned", None, None, entry);
+    Ok(())
 }
 
 /// [`Change::Reject`]: closed, with the bot's message to the customer.
 async fn reject(
     tx: &mut sqlx::AnyConnection,
-    ctx: &Ctx<'_>,
+    ctx: &mut Ctx<'_>,
     conversation: &ConversationId,
     message: &str,
     entry: &HistoryEntry,
@@ -271,7 +244,9 @@ async fn reject(
     .execute(&mut *tx)
     .await?;
     insert_message(tx, conversation, Author::Bot, message, false, ctx.now).await?;
-    history(tx, conversation, ctx.now, "rejected", None, None, entry).await
+    ctx.appends
+        .history(conversation, ctx.now, "rejected", None, None, entry);
+    Ok(())
 }
 
 /// [`Change::SetStatus`].
@@ -354,44 +329,6 @@ async fn set_stage(
         ticket_changes::stage_from_workflow(tx, ctx.tenant, conversation, stage, ctx.now).await?;
     for kind in kinds {
         follow_up(tx, ctx, kind, Some(conversation), None).await?;
-    }
-    Ok(())
-}
-
-/// [`Change::Kv`]: each write sets its key, or deletes it.
-async fn kv(
-    tx: &mut sqlx::AnyConnection,
-    ctx: &Ctx<'_>,
-    plugin: &str,
-    writes: &[(String, Option<Vec<u8>>)],
-) -> Result<()> {
-    for (key, value) in writes {
-        match value {
-            Some(value) => {
-                sqlx::query(
-                    "INSERT INTO plugin_kv (tenant_id, plugin_name, key, value)
-                                     VALUES ($1, $2, $3, $4)
-                                     ON CONFLICT (tenant_id, plugin_name, key)
-                                     DO UPDATE SET value = excluded.value",
-                )
-                .bind(ctx.tenant.as_str())
-                .bind(plugin)
-                .bind(key)
-                .bind(value)
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                sqlx::query(
-                    "DELETE FROM plugin_kv WHERE tenant_id = $1 AND plugin_name = $2 AND key = $3",
-                )
-                .bind(ctx.tenant.as_str())
-                .bind(plugin)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
     }
     Ok(())
 }
@@ -542,16 +479,9 @@ async fn apply_change(
             agent,
             history: entry,
         } => {
-            history(
-                tx,
-                conversation,
-                ctx.now,
-                action,
-                agent.as_ref(),
-                None,
-                entry,
-            )
-            .await
+            ctx.appends
+                .history(conversation, ctx.now, action, agent.as_ref(), None, entry);
+            Ok(())
         }
         Change::SetStatus {
             conversation,
@@ -575,7 +505,12 @@ async fn apply_change(
             subject,
             pipeline,
         } => create_ticket(tx, ctx, conversation, subject, pipeline.as_deref()).await,
-        Change::Kv { plugin, writes } => kv(tx, ctx, plugin, writes).await,
+        Change::Kv { plugin, writes } => {
+            for (key, value) in writes {
+                ctx.appends.kv(ctx.tenant, plugin, key, value.as_deref());
+            }
+            Ok(())
+        }
         Change::Failure {
             conversation,
             plugin_name,
@@ -608,8 +543,7 @@ async fn apply_change(
             agent,
             summary,
         } => {
-            insert_handled_event(
-                tx,
+            ctx.appends.handled_event(
                 ctx.tenant,
                 *kind,
                 conversation,
@@ -617,8 +551,7 @@ async fn apply_change(
                 ctx.now,
                 &ctx.caused,
                 summary,
-            )
-            .await?;
+            );
             Ok(())
         }
         Change::Exclude {
@@ -729,9 +662,11 @@ impl Store {
         let mut tx = self
             .write_for_all(outcomes.iter().map(|o| &o.tenant))
             .await?;
+        let mut appends = Appends::default();
         for outcome in outcomes {
-            self.apply_in(&mut tx, outcome).await?;
+            self.collect_in(&mut tx, outcome, &mut appends).await?;
         }
+        appends.write(&mut tx, &self.holder, self.now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -741,6 +676,22 @@ impl Store {
         &self,
         tx: &mut sqlx::AnyConnection,
         outcome: &Outcome,
+    ) -> Result<Vec<i64>> {
+        let mut appends = Appends::default();
+        let events = self.collect_in(tx, outcome, &mut appends).await?;
+        appends.write(tx, &self.holder, self.now()).await?;
+        Ok(events)
+    }
+
+    /// One outcome inside the caller's write transaction, but for the rows
+    /// it appends, left in `appends` for the caller to write before it
+    /// commits ([`Appends::write`], which also says if the outcome's event
+    /// was handled elsewhere).
+    async fn collect_in(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        outcome: &Outcome,
+        appends: &mut Appends,
     ) -> Result<Vec<i64>> {
         let now = self.now();
         let tx = &mut *tx;
@@ -755,16 +706,25 @@ impl Store {
             event: outcome.event.map(|e| e.id),
             caused,
             events: Vec::new(),
+            appends,
         };
         let mut changes = outcome.changes.iter().peekable();
         while let Some(change) = changes.next() {
+            if let Change::Notify(notice) = change
+                && notifications::names_its_member(notice)
+            {
+                ctx.appends.notice(ctx.tenant, notice);
+                continue;
+            }
             if let Change::Notify(first) = change {
-                // Notices next to each other are recorded together: a
-                // statement or two for all instead of three for each.
+                // Other notices next to each other are recorded together,
+                // where they stand (who receives them may be what the
+                // changes before them set): a statement or two for all
+                // instead of three for each.
                 let mut run = vec![first];
-                while let Some(Change::Notify(next)) =
-                    changes.next_if(|c| matches!(c, Change::Notify(_)))
-                {
+                while let Some(Change::Notify(next)) = changes.next_if(
+                    |c| matches!(c, Change::Notify(n) if !notifications::names_its_member(n)),
+                ) {
                     run.push(next);
                 }
                 notifications::record_all(tx, ctx.tenant, &run, ctx.now).await?;
@@ -772,31 +732,11 @@ impl Store {
             }
             apply_change(tx, &mut ctx, change).await?;
         }
-        let Ctx { events, .. } = ctx;
+        let Ctx {
+            events, appends, ..
+        } = ctx;
         if let Some(EventRef { id: event, .. }) = outcome.event {
-            // Marked only while no other process holds the tenant's lease
-            // (see `leases`): a process whose lease expired mid-decision
-            // cannot apply over the one that took the tenant over.
-            let marked = sqlx::query(
-                "UPDATE events SET processed_at = $1, outcome = $2
-                 WHERE id = $3 AND processed_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM dispatch_leases l
-                                   WHERE l.tenant_id = events.tenant_id AND l.holder <> $4)",
-            )
-            .bind(now.0)
-            .bind(&outcome.summary)
-            .bind(event)
-            .bind(self.holder.as_ref())
-            .execute(&mut *tx)
-            .await?;
-            // Another process sharing the database handled it first, or
-            // holds its tenant now: this outcome is dropped whole (the
-            // transaction rolls back).
-            if marked.rows_affected() == 0 {
-                return Err(StoreError::Conflict(format!(
-                    "event {event} was already handled"
-                )));
-            }
+            appends.done(event, &outcome.summary);
         }
         Ok(events)
     }
@@ -875,6 +815,183 @@ mod tests {
                 .await
                 .expect("event");
         assert_eq!(outcome.as_deref(), Some("elsewhere"), "left as it was");
+    }
+
+    /// One conversation's outcome in a group: a history line, a follow-up
+    /// written handled, the round-robin's pick, a key set and one deleted
+    /// (or, with `keep`, set), a notice to Ana.
+    fn grouped(
+        tenant: &TenantId,
+        (conversation, event): &(ConversationId, i64),
+        ana: &AgentId,
+        pick: u8,
+        keep: bool,
+    ) -> Outcome {
+        let entry = HistoryEntry {
+            decided_by: "plugin".into(),
+            rule: None,
+            plugin_name: Some("rr".into()),
+            plugin_version: Some("1.0.0".into()),
+            reason: format!("pick {pick}"),
+        };
+        Outcome {
+            tenant: tenant.clone(),
+            event: Some(EventRef {
+                id: *event,
+                depth: 0,
+            }),
+            summary: format!("outcome {pick}"),
+            changes: vec![
+                Change::History {
+                    conversation: conversation.clone(),
+                    action: "queued".into(),
+                    agent: None,
+                    history: entry,
+                },
+                Change::HandledEvent {
+                    kind: EventKind::ConversationAssigned,
+                    conversation: conversation.clone(),
+                    agent: ana.clone(),
+                    summary: format!("handled {pick}"),
+                },
+                Change::Kv {
+                    plugin: "rr".into(),
+                    writes: vec![
+                        ("last".into(), Some(vec![pick])),
+                        ("scratch".into(), keep.then(|| vec![pick])),
+                    ],
+                },
+                Change::Notify(crate::domain::Notice {
+                    kind: crate::domain::NotificationKind::Assigned,
+                    conversation: Some(conversation.clone()),
+                    subject_line: Some("Help".into()),
+                    recipient: serde_json::json!({ "agent": ana }),
+                    message: format!("notice {pick}"),
+                    about: None,
+                    once: None,
+                }),
+            ],
+        }
+    }
+
+    async fn ana(store: &Store, tenant: &TenantId) -> AgentId {
+        store
+            .create_agent(
+                tenant,
+                crate::domain::NewAgent {
+                    name: "Ana".into(),
+                    email: "ana@example.com".into(),
+                    role: crate::domain::Role::Agent,
+                    teams: Vec::new(),
+                    capacity: crate::domain::Capacity::from_json("{\"chat\":3}"),
+                    ticket_access: crate::domain::TicketAccess::Own,
+                },
+            )
+            .await
+            .expect("agent")
+            .id
+    }
+
+    /// What a group's outcomes append is written at its end, each kind in
+    /// one statement, and reads as if written one outcome after another:
+    /// every line, event and notice, in order, and each key's last value.
+    #[tokio::test]
+    async fn a_group_writes_what_its_outcomes_append_as_if_one_by_one() {
+        on_each_engine(appends_on).await;
+    }
+
+    async fn appends_on(store: &Store) {
+        let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+        let tenant = tenant.id;
+        let ana = ana(store, &tenant).await;
+        let mut arrivals = Vec::new();
+        for _ in 0..3 {
+            arrivals.push(conversation(store, &tenant).await);
+        }
+        let outcomes: Vec<Outcome> = arrivals
+            .iter()
+            .zip(1u8..)
+            // The first keeps its scratch key, the later ones delete it.
+            .map(|(arrival, pick)| grouped(&tenant, arrival, &ana, pick, pick == 1))
+            .collect();
+        store.apply_together(&outcomes).await.expect("the group");
+
+        for ((c, event), pick) in arrivals.iter().zip(1u8..) {
+            let history = store.history(c).await.expect("history");
+            let reasons: Vec<&str> = history.iter().map(|h| h.reason.as_str()).collect();
+            assert_eq!(reasons, vec![format!("pick {pick}")], "{c}");
+            let rows = sqlx::query(
+                "SELECT id, outcome, processed_at FROM events WHERE conversation_id = $1 ORDER BY id",
+            )
+            .bind(c.as_str())
+            .fetch_all(&store.pool)
+            .await
+            .expect("events");
+            let seen: Vec<(i64, Option<String>, Option<i64>)> = rows
+                .iter()
+                .map(|r| (r.get("id"), r.get("outcome"), r.get("processed_at")))
+                .collect();
+            assert_eq!(seen.len(), 2, "{seen:?}");
+            assert_eq!(
+                seen[0],
+                (*event, Some(format!("outcome {pick}")), Some(1_000))
+            );
+            assert_eq!(seen[1].1, Some(format!("handled {pick}")));
+            assert_eq!(seen[1].2, Some(1_000));
+        }
+        let kv = store.plugin_kv(&tenant, "rr").await.expect("kv");
+        assert_eq!(kv.get("last"), Some(&vec![3]), "the last pick");
+        assert_eq!(kv.get("scratch"), None, "deleted after it was set");
+        let notices: Vec<String> =
+            sqlx::query_scalar("SELECT message FROM notifications WHERE agent_id = $1 ORDER BY id")
+                .bind(ana.as_str())
+                .fetch_all(&store.pool)
+                .await
+                .expect("notices");
+        assert_eq!(notices, vec!["notice 1", "notice 2", "notice 3"]);
+    }
+
+    /// A group one of whose events was handled elsewhere writes nothing at
+    /// all, appends included, and says so.
+    #[tokio::test]
+    async fn a_group_with_an_event_handled_elsewhere_writes_nothing() {
+        on_each_engine(refused_on).await;
+    }
+
+    async fn refused_on(store: &Store) {
+        let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
+        let tenant = tenant.id;
+        let ana = ana(store, &tenant).await;
+        let first = conversation(store, &tenant).await;
+        let second = conversation(store, &tenant).await;
+        store
+            .mark_processed(second.1, "elsewhere")
+            .await
+            .expect("marked");
+        let refused = store
+            .apply_together(&[
+                grouped(&tenant, &first, &ana, 1, true),
+                grouped(&tenant, &second, &ana, 2, true),
+            ])
+            .await;
+        assert!(
+            matches!(&refused, Err(StoreError::Conflict(m)) if m.contains("1 of 2")),
+            "{refused:?}"
+        );
+        assert!(store.history(&first.0).await.expect("history").is_empty());
+        assert!(store.plugin_kv(&tenant, "rr").await.expect("kv").is_empty());
+        let pending: Option<String> =
+            sqlx::query_scalar("SELECT outcome FROM events WHERE id = $1")
+                .bind(first.1)
+                .fetch_one(&store.pool)
+                .await
+                .expect("event");
+        assert_eq!(pending, None, "still to handle");
+        let notices: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notifications")
+            .fetch_one(&store.pool)
+            .await
+            .expect("notices");
+        assert_eq!(notices, 0);
     }
 
     /// An assignment decided before its agent was removed lands as a
@@ -985,9 +1102,11 @@ mod tests {
             })
             .await
             .expect("applied");
+        // Events written handled are written with the outcome's other
+        // appends, after those still to handle: read in the kinds' order.
         let rows = sqlx::query(
             "SELECT id, kind, processed_at, outcome, depth FROM events
-             WHERE conversation_id = $1 AND id <> $2 ORDER BY id",
+             WHERE conversation_id = $1 AND id <> $2 ORDER BY kind",
         )
         .bind(c.as_str())
         .bind(event)
