@@ -56,22 +56,6 @@ pub(super) fn conversation(row: &AnyRow) -> Option<ConversationRecord> {
 }
 
 impl Store {
-    /// Create a conversation, its first message and the event, in one
-    /// transaction. A channel with a bot starts owned by that bot. On a
-    /// channel connected to the help desk it becomes a ticket too.
-    pub async fn create_conversation(
-        &self,
-        tenant: &TenantId,
-        new: NewConversation,
-        bot: Option<BotId>,
-    ) -> Result<(ConversationRecord, i64)> {
-        let now = self.now();
-        let mut tx = self.write_for(tenant).await?;
-        let (record, _, event) = Self::open_conversation(&mut tx, tenant, new, bot, now).await?;
-        tx.commit().await?;
-        Ok((record, event))
-    }
-
     /// [`Store::create_conversation`] inside a transaction the caller
     /// commits; also returns the first message's id.
     pub(super) async fn open_conversation(

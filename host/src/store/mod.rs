@@ -9,6 +9,7 @@ mod bots;
 mod collaboration;
 mod companies;
 mod conversations;
+mod creates;
 mod drafts;
 mod engine;
 mod events;
@@ -120,6 +121,8 @@ pub struct Store {
     /// The database's one writer, where it has one (SQLite), taken in turn
     /// by this process's writers (see `Store::begin_write`).
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// New conversations waiting to be written together (see `creates`).
+    creates: std::sync::Arc<creates::Creates>,
 }
 
 impl Store {
@@ -137,6 +140,7 @@ impl Store {
             clock,
             holder: holder.into(),
             writer: std::sync::Arc::default(),
+            creates: std::sync::Arc::default(),
         };
         // What migration 0030 could not do in SQL.
         store.hash_plain_customer_tokens().await?;
