@@ -3,12 +3,14 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Result, Store, events::insert_event, help_desk, opt_id, timers};
+use super::help_desk::{self, HELP_DESK_TOPIC};
+use super::timers::{self, LIFECYCLE_TOPIC, Lifecycle};
+use super::{Result, Store, events::insert_event, opt_id};
 use crate::domain::{
     AgentId, Assignee, Author, BotId, Channel, ConversationId, ConversationRecord,
-    ConversationStatus, EventKind, HistoryRecord, MessageEffect, MessageId, MessageRecord, Millis,
-    NewConversation, Page, PageRequest, Priority, Routing, StatusChange, TeamId, TenantId,
-    first_owner, message_effect, status_events,
+    ConversationStatus, EventKind, HelpDesk, HistoryRecord, MessageEffect, MessageId,
+    MessageRecord, Millis, NewConversation, Page, PageRequest, Priority, Routing, StatusChange,
+    TeamId, TenantId, first_owner, message_effect, status_events,
 };
 
 /// Filters for listing conversations.
@@ -55,6 +57,46 @@ pub(super) fn conversation(row: &AnyRow) -> Option<ConversationRecord> {
     })
 }
 
+/// The tenant's settings a new conversation is opened with: read once for
+/// all the conversations one transaction opens.
+pub(super) struct Opening {
+    /// When an inactive conversation closes.
+    lifecycle: Lifecycle,
+    /// Which channels file a ticket.
+    help_desk: HelpDesk,
+}
+
+impl Opening {
+    pub(super) async fn read(tx: &mut sqlx::AnyConnection, tenant: &TenantId) -> Result<Self> {
+        let rows = sqlx::query(
+            "SELECT topic, value FROM tenant_settings WHERE tenant_id = $1 AND topic IN ($2, $3)",
+        )
+        .bind(tenant.as_str())
+        .bind(LIFECYCLE_TOPIC)
+        .bind(HELP_DESK_TOPIC)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut opening = Self {
+            lifecycle: Lifecycle::default(),
+            help_desk: HelpDesk::default(),
+        };
+        // A value that no longer reads counts as unset, as elsewhere.
+        for row in &rows {
+            let value: String = row.get("value");
+            match row.get::<String, _>("topic").as_str() {
+                LIFECYCLE_TOPIC => {
+                    opening.lifecycle = serde_json::from_str(&value).unwrap_or_default();
+                }
+                HELP_DESK_TOPIC => {
+                    opening.help_desk = serde_json::from_str(&value).unwrap_or_default();
+                }
+                _ => {}
+            }
+        }
+        Ok(opening)
+    }
+}
+
 impl Store {
     /// [`Store::create_conversation`] inside a transaction the caller
     /// commits; also returns the first message's id.
@@ -65,8 +107,23 @@ impl Store {
         bot: Option<BotId>,
         now: Millis,
     ) -> Result<(ConversationRecord, Option<MessageId>, i64)> {
-        let (record, first) = Self::insert_conversation(tx, tenant, new, bot, now).await?;
-        help_desk::auto_ticket(tx, &record, now).await?;
+        let opening = Opening::read(tx, tenant).await?;
+        Self::open_with(tx, tenant, new, bot, &opening, now).await
+    }
+
+    /// [`Store::open_conversation`] with the tenant's [`Opening`] read.
+    pub(super) async fn open_with(
+        tx: &mut sqlx::AnyConnection,
+        tenant: &TenantId,
+        new: NewConversation,
+        bot: Option<BotId>,
+        opening: &Opening,
+        now: Millis,
+    ) -> Result<(ConversationRecord, Option<MessageId>, i64)> {
+        let lifecycle = &opening.lifecycle;
+        let (record, first) =
+            Self::insert_conversation(tx, tenant, new, bot, lifecycle, now).await?;
+        help_desk::auto_ticket(tx, &record, &opening.help_desk, now).await?;
         let event = insert_event(
             tx,
             tenant,
@@ -87,6 +144,7 @@ impl Store {
         tenant: &TenantId,
         new: NewConversation,
         bot: Option<BotId>,
+        lifecycle: &Lifecycle,
         now: Millis,
     ) -> Result<(ConversationRecord, Option<MessageId>)> {
         let id = ConversationId::generate();
@@ -131,7 +189,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        timers::touch(tx, tenant, &id, now).await?;
+        timers::touch_with(tx, tenant, &id, lifecycle, now).await?;
         let record = ConversationRecord {
             id,
             tenant_id: tenant.clone(),

@@ -17,6 +17,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::oneshot;
 
+use super::conversations::Opening;
 use super::{Result, Store};
 use crate::domain::{BotId, ConversationRecord, NewConversation, TenantId};
 
@@ -148,13 +149,21 @@ impl Store {
         group: &[Waiting],
     ) -> Option<Vec<(ConversationRecord, i64)>> {
         let now = self.now();
+        let opening = match Opening::read(&mut tx, tenant).await {
+            Ok(opening) => opening,
+            Err(error) => {
+                tracing::warn!(%error, "new conversations written one by one");
+                return None;
+            }
+        };
         let mut created = Vec::with_capacity(group.len());
         for waiting in group {
-            let opened = Self::open_conversation(
+            let opened = Self::open_with(
                 &mut tx,
                 tenant,
                 waiting.new.clone(),
                 waiting.bot.clone(),
+                &opening,
                 now,
             )
             .await;

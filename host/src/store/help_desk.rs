@@ -6,7 +6,6 @@ use sqlx::{AnyConnection, Row};
 
 use super::events::insert_event;
 use super::pipelines::{default_pipeline_in, pipeline_in};
-use super::settings::setting_in;
 use super::ticket_changes::file_conversation;
 use super::{Result, Store};
 use crate::domain::{
@@ -19,14 +18,14 @@ pub const HELP_DESK_TOPIC: &str = "help_desk";
 
 /// File a new conversation as a ticket when the help desk says so
 /// ([`HelpDesk::files`]). Call in the transaction that creates the
-/// conversation.
+/// conversation, with the tenant's help-desk settings.
 pub(super) async fn auto_ticket(
     conn: &mut AnyConnection,
     record: &ConversationRecord,
+    settings: &HelpDesk,
     now: Millis,
 ) -> Result<Option<i64>> {
     let tenant = &record.tenant_id;
-    let settings: HelpDesk = setting_in(conn, tenant, HELP_DESK_TOPIC).await?;
     let owner = match &record.assignee {
         Some(Assignee::Bot(bot)) => sqlx::query("SELECT kind FROM bots WHERE id = $1")
             .bind(bot.as_str())

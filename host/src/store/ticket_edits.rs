@@ -68,8 +68,9 @@ impl Store {
             message: None,
             priority: new.priority,
         };
+        let lifecycle = super::timers::lifecycle_in(&mut tx, tenant).await?;
         let (record, _) =
-            Self::insert_conversation(&mut tx, tenant, conversation, None, now).await?;
+            Self::insert_conversation(&mut tx, tenant, conversation, None, &lifecycle, now).await?;
         if let Some(owner) = &new.owner {
             let reason = "owner chosen when the ticket was made";
             set_owner(&mut tx, tenant, &record.id, Some(owner), reason, now).await?;

@@ -72,7 +72,9 @@ impl Store {
             message: None,
             priority: ticket.priority,
         };
-        let (record, _) = Self::insert_conversation(&mut tx, tenant, new, None, now).await?;
+        let lifecycle = super::timers::lifecycle_in(&mut tx, tenant).await?;
+        let (record, _) =
+            Self::insert_conversation(&mut tx, tenant, new, None, &lifecycle, now).await?;
         if let Some(owner) = &ticket.owner {
             let reason = format!("split from ticket {}", ticket.id);
             set_owner(&mut tx, tenant, &record.id, Some(owner), &reason, now).await?;

@@ -143,14 +143,7 @@ pub(super) async fn lifecycle_in(
     tx: &mut sqlx::AnyConnection,
     tenant: &TenantId,
 ) -> Result<Lifecycle> {
-    let row = sqlx::query("SELECT value FROM tenant_settings WHERE tenant_id = $1 AND topic = $2")
-        .bind(tenant.as_str())
-        .bind(LIFECYCLE_TOPIC)
-        .fetch_optional(tx)
-        .await?;
-    Ok(row
-        .and_then(|r| serde_json::from_str(r.get("value")).ok())
-        .unwrap_or_default())
+    super::settings::setting_in(tx, tenant, LIFECYCLE_TOPIC).await
 }
 
 /// Activity on an open conversation: its inactivity deadline starts again.
@@ -160,7 +153,19 @@ pub(super) async fn touch(
     conversation: &ConversationId,
     now: Millis,
 ) -> Result<()> {
-    match lifecycle_in(tx, tenant).await?.auto_close_after_ms {
+    let lifecycle = lifecycle_in(tx, tenant).await?;
+    touch_with(tx, tenant, conversation, &lifecycle, now).await
+}
+
+/// [`touch`] with the tenant's [`Lifecycle`] already read.
+pub(super) async fn touch_with(
+    tx: &mut sqlx::AnyConnection,
+    tenant: &TenantId,
+    conversation: &ConversationId,
+    lifecycle: &Lifecycle,
+    now: Millis,
+) -> Result<()> {
+    match lifecycle.auto_close_after_ms {
         Some(after) => {
             let due = Millis(now.0.saturating_add(after));
             schedule(tx, tenant, conversation, TimerKind::AutoClose, due, now).await
