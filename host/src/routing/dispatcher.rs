@@ -421,7 +421,10 @@ impl Router {
         let (conversation, message, mut hot) = tokio::try_join!(
             async {
                 match &event.conversation {
-                    Some(id) => self.store.get_conversation(tenant, id).await,
+                    Some(id) => match group::read_ahead(id, |a| a.conversation.clone()) {
+                        Some(read) => Ok(Some(read)),
+                        None => self.store.get_conversation(tenant, id).await,
+                    },
                     None => Ok(None),
                 }
             },

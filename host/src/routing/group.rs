@@ -27,8 +27,10 @@ use std::time::{Duration, Instant};
 
 use super::Router;
 use super::hot::TenantState;
-use crate::domain::{Change, ConversationRecord, EventKind, Outcome, TenantId, others_may_follow};
-use crate::store::{EventRecord, Store, StoreError};
+use crate::domain::{
+    Change, ConversationId, ConversationRecord, EventKind, Outcome, TenantId, others_may_follow,
+};
+use crate::store::{Arriving, EventRecord, Store, StoreError};
 
 /// Events decided together at most: a group's first event waits for the
 /// last one's decision before its commit.
@@ -45,6 +47,9 @@ struct Pending {
     /// Each plugin's stored data as the group's writes leave it; a plugin
     /// the group has not written is read from the store.
     kv: HashMap<String, BTreeMap<String, Vec<u8>>>,
+    /// The group's conversations as deciding them reads them, read for
+    /// all of them at once before the first decision.
+    arriving: HashMap<ConversationId, Arriving>,
 }
 
 tokio::task_local! {
@@ -98,6 +103,19 @@ pub(super) async fn plugin_kv(
     }
 }
 
+/// What the group being decided on this task read ahead about
+/// `conversation`, through `part`; `None` outside a group, or for a
+/// conversation it did not read (the caller reads the store).
+pub(super) fn read_ahead<T>(
+    conversation: &ConversationId,
+    part: impl FnOnce(&Arriving) -> T,
+) -> Option<T> {
+    PENDING
+        .try_with(|p| p.borrow().arriving.get(conversation).map(part))
+        .ok()
+        .flatten()
+}
+
 impl Router {
     /// Decide the leading events of `events` (all the tenant's new
     /// conversations) as a group and commit them together. How many were
@@ -126,9 +144,23 @@ impl Router {
                 return 0;
             }
         };
+        let ids: Vec<ConversationId> = events
+            .iter()
+            .filter_map(|e| e.conversation.clone())
+            .collect();
+        let recent = self.plugins.runtime().limits().max_recent_messages as u32;
+        // Without it each decision reads its own conversation, as alone.
+        let arriving = match self.store.arriving(tenant, &ids, recent).await {
+            Ok(arriving) => arriving,
+            Err(error) => {
+                tracing::warn!(%tenant, %error, "reading a group's conversations ahead failed");
+                HashMap::new()
+            }
+        };
         let pending = RefCell::new(Pending {
             state,
             kv: HashMap::new(),
+            arriving,
         });
         let outcomes = PENDING
             .scope(pending, self.decide_group(events, time))

@@ -26,7 +26,7 @@ pub(super) const COLUMNS: &str =
     "id, tenant_id, channel, subject, contact_name, contact_email, contact_owner, attributes,
     status, routing, priority, assignee_kind, assignee_id, team_id, queued_at, created_at, updated_at";
 
-fn message_row(row: &AnyRow) -> Option<MessageRecord> {
+pub(super) fn message_row(row: &AnyRow) -> Option<MessageRecord> {
     Some(MessageRecord {
         id: MessageId::parse(row.get("id")).ok()?,
         author: Author::parse(row.get("author")).ok()?,

@@ -4,6 +4,7 @@
 mod agent_work;
 mod agents;
 mod appends;
+mod arriving;
 mod bindings;
 mod bots;
 mod collaboration;
@@ -52,6 +53,7 @@ use crate::domain::{Millis, TenantId};
 pub use engine::Engine;
 use engine::WriteTx;
 
+pub use arriving::Arriving;
 pub use bindings::{BindingRecord, BindingWritten};
 pub use collaboration::Stats;
 pub use conversations::ConversationFilter;
