@@ -97,8 +97,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Author, Capacity, NewAgent, Role, TicketAccess};
-    use crate::store::testing::{kims_chat, on_each_engine};
+    use crate::domain::Author;
+    use crate::store::testing::{ana, kims_chat, on_each_engine};
 
     /// Read ahead for many conversations, each reads as it does alone: the
     /// record, the newest messages oldest first, who declined it; another
@@ -112,20 +112,7 @@ mod tests {
         let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
         let (other, _) = store.create_tenant("Other").await.expect("tenant");
         let tenant = tenant.id;
-        let ana = store
-            .create_agent(
-                &tenant,
-                NewAgent {
-                    name: "Ana".into(),
-                    email: "ana@example.com".into(),
-                    role: Role::Agent,
-                    teams: Vec::new(),
-                    capacity: Capacity::from_json("{\"chat\":3}"),
-                    ticket_access: TicketAccess::Own,
-                },
-            )
-            .await
-            .expect("agent");
+        let ana = ana(store, &tenant).await;
         let mut ids = Vec::new();
         for written in 0..3 {
             let (c, _) = store

@@ -746,7 +746,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::domain::ConversationId;
-    use crate::store::testing::on_each_engine;
+    use crate::store::testing::{ana, on_each_engine};
     use sqlx::Row;
 
     async fn conversation(store: &Store, tenant: &TenantId) -> (ConversationId, i64) {
@@ -874,24 +874,6 @@ mod tests {
         }
     }
 
-    async fn ana(store: &Store, tenant: &TenantId) -> AgentId {
-        store
-            .create_agent(
-                tenant,
-                crate::domain::NewAgent {
-                    name: "Ana".into(),
-                    email: "ana@example.com".into(),
-                    role: crate::domain::Role::Agent,
-                    teams: Vec::new(),
-                    capacity: crate::domain::Capacity::from_json("{\"chat\":3}"),
-                    ticket_access: crate::domain::TicketAccess::Own,
-                },
-            )
-            .await
-            .expect("agent")
-            .id
-    }
-
     /// What a group's outcomes append is written at its end, each kind in
     /// one statement, and reads as if written one outcome after another:
     /// every line, event and notice, in order, and each key's last value.
@@ -903,7 +885,7 @@ mod tests {
     async fn appends_on(store: &Store) {
         let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
         let tenant = tenant.id;
-        let ana = ana(store, &tenant).await;
+        let ana = ana(store, &tenant).await.id;
         let mut arrivals = Vec::new();
         for _ in 0..3 {
             arrivals.push(conversation(store, &tenant).await);
@@ -961,7 +943,7 @@ mod tests {
     async fn refused_on(store: &Store) {
         let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
         let tenant = tenant.id;
-        let ana = ana(store, &tenant).await;
+        let ana = ana(store, &tenant).await.id;
         let first = conversation(store, &tenant).await;
         let second = conversation(store, &tenant).await;
         store
@@ -1002,22 +984,9 @@ mod tests {
     }
 
     async fn removed_on(store: &Store) {
-        use crate::domain::{Capacity, NewAgent, Role, Routing, TicketAccess};
+        use crate::domain::Routing;
         let (tenant, _) = store.create_tenant("Acme").await.expect("tenant");
-        let ana = store
-            .create_agent(
-                &tenant.id,
-                NewAgent {
-                    name: "Ana".into(),
-                    email: "ana@example.com".into(),
-                    role: Role::Agent,
-                    teams: Vec::new(),
-                    capacity: Capacity::from_json("{\"chat\":3}"),
-                    ticket_access: TicketAccess::Own,
-                },
-            )
-            .await
-            .expect("agent");
+        let ana = ana(store, &tenant.id).await;
         let (c, event) = conversation(store, &tenant.id).await;
         let (removal, _) = store
             .remove_agent(&tenant.id, &ana)

@@ -82,3 +82,26 @@ pub(crate) fn kims_chat() -> crate::domain::NewConversation {
         priority: crate::domain::Priority::Normal,
     }
 }
+
+/// Ana, an agent of `tenant` taking three chats, as the store's tests
+/// create her.
+pub(crate) async fn ana(
+    store: &super::Store,
+    tenant: &crate::domain::TenantId,
+) -> crate::domain::AgentRecord {
+    use crate::domain::{Capacity, NewAgent, Role, TicketAccess};
+    store
+        .create_agent(
+            tenant,
+            NewAgent {
+                name: "Ana".into(),
+                email: "ana@example.com".into(),
+                role: Role::Agent,
+                teams: Vec::new(),
+                capacity: Capacity::from_json("{\"chat\":3}"),
+                ticket_access: TicketAccess::Own,
+            },
+        )
+        .await
+        .expect("agent")
+}
