@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use super::hot::TenantState;
 use super::rules::RuleDecision;
 use super::spec::{self, Fallback};
-use super::{Router, bounded, group, snapshot};
+use super::{Router, bounded, snapshot};
 use crate::domain::{
     AgentId, AgentRecord, Arrival, AssignmentMode, Change, ConversationRecord, ConversationStatus,
     EventKind, HistoryEntry, Millis, PluginUse, Role, Slot, TeamId, TenantId, arrival,
@@ -186,24 +186,10 @@ impl Router {
         // Read side by side. Who declined is needed only when a strategy
         // decides (not when a rule closes or queues), but reading it here
         // costs no round trip of its own.
-        let id = &conversation.id;
         let (messages, all_agents, declined) = tokio::try_join!(
-            async {
-                match group::read_ahead(id, |a| a.recent.clone()) {
-                    Some(read) => Ok(read),
-                    None => {
-                        let recent = self.plugins.runtime().limits().max_recent_messages;
-                        self.store.messages(id, recent as u32).await
-                    }
-                }
-            },
+            self.recent_messages(&conversation.id),
             hot.agents(),
-            async {
-                match group::read_ahead(id, |a| a.declined.clone()) {
-                    Some(read) => Ok(read),
-                    None => self.store.declined(id).await,
-                }
-            },
+            self.declined(&conversation.id),
         )?;
         // Solo mode (LiveAgent): a desk run by one admin gives them everything,
         // whatever their presence or load.

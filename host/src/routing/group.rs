@@ -28,7 +28,8 @@ use std::time::{Duration, Instant};
 use super::Router;
 use super::hot::TenantState;
 use crate::domain::{
-    Change, ConversationId, ConversationRecord, EventKind, Outcome, TenantId, others_may_follow,
+    AgentId, Change, ConversationId, ConversationRecord, EventKind, MessageRecord, Outcome,
+    TenantId, others_may_follow,
 };
 use crate::store::{Arriving, EventRecord, Store, StoreError};
 
@@ -117,6 +118,35 @@ pub(super) fn read_ahead<T>(
 }
 
 impl Router {
+    /// How many of a conversation's newest messages a decision reads.
+    fn recent_limit(&self) -> u32 {
+        self.plugins.runtime().limits().max_recent_messages as u32
+    }
+
+    /// A conversation's newest messages, oldest first: as the group being
+    /// decided on this task read them ahead, or from the store.
+    pub(super) async fn recent_messages(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<MessageRecord>, StoreError> {
+        match read_ahead(conversation, |a| a.recent.clone()) {
+            Some(read) => Ok(read),
+            None => self.store.messages(conversation, self.recent_limit()).await,
+        }
+    }
+
+    /// The agents who declined a conversation: as the group being decided
+    /// on this task read them ahead, or from the store.
+    pub(super) async fn declined(
+        &self,
+        conversation: &ConversationId,
+    ) -> Result<Vec<AgentId>, StoreError> {
+        match read_ahead(conversation, |a| a.declined.clone()) {
+            Some(read) => Ok(read),
+            None => self.store.declined(conversation).await,
+        }
+    }
+
     /// Decide the leading events of `events` (all the tenant's new
     /// conversations) as a group and commit them together. How many were
     /// handled, from the first; 0 when no group could start, and the first
@@ -148,8 +178,8 @@ impl Router {
             .iter()
             .filter_map(|e| e.conversation.clone())
             .collect();
-        let recent = self.plugins.runtime().limits().max_recent_messages as u32;
         // Without it each decision reads its own conversation, as alone.
+        let recent = self.recent_limit();
         let arriving = match self.store.arriving(tenant, &ids, recent).await {
             Ok(arriving) => arriving,
             Err(error) => {

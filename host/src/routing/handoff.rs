@@ -32,13 +32,7 @@ impl Router {
         now: Millis,
     ) -> Result<Vec<Change>, spec::BindError> {
         let binding = self.hot(tenant).await?.binding(Slot::Handoff).await?;
-        let messages = self
-            .store
-            .messages(
-                &conversation.id,
-                self.plugins.runtime().limits().max_recent_messages as u32,
-            )
-            .await?;
+        let messages = self.recent_messages(&conversation.id).await?;
         let snapshot = snapshot::conversation(conversation, &messages);
         let wit_message = snapshot::message(message);
         let mut changes = Vec::new();

@@ -6,7 +6,7 @@
 
 use super::hot::TenantState;
 use super::spec;
-use super::{Router, group, rules, snapshot};
+use super::{Router, rules, snapshot};
 use crate::domain::{Change, ConversationRecord, EventKind, MessageRecord, PluginUse, Slot};
 use crate::plugin::CallError;
 use crate::plugin::bindings::types;
@@ -108,13 +108,7 @@ impl Router {
             return Ok(changes);
         }
         let messages = match conversation {
-            Some(c) => match group::read_ahead(&c.id, |a| a.recent.clone()) {
-                Some(read) => read,
-                None => {
-                    let recent = self.plugins.runtime().limits().max_recent_messages;
-                    self.store.messages(&c.id, recent as u32).await?
-                }
-            },
+            Some(c) => self.recent_messages(&c.id).await?,
             None => Vec::new(),
         };
         let facts = conversation.map(|c| rules::facts(c, &messages, 0));
